@@ -1,0 +1,47 @@
+#pragma once
+// The port a company-record connector (odoo, feed) implements for one stream: what the engine
+// polls. Adapters translate their protocol's failures into SyncError.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/record.hpp"
+#include "core/store.hpp"
+
+namespace erpsync::core {
+
+struct SourceStart {
+  // The source is byte-identical to the last successful run (file feeds): no records follow,
+  // the report says source=unchanged.
+  bool unchanged = false;
+  // Full snapshots: how many records this snapshot holds, known up front (for max_shrink).
+  std::optional<std::int64_t> snapshot_size;
+  std::string content_hash;  // kept with the cursor when the run succeeds
+};
+
+struct SourcePage {
+  std::vector<IncomingAccount> records;  // in arrival order
+  // The cursor that covers this page and all before it; committed with the page's last batch.
+  // Empty for snapshots without a cursor.
+  std::string cursor_after;
+};
+
+class AccountSource {
+ public:
+  virtual ~AccountSource() = default;
+  AccountSource() = default;
+  AccountSource(const AccountSource&) = delete;
+  AccountSource& operator=(const AccountSource&) = delete;
+
+  virtual const std::string& stream() const = 0;
+  // A full snapshot (no cursor): absent bound records are `missing`, max_shrink applies.
+  virtual bool is_snapshot() const = 0;
+  // Starts reading after `cursor`. Throws SyncError when the source cannot be read.
+  virtual SourceStart begin(const CursorState& cursor) = 0;
+  // The next page, or nullopt when the source is exhausted. Throws SyncError.
+  virtual std::optional<SourcePage> next_page() = 0;
+};
+
+}  // namespace erpsync::core

@@ -1,0 +1,79 @@
+#pragma once
+// What the matcher needs to know of the database for one batch (SPEC §3: "the core decides
+// over the database's state plus the batch's own earlier decisions"). The store fills a
+// StateSnapshot with a few set-based queries per batch (see Store::load_state); the matcher
+// copies what it changes into its own working view and never asks the database again.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/outcome.hpp"
+
+namespace erpsync::core {
+
+using EntityId = std::int64_t;  // database id (> 0)
+
+struct AccountState {
+  EntityId id = 0;
+  std::string external_code;  // empty: the account has no code
+  std::string owner;
+  std::optional<EntityId> member_of_id;
+  std::string member_of_code;  // the parent's code as the source named it (pending when member_of_id is empty)
+  std::string name;            // for adoption (rule 9)
+  std::string vat;
+  bool has_default_contact = false;
+};
+
+struct BindingState {
+  std::string entity;  // "account", "contact", "customer"
+  EntityId entity_id = 0;
+  std::string payload_hash;  // empty: bound without a hash (adopted), the next sighting updates
+  bool missing = false;      // missing_since is set
+};
+
+struct OpenRejection {
+  RejectReason reason;
+  std::string payload_hash;
+};
+
+// The keys of one batch: what Store::load_state must look up.
+struct BatchKeys {
+  std::string connector;
+  std::string stream;
+  std::set<std::string> remote_ids;      // bindings and open rejections of (connector, stream, remote id)
+  std::set<std::string> contact_remote_ids;  // bindings of (connector, "contacts", remote id)
+  std::set<std::string> codes;           // external codes and member_of codes (normalised)
+  // Adoption (rule 9): uncoded accounts whose normalised name / vat equal one of these.
+  std::set<std::string> adopt_names;     // normalised with normalize_name()
+  std::set<std::string> adopt_vats;
+};
+
+struct StateSnapshot {
+  // Every account the batch can touch: those holding one of the codes, those bound to one of
+  // the remote ids, the ancestors of all of them (member_of_id chains, for cycle checks),
+  // accounts waiting for one of the codes as parent, and adoption candidates.
+  std::unordered_map<EntityId, AccountState> accounts;
+  // code → account id, for every account of `accounts` that has a code.
+  std::unordered_map<std::string, EntityId> account_by_code;
+  // remote id → binding of (connector, stream, remote id).
+  std::unordered_map<std::string, BindingState> bindings;
+  // remote id → binding of (connector, "contacts", remote id).
+  std::unordered_map<std::string, BindingState> contact_bindings;
+  // account id → remote ids of (connector, stream) bound to it (rule 8 `code_in_use`), for
+  // the accounts in `accounts`.
+  std::unordered_map<EntityId, std::vector<std::string>> remote_ids_by_account;
+  // parent code → accounts with that member_of_code and no member_of_id yet (rule 6).
+  std::unordered_map<std::string, std::vector<EntityId>> pending_children;
+  // Accounts without a code, by normalised name and by vat (rule 9).
+  std::unordered_map<std::string, std::vector<EntityId>> uncoded_by_name;
+  std::unordered_map<std::string, std::vector<EntityId>> uncoded_by_vat;
+  // remote id → its open (unresolved) rejections in (connector, stream).
+  std::unordered_map<std::string, std::vector<OpenRejection>> open_rejections;
+};
+
+}  // namespace erpsync::core

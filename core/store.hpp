@@ -1,0 +1,86 @@
+#pragma once
+// The persistence port (SPEC §5), owned by core/ and implemented by connectors/odbc/OdbcStore
+// (and by test decorators that inject faults). The core decides; the store carries out.
+//
+// Thread-safety: a Store instance is used by one thread at a time (one connection).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "core/outcome.hpp"
+#include "core/state.hpp"
+#include "core/write_batch.hpp"
+
+namespace erpsync::core {
+
+struct CursorState {
+  bool exists = false;  // no row yet: the first sync
+  std::string cursor;   // the source's own format ("" = from the start)
+  std::optional<std::int64_t> snapshot_size;
+  std::string content_hash;
+};
+
+// An open rejection read back for replay (SPEC §3 "Rejections come back").
+struct StoredRejection {
+  std::string stream, remote_id;
+  RejectReason reason{};
+  std::string payload;  // core::to_payload() JSON
+  std::string payload_hash;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  Store() = default;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  virtual CursorState load_cursor(const std::string& connector, const std::string& stream) = 0;
+
+  // Fills a snapshot for `keys` (see StateSnapshot for what it must hold), with a bounded
+  // number of set-based queries (IN lists in chunks), never one query per record.
+  virtual StateSnapshot load_state(const BatchKeys& keys) = 0;
+
+  // Carries out `batch` in ONE transaction, together with batch.cursor when set, in this
+  // order: code changes phase 1 (from-codes → NULL), account inserts, code changes phase 2,
+  // account updates, parent links (refs resolved), contacts, customers, bindings,
+  // rejections (new/changed rows upserted; unchanged ones bumped set-based), resolves,
+  // cursor. Timestamps are the store's UTC now.
+  //
+  // On success everything is committed. On any failure nothing is written and the cursor is
+  // unchanged (rolled back):
+  //   - a unique-constraint violation throws ConstraintViolation (the caller reloads the state
+  //     and re-decides: the loser of a race becomes an update or a rejection);
+  //   - a lost connection or lock timeout throws SyncError{transient} (the store reconnects on
+  //     its next call; a commit whose acknowledgement was lost has an unknown outcome, so the
+  //     caller re-reads the cursor);
+  //   - anything else throws SyncError{permanent}.
+  // In dry-run mode nothing is committed: all batches stay in one open transaction that
+  // end_dry_run() rolls back.
+  virtual void apply(const WriteBatch& batch) = 0;
+
+  // sync_runs bookkeeping. begin_run inserts a `running` row and returns its id (0 and no row
+  // in dry-run mode); finish_run sets status, counters, message and finished_at.
+  virtual std::int64_t begin_run(const std::string& connector, const std::string& stream,
+                                 const std::string& instance) = 0;
+  virtual void finish_run(std::int64_t run_id, const std::string& status, const Counters& counters,
+                          const std::string& message) = 0;
+
+  // Open rejections of `connector` whose reason is_replayable(), oldest first.
+  virtual std::vector<StoredRejection> replayable_rejections(const std::string& connector,
+                                                             const std::string& stream) = 0;
+
+  // Full snapshots (SPEC §4.3): bindings of (connector, stream) whose remote id is not in
+  // `seen` get missing_since = now where it is NULL. Returns how many bound records the
+  // snapshot lacks (the `missing` counter). Commits on its own.
+  virtual std::int64_t mark_missing(const std::string& connector, const std::string& stream,
+                                    const std::unordered_set<std::string>& seen) = 0;
+
+  // Dry run: rolls back everything done since the store was opened in dry-run mode.
+  virtual void end_dry_run() {}
+};
+
+}  // namespace erpsync::core

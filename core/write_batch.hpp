@@ -1,0 +1,135 @@
+#pragma once
+// The decisions for one batch, as plain data (leveldb's WriteBatch idea): the matcher fills
+// it, Store::apply carries it out in one transaction together with the cursor.
+//
+// Rows created in this batch do not have a database id yet: they are named by a negative
+// Ref (-1, -2, ...) unique within the batch; a positive Ref is an existing database id. The
+// store maps new refs to the ids the database assigns and resolves every Ref it meets.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/outcome.hpp"
+#include "core/record.hpp"
+
+namespace erpsync::core {
+
+using Ref = std::int64_t;  // > 0: existing row id; < 0: row inserted by this batch
+
+// The account columns the sync writes, besides the code and the parent link.
+struct AccountValues {
+  std::string name, owner, relationship, email, phone, vat, street, city, postcode, country;
+  bool active = true;
+};
+
+// Insert a new account, or update an existing one. One entry per account per batch, holding
+// its final state after all of the batch's decisions.
+struct AccountWrite {
+  Ref ref = 0;
+  // Insert: the columns to fill (others default: NULL text, relationship 'customer', active
+  // true). Update: the columns to set; nothing else is touched.
+  FieldMask set = 0;  // bits of Field: name, owner, relationship, email, phone, vat, street, city, postcode, country, active
+  AccountValues values;
+  // Insert only: the external code (empty → NULL). Code changes of existing accounts go
+  // through `code_changes` (two phases).
+  std::string external_code;
+  // Parent link. When `set_member_of` is true, member_of_id := member_of (nullopt → NULL)
+  // and member_of_code := member_of_code (empty → NULL).
+  bool set_member_of = false;
+  std::optional<Ref> member_of;
+  std::string member_of_code;
+  // Set the account's default contact flag on this contact ref (first contact, rule of §4.2).
+  bool touched_by_source = true;  // updated_at := now
+};
+
+// Rule 8: an existing account's code changes. Applied in two phases so that swaps succeed:
+// (1) every `from` code of the batch is set to NULL, (2) every account gets its `to` code.
+// Phase 1 runs before account inserts, phase 2 after them.
+struct CodeChange {
+  Ref account = 0;  // always an existing account (> 0)
+  std::string from, to;
+};
+
+// A `b2b` (or `magento`) Customer row keyed by (channel, remote_id): inserted when absent,
+// else its account/contact/name/email are updated.
+struct CustomerWrite {
+  std::string channel, remote_id, kind;  // kind: "b2b" | "magento"
+  Ref account = 0;
+  std::optional<Ref> contact;
+  std::string name, email;
+};
+
+// A contact: insert (ref < 0) or update (ref > 0).
+struct ContactWrite {
+  Ref ref = 0;
+  Ref account = 0;
+  std::string first_name, last_name, email, phone;
+  bool active = true;
+  std::optional<bool> is_default;  // set only when decided (first contact of an account without one)
+};
+
+// bindings(connector, stream, remote_id) → entity: inserted or replaced. payload_hash empty →
+// NULL (adoption). missing_since is cleared.
+struct BindingWrite {
+  std::string stream, remote_id, entity;
+  Ref entity_ref = 0;
+  std::string payload_hash;
+};
+
+// An upsert into sync_rejections keyed by (connector, stream, remote_id, reason).
+// New: first_seen = last_seen = now, times_seen = 1. Existing with the same payload_hash:
+// last_seen = now, times_seen + 1, resolved_at = NULL. Existing with another hash: payload,
+// message, owners, hash replaced, last_seen = now, times_seen + 1, resolved_at = NULL.
+struct RejectionWrite {
+  std::string stream, remote_id, external_code;
+  RejectReason reason{};
+  std::string message, existing_owner, incoming_owner;
+  std::string payload, payload_hash;
+  bool is_new_or_changed = true;  // the engine logs these once; the others are only counted
+};
+
+// Open rejections of (connector, stream, remote_id) to mark resolved, except the reasons
+// listed in `keep` (raised again by this batch).
+struct RejectionResolve {
+  std::string stream, remote_id;
+  std::vector<RejectReason> keep;
+};
+
+struct CursorWrite {
+  std::string stream;
+  std::string cursor;
+  std::optional<std::int64_t> snapshot_size;
+  std::optional<std::string> content_hash;
+};
+
+// One record's outcome, in arrival order, for the report and for dry-run listings.
+struct Decision {
+  std::string remote_id, external_code;
+  Outcome outcome{};
+  std::optional<RejectReason> reason;  // when rejected, or the warning reason when written with a warning
+  std::string message;                  // human-readable why (names both owners, the candidates ...)
+};
+
+struct WriteBatch {
+  std::string connector;
+  std::vector<CodeChange> code_changes;
+  std::vector<AccountWrite> accounts;
+  std::vector<ContactWrite> contacts;
+  std::vector<CustomerWrite> customers;
+  std::vector<BindingWrite> bindings;
+  std::vector<RejectionWrite> rejections;
+  std::vector<RejectionResolve> resolves;
+  std::optional<CursorWrite> cursor;
+
+  std::vector<Decision> decisions;  // not written; the report's material
+  Counters counters;
+
+  bool writes_nothing() const {
+    return code_changes.empty() && accounts.empty() && contacts.empty() && customers.empty() &&
+           bindings.empty() && rejections.empty() && resolves.empty() && !cursor;
+  }
+};
+
+}  // namespace erpsync::core
