@@ -1,0 +1,242 @@
+#include "core/sync_engine.hpp"
+
+#include <chrono>
+#include <map>
+#include <set>
+#include <span>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+#include "core/errors.hpp"
+#include "core/matcher.hpp"
+#include "core/payload.hpp"
+
+namespace erpsync::core {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Rule 7 across a whole fetched page: only the last record of each remote id is kept; the
+// earlier ones are counted superseded here, so that splitting a page into batches never lets
+// a duplicate through.
+std::vector<IncomingAccount> drop_superseded(std::vector<IncomingAccount> page, Counters& counters,
+                                            SyncEvents& events) {
+  std::unordered_map<std::string, std::size_t> last;
+  for (std::size_t i = 0; i < page.size(); ++i) last[page[i].get(Field::remote_id)] = i;
+  if (last.size() == page.size()) return page;
+  std::vector<IncomingAccount> kept;
+  kept.reserve(last.size());
+  for (std::size_t i = 0; i < page.size(); ++i) {
+    const std::string& rid = page[i].get(Field::remote_id);
+    if (last[rid] == i) {
+      kept.push_back(std::move(page[i]));
+      continue;
+    }
+    counters.count(Outcome::superseded);
+    events.on_decision(Decision{rid, page[i].get(Field::external_code), Outcome::superseded, std::nullopt,
+                                "remote id " + rid + " appears again later in the same page; the last one is the record"});
+  }
+  return kept;
+}
+
+class BatchRunner {
+ public:
+  BatchRunner(const MatchPolicy& policy, Store& store, const StreamRunOptions& options, SyncEvents& events)
+      : policy_(policy), store_(store), options_(options), events_(events) {}
+
+  // Decides and applies `records` with `cursor` (may be empty); returns the committed batch's
+  // counters. A unique-constraint violation is re-decided over fresh state; if it persists, the
+  // records go one at a time so that only the loser is re-decided.
+  // `filter` may drop parts of the decided batch before it is written (replays).
+  template <typename Filter>
+  Counters run(std::span<const IncomingAccount> records, const std::optional<CursorWrite>& cursor,
+               Filter&& filter) {
+    for (int attempt = 0;; ++attempt) {
+      try {
+        return apply_once(records, cursor, filter);
+      } catch (const ConstraintViolation& e) {
+        events_.on_redecide(attempt + 1, e.what());
+        if (attempt + 1 < options_.max_redecides) continue;
+        if (records.size() <= 1) throw;
+        Counters total;
+        for (std::size_t i = 0; i < records.size(); ++i) {
+          const bool last = i + 1 == records.size();
+          total += run(records.subspan(i, 1), last ? cursor : std::nullopt, filter);
+        }
+        return total;
+      }
+    }
+  }
+
+ private:
+  template <typename Filter>
+  Counters apply_once(std::span<const IncomingAccount> records, const std::optional<CursorWrite>& cursor,
+                      Filter& filter) {
+    StateSnapshot state = store_.load_state(batch_keys(policy_, records));
+    WriteBatch batch = decide(policy_, records, state);
+    batch.connector = policy_.connector;
+    batch.cursor = cursor;
+    filter(batch);
+    if (!batch.writes_nothing()) store_.apply(batch);
+    // Observers hear of a batch only once it is committed (or would be, in a dry run).
+    for (const Decision& d : batch.decisions) events_.on_decision(d);
+    for (const RejectionWrite& r : batch.rejections)
+      if (r.is_new_or_changed) events_.on_rejection(r);
+    return batch.counters;
+  }
+
+  const MatchPolicy& policy_;
+  Store& store_;
+  const StreamRunOptions& options_;
+  SyncEvents& events_;
+};
+
+void keep_all(WriteBatch&) {}
+
+// A replayed record that is rejected again for a reason it already had, with the same payload,
+// writes nothing and counts nothing.
+void drop_repeated_rejections(WriteBatch& batch) {
+  std::set<std::pair<std::string, RejectReason>> repeated;
+  std::vector<RejectionWrite> kept;
+  for (RejectionWrite& r : batch.rejections) {
+    if (r.is_new_or_changed) kept.push_back(std::move(r));
+    else repeated.emplace(r.remote_id, r.reason);
+  }
+  batch.rejections = std::move(kept);
+  std::vector<Decision> decisions;
+  for (Decision& d : batch.decisions) {
+    if (d.outcome == Outcome::rejected && d.reason && repeated.count({d.remote_id, *d.reason})) {
+      --batch.counters.fetched;
+      --batch.counters.rejected;
+      continue;
+    }
+    decisions.push_back(std::move(d));
+  }
+  batch.decisions = std::move(decisions);
+}
+
+}  // namespace
+
+Counters replay_rejections(const MatchPolicy& policy, Store& store, const StreamRunOptions& options,
+                           SyncEvents& events) {
+  // One record per remote id: the most recently stored payload (rows come oldest first).
+  std::vector<StoredRejection> stored = store.replayable_rejections(policy.connector, policy.stream);
+  std::map<std::string, std::size_t> latest;
+  for (std::size_t i = 0; i < stored.size(); ++i) latest[stored[i].remote_id] = i;
+  std::vector<IncomingAccount> records;
+  for (std::size_t i = 0; i < stored.size(); ++i) {
+    if (latest[stored[i].remote_id] != i) continue;
+    if (auto rec = from_payload(stored[i].payload)) records.push_back(std::move(*rec));
+  }
+  Counters total;
+  BatchRunner runner(policy, store, options, events);
+  const std::span<const IncomingAccount> all(records);
+  for (std::size_t at = 0; at < all.size(); at += options.batch_size) {
+    const auto chunk = all.subspan(at, std::min(options.batch_size, all.size() - at));
+    total += runner.run(chunk, std::nullopt, drop_repeated_rejections);
+  }
+  return total;
+}
+
+SyncReport run_stream(const MatchPolicy& policy, AccountSource& source, Store& store,
+                      const StreamRunOptions& options, SyncEvents& events, SyncError::Kind* error_kind) {
+  const auto started = Clock::now();
+  SyncReport report;
+  report.connector = policy.connector;
+  report.stream = policy.stream;
+  Counters& counters = report.counters;
+  std::size_t in_flight = 0;  // records of the batch being decided/applied (failed if it fails)
+
+  try {
+    report.run_id = store.begin_run(policy.connector, policy.stream, options.instance);
+    counters += replay_rejections(policy, store, options, events);
+
+    const CursorState cursor = store.load_cursor(policy.connector, policy.stream);
+    report.cursor = cursor.cursor;
+    const SourceStart start = source.begin(cursor);
+    if (start.unchanged) {
+      report.source_unchanged = true;
+    } else {
+      if (source.is_snapshot() && start.snapshot_size) {
+        const std::int64_t size = *start.snapshot_size;
+        if (size == 0 && !options.snapshot.allow_empty)
+          throw SyncError(SyncError::Kind::permanent,
+                          "the snapshot is empty; refused so that nothing is marked missing "
+                          "(set allow_empty: true if an empty export is real)");
+        if (cursor.snapshot_size && *cursor.snapshot_size > 0 && size > 0) {
+          const double shrink = 100.0 * static_cast<double>(*cursor.snapshot_size - size) /
+                                static_cast<double>(*cursor.snapshot_size);
+          if (shrink > options.snapshot.max_shrink_percent)
+            throw SyncError(SyncError::Kind::permanent,
+                            "the snapshot shrank from " + std::to_string(*cursor.snapshot_size) + " to " +
+                                std::to_string(size) + " records (more than max_shrink " +
+                                std::to_string(static_cast<int>(options.snapshot.max_shrink_percent)) +
+                                "%); refused so that nothing is marked missing");
+        }
+      }
+
+      BatchRunner runner(policy, store, options, events);
+      std::unordered_set<std::string> seen;  // snapshot: every remote id the document holds
+      std::string last_cursor = cursor.cursor;
+      while (auto page = source.next_page()) {
+        if (source.is_snapshot())
+          for (const IncomingAccount& r : page->records) seen.insert(r.get(Field::remote_id));
+        std::vector<IncomingAccount> records = drop_superseded(std::move(page->records), counters, events);
+        const std::span<const IncomingAccount> all(records);
+        if (all.empty() && !page->cursor_after.empty() && page->cursor_after != last_cursor) {
+          runner.run(all, CursorWrite{policy.stream, page->cursor_after, std::nullopt, std::nullopt}, keep_all);
+        }
+        for (std::size_t at = 0; at < all.size(); at += options.batch_size) {
+          const std::size_t n = std::min(options.batch_size, all.size() - at);
+          const bool last_of_page = at + n == all.size();
+          std::optional<CursorWrite> cw;
+          if (last_of_page && !page->cursor_after.empty())
+            cw = CursorWrite{policy.stream, page->cursor_after, std::nullopt, std::nullopt};
+          in_flight = n;
+          counters += runner.run(all.subspan(at, n), cw, keep_all);
+          in_flight = 0;
+          events.on_progress(counters);
+        }
+        if (!page->cursor_after.empty()) last_cursor = page->cursor_after;
+      }
+      report.cursor = last_cursor;
+
+      if (source.is_snapshot()) {
+        counters.missing = store.mark_missing(policy.connector, policy.stream, seen);
+        // The snapshot's size and content hash go with the cursor once everything is committed:
+        // a crash before this point re-reads the file, and every record is then unchanged.
+        WriteBatch done;
+        done.connector = policy.connector;
+        done.cursor = CursorWrite{policy.stream, last_cursor, start.snapshot_size, start.content_hash};
+        store.apply(done);
+      }
+    }
+    report.status = "ok";
+  } catch (const SyncError& e) {
+    report.status = "error";
+    report.message = std::string(e.what());
+    if (error_kind) *error_kind = e.kind();
+    for (std::size_t i = 0; i < in_flight; ++i) counters.count(Outcome::failed);
+  } catch (const std::exception& e) {
+    report.status = "error";
+    report.message = std::string(e.what());
+    if (error_kind) *error_kind = SyncError::Kind::permanent;
+    for (std::size_t i = 0; i < in_flight; ++i) counters.count(Outcome::failed);
+  }
+
+  report.duration_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+  if (report.run_id != 0) {
+    try {
+      store.finish_run(report.run_id, report.status, counters, report.message);
+    } catch (const std::exception& e) {
+      // The database went away mid-run: the row stays `running` and is marked `aborted` at the
+      // next start; the report still reaches the log.
+      if (report.message.empty()) report.message = std::string("recording the run failed: ") + e.what();
+    }
+  }
+  return report;
+}
+
+}  // namespace erpsync::core

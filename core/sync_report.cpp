@@ -1,0 +1,56 @@
+#include "core/sync_report.hpp"
+
+namespace erpsync::core {
+
+namespace {
+std::string quote(const std::string& v) {
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') { out += "\\n"; continue; }
+    out += c;
+  }
+  return out + "\"";
+}
+}  // namespace
+
+std::string quote_if_needed(const std::string& v) {
+  bool plain = !v.empty();
+  for (char c : v)
+    if (c == ' ' || c == '"' || c == '=' || c == '\\' || static_cast<unsigned char>(c) < 0x20) plain = false;
+  return plain ? v : quote(v);
+}
+
+std::vector<std::pair<std::string, std::string>> SyncReport::to_fields() const {
+  const Counters& c = counters;
+  std::vector<std::pair<std::string, std::string>> f = {
+      {"connector", connector}, {"stream", stream}, {"run", std::to_string(run_id)},
+      {"status", status}, {"fetched", std::to_string(c.fetched)},
+      {"created", std::to_string(c.created)}, {"adopted", std::to_string(c.adopted)},
+      {"updated", std::to_string(c.updated)}, {"unchanged", std::to_string(c.unchanged)},
+      {"superseded", std::to_string(c.superseded)}, {"parked", std::to_string(c.parked)},
+      {"rejected", std::to_string(c.rejected)}, {"failed", std::to_string(c.failed)}};
+  if (c.warnings != 0) f.emplace_back("warnings", std::to_string(c.warnings));
+  if (c.missing != 0) f.emplace_back("missing", std::to_string(c.missing));
+  f.emplace_back("duration_ms", std::to_string(duration_ms));
+  const std::int64_t rate = duration_ms > 0 ? c.fetched * 1000 / duration_ms : c.fetched;
+  f.emplace_back("rate_per_s", std::to_string(rate));
+  if (source_unchanged) f.emplace_back("source", "unchanged");
+  f.emplace_back("cursor", cursor);
+  if (!message.empty()) f.emplace_back("error", message);
+  return f;
+}
+
+std::string SyncReport::to_line() const {
+  std::string line = "sync";
+  for (const auto& [k, v] : to_fields()) {
+    line += ' ';
+    line += k;
+    line += '=';
+    // The cursor is always quoted, as in SPEC §8's example.
+    line += (k == "cursor") ? quote(v) : quote_if_needed(v);
+  }
+  return line;
+}
+
+}  // namespace erpsync::core
