@@ -1,0 +1,213 @@
+// Parsing untrusted documents with limits: see bounded_parse.hpp.
+//
+// JSON: nlohmann/json parses a 1M-deep document (its parser and destructor are iterative) but
+// dump() and copy are recursive and overflow the stack later, far from the input. So a
+// depth-counting SAX pass runs first and aborts as soon as the nesting exceeds the limit; only a
+// document that passed it is parsed into a value.
+// XML: pugixml has no limits of its own (and expands no entities), so the size is capped before
+// it sees the bytes, and the depth is checked afterwards by an iterative walk (no recursion, so a
+// 1M-deep tree cannot overflow the stack here either).
+
+#include "connectors/http/bounded_parse.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include "core/errors.hpp"
+
+namespace erpsync::connectors {
+namespace {
+
+using nlohmann::json;
+
+[[noreturn]] void fail(const std::string& what, const char* format, std::size_t offset,
+                       const std::string& reason) {
+  throw core::SyncError(core::SyncError::Kind::permanent,
+                        what + ": invalid " + format + " at byte " + std::to_string(offset) +
+                            ": " + reason);
+}
+
+// Counts nesting and stops the parser (returns false) once it goes beyond max_depth. Everything
+// else is accepted and discarded: this pass builds nothing.
+class DepthLimitSax final : public nlohmann::json_sax<json> {
+ public:
+  explicit DepthLimitSax(int max_depth) : max_depth_(max_depth) {}
+
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool key(string_t&) override { return true; }
+  bool start_object(std::size_t) override { return enter(); }
+  bool end_object() override { return leave(); }
+  bool start_array(std::size_t) override { return enter(); }
+  bool end_array() override { return leave(); }
+  bool parse_error(std::size_t position, const std::string&,
+                   const nlohmann::detail::exception& ex) override {
+    error_position_ = position;
+    error_message_ = ex.what();
+    has_error_ = true;
+    return false;
+  }
+
+  bool too_deep() const { return too_deep_; }
+  bool has_error() const { return has_error_; }
+  std::size_t error_position() const { return error_position_; }
+  const std::string& error_message() const { return error_message_; }
+
+ private:
+  bool enter() {
+    if (++depth_ > max_depth_) {
+      too_deep_ = true;
+      return false;
+    }
+    return true;
+  }
+  bool leave() {
+    --depth_;
+    return true;
+  }
+
+  int max_depth_;
+  int depth_ = 0;
+  bool too_deep_ = false;
+  bool has_error_ = false;
+  std::size_t error_position_ = 0;
+  std::string error_message_;
+};
+
+// Byte offset of the bracket that takes the nesting beyond max_depth (only called once the SAX
+// pass said "too deep", so the document is known to reach that depth).
+std::size_t json_depth_offset(std::string_view text, int max_depth) {
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return i;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return text.size();
+}
+
+// nlohmann's messages look like "[json.exception.parse_error.101] parse error at line 1, column
+// 7: syntax error while parsing value - invalid string: ill-formed UTF-8 byte; last read: ...".
+// Keep the part after the position prefix and drop "last read" (it echoes input bytes, which may
+// be invalid UTF-8 themselves or data we should not log).
+std::string json_reason(const std::string& message) {
+  std::string reason = message;
+  if (auto colon = reason.find(": "); colon != std::string::npos &&
+                                      reason.rfind("[json.exception", 0) == 0) {
+    reason = reason.substr(colon + 2);
+  }
+  if (auto last = reason.find("; last read"); last != std::string::npos) reason.resize(last);
+  return reason;
+}
+
+std::size_t line_of(std::string_view text, std::size_t offset) {
+  offset = std::min(offset, text.size());
+  return 1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + offset, '\n'));
+}
+
+}  // namespace
+
+nlohmann::json parse_json_bounded(std::string_view text, const ParseLimits& limits,
+                                  const std::string& what) {
+  if (text.size() > limits.max_bytes) {
+    fail(what, "JSON", limits.max_bytes,
+         "document too large (" + std::to_string(text.size()) + " bytes, limit " +
+             std::to_string(limits.max_bytes) + ")");
+  }
+  DepthLimitSax sax(limits.max_depth);
+  const bool ok = json::sax_parse(text.begin(), text.end(), &sax);
+  if (!ok) {
+    if (sax.too_deep()) {
+      fail(what, "JSON", json_depth_offset(text, limits.max_depth),
+           "nesting deeper than " + std::to_string(limits.max_depth) + " levels");
+    }
+    if (sax.has_error()) {
+      const std::string reason = json_reason(sax.error_message());
+      // nlohmann reports the position after the offending byte (1-based count of bytes read).
+      const std::size_t offset = sax.error_position() > 0 ? sax.error_position() - 1 : 0;
+      const bool utf8 = reason.find("UTF-8") != std::string::npos;
+      fail(what, "JSON", offset, utf8 ? "invalid UTF-8 (" + reason + ")" : reason);
+    }
+    fail(what, "JSON", 0, "rejected by the parser");
+  }
+  // The SAX pass accepted the document; a second failure here would be a library bug, but it is
+  // still reported as bad input rather than escaping as a nlohmann exception.
+  try {
+    return json::parse(text.begin(), text.end());
+  } catch (const json::exception& e) {
+    fail(what, "JSON", 0, json_reason(e.what()));
+  }
+}
+
+void parse_xml_bounded(pugi::xml_document& doc, std::string_view text, const ParseLimits& limits,
+                       const std::string& what) {
+  if (text.size() > limits.max_bytes) {
+    fail(what, "XML", limits.max_bytes,
+         "document too large (" + std::to_string(text.size()) + " bytes, limit " +
+             std::to_string(limits.max_bytes) + ")");
+  }
+  // parse_default: no parse_doctype, so DOCTYPE internals (entity declarations) are skipped, and
+  // pugixml never expands custom or external entities anyway.
+  const pugi::xml_parse_result result =
+      doc.load_buffer(text.data(), text.size(), pugi::parse_default, pugi::encoding_auto);
+  if (!result) {
+    const auto offset = static_cast<std::size_t>(std::max<std::ptrdiff_t>(result.offset, 0));
+    doc.reset();
+    fail(what, "XML", offset,
+         std::string(result.description()) + " (line " + std::to_string(line_of(text, offset)) +
+             ")");
+  }
+
+  // Iterative pre-order walk; depth counts element nesting (the root element is depth 1).
+  int depth = 0;
+  pugi::xml_node node = doc.first_child();
+  while (node) {
+    const bool element = node.type() == pugi::node_element;
+    if (element && depth + 1 > limits.max_depth) {
+      const std::ptrdiff_t at = node.offset_debug();
+      auto offset = static_cast<std::size_t>(std::max<std::ptrdiff_t>(at, 0));
+      // offset_debug() points at the element's name; report the '<' that opens it.
+      if (offset > 0 && offset <= text.size() && text[offset - 1] == '<') --offset;
+      doc.reset();
+      fail(what, "XML", offset,
+           "nesting deeper than " + std::to_string(limits.max_depth) + " levels (line " +
+               std::to_string(line_of(text, offset)) + ")");
+    }
+    if (element && node.first_child()) {
+      ++depth;
+      node = node.first_child();
+      continue;
+    }
+    // Climb until a sibling exists; each element left behind closes one level.
+    while (node && !node.next_sibling()) {
+      node = node.parent();
+      if (!node || node.type() == pugi::node_document) {
+        node = pugi::xml_node();
+        break;
+      }
+      --depth;
+    }
+    if (node) node = node.next_sibling();
+  }
+}
+
+}  // namespace erpsync::connectors
