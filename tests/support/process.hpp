@@ -1,0 +1,23 @@
+#pragma once
+// Runs a program as a child process for end-to-end tests: arguments, extra environment,
+// captured stdout and stderr, exit status. No shell is involved.
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace erpsync::testing {
+
+struct ProcessResult {
+  int exit_code = -1;  // -1: killed by a signal (see signal)
+  int signal = 0;
+  std::string out, err;
+  std::string all() const { return out + err; }
+};
+
+// Runs `argv` (argv[0] is the program path) to completion, with `env` added to (or replacing
+// entries of) this process's environment.
+ProcessResult run_process(const std::vector<std::string>& argv,
+                          const std::map<std::string, std::string>& env = {});
+
+}  // namespace erpsync::testing
