@@ -17,6 +17,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+struct StopRequested {};
+
 // Rule 7 across a whole fetched page: only the last record of each remote id is kept; the
 // earlier ones are counted superseded here, so that splitting a page into batches never lets
 // a duplicate through.
@@ -188,6 +190,7 @@ SyncReport run_stream(const MatchPolicy& policy, AccountSource& source, Store& s
           runner.run(all, CursorWrite{policy.stream, page->cursor_after, std::nullopt, std::nullopt}, keep_all);
         }
         for (std::size_t at = 0; at < all.size(); at += options.batch_size) {
+          if (events.stop_requested()) throw StopRequested{};
           const std::size_t n = std::min(options.batch_size, all.size() - at);
           const bool last_of_page = at + n == all.size();
           std::optional<CursorWrite> cw;
@@ -213,6 +216,9 @@ SyncReport run_stream(const MatchPolicy& policy, AccountSource& source, Store& s
       }
     }
     report.status = "ok";
+  } catch (const StopRequested&) {
+    report.status = "stopped";
+    report.message = "stopped by request before the source was read to the end; the next run goes on from the cursor";
   } catch (const SyncError& e) {
     report.status = "error";
     report.message = std::string(e.what());

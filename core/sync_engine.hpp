@@ -44,6 +44,9 @@ class SyncEvents {
   virtual void on_progress(const Counters&) {}
   // A batch lost a race on a unique constraint and is decided again.
   virtual void on_redecide(int /*attempt*/, const std::string& /*what*/) {}
+  // Asked between batches: true ends the run early (SIGTERM). What was committed stays, the
+  // cursor covers exactly that, and the report says status=stopped.
+  virtual bool stop_requested() { return false; }
 };
 
 // Runs one stream once. Never throws for source or database failures: the report comes back

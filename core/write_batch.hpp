@@ -32,9 +32,13 @@ struct AccountWrite {
   // true). Update: the columns to set; nothing else is touched.
   FieldMask set = 0;  // bits of Field: name, owner, relationship, email, phone, vat, street, city, postcode, country, active
   AccountValues values;
-  // Insert only: the external code (empty → NULL). Code changes of existing accounts go
-  // through `code_changes` (two phases).
+  // Insert: the external code (empty → NULL). Code changes of bound accounts go through
+  // `code_changes` (two phases).
   std::string external_code;
+  // Update only (rule 9 adoption of an account without a code): when true, external_code :=
+  // `external_code`, applied with the account updates (after code changes phase 2). The code
+  // was free in the matcher's view; a clash throws ConstraintViolation like any duplicate.
+  bool set_code = false;
   // Parent link. When `set_member_of` is true, member_of_id := member_of (nullopt → NULL)
   // and member_of_code := member_of_code (empty → NULL).
   bool set_member_of = false;
