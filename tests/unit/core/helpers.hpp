@@ -1,6 +1,8 @@
 #pragma once
 // Builders shared by the core unit tests.
 
+#include <gtest/gtest.h>
+
 #include <string>
 #include <vector>
 
@@ -58,6 +60,37 @@ inline EntityId seed_account(MemoryStore& store, std::string code, std::string o
   a.name = std::move(name);
   a.vat = std::move(vat);
   return store.insert_account(std::move(a));
+}
+
+}  // namespace erpsync::core::testing
+
+namespace erpsync::core::testing {
+
+// Every record counted exactly once, one decision each.
+inline ::testing::AssertionResult balanced(const WriteBatch& b) {
+  if (!b.counters.balanced()) return ::testing::AssertionFailure() << "counters do not add up to fetched";
+  if (static_cast<std::int64_t>(b.decisions.size()) != b.counters.fetched)
+    return ::testing::AssertionFailure() << b.decisions.size() << " decisions for " << b.counters.fetched << " records";
+  return ::testing::AssertionSuccess();
+}
+
+// "created=1 updated=0 ..." for readable comparisons.
+inline std::string counters(const Counters& c) {
+  return "fetched=" + std::to_string(c.fetched) + " created=" + std::to_string(c.created) +
+         " adopted=" + std::to_string(c.adopted) + " updated=" + std::to_string(c.updated) +
+         " unchanged=" + std::to_string(c.unchanged) + " superseded=" + std::to_string(c.superseded) +
+         " parked=" + std::to_string(c.parked) + " rejected=" + std::to_string(c.rejected) +
+         " failed=" + std::to_string(c.failed) + " warnings=" + std::to_string(c.warnings);
+}
+
+inline std::vector<std::string> outcomes(const WriteBatch& b) {
+  std::vector<std::string> out;
+  for (const auto& d : b.decisions) {
+    std::string s(to_string(d.outcome));
+    if (d.reason) s += ":" + std::string(to_string(*d.reason));
+    out.push_back(s);
+  }
+  return out;
 }
 
 }  // namespace erpsync::core::testing
