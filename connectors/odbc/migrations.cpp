@@ -1,0 +1,358 @@
+#include "connectors/odbc/migrations.hpp"
+
+#include <map>
+#include <string_view>
+
+namespace erpsync::connectors::odbc {
+namespace {
+
+// Schema v1, written once with placeholders that each dialect fills in:
+//   {id}      database-generated primary key       {ts}    UTC timestamp with milliseconds
+//   {now}     default: UTC now                     {bin}   exact (binary) collation for codes/ids
+//   {text}    long text (payloads, messages)       {opts}  table options (MariaDB engine/charset)
+//   {name_key} generated, normalised name column   {dec}   exact decimal
+const std::vector<std::string_view> kV1 = {
+    R"(CREATE TABLE IF NOT EXISTS accounts (
+  id {id},
+  external_code VARCHAR(64){bin} NULL,
+  name VARCHAR(255) NULL,
+  name_key {name_key},
+  owner VARCHAR(64){bin} NULL,
+  relationship VARCHAR(32) NULL DEFAULT 'customer',
+  active SMALLINT NOT NULL DEFAULT 1,
+  member_of_id BIGINT NULL,
+  member_of_code VARCHAR(64){bin} NULL,
+  email VARCHAR(255) NULL,
+  phone VARCHAR(64) NULL,
+  vat VARCHAR(32) NULL,
+  street VARCHAR(255) NULL,
+  city VARCHAR(255) NULL,
+  postcode VARCHAR(255) NULL,
+  country VARCHAR(255) NULL,
+  created_at {ts} NOT NULL DEFAULT {now},
+  updated_at {ts} NOT NULL DEFAULT {now},
+  CONSTRAINT accounts_external_code_key UNIQUE (external_code)
+){opts})",
+    "CREATE INDEX IF NOT EXISTS accounts_name_key_ix ON accounts (name_key)",
+    "CREATE INDEX IF NOT EXISTS accounts_vat_ix ON accounts (vat)",
+    "CREATE INDEX IF NOT EXISTS accounts_member_of_id_ix ON accounts (member_of_id)",
+    "CREATE INDEX IF NOT EXISTS accounts_member_of_code_ix ON accounts (member_of_code)",
+    R"(CREATE TABLE IF NOT EXISTS contacts (
+  id {id},
+  account_id BIGINT NOT NULL,
+  first_name VARCHAR(255) NULL,
+  last_name VARCHAR(255) NULL,
+  email VARCHAR(255) NULL,
+  phone VARCHAR(64) NULL,
+  is_default SMALLINT NOT NULL DEFAULT 0,
+  active SMALLINT NOT NULL DEFAULT 1,
+  created_at {ts} NOT NULL DEFAULT {now},
+  updated_at {ts} NOT NULL DEFAULT {now}
+){opts})",
+    "CREATE INDEX IF NOT EXISTS contacts_account_id_ix ON contacts (account_id)",
+    R"(CREATE TABLE IF NOT EXISTS customers (
+  id {id},
+  account_id BIGINT NOT NULL,
+  contact_id BIGINT NULL,
+  channel VARCHAR(64){bin} NOT NULL,
+  kind VARCHAR(16) NOT NULL,
+  remote_id VARCHAR(128){bin} NOT NULL,
+  email VARCHAR(255) NULL,
+  name VARCHAR(255) NULL,
+  created_at {ts} NOT NULL DEFAULT {now},
+  updated_at {ts} NOT NULL DEFAULT {now},
+  CONSTRAINT customers_channel_remote_id_key UNIQUE (channel, remote_id)
+){opts})",
+    "CREATE INDEX IF NOT EXISTS customers_account_id_ix ON customers (account_id)",
+    R"(CREATE TABLE IF NOT EXISTS orders (
+  id {id},
+  channel VARCHAR(64){bin} NOT NULL,
+  remote_id VARCHAR(128){bin} NOT NULL,
+  customer_id BIGINT NULL,
+  account_id BIGINT NULL,
+  customer_email VARCHAR(255) NULL,
+  increment_id VARCHAR(64) NULL,
+  status VARCHAR(64) NULL,
+  state VARCHAR(64) NULL,
+  grand_total {dec} NULL,
+  currency VARCHAR(8) NULL,
+  ordered_at {ts} NULL,
+  updated_at {ts} NULL,
+  CONSTRAINT orders_channel_remote_id_key UNIQUE (channel, remote_id)
+){opts})",
+    "CREATE INDEX IF NOT EXISTS orders_customer_id_ix ON orders (customer_id)",
+    "CREATE INDEX IF NOT EXISTS orders_account_id_ix ON orders (account_id)",
+    R"(CREATE TABLE IF NOT EXISTS bindings (
+  connector VARCHAR(64){bin} NOT NULL,
+  stream VARCHAR(64){bin} NOT NULL,
+  remote_id VARCHAR(128){bin} NOT NULL,
+  entity VARCHAR(16){bin} NOT NULL,
+  entity_id BIGINT NOT NULL,
+  payload_hash VARCHAR(64) NULL,
+  missing_since {ts} NULL,
+  updated_at {ts} NOT NULL DEFAULT {now},
+  CONSTRAINT bindings_pkey PRIMARY KEY (connector, stream, remote_id)
+){opts})",
+    "CREATE INDEX IF NOT EXISTS bindings_entity_ix ON bindings (entity, entity_id)",
+    R"(CREATE TABLE IF NOT EXISTS sync_cursors (
+  connector VARCHAR(64){bin} NOT NULL,
+  stream VARCHAR(64){bin} NOT NULL,
+  cursor {text} NULL,
+  snapshot_size BIGINT NULL,
+  content_hash VARCHAR(64) NULL,
+  updated_at {ts} NOT NULL DEFAULT {now},
+  CONSTRAINT sync_cursors_pkey PRIMARY KEY (connector, stream)
+){opts})",
+    R"(CREATE TABLE IF NOT EXISTS sync_runs (
+  id {id},
+  connector VARCHAR(64){bin} NOT NULL,
+  stream VARCHAR(64){bin} NOT NULL,
+  instance VARCHAR(255) NULL,
+  started_at {ts} NOT NULL,
+  finished_at {ts} NULL,
+  status VARCHAR(16) NOT NULL,
+  fetched BIGINT NOT NULL DEFAULT 0,
+  created BIGINT NOT NULL DEFAULT 0,
+  adopted BIGINT NOT NULL DEFAULT 0,
+  updated BIGINT NOT NULL DEFAULT 0,
+  unchanged BIGINT NOT NULL DEFAULT 0,
+  superseded BIGINT NOT NULL DEFAULT 0,
+  parked BIGINT NOT NULL DEFAULT 0,
+  rejected BIGINT NOT NULL DEFAULT 0,
+  failed BIGINT NOT NULL DEFAULT 0,
+  warnings BIGINT NOT NULL DEFAULT 0,
+  missing BIGINT NOT NULL DEFAULT 0,
+  message {text} NULL
+){opts})",
+    "CREATE INDEX IF NOT EXISTS sync_runs_connector_ix ON sync_runs (connector, stream, started_at)",
+    "CREATE INDEX IF NOT EXISTS sync_runs_status_ix ON sync_runs (status)",
+    R"(CREATE TABLE IF NOT EXISTS sync_rejections (
+  id {id},
+  connector VARCHAR(64){bin} NOT NULL,
+  stream VARCHAR(64){bin} NOT NULL,
+  remote_id VARCHAR(128){bin} NOT NULL,
+  external_code VARCHAR(64){bin} NULL,
+  reason VARCHAR(32){bin} NOT NULL,
+  message {text} NULL,
+  existing_owner VARCHAR(64) NULL,
+  incoming_owner VARCHAR(64) NULL,
+  payload {text} NULL,
+  payload_hash VARCHAR(64) NULL,
+  first_seen {ts} NOT NULL,
+  last_seen {ts} NOT NULL,
+  times_seen BIGINT NOT NULL DEFAULT 1,
+  resolved_at {ts} NULL,
+  CONSTRAINT sync_rejections_key UNIQUE (connector, stream, remote_id, reason)
+){opts})",
+    "CREATE INDEX IF NOT EXISTS sync_rejections_open_ix ON sync_rejections (connector, stream, resolved_at)",
+    R"(CREATE TABLE IF NOT EXISTS sync_parked (
+  connector VARCHAR(64){bin} NOT NULL,
+  stream VARCHAR(64){bin} NOT NULL,
+  remote_id VARCHAR(128){bin} NOT NULL,
+  waits_for VARCHAR(64){bin} NULL,
+  payload {text} NULL,
+  payload_hash VARCHAR(64) NULL,
+  parked_at {ts} NOT NULL,
+  CONSTRAINT sync_parked_pkey PRIMARY KEY (connector, stream, remote_id)
+){opts})",
+    "CREATE INDEX IF NOT EXISTS sync_parked_waits_for_ix ON sync_parked (waits_for)",
+    R"(CREATE TABLE IF NOT EXISTS sync_leases (
+  connector VARCHAR(64){bin} NOT NULL,
+  holder VARCHAR(255) NOT NULL,
+  fencing_token BIGINT NOT NULL,
+  expires_at {ts} NOT NULL,
+  CONSTRAINT sync_leases_pkey PRIMARY KEY (connector)
+){opts})",
+};
+
+struct Migration {
+  int version;
+  std::string_view description;
+  const std::vector<std::string_view>* statements;
+};
+
+const std::vector<Migration> kMigrations = {
+    {1, "initial schema: accounts, contacts, customers, orders, bindings, sync tables", &kV1},
+};
+
+// The generated normalised-name column (see migrations.hpp): lower-cased, blanks removed.
+constexpr std::string_view kNameKeySqlite =
+    "TEXT GENERATED ALWAYS AS (lower(replace(replace(replace(replace(name, ' ', ''), char(9), ''), "
+    "char(10), ''), char(13), ''))) VIRTUAL";
+constexpr std::string_view kNameKeyPg =
+    "VARCHAR(255) GENERATED ALWAYS AS (lower(replace(replace(replace(replace(name, ' ', ''), chr(9), ''), "
+    "chr(10), ''), chr(13), ''))) STORED";
+constexpr std::string_view kNameKeyMaria =
+    "VARCHAR(255) AS (LOWER(REPLACE(REPLACE(REPLACE(REPLACE(name, ' ', ''), CHAR(9 USING utf8mb4), ''), "
+    "CHAR(10 USING utf8mb4), ''), CHAR(13 USING utf8mb4), ''))) STORED";
+
+std::map<std::string_view, std::string_view> placeholders(Dialect d) {
+  switch (d) {
+    case Dialect::sqlite:
+      return {{"{id}", "INTEGER PRIMARY KEY AUTOINCREMENT"},
+              {"{ts}", "TEXT"},
+              {"{now}", "(strftime('%Y-%m-%d %H:%M:%f', 'now'))"},
+              {"{bin}", ""},
+              {"{text}", "TEXT"},
+              {"{opts}", ""},
+              {"{name_key}", kNameKeySqlite},
+              {"{dec}", "DECIMAL(20,4)"}};
+    case Dialect::postgresql:
+      return {{"{id}", "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"},
+              {"{ts}", "TIMESTAMP(3)"},
+              {"{now}", "(now() AT TIME ZONE 'UTC')"},
+              {"{bin}", ""},
+              {"{text}", "TEXT"},
+              {"{opts}", ""},
+              {"{name_key}", kNameKeyPg},
+              {"{dec}", "DECIMAL(20,4)"}};
+    case Dialect::mariadb:
+      return {{"{id}", "BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY"},
+              {"{ts}", "DATETIME(3)"},
+              {"{now}", "(UTC_TIMESTAMP(3))"},
+              {"{bin}", " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"},
+              {"{text}", "MEDIUMTEXT"},
+              {"{opts}", " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci"},
+              {"{name_key}", kNameKeyMaria},
+              {"{dec}", "DECIMAL(20,4)"}};
+  }
+  return {};
+}
+
+std::string render(std::string_view tmpl, Dialect d) {
+  auto ph = placeholders(d);
+  std::string out;
+  for (std::size_t i = 0; i < tmpl.size();) {
+    bool replaced = false;
+    if (tmpl[i] == '{') {
+      for (const auto& [k, v] : ph) {
+        if (tmpl.substr(i, k.size()) == k) {
+          out += v;
+          i += k.size();
+          replaced = true;
+          break;
+        }
+      }
+    }
+    if (!replaced) out += tmpl[i++];
+  }
+  return out;
+}
+
+std::string schema_version_ddl(Dialect d) {
+  return render(
+      "CREATE TABLE IF NOT EXISTS schema_version (\n"
+      "  version INTEGER NOT NULL PRIMARY KEY,\n"
+      "  description VARCHAR(255) NOT NULL,\n"
+      "  applied_at {ts} NOT NULL\n"
+      "){opts}",
+      d);
+}
+
+bool table_exists(Connection& conn, const std::string& table) {
+  std::string sql;
+  switch (conn.dialect()) {
+    case Dialect::sqlite: sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"; break;
+    case Dialect::postgresql:
+      sql = "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?";
+      break;
+    case Dialect::mariadb:
+      sql = "SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?";
+      break;
+  }
+  return conn.scalar(sql, {Param::str(table)}).has_value();
+}
+
+std::string newer_message(int found) {
+  return "the database schema is at version " + std::to_string(found) +
+         ", newer than this erpsyncd supports (" + std::to_string(kSchemaVersion) +
+         "): a newer erpsyncd migrated it; upgrade this one (rolling upgrades never downgrade a schema)";
+}
+
+}  // namespace
+
+const std::vector<std::string>& schema_tables() {
+  static const std::vector<std::string> t = {"schema_version", "accounts", "contacts", "customers",
+                                             "orders", "bindings", "sync_cursors", "sync_runs",
+                                             "sync_rejections", "sync_parked", "sync_leases"};
+  return t;
+}
+
+std::vector<std::string> migration_statements(Dialect dialect, int version) {
+  std::vector<std::string> out;
+  for (const auto& m : kMigrations)
+    if (m.version == version)
+      for (auto s : *m.statements) out.push_back(render(s, dialect));
+  return out;
+}
+
+int schema_version(Connection& conn) {
+  if (!table_exists(conn, "schema_version")) return 0;
+  auto v = conn.scalar("SELECT MAX(version) FROM schema_version");
+  return v ? std::stoi(*v) : 0;
+}
+
+MigrateResult migrate(Connection& conn, MigrateMode mode) {
+  MigrateResult r;
+  if (mode == MigrateMode::off) {
+    // A DBA owns the schema; only refuse one we cannot understand.
+    r.from = r.to = schema_version(conn);
+    if (r.from > kSchemaVersion) throw SchemaError(newer_message(r.from));
+    return r;
+  }
+  r.from = schema_version(conn);
+  if (r.from > kSchemaVersion) throw SchemaError(newer_message(r.from));
+  if (mode == MigrateMode::check) {
+    if (r.from < kSchemaVersion)
+      throw SchemaError("the database schema is at version " + std::to_string(r.from) +
+                        ", this erpsyncd needs version " + std::to_string(kSchemaVersion) +
+                        " and database.migrate is \"check\": run `erpsyncd migrate` (or apply "
+                        "`erpsyncd migrate --print-sql` as a DBA) first");
+    r.to = r.from;
+    return r;
+  }
+  conn.exec(schema_version_ddl(conn.dialect()));
+  r.to = schema_version(conn);
+  for (const auto& m : kMigrations) {
+    if (m.version <= r.to) continue;
+    conn.set_autocommit(false);
+    try {
+      for (auto s : *m.statements) conn.exec(render(s, conn.dialect()));
+      conn.exec("INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)",
+                {Param::i64(m.version), Param::str(std::string(m.description)), Param::ts(utc_timestamp_now())});
+      conn.commit();
+      conn.set_autocommit(true);
+      r.applied.push_back(m.version);
+      r.to = m.version;
+    } catch (const OdbcError& e) {
+      conn.rollback();
+      if (conn.connected()) conn.set_autocommit(true);
+      // Another process may have applied the same migration meanwhile.
+      if (e.error_class() == ErrorClass::unique_violation || e.error_class() == ErrorClass::other) {
+        int now = schema_version(conn);
+        if (now >= m.version) {
+          r.to = now;
+          continue;
+        }
+      }
+      throw;
+    }
+  }
+  return r;
+}
+
+std::string migration_sql(Dialect dialect) {
+  std::string out = "-- erpsync schema, dialect " + std::string(to_string(dialect)) + ", version " +
+                    std::to_string(kSchemaVersion) + "\n";
+  out += schema_version_ddl(dialect) + ";\n\n";
+  for (const auto& m : kMigrations) {
+    out += "-- migration " + std::to_string(m.version) + ": " + std::string(m.description) + "\n";
+    for (auto s : *m.statements) out += render(s, dialect) + ";\n";
+    out += "INSERT INTO schema_version (version, description, applied_at) VALUES (" +
+           std::to_string(m.version) + ", '" + std::string(m.description) + "', " +
+           render("{now}", dialect) + ");\n\n";
+  }
+  return out;
+}
+
+}  // namespace erpsync::connectors::odbc

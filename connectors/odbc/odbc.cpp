@@ -1,0 +1,489 @@
+#include "connectors/odbc/odbc.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+namespace erpsync::connectors::odbc {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+bool icontains(std::string_view hay, std::string_view needle) {
+  if (needle.size() > hay.size()) return false;
+  for (std::size_t i = 0; i + needle.size() <= hay.size(); ++i)
+    if (iequals(hay.substr(i, needle.size()), needle)) return true;
+  return false;
+}
+
+std::string trim(std::string_view s) {
+  auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string_view::npos) return {};
+  auto e = s.find_last_not_of(" \t\r\n");
+  return std::string(s.substr(b, e - b + 1));
+}
+
+// One `key=value` attribute of a connection string, as positions in the string.
+struct Attr {
+  std::string key;             // trimmed
+  std::size_t value_begin = 0;  // raw value (with braces when braced)
+  std::size_t value_end = 0;
+};
+
+// Splits "k1=v1;k2={v;2};..." into attributes. A braced value may hold ';' and '}}' for '}'.
+std::vector<Attr> parse_attrs(std::string_view s) {
+  std::vector<Attr> out;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    std::size_t eq = s.find('=', i);
+    std::size_t semi = s.find(';', i);
+    if (eq == std::string_view::npos || (semi != std::string_view::npos && semi < eq)) {
+      // a token without '=': skip it
+      if (semi == std::string_view::npos) break;
+      i = semi + 1;
+      continue;
+    }
+    Attr a;
+    a.key = trim(s.substr(i, eq - i));
+    std::size_t v = eq + 1;
+    while (v < s.size() && s[v] == ' ') ++v;
+    a.value_begin = v;
+    if (v < s.size() && s[v] == '{') {
+      std::size_t j = v + 1;
+      while (j < s.size()) {
+        if (s[j] == '}') {
+          if (j + 1 < s.size() && s[j + 1] == '}') {
+            j += 2;
+            continue;
+          }
+          break;
+        }
+        ++j;
+      }
+      a.value_end = std::min(j + 1, s.size());
+      std::size_t next = s.find(';', a.value_end);
+      i = next == std::string_view::npos ? s.size() : next + 1;
+    } else {
+      std::size_t next = s.find(';', v);
+      a.value_end = next == std::string_view::npos ? s.size() : next;
+      i = next == std::string_view::npos ? s.size() : next + 1;
+    }
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+std::string unbrace(std::string_view raw) {
+  std::string v = trim(raw);
+  if (v.size() >= 2 && v.front() == '{' && v.back() == '}') {
+    std::string inner = v.substr(1, v.size() - 2);
+    std::string out;
+    for (std::size_t i = 0; i < inner.size(); ++i) {
+      out += inner[i];
+      if (inner[i] == '}' && i + 1 < inner.size() && inner[i + 1] == '}') ++i;
+    }
+    return out;
+  }
+  return v;
+}
+
+std::string append_attr(std::string_view conn, std::string_view attr) {
+  std::string s(conn);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\n')) s.pop_back();
+  if (!s.empty() && s.back() != ';') s += ';';
+  s += attr;
+  s += ';';
+  return s;
+}
+
+bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+
+}  // namespace
+
+std::string_view to_string(Dialect d) {
+  switch (d) {
+    case Dialect::sqlite: return "sqlite";
+    case Dialect::postgresql: return "postgresql";
+    case Dialect::mariadb: return "mariadb";
+  }
+  return "?";
+}
+
+ErrorClass classify(std::optional<Dialect> dialect, const std::vector<Diagnostic>& diags) {
+  for (const auto& d : diags) {
+    const std::string& st = d.sqlstate;
+    if (st == "23505") return ErrorClass::unique_violation;
+    if (starts_with(st, "08")) return ErrorClass::connection_lost;
+    if (st == "57P01" || st == "57P02" || st == "57P03") return ErrorClass::connection_lost;
+    if (st == "40001" || st == "40P01" || st == "55P03" || st == "HYT00" || st == "HYT01")
+      return ErrorClass::lock_timeout;
+    bool maria = !dialect || *dialect == Dialect::mariadb;
+    bool lite = !dialect || *dialect == Dialect::sqlite;
+    if (maria) {
+      if ((st == "23000" || st == "HY000") && (d.native == 1062 || d.native == 1586 || d.native == 1022))
+        return ErrorClass::unique_violation;
+      if (d.native == 2002 || d.native == 2003 || d.native == 2006 || d.native == 2013 ||
+          d.native == 1053 || d.native == 1927 || d.native == 4031)
+        return ErrorClass::connection_lost;
+      if (d.native == 1205 || d.native == 1213) return ErrorClass::lock_timeout;
+    }
+    if (lite) {
+      // sqliteodbc: HY000 with the SQLite result code as native; no 23xxx state at all.
+      if (d.native == 19 && (icontains(d.message, "UNIQUE constraint failed") ||
+                             icontains(d.message, "PRIMARY KEY must be unique") ||
+                             icontains(d.message, "is not unique")))
+        return ErrorClass::unique_violation;
+      if (d.native == 5 || d.native == 6) return ErrorClass::lock_timeout;  // SQLITE_BUSY / LOCKED
+    }
+  }
+  return ErrorClass::other;
+}
+
+namespace {
+std::string describe(const std::string& context, const std::vector<Diagnostic>& diags) {
+  std::string s = context;
+  if (diags.empty()) return s + ": (no diagnostics)";
+  for (std::size_t i = 0; i < diags.size() && i < 3; ++i) {
+    s += i == 0 ? ": " : "; ";
+    s += "[" + diags[i].sqlstate + "] (native " + std::to_string(diags[i].native) + ") " +
+         diags[i].message;
+  }
+  return s;
+}
+
+core::SyncError::Kind kind_of(ErrorClass c) {
+  return c == ErrorClass::connection_lost || c == ErrorClass::lock_timeout
+             ? core::SyncError::Kind::transient
+             : core::SyncError::Kind::permanent;
+}
+}  // namespace
+
+OdbcError::OdbcError(ErrorClass cls, const std::string& context, std::vector<Diagnostic> diags)
+    : core::SyncError(kind_of(cls), describe(context, diags)), class_(cls), diags_(std::move(diags)) {}
+
+std::string redact_connection_string(std::string_view conn) {
+  std::string out;
+  std::size_t pos = 0;
+  for (const Attr& a : parse_attrs(conn)) {
+    if (iequals(a.key, "pwd") || iequals(a.key, "password")) {
+      out.append(conn.substr(pos, a.value_begin - pos));
+      out += "***";
+      pos = a.value_end;
+    }
+  }
+  out.append(conn.substr(pos));
+  return out;
+}
+
+std::optional<std::string> connection_string_value(std::string_view conn, std::string_view key) {
+  std::optional<std::string> found;
+  for (const Attr& a : parse_attrs(conn))
+    if (iequals(a.key, key)) found = unbrace(conn.substr(a.value_begin, a.value_end - a.value_begin));
+  return found;
+}
+
+std::string prepare_connection_string(std::string_view conn, Dialect dialect) {
+  switch (dialect) {
+    case Dialect::postgresql:
+      if (!connection_string_value(conn, "CommLog")) return append_attr(conn, "CommLog=0");
+      break;
+    case Dialect::sqlite:
+      if (!connection_string_value(conn, "Timeout")) return append_attr(conn, "Timeout=10000");
+      break;
+    case Dialect::mariadb:
+      if (!connection_string_value(conn, "OPTION") && !connection_string_value(conn, "OPTIONS"))
+        return append_attr(conn, "OPTION=2");
+      break;
+  }
+  return std::string(conn);
+}
+
+std::optional<Dialect> dialect_from_driver(std::string_view conn) {
+  auto drv = connection_string_value(conn, "Driver");
+  if (!drv) return std::nullopt;
+  if (icontains(*drv, "postgres") || icontains(*drv, "psqlodbc")) return Dialect::postgresql;
+  if (icontains(*drv, "mariadb") || icontains(*drv, "mysql") || icontains(*drv, "maodbc"))
+    return Dialect::mariadb;
+  if (icontains(*drv, "sqlite")) return Dialect::sqlite;
+  return std::nullopt;
+}
+
+std::string utc_timestamp_now() {
+  using namespace std::chrono;
+  auto now = system_clock::now();
+  auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::time_t t = system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%03d", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  return buf;
+}
+
+std::vector<Diagnostic> diagnostics_of(SQLSMALLINT type, SQLHANDLE handle) {
+  std::vector<Diagnostic> out;
+  if (handle == SQL_NULL_HANDLE) return out;
+  for (SQLSMALLINT i = 1; i <= 10; ++i) {
+    SQLCHAR state[6] = {0};
+    SQLINTEGER native = 0;
+    std::array<SQLCHAR, 2048> msg{};
+    SQLSMALLINT len = 0;
+    SQLRETURN rc = SQLGetDiagRec(type, handle, i, state, &native, msg.data(),
+                                 static_cast<SQLSMALLINT>(msg.size()), &len);
+    if (rc == SQL_NO_DATA || !SQL_SUCCEEDED(rc)) break;
+    Diagnostic d;
+    d.sqlstate = reinterpret_cast<char*>(state);
+    d.native = native;
+    d.message = reinterpret_cast<char*>(msg.data());
+    while (!d.message.empty() && (d.message.back() == '\n' || d.message.back() == ' '))
+      d.message.pop_back();
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ Environment
+
+Environment::Environment() {
+  if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &h_)))
+    throw OdbcError(ErrorClass::other, "SQLAllocHandle(ENV) failed", {});
+  SQLRETURN rc = SQLSetEnvAttr(h_, SQL_ATTR_ODBC_VERSION, reinterpret_cast<SQLPOINTER>(SQL_OV_ODBC3), 0);
+  if (!SQL_SUCCEEDED(rc)) {
+    auto d = diagnostics_of(SQL_HANDLE_ENV, h_);
+    SQLFreeHandle(SQL_HANDLE_ENV, h_);
+    throw OdbcError(ErrorClass::other, "SQLSetEnvAttr(ODBC3) failed", std::move(d));
+  }
+}
+
+Environment::~Environment() {
+  if (h_ != SQL_NULL_HENV) SQLFreeHandle(SQL_HANDLE_ENV, h_);
+}
+
+// ------------------------------------------------------------------ Connection
+
+Connection::Connection(std::shared_ptr<Environment> env) : env_(std::move(env)) {
+  if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_DBC, env_->handle(), &h_)))
+    throw OdbcError(ErrorClass::other, "SQLAllocHandle(DBC) failed",
+                    diagnostics_of(SQL_HANDLE_ENV, env_->handle()));
+}
+
+Connection::~Connection() {
+  disconnect();
+  if (h_ != SQL_NULL_HDBC) SQLFreeHandle(SQL_HANDLE_DBC, h_);
+}
+
+void Connection::raise(SQLSMALLINT type, SQLHANDLE handle, const std::string& context) const {
+  auto diags = diagnostics_of(type, handle);
+  std::optional<Dialect> d;
+  if (dialect_known_) d = dialect_;
+  throw OdbcError(classify(d, diags), context, std::move(diags));
+}
+
+void Connection::connect_raw(const std::string& conn) {
+  SQLSetConnectAttr(h_, SQL_ATTR_LOGIN_TIMEOUT, reinterpret_cast<SQLPOINTER>(static_cast<SQLULEN>(15)), 0);
+  SQLCHAR out[1024];
+  SQLSMALLINT out_len = 0;
+  SQLRETURN rc = SQLDriverConnect(h_, nullptr, reinterpret_cast<SQLCHAR*>(const_cast<char*>(conn.c_str())),
+                                  SQL_NTS, out, sizeof out, &out_len, SQL_DRIVER_NOPROMPT);
+  if (!SQL_SUCCEEDED(rc)) {
+    auto diags = diagnostics_of(SQL_HANDLE_DBC, h_);
+    ErrorClass cls = classify(std::nullopt, diags);
+    // A refused or unreachable server is worth retrying; a bad driver name or login is not,
+    // but both surface as 08001/28000/IM002 and the caller backs off either way.
+    if (cls == ErrorClass::other && !diags.empty() &&
+        (starts_with(diags.front().sqlstate, "08") || diags.front().sqlstate == "HYT00"))
+      cls = ErrorClass::connection_lost;
+    throw OdbcError(cls, "cannot connect to " + redact_connection_string(conn), std::move(diags));
+  }
+  connected_ = true;
+  autocommit_ = true;
+  char name[256] = {0};
+  SQLSMALLINT len = 0;
+  if (SQL_SUCCEEDED(SQLGetInfo(h_, SQL_DBMS_NAME, name, sizeof name, &len))) dbms_name_ = name;
+  std::string n = dbms_name_;
+  if (icontains(n, "postgres")) dialect_ = Dialect::postgresql;
+  else if (icontains(n, "mariadb") || icontains(n, "mysql")) dialect_ = Dialect::mariadb;
+  else if (icontains(n, "sqlite")) dialect_ = Dialect::sqlite;
+  else {
+    disconnect();
+    throw OdbcError(ErrorClass::other,
+                    "unsupported database '" + n + "' (supported: SQLite, PostgreSQL, MariaDB/MySQL)", {});
+  }
+  dialect_known_ = true;
+}
+
+void Connection::connect(const std::string& conn) {
+  disconnect();
+  std::string first = conn;
+  if (auto guess = dialect_from_driver(conn)) first = prepare_connection_string(conn, *guess);
+  connect_raw(first);
+  std::string wanted = prepare_connection_string(first, dialect_);
+  if (wanted != first) {  // a DSN, or a driver name that did not say what it is
+    disconnect();
+    connect_raw(wanted);
+  }
+}
+
+void Connection::disconnect() noexcept {
+  if (connected_) {
+    if (!autocommit_) SQLEndTran(SQL_HANDLE_DBC, h_, SQL_ROLLBACK);
+    SQLDisconnect(h_);
+    connected_ = false;
+  }
+}
+
+void Connection::set_autocommit(bool on) {
+  if (on == autocommit_) return;
+  SQLRETURN rc = SQLSetConnectAttr(h_, SQL_ATTR_AUTOCOMMIT,
+                                   reinterpret_cast<SQLPOINTER>(static_cast<SQLULEN>(on ? SQL_AUTOCOMMIT_ON : SQL_AUTOCOMMIT_OFF)),
+                                   SQL_IS_UINTEGER);
+  if (!SQL_SUCCEEDED(rc)) raise(SQL_HANDLE_DBC, h_, "cannot set autocommit");
+  autocommit_ = on;
+}
+
+void Connection::commit() {
+  SQLRETURN rc = SQLEndTran(SQL_HANDLE_DBC, h_, SQL_COMMIT);
+  if (!SQL_SUCCEEDED(rc)) raise(SQL_HANDLE_DBC, h_, "commit failed");
+}
+
+void Connection::rollback() noexcept {
+  if (connected_) SQLEndTran(SQL_HANDLE_DBC, h_, SQL_ROLLBACK);
+}
+
+std::int64_t Connection::exec(const std::string& sql, const std::vector<Param>& params) {
+  Statement st(*this);
+  st.execute(sql, params);
+  return st.row_count();
+}
+
+std::vector<Row> Connection::query(const std::string& sql, const std::vector<Param>& params) {
+  Statement st(*this);
+  st.execute(sql, params);
+  std::vector<Row> rows;
+  while (auto r = st.fetch()) rows.push_back(std::move(*r));
+  return rows;
+}
+
+std::optional<std::string> Connection::scalar(const std::string& sql, const std::vector<Param>& params) {
+  Statement st(*this);
+  st.execute(sql, params);
+  auto r = st.fetch();
+  if (!r || r->empty()) return std::nullopt;
+  return (*r)[0];
+}
+
+// ------------------------------------------------------------------ Statement
+
+Statement::Statement(Connection& conn) : conn_(conn) {
+  if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, conn_.handle(), &h_)))
+    conn_.raise(SQL_HANDLE_DBC, conn_.handle(), "SQLAllocHandle(STMT) failed");
+}
+
+Statement::~Statement() {
+  if (h_ != SQL_NULL_HSTMT) SQLFreeHandle(SQL_HANDLE_STMT, h_);
+}
+
+void Statement::raise(const std::string& context) const {
+  // The statement's text says what failed; it holds no data (every value is a parameter).
+  std::string sql = sql_.size() > 160 ? sql_.substr(0, 160) + "..." : sql_;
+  conn_.raise(SQL_HANDLE_STMT, h_, context + " (" + sql + ")");
+}
+
+void Statement::execute(const std::string& sql, const std::vector<Param>& params) {
+  SQLFreeStmt(h_, SQL_CLOSE);
+  SQLFreeStmt(h_, SQL_RESET_PARAMS);
+  if (!prepared_ || sql != sql_) {  // the same text again: reuse the prepared statement
+    sql_ = sql;
+    prepared_ = false;
+    if (!SQL_SUCCEEDED(SQLPrepare(h_, reinterpret_cast<SQLCHAR*>(const_cast<char*>(sql.c_str())), SQL_NTS)))
+      raise("prepare failed");
+    prepared_ = true;
+  }
+  indicators_.assign(params.size(), 0);
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const Param& p = params[i];
+    SQLUSMALLINT n = static_cast<SQLUSMALLINT>(i + 1);
+    SQLRETURN rc;
+    if (p.kind == Param::Kind::integer) {
+      indicators_[i] = p.is_null ? SQL_NULL_DATA : 0;
+      rc = SQLBindParameter(h_, n, SQL_PARAM_INPUT, SQL_C_SBIGINT, SQL_BIGINT, 0, 0,
+                            const_cast<std::int64_t*>(&p.integer), 0, &indicators_[i]);
+    } else {
+      SQLSMALLINT sql_type = SQL_VARCHAR;
+      SQLULEN size = std::max<SQLULEN>(p.text.size(), 1);
+      SQLSMALLINT digits = 0;
+      if (p.kind == Param::Kind::timestamp) {
+        sql_type = SQL_TYPE_TIMESTAMP;
+        size = 23;
+        digits = 3;
+      } else if (p.kind == Param::Kind::decimal) {
+        sql_type = SQL_DECIMAL;
+        size = 20;
+        digits = 4;
+      }
+      indicators_[i] = p.is_null ? SQL_NULL_DATA : static_cast<SQLLEN>(p.text.size());
+      rc = SQLBindParameter(h_, n, SQL_PARAM_INPUT, SQL_C_CHAR, sql_type, size, digits,
+                            const_cast<char*>(p.text.data()), static_cast<SQLLEN>(p.text.size()),
+                            &indicators_[i]);
+    }
+    if (!SQL_SUCCEEDED(rc)) raise("bind of parameter " + std::to_string(n) + " failed");
+  }
+  SQLRETURN rc = SQLExecute(h_);
+  if (rc == SQL_NO_DATA) {  // an UPDATE/DELETE that matched no row
+    columns_ = 0;
+    return;
+  }
+  if (!SQL_SUCCEEDED(rc)) raise("execute failed");
+  columns_ = 0;
+  SQLNumResultCols(h_, &columns_);
+}
+
+std::int64_t Statement::row_count() {
+  SQLLEN n = -1;
+  if (!SQL_SUCCEEDED(SQLRowCount(h_, &n))) return -1;
+  return n;
+}
+
+std::optional<Row> Statement::fetch() {
+  if (columns_ <= 0) return std::nullopt;
+  SQLRETURN rc = SQLFetch(h_);
+  if (rc == SQL_NO_DATA) return std::nullopt;
+  if (!SQL_SUCCEEDED(rc)) raise("fetch failed");
+  Row row(static_cast<std::size_t>(columns_));
+  for (SQLSMALLINT c = 1; c <= columns_; ++c) {
+    std::string value;
+    bool null = false;
+    char buf[4096];
+    for (;;) {
+      SQLLEN ind = 0;
+      rc = SQLGetData(h_, static_cast<SQLUSMALLINT>(c), SQL_C_CHAR, buf, sizeof buf, &ind);
+      if (rc == SQL_NO_DATA) break;
+      if (!SQL_SUCCEEDED(rc)) raise("reading column " + std::to_string(c) + " failed");
+      if (ind == SQL_NULL_DATA) {
+        null = true;
+        break;
+      }
+      if (rc == SQL_SUCCESS_WITH_INFO && (ind == SQL_NO_TOTAL || ind >= static_cast<SQLLEN>(sizeof buf))) {
+        value.append(buf, sizeof buf - 1);  // truncated: the rest comes with the next call
+        continue;
+      }
+      value.append(buf, static_cast<std::size_t>(ind));
+      break;
+    }
+    if (!null) row[static_cast<std::size_t>(c - 1)] = std::move(value);
+  }
+  return row;
+}
+
+void Statement::close_cursor() noexcept { SQLFreeStmt(h_, SQL_CLOSE); }
+
+}  // namespace erpsync::connectors::odbc

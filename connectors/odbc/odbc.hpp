@@ -1,0 +1,200 @@
+#pragma once
+// The ODBC layer under OdbcStore: RAII handles (environment, connection, statement),
+// diagnostics turned into errors that carry SQLSTATE, native code and message and are
+// classified per dialect, connection-string preparation and redaction, and a small
+// parameter/row model (every value is bound as a parameter; no SQL is built from data).
+//
+// Thread-safety: a Connection and its Statements are used by one thread at a time.
+// Ownership: a Statement must not outlive the Connection it was made from.
+
+#include <sql.h>
+#include <sqlext.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/errors.hpp"
+
+namespace erpsync::connectors::odbc {
+
+// The SQL dialects the store speaks. Detected from SQLGetInfo(SQL_DBMS_NAME) after connecting,
+// never configured.
+enum class Dialect { sqlite, postgresql, mariadb };
+std::string_view to_string(Dialect d);
+
+// What a failure means to the caller (see classify()).
+enum class ErrorClass {
+  unique_violation,  // PG 23505; MariaDB 23000 + native 1062/1586; SQLite native 19 "UNIQUE constraint failed"
+  connection_lost,   // SQLSTATE 08xxx, PG 57P0x, MariaDB 2002/2003/2006/2013/1053/1927: reconnect
+  lock_timeout,      // lock wait / deadlock / serialization / SQLite busy: retry the transaction
+  other,
+};
+
+struct Diagnostic {
+  std::string sqlstate;  // 5 characters
+  std::int64_t native = 0;
+  std::string message;
+};
+
+// Classifies diagnostics of `dialect` (nullopt: not connected yet, e.g. a failed connect).
+// Rules come from measurements (reference/odbc.md): SQLite has no 23xxx state for constraint
+// failures, psqlODBC always reports native 1, MariaDB says 23000 for every integrity error.
+ErrorClass classify(std::optional<Dialect> dialect, const std::vector<Diagnostic>& diags);
+
+// A failed ODBC call. It is a core::SyncError (transient for lost connections and lock
+// timeouts, permanent otherwise), so nothing above the store sees an ODBC code; the SQLSTATE,
+// native code and message stay available for logs and tests. The message never holds a
+// password (connection strings are redacted).
+class OdbcError : public core::SyncError {
+ public:
+  OdbcError(ErrorClass cls, const std::string& context, std::vector<Diagnostic> diags);
+  ErrorClass error_class() const { return class_; }
+  const std::vector<Diagnostic>& diagnostics() const { return diags_; }
+  std::string sqlstate() const { return diags_.empty() ? std::string() : diags_.front().sqlstate; }
+  std::int64_t native_code() const { return diags_.empty() ? 0 : diags_.front().native; }
+
+ private:
+  ErrorClass class_;
+  std::vector<Diagnostic> diags_;
+};
+
+// Hides the values of Pwd= and Password= (any case, braced values included): "Pwd=***".
+std::string redact_connection_string(std::string_view conn);
+
+// The value of `key` (case-insensitive) in an ODBC connection string, braces removed.
+std::optional<std::string> connection_string_value(std::string_view conn, std::string_view key);
+
+// Adds the settings the store relies on for `dialect` when the string does not set them:
+//   PostgreSQL: CommLog=0 (Debian's odbcinst.ini turns psqlODBC's /tmp log on);
+//   SQLite:     Timeout=10000 (sqliteodbc's default busy wait is 100 s, doubled);
+//   MariaDB:    OPTION=2 (CLIENT_FOUND_ROWS: an UPDATE reports matched rows, as PG and SQLite do).
+std::string prepare_connection_string(std::string_view conn, Dialect dialect);
+
+// The dialect a `Driver=` names (PostgreSQL / MariaDB / MySQL / SQLite in the driver name),
+// nullopt for a DSN or an unknown driver.
+std::optional<Dialect> dialect_from_driver(std::string_view conn);
+
+// One bound parameter. Strings are bound as SQL_C_CHAR (UTF-8), integers as SQL_C_SBIGINT.
+struct Param {
+  enum class Kind { text, integer, timestamp, decimal };
+  Kind kind = Kind::text;
+  bool is_null = false;
+  std::string text;
+  std::int64_t integer = 0;
+
+  static Param str(std::string s) { return {Kind::text, false, std::move(s), 0}; }
+  // Empty string → NULL.
+  static Param str_or_null(std::string s) {
+    bool n = s.empty();
+    return {Kind::text, n, std::move(s), 0};
+  }
+  static Param null_str() { return {Kind::text, true, {}, 0}; }
+  static Param i64(std::int64_t v) { return {Kind::integer, false, {}, v}; }
+  static Param opt_i64(std::optional<std::int64_t> v) {
+    return {Kind::integer, !v.has_value(), {}, v.value_or(0)};
+  }
+  // 'YYYY-MM-DD HH:MM:SS.mmm' UTC, the one timestamp form the store binds.
+  static Param ts(std::string s) { return {Kind::timestamp, false, std::move(s), 0}; }
+  static Param null_ts() { return {Kind::timestamp, true, {}, 0}; }
+  // An exact decimal as text ("1234567.89").
+  static Param dec(std::string s) { return {Kind::decimal, s.empty(), std::move(s), 0}; }
+};
+
+using Row = std::vector<std::optional<std::string>>;  // one fetched row; nullopt = NULL
+
+class Environment {
+ public:
+  Environment();
+  ~Environment();
+  Environment(const Environment&) = delete;
+  Environment& operator=(const Environment&) = delete;
+  SQLHENV handle() const { return h_; }
+
+ private:
+  SQLHENV h_ = SQL_NULL_HENV;
+};
+
+class Statement;
+
+// One ODBC connection. Autocommit is on after connect(); begin()/commit()/rollback() switch
+// it off for the span of a transaction.
+class Connection {
+ public:
+  explicit Connection(std::shared_ptr<Environment> env);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Connects with `conn` (DSN= or Driver=), detects the dialect and, when the driver needs
+  // settings the string lacks (see prepare_connection_string), reconnects with them.
+  // Throws OdbcError (message redacted).
+  void connect(const std::string& conn);
+  void disconnect() noexcept;
+  bool connected() const { return connected_; }
+  Dialect dialect() const { return dialect_; }
+  std::string dbms_name() const { return dbms_name_; }
+
+  void set_autocommit(bool on);
+  bool autocommit() const { return autocommit_; }
+  void commit();
+  void rollback() noexcept;  // best effort; a dead connection has nothing to roll back
+
+  // Runs `sql` with `params`; returns the affected row count (SQLRowCount, -1 if unknown).
+  std::int64_t exec(const std::string& sql, const std::vector<Param>& params = {});
+  // Runs `sql` with `params` and fetches every row, each column as text.
+  std::vector<Row> query(const std::string& sql, const std::vector<Param>& params = {});
+  // Single value of the first row, nullopt when no row or NULL.
+  std::optional<std::string> scalar(const std::string& sql, const std::vector<Param>& params = {});
+
+  SQLHDBC handle() const { return h_; }
+  // Builds an OdbcError from the diagnostics of `handle` and throws it.
+  [[noreturn]] void raise(SQLSMALLINT type, SQLHANDLE handle, const std::string& context) const;
+
+ private:
+  void connect_raw(const std::string& conn);
+  std::shared_ptr<Environment> env_;
+  SQLHDBC h_ = SQL_NULL_HDBC;
+  bool connected_ = false;
+  bool autocommit_ = true;
+  Dialect dialect_ = Dialect::sqlite;
+  bool dialect_known_ = false;
+  std::string dbms_name_;
+};
+
+// A statement handle; binds parameters from a caller-owned vector that must stay alive and
+// unchanged until execute() returns.
+class Statement {
+ public:
+  explicit Statement(Connection& conn);
+  ~Statement();
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  // Prepares `sql` (unless it is the text prepared last), binds `params` and executes.
+  void execute(const std::string& sql, const std::vector<Param>& params);
+  std::int64_t row_count();
+  // Next row, or nullopt at the end of the result set.
+  std::optional<Row> fetch();
+  void close_cursor() noexcept;
+
+ private:
+  [[noreturn]] void raise(const std::string& context) const;
+  Connection& conn_;
+  SQLHSTMT h_ = SQL_NULL_HSTMT;
+  SQLSMALLINT columns_ = 0;
+  std::vector<SQLLEN> indicators_;
+  std::string sql_;
+  bool prepared_ = false;
+};
+
+// The store's clock: UTC now as 'YYYY-MM-DD HH:MM:SS.mmm' (the one timestamp form it binds).
+std::string utc_timestamp_now();
+
+// Collects the diagnostic records of an ODBC handle.
+std::vector<Diagnostic> diagnostics_of(SQLSMALLINT type, SQLHANDLE handle);
+
+}  // namespace erpsync::connectors::odbc

@@ -1,0 +1,901 @@
+#include "connectors/odbc/odbc_store.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <unordered_map>
+
+namespace erpsync::connectors::odbc {
+namespace {
+
+using core::EntityId;
+using core::Field;
+using core::Ref;
+
+// SPEC §3 rule 9's name comparison (the same rule as core::normalize_name): ASCII-lowercased,
+// runs of white space folded to one space, trimmed.
+std::string normalized_name(std::string_view raw) {
+  std::string out;
+  bool pending_space = false;
+  for (char ch : raw) {
+    bool ws = ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' || ch == '\v' || ch == '\f';
+    if (ws) {
+      pending_space = !out.empty();
+      continue;
+    }
+    if (pending_space) out += ' ';
+    pending_space = false;
+    out += (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch;
+  }
+  return out;
+}
+
+// The accounts.name_key form of a normalised name: blanks removed (the database lower-cases).
+std::string name_key(std::string_view normalized) {
+  std::string out;
+  for (char ch : normalized)
+    if (ch != ' ') out += ch;
+  return out;
+}
+
+std::string marks(std::size_t n, std::string_view each = "?") {
+  std::string s;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i) s += ", ";
+    s += each;
+  }
+  return s;
+}
+
+template <class Container>
+std::vector<std::vector<std::string>> chunks(const Container& keys, std::size_t size) {
+  std::vector<std::vector<std::string>> out;
+  for (const auto& k : keys) {
+    if (out.empty() || out.back().size() >= size) out.emplace_back();
+    out.back().push_back(k);
+  }
+  return out;
+}
+
+std::int64_t to_i64(const std::optional<std::string>& v) { return v ? std::stoll(*v) : 0; }
+std::string str(const std::optional<std::string>& v) { return v.value_or(std::string()); }
+
+std::string_view account_column(Field f) {
+  switch (f) {
+    case Field::name: return "name";
+    case Field::owner: return "owner";
+    case Field::relationship: return "relationship";
+    case Field::email: return "email";
+    case Field::phone: return "phone";
+    case Field::vat: return "vat";
+    case Field::street: return "street";
+    case Field::city: return "city";
+    case Field::postcode: return "postcode";
+    case Field::country: return "country";
+    case Field::active: return "active";
+    default: return {};
+  }
+}
+
+const std::string& account_value(const core::AccountValues& v, Field f) {
+  static const std::string empty;
+  switch (f) {
+    case Field::name: return v.name;
+    case Field::owner: return v.owner;
+    case Field::relationship: return v.relationship;
+    case Field::email: return v.email;
+    case Field::phone: return v.phone;
+    case Field::vat: return v.vat;
+    case Field::street: return v.street;
+    case Field::city: return v.city;
+    case Field::postcode: return v.postcode;
+    case Field::country: return v.country;
+    default: return empty;
+  }
+}
+
+constexpr Field kAccountFields[] = {Field::name,  Field::owner,  Field::relationship, Field::email,
+                                    Field::phone, Field::vat,    Field::street,       Field::city,
+                                    Field::postcode, Field::country, Field::active};
+
+// Statements of one transaction, prepared once per distinct text.
+class Session {
+ public:
+  Session(Connection& c) : c_(c) {}
+
+  Statement& run(const std::string& sql, const std::vector<Param>& params) {
+    auto& st = cache_[sql];
+    if (!st) st = std::make_unique<Statement>(c_);
+    st->execute(sql, params);
+    return *st;
+  }
+  std::int64_t exec(const std::string& sql, const std::vector<Param>& params) {
+    return run(sql, params).row_count();
+  }
+  std::vector<Row> query(const std::string& sql, const std::vector<Param>& params) {
+    auto& st = run(sql, params);
+    std::vector<Row> rows;
+    while (auto r = st.fetch()) rows.push_back(std::move(*r));
+    st.close_cursor();
+    return rows;
+  }
+
+  // Inserts `rows` (each holding one value per column) with multi-row VALUES statements and
+  // returns the generated ids in row order when `with_ids`.
+  std::vector<EntityId> insert(const std::string& table, const std::vector<std::string>& cols,
+                               const std::vector<std::vector<Param>>& rows, bool with_ids) {
+    std::vector<EntityId> ids;
+    if (rows.empty()) return ids;
+    std::string col_list, tuple = "(" + marks(cols.size()) + ")";
+    for (std::size_t i = 0; i < cols.size(); ++i) col_list += (i ? ", " : "") + cols[i];
+    std::size_t per = std::max<std::size_t>(
+        1, std::min<std::size_t>(OdbcStore::kInChunk, OdbcStore::kMaxParamsPerStatement / cols.size()));
+    for (std::size_t start = 0; start < rows.size(); start += per) {
+      std::size_t n = std::min(per, rows.size() - start);
+      std::string sql = "INSERT INTO " + table + " (" + col_list + ") VALUES " + marks(n, tuple);
+      std::vector<Param> params;
+      params.reserve(n * cols.size());
+      for (std::size_t r = start; r < start + n; ++r)
+        for (const auto& p : rows[r]) params.push_back(p);
+      if (!with_ids) {
+        exec(sql, params);
+        continue;
+      }
+      if (c_.dialect() == Dialect::sqlite) {
+        // sqliteodbc returns no rows from RETURNING: the statement's rows got consecutive
+        // rowids ending at last_insert_rowid() (one writer inside this transaction).
+        exec(sql, params);
+        auto last = query("SELECT last_insert_rowid()", {});
+        EntityId last_id = last.empty() ? 0 : to_i64(last[0][0]);
+        for (std::size_t i = 0; i < n; ++i) ids.push_back(last_id - static_cast<EntityId>(n - 1 - i));
+      } else {
+        auto got = query(sql + " RETURNING id", params);
+        if (got.size() != n)
+          throw OdbcError(ErrorClass::other,
+                          "INSERT INTO " + table + " returned " + std::to_string(got.size()) +
+                              " ids for " + std::to_string(n) + " rows",
+                          {});
+        for (const auto& r : got) ids.push_back(to_i64(r[0]));
+      }
+    }
+    return ids;
+  }
+
+ private:
+  Connection& c_;
+  std::unordered_map<std::string, std::unique_ptr<Statement>> cache_;
+};
+
+// Carries out one WriteBatch inside an open transaction (see Store::apply for the order).
+class BatchWriter {
+ public:
+  BatchWriter(Connection& c, const core::WriteBatch& b) : c_(c), s_(c), b_(b), now_(utc_timestamp_now()) {}
+
+  void run() {
+    code_changes_phase1();
+    insert_accounts();
+    code_changes_phase2();
+    update_accounts();
+    link_new_parents();
+    write_contacts();
+    write_customers();
+    write_bindings();
+    write_rejections();
+    write_resolves();
+    write_cursor();
+  }
+
+ private:
+  EntityId account_id(Ref r) const {
+    if (r > 0) return r;
+    auto it = account_ids_.find(r);
+    if (it == account_ids_.end())
+      throw std::logic_error("WriteBatch names account ref " + std::to_string(r) + " that it does not insert");
+    return it->second;
+  }
+  EntityId contact_id(Ref r) const {
+    if (r > 0) return r;
+    auto it = contact_ids_.find(r);
+    if (it == contact_ids_.end())
+      throw std::logic_error("WriteBatch names contact ref " + std::to_string(r) + " that it does not insert");
+    return it->second;
+  }
+  EntityId entity_id(const std::string& entity, Ref r) const {
+    if (r > 0) return r;
+    if (entity == "account") return account_id(r);
+    if (entity == "contact") return contact_id(r);
+    throw std::logic_error("WriteBatch binds a new " + entity + " by ref; only accounts and contacts have refs");
+  }
+
+  void code_changes_phase1() {
+    std::vector<std::string> ids;
+    for (const auto& cc : b_.code_changes) ids.push_back(std::to_string(cc.account));
+    for (const auto& chunk : chunks(ids, OdbcStore::kInChunk)) {
+      std::vector<Param> p;
+      for (const auto& id : chunk) p.push_back(Param::i64(std::stoll(id)));
+      s_.exec("UPDATE accounts SET external_code = NULL WHERE id IN (" + marks(chunk.size()) + ")", p);
+    }
+  }
+
+  void code_changes_phase2() {
+    for (const auto& cc : b_.code_changes)
+      s_.exec("UPDATE accounts SET external_code = ?, updated_at = ? WHERE id = ?",
+              {Param::str_or_null(cc.to), Param::ts(now_), Param::i64(cc.account)});
+  }
+
+  void insert_accounts() {
+    static const std::vector<std::string> cols = {
+        "external_code", "name",  "owner", "relationship", "active",   "member_of_id",
+        "member_of_code", "email", "phone", "vat",          "street",   "city",
+        "postcode",       "country", "created_at", "updated_at"};
+    std::vector<std::vector<Param>> rows;
+    std::vector<Ref> refs;
+    for (const auto& a : b_.accounts) {
+      if (a.ref >= 0) continue;
+      auto text = [&](Field f) {
+        return (a.set & core::bit(f)) ? Param::str_or_null(account_value(a.values, f)) : Param::null_str();
+      };
+      std::vector<Param> r;
+      r.push_back(Param::str_or_null(a.external_code));
+      r.push_back(text(Field::name));
+      r.push_back(text(Field::owner));
+      r.push_back((a.set & core::bit(Field::relationship)) ? Param::str_or_null(a.values.relationship)
+                                                             : Param::str("customer"));
+      r.push_back(Param::i64((a.set & core::bit(Field::active)) ? (a.values.active ? 1 : 0) : 1));
+      if (a.set_member_of && a.member_of && *a.member_of > 0) r.push_back(Param::i64(*a.member_of));
+      else r.push_back(Param::opt_i64(std::nullopt));
+      r.push_back(a.set_member_of ? Param::str_or_null(a.member_of_code) : Param::null_str());
+      for (Field f : {Field::email, Field::phone, Field::vat, Field::street, Field::city, Field::postcode,
+                      Field::country})
+        r.push_back(text(f));
+      r.push_back(Param::ts(now_));
+      r.push_back(Param::ts(now_));
+      rows.push_back(std::move(r));
+      refs.push_back(a.ref);
+      if (a.set_member_of && a.member_of && *a.member_of < 0) new_parent_links_.push_back(&a);
+    }
+    auto ids = s_.insert("accounts", cols, rows, true);
+    for (std::size_t i = 0; i < refs.size(); ++i) account_ids_[refs[i]] = ids[i];
+  }
+
+  void update_accounts() {
+    for (const auto& a : b_.accounts) {
+      if (a.ref <= 0) continue;
+      std::string sets;
+      std::vector<Param> p;
+      auto add = [&](std::string_view col, Param v) {
+        if (!sets.empty()) sets += ", ";
+        sets += std::string(col) + " = ?";
+        p.push_back(std::move(v));
+      };
+      for (Field f : kAccountFields) {
+        if (!(a.set & core::bit(f))) continue;
+        if (f == Field::active) add("active", Param::i64(a.values.active ? 1 : 0));
+        else add(account_column(f), Param::str_or_null(account_value(a.values, f)));
+      }
+      if (a.set_member_of) {
+        add("member_of_id", Param::opt_i64(a.member_of ? std::optional<EntityId>(account_id(*a.member_of))
+                                                        : std::nullopt));
+        add("member_of_code", Param::str_or_null(a.member_of_code));
+      }
+      if (sets.empty()) continue;  // nothing of the row changes
+      if (a.touched_by_source) add("updated_at", Param::ts(now_));
+      p.push_back(Param::i64(a.ref));
+      s_.exec("UPDATE accounts SET " + sets + " WHERE id = ?", p);
+    }
+  }
+
+  void link_new_parents() {
+    for (const auto* a : new_parent_links_)
+      s_.exec("UPDATE accounts SET member_of_id = ? WHERE id = ?",
+              {Param::i64(account_id(*a->member_of)), Param::i64(account_id(a->ref))});
+  }
+
+  void write_contacts() {
+    static const std::vector<std::string> cols = {"account_id", "first_name", "last_name", "email",
+                                                  "phone",      "is_default", "active",    "created_at",
+                                                  "updated_at"};
+    std::vector<std::vector<Param>> rows;
+    std::vector<Ref> refs;
+    for (const auto& c : b_.contacts) {
+      if (c.ref >= 0) continue;
+      rows.push_back({Param::i64(account_id(c.account)), Param::str_or_null(c.first_name),
+                      Param::str_or_null(c.last_name), Param::str_or_null(c.email), Param::str_or_null(c.phone),
+                      Param::i64(c.is_default.value_or(false) ? 1 : 0), Param::i64(c.active ? 1 : 0),
+                      Param::ts(now_), Param::ts(now_)});
+      refs.push_back(c.ref);
+    }
+    auto ids = s_.insert("contacts", cols, rows, true);
+    for (std::size_t i = 0; i < refs.size(); ++i) contact_ids_[refs[i]] = ids[i];
+    for (const auto& c : b_.contacts) {
+      if (c.ref <= 0) continue;
+      std::vector<Param> p = {Param::i64(account_id(c.account)), Param::str_or_null(c.first_name),
+                              Param::str_or_null(c.last_name),   Param::str_or_null(c.email),
+                              Param::str_or_null(c.phone),       Param::i64(c.active ? 1 : 0),
+                              Param::ts(now_)};
+      std::string sql =
+          "UPDATE contacts SET account_id = ?, first_name = ?, last_name = ?, email = ?, phone = ?, "
+          "active = ?, updated_at = ?";
+      if (c.is_default) {
+        sql += ", is_default = ?";
+        p.push_back(Param::i64(*c.is_default ? 1 : 0));
+      }
+      p.push_back(Param::i64(c.ref));
+      s_.exec(sql + " WHERE id = ?", p);
+    }
+  }
+
+  void write_customers() {
+    // channel → remote id → the batch's last write for it
+    std::map<std::string, std::map<std::string, const core::CustomerWrite*>> by_channel;
+    for (const auto& cw : b_.customers) by_channel[cw.channel][cw.remote_id] = &cw;
+    static const std::vector<std::string> cols = {"account_id", "contact_id", "channel", "kind", "remote_id",
+                                                  "email",      "name",       "created_at", "updated_at"};
+    std::vector<std::vector<Param>> inserts;
+    for (const auto& [channel, writes] : by_channel) {
+      struct Existing {
+        EntityId id, account;
+        std::optional<EntityId> contact;
+        std::string kind, email, name;
+      };
+      std::unordered_map<std::string, Existing> existing;
+      std::vector<std::string> rids;
+      for (const auto& [rid, w] : writes) rids.push_back(rid);
+      for (const auto& chunk : chunks(rids, OdbcStore::kInChunk)) {
+        std::vector<Param> p = {Param::str(channel)};
+        for (const auto& r : chunk) p.push_back(Param::str(r));
+        for (const auto& row : s_.query("SELECT id, remote_id, account_id, contact_id, kind, email, name FROM "
+                                         "customers WHERE channel = ? AND remote_id IN (" +
+                                             marks(chunk.size()) + ")",
+                                         p)) {
+          Existing e{to_i64(row[0]), to_i64(row[2]),
+                     row[3] ? std::optional<EntityId>(to_i64(row[3])) : std::nullopt, str(row[4]), str(row[5]),
+                     str(row[6])};
+          existing.emplace(str(row[1]), e);
+        }
+      }
+      for (const auto& [rid, w] : writes) {
+        EntityId acc = account_id(w->account);
+        std::optional<EntityId> con = w->contact ? std::optional<EntityId>(contact_id(*w->contact)) : std::nullopt;
+        auto it = existing.find(rid);
+        if (it == existing.end()) {
+          inserts.push_back({Param::i64(acc), Param::opt_i64(con), Param::str(channel), Param::str(w->kind),
+                             Param::str(rid), Param::str_or_null(w->email), Param::str_or_null(w->name),
+                             Param::ts(now_), Param::ts(now_)});
+          continue;
+        }
+        const Existing& e = it->second;
+        if (e.account == acc && e.contact == con && e.kind == w->kind && e.email == w->email && e.name == w->name)
+          continue;  // only changed rows are written
+        s_.exec("UPDATE customers SET account_id = ?, contact_id = ?, kind = ?, email = ?, name = ?, "
+                "updated_at = ? WHERE id = ?",
+                {Param::i64(acc), Param::opt_i64(con), Param::str(w->kind), Param::str_or_null(w->email),
+                 Param::str_or_null(w->name), Param::ts(now_), Param::i64(e.id)});
+      }
+    }
+    s_.insert("customers", cols, inserts, false);
+  }
+
+  void write_bindings() {
+    std::map<std::string, std::map<std::string, const core::BindingWrite*>> by_stream;
+    for (const auto& bw : b_.bindings) by_stream[bw.stream][bw.remote_id] = &bw;
+    static const std::vector<std::string> cols = {"connector", "stream",       "remote_id", "entity",
+                                                  "entity_id", "payload_hash", "updated_at"};
+    std::vector<std::vector<Param>> inserts;
+    for (const auto& [stream, writes] : by_stream) {
+      struct Existing {
+        std::string entity;
+        EntityId id;
+        std::string hash;
+        bool missing;
+      };
+      std::unordered_map<std::string, Existing> existing;
+      std::vector<std::string> rids;
+      for (const auto& [rid, w] : writes) rids.push_back(rid);
+      for (const auto& chunk : chunks(rids, OdbcStore::kInChunk)) {
+        std::vector<Param> p = {Param::str(b_.connector), Param::str(stream)};
+        for (const auto& r : chunk) p.push_back(Param::str(r));
+        for (const auto& row :
+             s_.query("SELECT remote_id, entity, entity_id, payload_hash, missing_since FROM bindings "
+                      "WHERE connector = ? AND stream = ? AND remote_id IN (" + marks(chunk.size()) + ")",
+                      p))
+          existing.emplace(str(row[0]), Existing{str(row[1]), to_i64(row[2]), str(row[3]), row[4].has_value()});
+      }
+      for (const auto& [rid, w] : writes) {
+        EntityId id = entity_id(w->entity, w->entity_ref);
+        auto it = existing.find(rid);
+        if (it == existing.end()) {
+          inserts.push_back({Param::str(b_.connector), Param::str(stream), Param::str(rid), Param::str(w->entity),
+                             Param::i64(id), Param::str_or_null(w->payload_hash), Param::ts(now_)});
+          continue;
+        }
+        const Existing& e = it->second;
+        if (e.entity == w->entity && e.id == id && e.hash == w->payload_hash && !e.missing) continue;
+        s_.exec("UPDATE bindings SET entity = ?, entity_id = ?, payload_hash = ?, missing_since = NULL, "
+                "updated_at = ? WHERE connector = ? AND stream = ? AND remote_id = ?",
+                {Param::str(w->entity), Param::i64(id), Param::str_or_null(w->payload_hash), Param::ts(now_),
+                 Param::str(b_.connector), Param::str(stream), Param::str(rid)});
+      }
+    }
+    s_.insert("bindings", cols, inserts, false);
+  }
+
+  void write_rejections() {
+    std::map<std::string, std::vector<const core::RejectionWrite*>> by_stream;
+    for (const auto& rw : b_.rejections) by_stream[rw.stream].push_back(&rw);
+    static const std::vector<std::string> cols = {
+        "connector",      "stream",  "remote_id",    "external_code", "reason",    "message",   "existing_owner",
+        "incoming_owner", "payload", "payload_hash", "first_seen",    "last_seen", "times_seen"};
+    std::vector<std::vector<Param>> inserts;
+    std::vector<std::string> bump_ids;
+    for (const auto& [stream, writes] : by_stream) {
+      std::map<std::pair<std::string, std::string>, std::pair<EntityId, std::string>> existing;
+      std::set<std::string> rid_set;
+      for (const auto* w : writes) rid_set.insert(w->remote_id);
+      for (const auto& chunk : chunks(rid_set, OdbcStore::kInChunk)) {
+        std::vector<Param> p = {Param::str(b_.connector), Param::str(stream)};
+        for (const auto& r : chunk) p.push_back(Param::str(r));
+        for (const auto& row : s_.query("SELECT id, remote_id, reason, payload_hash FROM sync_rejections "
+                                        "WHERE connector = ? AND stream = ? AND remote_id IN (" +
+                                            marks(chunk.size()) + ")",
+                                        p))
+          existing[{str(row[1]), str(row[2])}] = {to_i64(row[0]), str(row[3])};
+      }
+      std::set<std::pair<std::string, std::string>> seen_in_batch;
+      for (const auto* w : writes) {
+        std::string reason(core::to_string(w->reason));
+        auto key = std::make_pair(w->remote_id, reason);
+        auto it = existing.find(key);
+        if (it == existing.end()) {
+          if (!seen_in_batch.insert(key).second) continue;  // one row per key; the first decides
+          inserts.push_back({Param::str(b_.connector), Param::str(stream), Param::str(w->remote_id),
+                             Param::str_or_null(w->external_code), Param::str(reason), Param::str(w->message),
+                             Param::str_or_null(w->existing_owner), Param::str_or_null(w->incoming_owner),
+                             Param::str(w->payload), Param::str_or_null(w->payload_hash), Param::ts(now_),
+                             Param::ts(now_), Param::i64(1)});
+          continue;
+        }
+        if (it->second.second == w->payload_hash) {
+          bump_ids.push_back(std::to_string(it->second.first));
+          continue;
+        }
+        s_.exec("UPDATE sync_rejections SET external_code = ?, message = ?, existing_owner = ?, "
+                "incoming_owner = ?, payload = ?, payload_hash = ?, last_seen = ?, times_seen = times_seen + 1, "
+                "resolved_at = NULL WHERE id = ?",
+                {Param::str_or_null(w->external_code), Param::str(w->message), Param::str_or_null(w->existing_owner),
+                 Param::str_or_null(w->incoming_owner), Param::str(w->payload), Param::str_or_null(w->payload_hash),
+                 Param::ts(now_), Param::i64(it->second.first)});
+      }
+    }
+    s_.insert("sync_rejections", cols, inserts, false);
+    // Unchanged rejections seen again: one set-based statement per chunk, not one per row.
+    for (const auto& chunk : chunks(bump_ids, OdbcStore::kInChunk)) {
+      std::vector<Param> p = {Param::ts(now_)};
+      for (const auto& id : chunk) p.push_back(Param::i64(std::stoll(id)));
+      s_.exec("UPDATE sync_rejections SET last_seen = ?, times_seen = times_seen + 1, resolved_at = NULL "
+              "WHERE id IN (" + marks(chunk.size()) + ")",
+              p);
+    }
+  }
+
+  void write_resolves() {
+    std::map<std::string, std::vector<std::string>> plain;  // stream → remote ids (no reason kept)
+    for (const auto& r : b_.resolves) {
+      if (r.keep.empty()) {
+        plain[r.stream].push_back(r.remote_id);
+        continue;
+      }
+      std::vector<Param> p = {Param::ts(now_), Param::str(b_.connector), Param::str(r.stream),
+                              Param::str(r.remote_id)};
+      for (auto k : r.keep) p.push_back(Param::str(std::string(core::to_string(k))));
+      s_.exec("UPDATE sync_rejections SET resolved_at = ? WHERE connector = ? AND stream = ? AND remote_id = ? "
+              "AND resolved_at IS NULL AND reason NOT IN (" + marks(r.keep.size()) + ")",
+              p);
+    }
+    for (const auto& [stream, rids] : plain)
+      for (const auto& chunk : chunks(rids, OdbcStore::kInChunk)) {
+        std::vector<Param> p = {Param::ts(now_), Param::str(b_.connector), Param::str(stream)};
+        for (const auto& r : chunk) p.push_back(Param::str(r));
+        s_.exec("UPDATE sync_rejections SET resolved_at = ? WHERE connector = ? AND stream = ? "
+                "AND resolved_at IS NULL AND remote_id IN (" + marks(chunk.size()) + ")",
+                p);
+      }
+  }
+
+  void write_cursor() {
+    if (!b_.cursor) return;
+    const auto& cw = *b_.cursor;
+    std::string sets = "cursor = ?, updated_at = ?";
+    std::vector<Param> p = {Param::str(cw.cursor), Param::ts(now_)};
+    if (cw.snapshot_size) {
+      sets += ", snapshot_size = ?";
+      p.push_back(Param::i64(*cw.snapshot_size));
+    }
+    if (cw.content_hash) {
+      sets += ", content_hash = ?";
+      p.push_back(Param::str_or_null(*cw.content_hash));
+    }
+    p.push_back(Param::str(b_.connector));
+    p.push_back(Param::str(cw.stream));
+    // MariaDB reports matched rows here thanks to OPTION=2 (CLIENT_FOUND_ROWS).
+    if (s_.exec("UPDATE sync_cursors SET " + sets + " WHERE connector = ? AND stream = ?", p) > 0) return;
+    s_.exec("INSERT INTO sync_cursors (connector, stream, cursor, snapshot_size, content_hash, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            {Param::str(b_.connector), Param::str(cw.stream), Param::str(cw.cursor), Param::opt_i64(cw.snapshot_size),
+             cw.content_hash ? Param::str_or_null(*cw.content_hash) : Param::null_str(), Param::ts(now_)});
+  }
+
+  Connection& c_;
+  Session s_;
+  const core::WriteBatch& b_;
+  std::string now_;
+  std::unordered_map<Ref, EntityId> account_ids_, contact_ids_;
+  std::vector<const core::AccountWrite*> new_parent_links_;
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+OdbcStore::OdbcStore(OdbcStoreOptions options)
+    : options_(std::move(options)), env_(std::make_shared<Environment>()) {
+  conn_ = std::make_unique<Connection>(env_);
+  conn_->connect(options_.connection);
+  migrate(*conn_, options_.dry_run ? MigrateMode::check : options_.migrate);
+  if (options_.dry_run) {
+    conn_->set_autocommit(false);
+    return;
+  }
+  // Runs of this instance that were `running` when its process died.
+  std::vector<Param> p = {Param::ts(utc_timestamp_now()),
+                          Param::str("the process ended before the run finished")};
+  std::string sql =
+      "UPDATE sync_runs SET status = 'aborted', finished_at = ?, message = ? WHERE status = 'running'";
+  if (!options_.instance.empty()) {
+    sql += " AND instance = ?";
+    p.push_back(Param::str(options_.instance));
+  }
+  conn_->exec(sql, p);
+}
+
+OdbcStore::~OdbcStore() {
+  if (options_.dry_run && conn_) conn_->rollback();
+}
+
+Connection& OdbcStore::connection() {
+  ensure_connected();
+  return *conn_;
+}
+
+void OdbcStore::ensure_connected() {
+  if (!broken_ && conn_ && conn_->connected()) return;
+  if (options_.dry_run)
+    throw core::SyncError(core::SyncError::Kind::permanent,
+                          "the dry run lost its database connection and with it its transaction");
+  conn_ = std::make_unique<Connection>(env_);
+  conn_->connect(options_.connection);
+  broken_ = false;
+}
+
+template <class Fn>
+void OdbcStore::in_transaction(const char* what, Fn&& fn) {
+  ensure_connected();
+  Connection& c = *conn_;
+  try {
+    if (options_.dry_run) {
+      // One transaction for the whole dry run; a savepoint undoes just this batch on failure.
+      c.exec("SAVEPOINT erpsync_batch");
+      try {
+        fn(c);
+        c.exec("RELEASE SAVEPOINT erpsync_batch");
+      } catch (const OdbcError& e) {
+        if (e.error_class() != ErrorClass::connection_lost) {
+          try {
+            c.exec("ROLLBACK TO SAVEPOINT erpsync_batch");
+          } catch (...) {
+          }
+        }
+        throw;
+      } catch (...) {
+        try {
+          c.exec("ROLLBACK TO SAVEPOINT erpsync_batch");
+        } catch (...) {
+        }
+        throw;
+      }
+      return;
+    }
+    c.set_autocommit(false);
+    try {
+      fn(c);
+      c.commit();
+    } catch (...) {
+      c.rollback();
+      try {
+        c.set_autocommit(true);
+      } catch (...) {
+        broken_ = true;
+      }
+      throw;
+    }
+    c.set_autocommit(true);
+  } catch (const OdbcError& e) {
+    if (e.error_class() == ErrorClass::connection_lost) broken_ = true;
+    if (e.error_class() == ErrorClass::unique_violation)
+      throw core::ConstraintViolation(std::string(what) + ": " + e.what());
+    throw;
+  }
+}
+
+namespace {
+// Runs a read or a standalone write; a lost connection marks the store for reconnection.
+template <class Fn>
+auto guarded(bool& broken, Fn&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const OdbcError& e) {
+    if (e.error_class() == ErrorClass::connection_lost) broken = true;
+    throw;
+  }
+}
+}  // namespace
+
+core::CursorState OdbcStore::load_cursor(const std::string& connector, const std::string& stream) {
+  ensure_connected();
+  return guarded(broken_, [&] {
+    core::CursorState cs;
+    auto rows = conn_->query(
+        "SELECT cursor, snapshot_size, content_hash FROM sync_cursors WHERE connector = ? AND stream = ?",
+        {Param::str(connector), Param::str(stream)});
+    if (rows.empty()) return cs;
+    cs.exists = true;
+    cs.cursor = str(rows[0][0]);
+    if (rows[0][1]) cs.snapshot_size = to_i64(rows[0][1]);
+    cs.content_hash = str(rows[0][2]);
+    return cs;
+  });
+}
+
+core::StateSnapshot OdbcStore::load_state(const core::BatchKeys& keys) {
+  ensure_connected();
+  return guarded(broken_, [&] {
+    Session s(*conn_);
+    core::StateSnapshot st;
+    static const std::string kCols =
+        "SELECT id, external_code, owner, member_of_id, member_of_code, name, vat FROM accounts WHERE ";
+    auto add_account = [&](const Row& r) -> EntityId {
+      EntityId id = to_i64(r[0]);
+      auto [it, fresh] = st.accounts.try_emplace(id);
+      if (fresh) {
+        core::AccountState& a = it->second;
+        a.id = id;
+        a.external_code = str(r[1]);
+        a.owner = str(r[2]);
+        if (r[3]) a.member_of_id = to_i64(r[3]);
+        a.member_of_code = str(r[4]);
+        a.name = str(r[5]);
+        a.vat = str(r[6]);
+        if (!a.external_code.empty()) st.account_by_code[a.external_code] = id;
+      }
+      return id;
+    };
+    // Runs `sql_head` + "(?, ...)" with `fixed` params and each chunk of `keys`.
+    auto each_chunk = [&](const std::string& sql_head, const std::vector<Param>& fixed, const auto& ks,
+                          const std::string& sql_tail, auto&& on_row, bool as_int = false) {
+      for (const auto& chunk : chunks(ks, kInChunk)) {
+        std::vector<Param> p = fixed;
+        for (const auto& k : chunk) p.push_back(as_int ? Param::i64(std::stoll(k)) : Param::str(k));
+        for (const auto& row : s.query(sql_head + "(" + marks(chunk.size()) + ")" + sql_tail, p)) on_row(row);
+      }
+    };
+
+    // Bindings of the batch's remote ids, and of its contacts.
+    std::set<std::string> bound_accounts;
+    auto read_binding = [](const Row& r) {
+      core::BindingState b;
+      b.entity = str(r[1]);
+      b.entity_id = to_i64(r[2]);
+      b.payload_hash = str(r[3]);
+      b.missing = r[4].has_value();
+      return b;
+    };
+    const std::string kBind =
+        "SELECT remote_id, entity, entity_id, payload_hash, missing_since FROM bindings "
+        "WHERE connector = ? AND stream = ? AND remote_id IN ";
+    each_chunk(kBind, {Param::str(keys.connector), Param::str(keys.stream)}, keys.remote_ids, "",
+               [&](const Row& r) {
+                 auto b = read_binding(r);
+                 if (b.entity == "account") bound_accounts.insert(std::to_string(b.entity_id));
+                 st.bindings[str(r[0])] = b;
+               });
+    each_chunk(kBind, {Param::str(keys.connector), Param::str("contacts")}, keys.contact_remote_ids, "",
+               [&](const Row& r) { st.contact_bindings[str(r[0])] = read_binding(r); });
+
+    // Open rejections of the batch's remote ids.
+    each_chunk("SELECT remote_id, reason, payload_hash FROM sync_rejections WHERE connector = ? AND stream = ? "
+               "AND resolved_at IS NULL AND remote_id IN ",
+               {Param::str(keys.connector), Param::str(keys.stream)}, keys.remote_ids, "", [&](const Row& r) {
+                 auto reason = core::reject_reason_from_string(str(r[1]));
+                 if (!reason) return;  // a reason this binary does not know: not its business
+                 st.open_rejections[str(r[0])].push_back(core::OpenRejection{*reason, str(r[2])});
+               });
+
+    // Accounts holding one of the codes, and accounts bound to one of the remote ids.
+    each_chunk(kCols + "external_code IN ", {}, keys.codes, "", add_account);
+    std::set<std::string> missing_ids;
+    for (const auto& id : bound_accounts)
+      if (!st.accounts.count(std::stoll(id))) missing_ids.insert(id);
+    each_chunk(kCols + "id IN ", {}, missing_ids, "", add_account, true);
+
+    // Accounts waiting for one of the codes as their parent (rule 6).
+    each_chunk(kCols + "member_of_id IS NULL AND member_of_code IN ", {}, keys.codes, "", [&](const Row& r) {
+      EntityId id = add_account(r);
+      st.pending_children[str(r[4])].push_back(id);
+    });
+
+    // Adoption candidates (rule 9): accounts without a code, by name_key then exact normalised name.
+    if (!keys.adopt_names.empty()) {
+      std::map<std::string, std::set<std::string>> by_key;  // name_key → normalised names asked
+      for (const auto& n : keys.adopt_names) by_key[name_key(n)].insert(n);
+      std::set<std::string> key_set;
+      for (const auto& [k, _] : by_key) key_set.insert(k);
+      for (const auto& chunk : chunks(key_set, kInChunk)) {
+        std::vector<Param> p;
+        for (const auto& k : chunk) p.push_back(Param::str(k));
+        for (const auto& r : s.query(kCols + "external_code IS NULL AND name_key IN (" +
+                                         marks(chunk.size(), "lower(?)") + ")",
+                                     p)) {
+          std::string norm = normalized_name(str(r[5]));
+          if (!keys.adopt_names.count(norm)) continue;
+          EntityId id = add_account(r);
+          st.uncoded_by_name[norm].push_back(id);
+        }
+      }
+    }
+    if (!keys.adopt_vats.empty()) {
+      each_chunk(kCols + "external_code IS NULL AND vat IN ", {}, keys.adopt_vats, "", [&](const Row& r) {
+        std::string vat = str(r[6]);
+        if (!keys.adopt_vats.count(vat)) return;  // MariaDB compares vat case-insensitively
+        EntityId id = add_account(r);
+        st.uncoded_by_vat[vat].push_back(id);
+      });
+    }
+
+    // Ancestors, level by level, for cycle checks (rule 6).
+    for (int depth = 0; depth < kMaxAncestorDepth; ++depth) {
+      std::set<std::string> parents;
+      for (const auto& [id, a] : st.accounts)
+        if (a.member_of_id && !st.accounts.count(*a.member_of_id)) parents.insert(std::to_string(*a.member_of_id));
+      if (parents.empty()) break;
+      std::size_t before = st.accounts.size();
+      each_chunk(kCols + "id IN ", {}, parents, "", add_account, true);
+      if (st.accounts.size() == before) break;  // dangling parents (deleted in the CRM)
+    }
+
+    // Remote ids of (connector, stream) bound to the loaded accounts (rule 8), default contacts.
+    std::set<std::string> all_ids;
+    for (const auto& [id, a] : st.accounts) all_ids.insert(std::to_string(id));
+    each_chunk("SELECT entity_id, remote_id FROM bindings WHERE connector = ? AND stream = ? AND entity = 'account' "
+               "AND entity_id IN ",
+               {Param::str(keys.connector), Param::str(keys.stream)}, all_ids, "",
+               [&](const Row& r) { st.remote_ids_by_account[to_i64(r[0])].push_back(str(r[1])); }, true);
+    each_chunk("SELECT DISTINCT account_id FROM contacts WHERE is_default = 1 AND account_id IN ", {}, all_ids, "",
+               [&](const Row& r) {
+                 auto it = st.accounts.find(to_i64(r[0]));
+                 if (it != st.accounts.end()) it->second.has_default_contact = true;
+               },
+               true);
+    for (auto& [id, rids] : st.remote_ids_by_account) std::sort(rids.begin(), rids.end());
+    return st;
+  });
+}
+
+void OdbcStore::apply(const core::WriteBatch& batch) {
+  if (batch.writes_nothing()) return;
+  in_transaction("apply", [&](Connection& c) { BatchWriter(c, batch).run(); });
+}
+
+std::int64_t OdbcStore::begin_run(const std::string& connector, const std::string& stream,
+                                  const std::string& instance) {
+  if (options_.dry_run) return 0;
+  ensure_connected();
+  return guarded(broken_, [&]() -> std::int64_t {
+    Session s(*conn_);
+    auto ids = s.insert("sync_runs", {"connector", "stream", "instance", "started_at", "status"},
+                        {{Param::str(connector), Param::str(stream), Param::str_or_null(instance),
+                          Param::ts(utc_timestamp_now()), Param::str("running")}},
+                        true);
+    return ids.at(0);
+  });
+}
+
+void OdbcStore::finish_run(std::int64_t run_id, const std::string& status, const core::Counters& c,
+                           const std::string& message) {
+  if (options_.dry_run || run_id == 0) return;
+  ensure_connected();
+  guarded(broken_, [&] {
+    conn_->exec(
+        "UPDATE sync_runs SET status = ?, finished_at = ?, fetched = ?, created = ?, adopted = ?, updated = ?, "
+        "unchanged = ?, superseded = ?, parked = ?, rejected = ?, failed = ?, warnings = ?, missing = ?, "
+        "message = ? WHERE id = ?",
+        {Param::str(status), Param::ts(utc_timestamp_now()), Param::i64(c.fetched), Param::i64(c.created),
+         Param::i64(c.adopted), Param::i64(c.updated), Param::i64(c.unchanged), Param::i64(c.superseded),
+         Param::i64(c.parked), Param::i64(c.rejected), Param::i64(c.failed), Param::i64(c.warnings),
+         Param::i64(c.missing), Param::str_or_null(message), Param::i64(run_id)});
+  });
+}
+
+std::vector<core::StoredRejection> OdbcStore::replayable_rejections(const std::string& connector,
+                                                                    const std::string& stream) {
+  ensure_connected();
+  return guarded(broken_, [&] {
+    std::vector<Param> p = {Param::str(connector), Param::str(stream)};
+    std::size_t n = 0;
+    for (int i = 0; i <= static_cast<int>(core::RejectReason::invalid_field); ++i) {
+      auto r = static_cast<core::RejectReason>(i);
+      if (!core::is_replayable(r)) continue;
+      p.push_back(Param::str(std::string(core::to_string(r))));
+      ++n;
+    }
+    std::vector<core::StoredRejection> out;
+    for (const auto& row : conn_->query(
+             "SELECT stream, remote_id, reason, payload, payload_hash FROM sync_rejections WHERE connector = ? "
+             "AND stream = ? AND resolved_at IS NULL AND reason IN (" + marks(n) + ") ORDER BY first_seen, id",
+             p)) {
+      auto reason = core::reject_reason_from_string(str(row[2]));
+      if (!reason) continue;
+      out.push_back(core::StoredRejection{str(row[0]), str(row[1]), *reason, str(row[3]), str(row[4])});
+    }
+    return out;
+  });
+}
+
+std::int64_t OdbcStore::mark_missing(const std::string& connector, const std::string& stream,
+                                     const std::unordered_set<std::string>& seen) {
+  ensure_connected();
+  std::vector<std::string> to_mark, to_clear;
+  std::int64_t missing = 0;
+  guarded(broken_, [&] {
+    Statement st(*conn_);
+    st.execute("SELECT remote_id, missing_since FROM bindings WHERE connector = ? AND stream = ?",
+               {Param::str(connector), Param::str(stream)});
+    while (auto r = st.fetch()) {
+      std::string rid = str((*r)[0]);
+      bool was_missing = (*r)[1].has_value();
+      if (!seen.count(rid)) {
+        ++missing;
+        if (!was_missing) to_mark.push_back(std::move(rid));
+      } else if (was_missing) {
+        to_clear.push_back(std::move(rid));
+      }
+    }
+  });
+  if (to_mark.empty() && to_clear.empty()) return missing;
+  std::string now = utc_timestamp_now();
+  in_transaction("mark_missing", [&](Connection& c) {
+    Session s(c);
+    for (const auto& chunk : chunks(to_mark, kInChunk)) {
+      std::vector<Param> p = {Param::ts(now), Param::str(connector), Param::str(stream)};
+      for (const auto& r : chunk) p.push_back(Param::str(r));
+      s.exec("UPDATE bindings SET missing_since = ? WHERE connector = ? AND stream = ? AND missing_since IS NULL "
+             "AND remote_id IN (" + marks(chunk.size()) + ")",
+             p);
+    }
+    for (const auto& chunk : chunks(to_clear, kInChunk)) {
+      std::vector<Param> p = {Param::str(connector), Param::str(stream)};
+      for (const auto& r : chunk) p.push_back(Param::str(r));
+      s.exec("UPDATE bindings SET missing_since = NULL WHERE connector = ? AND stream = ? AND remote_id IN (" +
+                 marks(chunk.size()) + ")",
+             p);
+    }
+  });
+  return missing;
+}
+
+void OdbcStore::end_dry_run() {
+  if (!options_.dry_run || !conn_ || !conn_->connected()) return;
+  conn_->rollback();
+}
+
+}  // namespace erpsync::connectors::odbc

@@ -1,0 +1,90 @@
+#pragma once
+// OdbcStore: core::Store over one ODBC connection (SPEC §5), for SQLite (sqliteodbc),
+// PostgreSQL (psqlODBC) and MariaDB (Connector/ODBC). The dialect is detected from the
+// connection, never configured. See migrations.hpp for the schema and the id strategy.
+//
+// How it reads and writes (shaped by the measurements in docs/reference odbc.md):
+//   - load_state: set-based queries with IN lists of at most kInChunk keys (bindings, open
+//     rejections, accounts by code, accounts by bound id, pending children, adoption
+//     candidates, bound remote ids by account, default contacts) plus ancestors level by level
+//     up to kMaxAncestorDepth levels: a bounded number of statements per batch.
+//   - apply: one transaction. New rows go in multi-row INSERT ... VALUES statements (ids from
+//     RETURNING on PostgreSQL/MariaDB, last_insert_rowid() on SQLite). Customers, bindings and
+//     rejections are upserts: the existing rows of the batch are read with one query per chunk,
+//     and only new or changed rows are written. Unchanged rejections are bumped with one
+//     UPDATE ... WHERE id IN (...) per chunk.
+//   - every value is bound as a parameter; timestamps are bound as 'YYYY-MM-DD HH:MM:SS.mmm' UTC.
+//
+// Failures: a unique violation in apply throws core::ConstraintViolation; a lost connection
+// or a lock timeout throws a transient OdbcError (a core::SyncError) and the store reconnects
+// at its next call; other database errors throw a permanent OdbcError. In every case the
+// transaction is rolled back first.
+//
+// Thread-safety: one thread at a time (one connection).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "connectors/odbc/migrations.hpp"
+#include "connectors/odbc/odbc.hpp"
+#include "core/store.hpp"
+
+namespace erpsync::connectors::odbc {
+
+struct OdbcStoreOptions {
+  std::string connection;  // DSN=... or Driver=...; logged only redacted
+  MigrateMode migrate = MigrateMode::auto_apply;
+  // Dry run: everything in one transaction that end_dry_run() (or the destructor) rolls back;
+  // no sync_runs row. The schema must exist and be current (migrate is forced to `check`).
+  bool dry_run = false;
+  // sync_runs.instance of this process: at open, its runs left `running` become `aborted`
+  // (empty: every `running` run, for a single-instance deployment).
+  std::string instance;
+};
+
+class OdbcStore final : public core::Store {
+ public:
+  static constexpr std::size_t kInChunk = 500;           // keys per IN list
+  static constexpr int kMaxAncestorDepth = 64;           // member_of levels loaded for cycle checks
+  static constexpr std::size_t kMaxParamsPerStatement = 8000;
+
+  // Connects, migrates (per options.migrate) and marks this instance's `running` runs
+  // `aborted`. Throws OdbcError (connection), SchemaError (schema refused).
+  explicit OdbcStore(OdbcStoreOptions options);
+  ~OdbcStore() override;
+
+  core::CursorState load_cursor(const std::string& connector, const std::string& stream) override;
+  core::StateSnapshot load_state(const core::BatchKeys& keys) override;
+  void apply(const core::WriteBatch& batch) override;
+  std::int64_t begin_run(const std::string& connector, const std::string& stream,
+                         const std::string& instance) override;
+  void finish_run(std::int64_t run_id, const std::string& status, const core::Counters& counters,
+                  const std::string& message) override;
+  std::vector<core::StoredRejection> replayable_rejections(const std::string& connector,
+                                                           const std::string& stream) override;
+  // Besides the core contract: bindings of the snapshot that were missing get missing_since
+  // cleared (they came back).
+  std::int64_t mark_missing(const std::string& connector, const std::string& stream,
+                            const std::unordered_set<std::string>& seen) override;
+  void end_dry_run() override;
+
+  Dialect dialect() const { return conn_->dialect(); }
+  bool dry_run() const { return options_.dry_run; }
+  // The live connection (tests, `report` and `migrate` commands). Reconnects if it was lost.
+  Connection& connection();
+
+ private:
+  void ensure_connected();
+  // Runs `fn` inside a transaction (a savepoint in dry-run mode): commit on success, roll back
+  // and classify on failure.
+  template <class Fn>
+  void in_transaction(const char* what, Fn&& fn);
+
+  OdbcStoreOptions options_;
+  std::shared_ptr<Environment> env_;
+  std::unique_ptr<Connection> conn_;
+  bool broken_ = false;
+};
+
+}  // namespace erpsync::connectors::odbc
