@@ -453,7 +453,7 @@ class Decider {
         const Link link = evaluate_link(p, id);
         bool wrote = false;
         if (link.refused) {
-          apply_link(p, id, link, keep);  // re-raises the warning; the link is already absent
+          raise_refused_link(p, id, link, keep);  // the link was left out when it was refused
         } else if (link.touch && has_open(p, RejectReason::member_of_cycle) &&
                    (acc.member_of_id != link.parent || acc.member_of_code != link.code)) {
           apply_link(p, id, link, keep);  // a refused link that is acceptable now
@@ -566,12 +566,17 @@ class Decider {
     acc.member_of_id = link.parent;
     acc.member_of_code = link.code;
     if (!link.parent && !link.code.empty()) view_.pending_children[link.code].push_back(id);
-    if (link.refused) {
-      ++out_.counters.warnings;
-      keep.push_back(RejectReason::member_of_cycle);
-      add_rejection(p, RejectReason::member_of_cycle,
-                    "account " + acc.external_code + ": " + link.message.substr(2) + "; written without that link", "");
-    }
+    if (link.refused) raise_refused_link(p, id, link, keep);
+  }
+
+  // A refused link is a warning and a member_of_cycle rejection, not a rejected record.
+  void raise_refused_link(Prepared& p, Ref id, const Link& link, std::vector<RejectReason>& keep) {
+    ++out_.counters.warnings;
+    keep.push_back(RejectReason::member_of_cycle);
+    add_rejection(p, RejectReason::member_of_cycle,
+                  "account " + view_.accounts.at(id).external_code + ": " + link.message.substr(2) +
+                      "; written without that link",
+                  "");
   }
 
   // Rule 6: accounts waiting for `parent`'s code as their parent are linked now. A child whose
