@@ -99,10 +99,23 @@ void mask_query_params(std::string& s) {
   }
 }
 
+// At least 8 bytes with a digit, mixed case or token punctuation: tokens, base64, JWTs.
+bool looks_like_credential(std::string_view w) {
+  if (w.size() < 8 || w == Redactor::kMask) return false;
+  bool digit = false, upper = false, lower_case = false, punct = false;
+  for (char c : w) {
+    const auto u = static_cast<unsigned char>(c);
+    digit |= std::isdigit(u) != 0;
+    upper |= std::isupper(u) != 0;
+    lower_case |= std::islower(u) != 0;
+    punct |= c == '+' || c == '/' || c == '=' || c == '.' || c == '_' || c == '-' || c == '~';
+  }
+  return digit || punct || (upper && lower_case);
+}
+
 // "Bearer abc", "Basic abc" (any case) -> "Bearer ***"
 void mask_auth_schemes(std::string& s) {
-  static constexpr std::array<std::string_view, 4> kSchemes = {"bearer ", "basic ", "token ",
-                                                               "oauth "};
+  static constexpr std::array<std::string_view, 2> kSchemes = {"bearer ", "basic "};
   for (std::size_t i = 0; i < s.size(); ++i) {
     if (i > 0 && std::isalnum(static_cast<unsigned char>(s[i - 1]))) continue;
     for (auto scheme : kSchemes) {
@@ -114,8 +127,8 @@ void mask_auth_schemes(std::string& s) {
              s[end] != '"' && s[end] != '\'' && s[end] != '<') {
         ++end;
       }
-      // Only credential-looking words (avoid masking prose such as "basic auth failed").
-      if (end - start >= 8 && std::string_view(s).substr(start, end - start) != Redactor::kMask) {
+      // Only credential-looking words: prose such as "basic authentication failed" stays.
+      if (looks_like_credential(std::string_view(s).substr(start, end - start))) {
         s.replace(start, end - start, Redactor::kMask);
         end = start + Redactor::kMask.size();
       }

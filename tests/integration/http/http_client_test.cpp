@@ -524,7 +524,8 @@ TEST(Redactor, MasksCommonCredentialShapesWithoutRegisteredSecrets) {
   EXPECT_EQ(r.header_value("Accept", "application/json"), "application/json");
   EXPECT_EQ(r.text("failed: Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.x.y\nnext"),
             "failed: Authorization: Bearer ***\nnext");
-  EXPECT_EQ(r.text("basic auth failed for page=3"), "basic auth failed for page=3");
+  EXPECT_EQ(r.text("basic authentication failed for page=3"), "basic authentication failed for page=3");
+  EXPECT_EQ(r.text("sent bearer abcdefgh1234 to the store"), "sent bearer *** to the store");
 }
 
 TEST(HttpClient, InsecureTlsIsLoggedLoudly) {
