@@ -565,3 +565,19 @@ TEST(FakeHttpServer, RecordsDecodedQueryAndRoutesByPredicate) {
 
 }  // namespace
 }  // namespace erpsync::connectors::http
+
+namespace erpsync::connectors::http {
+namespace {
+
+TEST(HttpClient, ABadCaBundleFailsPermanently) {
+  FakeHttpServer server;  // plain HTTP: the TLS handshake cannot even start
+  ClientOptions o = quick_options();
+  o.ca_bundle = "/nonexistent/erpsync-ca.pem";
+  CurlHttpClient client(o);
+  const HttpError e = error_of(client, get("https://127.0.0.1:" + std::to_string(server.port()) + "/"));
+  EXPECT_EQ(e.kind(), Kind::permanent) << e.what();
+  EXPECT_NE(std::string(e.what()).find("SSL CA cert"), std::string::npos) << e.what();
+}
+
+}  // namespace
+}  // namespace erpsync::connectors::http
