@@ -1,1 +1,319 @@
-// placeholder
+#include "connectors/feed/mapper.hpp"
+
+#include <algorithm>
+#include <array>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+#include <pugixml.hpp>
+
+#include "core/errors.hpp"
+#include "core/payload.hpp"
+
+namespace erpsync::connectors::feed {
+namespace {
+
+using core::ContactField;
+using core::Field;
+using core::IncomingAccount;
+using core::IncomingContact;
+
+constexpr std::array<std::string_view, 7> kRelationships = {"customer", "prospect", "partner", "reseller",
+                                                            "distributor", "supplier", "other"};
+
+[[noreturn]] void permanent(const std::string& msg) {
+  throw core::SyncError(core::SyncError::Kind::permanent, msg);
+}
+
+std::string trim(std::string_view s) {
+  const char* ws = " \t\r\n\v\f";
+  auto b = s.find_first_not_of(ws);
+  if (b == std::string_view::npos) return {};
+  auto e = s.find_last_not_of(ws);
+  return std::string(s.substr(b, e - b + 1));
+}
+
+// Applies a field's value map; sets `invalid` for an unmapped relationship.
+std::string translate(const config::FieldPath& fp, std::string value, bool is_relationship,
+                      std::optional<std::string>& invalid) {
+  if (fp.map) {
+    auto it = fp.map->find(value);
+    if (it != fp.map->end()) return it->second;
+  }
+  if (is_relationship && !value.empty() &&
+      std::find(kRelationships.begin(), kRelationships.end(), value) == kRelationships.end() && !invalid) {
+    invalid = "relationship \"" + value + "\" at " + fp.path +
+              (fp.map ? " is not in the connector's value map" : "") +
+              " and is not one of customer, prospect, partner, reseller, distributor, supplier, other";
+  }
+  return value;
+}
+
+// ---- XML ----------------------------------------------------------------------------------
+
+struct XmlField {
+  const config::FieldPath* spec = nullptr;
+  std::optional<pugi::xpath_query> query;
+};
+
+pugi::xpath_query compile(const std::string& path, const char* what) {
+  try {
+    return pugi::xpath_query(path.c_str());
+  } catch (const pugi::xpath_exception& e) {
+    permanent(std::string("feed mapping: bad XPath for ") + what + " \"" + path + "\": " + e.what());
+  }
+}
+
+class XmlMapper final : public DocumentMapper {
+ public:
+  XmlMapper(const config::FeedConfig& cfg, const ParseLimits& limits)
+      : feed_(cfg), limits_(limits), records_(compile(feed_.records, "records")) {
+    const config::FeedConfig& feed = feed_;
+    for (std::size_t i = 0; i < core::kFieldCount; ++i) {
+      if (!feed.fields[i]) continue;
+      fields_[i].spec = &*feed.fields[i];
+      fields_[i].query.emplace(compile(feed.fields[i]->path, "a field"));
+    }
+    if (feed.contacts) {
+      contact_records_.emplace(compile(feed.contacts->records, "contacts.records"));
+      for (std::size_t i = 0; i < core::kContactFieldCount; ++i) {
+        if (!feed.contacts->fields[i]) continue;
+        contact_fields_[i].spec = &*feed.contacts->fields[i];
+        contact_fields_[i].query.emplace(compile(feed.contacts->fields[i]->path, "a contact field"));
+      }
+    }
+  }
+
+  std::size_t load(std::string_view text, const std::string& what) override {
+    doc_.reset();
+    nodes_ = {};
+    parse_xml_bounded(doc_, text, limits_, what);
+    try {
+      nodes_ = records_.evaluate_node_set(doc_);
+    } catch (const pugi::xpath_exception& e) {
+      permanent(what + ": records XPath does not select nodes: " + e.what());
+    }
+    return nodes_.size();
+  }
+
+  std::vector<IncomingAccount> map(std::size_t first, std::size_t last) const override {
+    std::vector<IncomingAccount> out;
+    last = std::min(last, nodes_.size());
+    for (std::size_t i = first; i < last; ++i) out.push_back(map_one(nodes_[i]));
+    return out;
+  }
+
+ private:
+  static std::string value(const XmlField& f, const pugi::xpath_node& n) {
+    return trim(f.query->evaluate_string(n));
+  }
+
+  IncomingAccount map_one(const pugi::xpath_node& n) const {
+    IncomingAccount rec;
+    for (std::size_t i = 0; i < core::kFieldCount; ++i) {
+      const XmlField& f = fields_[i];
+      if (!f.spec) continue;
+      auto field = static_cast<Field>(i);
+      rec.set(field, translate(*f.spec, value(f, n), field == Field::relationship, rec.invalid));
+    }
+    if (contact_records_) {
+      rec.has_contacts_block = true;
+      for (const auto& cn : contact_records_->evaluate_node_set(n)) {
+        IncomingContact c;
+        for (std::size_t i = 0; i < core::kContactFieldCount; ++i) {
+          const XmlField& f = contact_fields_[i];
+          if (f.spec) c.values[i] = translate(*f.spec, value(f, cn), false, rec.invalid);
+        }
+        rec.contacts.push_back(std::move(c));
+      }
+    }
+    core::default_remote_id(rec);
+    return rec;
+  }
+
+  config::FeedConfig feed_;  // fields_ point into it
+  ParseLimits limits_;
+  pugi::xpath_query records_;
+  std::array<XmlField, core::kFieldCount> fields_;
+  std::optional<pugi::xpath_query> contact_records_;
+  std::array<XmlField, core::kContactFieldCount> contact_fields_;
+  pugi::xml_document doc_;
+  pugi::xpath_node_set nodes_;
+};
+
+// ---- JSON -----------------------------------------------------------------------------------
+
+using Json = nlohmann::json;
+
+struct JsonField {
+  const config::FieldPath* spec = nullptr;
+  Json::json_pointer pointer;
+};
+
+Json::json_pointer pointer(const std::string& path, const char* what) {
+  try {
+    return Json::json_pointer(path);
+  } catch (const Json::exception& e) {
+    permanent(std::string("feed mapping: bad JSON Pointer for ") + what + " \"" + path + "\": " + e.what());
+  }
+}
+
+std::string type_name(const Json& v) { return v.is_object() ? "an object" : "an array"; }
+
+class JsonMapper final : public DocumentMapper {
+ public:
+  JsonMapper(const config::FeedConfig& cfg, const ParseLimits& limits)
+      : feed_(cfg), limits_(limits), records_path_(cfg.records), records_(pointer(cfg.records, "records")) {
+    const config::FeedConfig& feed = feed_;
+    for (std::size_t i = 0; i < core::kFieldCount; ++i) {
+      if (!feed.fields[i]) continue;
+      fields_[i] = {&*feed.fields[i], pointer(feed.fields[i]->path, "a field")};
+    }
+    if (feed.contacts) {
+      contacts_path_ = feed.contacts->records;
+      contact_records_ = pointer(feed.contacts->records, "contacts.records");
+      for (std::size_t i = 0; i < core::kContactFieldCount; ++i) {
+        if (!feed.contacts->fields[i]) continue;
+        contact_fields_[i] = {&*feed.contacts->fields[i], pointer(feed.contacts->fields[i]->path, "a contact field")};
+      }
+    }
+  }
+
+  std::size_t load(std::string_view text, const std::string& what) override {
+    doc_ = parse_json_bounded(text, limits_, what);
+    array_ = nullptr;
+    const Json* found = find(doc_, records_);
+    if (!found)
+      permanent(what + ": records path \"" + records_path_ + "\" is not in the document");
+    if (!found->is_array())
+      permanent(what + ": records path \"" + records_path_ + "\" leads to " +
+                (found->is_object() ? std::string("an object") : std::string("a ") + found->type_name()) +
+                ", expected an array");
+    array_ = found;
+    return array_->size();
+  }
+
+  std::vector<IncomingAccount> map(std::size_t first, std::size_t last) const override {
+    std::vector<IncomingAccount> out;
+    if (!array_) return out;
+    last = std::min(last, array_->size());
+    for (std::size_t i = first; i < last; ++i) out.push_back(map_one((*array_)[i], i));
+    return out;
+  }
+
+ private:
+  // The value at `p` below `v`, or nullptr when absent (never throws).
+  static const Json* find(const Json& v, const Json::json_pointer& p) {
+    const Json* cur = &v;
+    for (const auto& token : tokens(p)) {
+      if (cur->is_object()) {
+        auto it = cur->find(token);
+        if (it == cur->end()) return nullptr;
+        cur = &*it;
+      } else if (cur->is_array()) {
+        if (token.empty() || token.size() > 9 || !std::all_of(token.begin(), token.end(), ::isdigit) ||
+            (token.size() > 1 && token[0] == '0'))
+          return nullptr;
+        std::size_t idx = std::stoul(token);
+        if (idx >= cur->size()) return nullptr;
+        cur = &(*cur)[idx];
+      } else {
+        return nullptr;
+      }
+    }
+    return cur;
+  }
+
+  static std::vector<std::string> tokens(const Json::json_pointer& p) {
+    std::vector<std::string> out;
+    Json::json_pointer q = p;
+    while (!q.empty()) {
+      out.push_back(q.back());
+      q.pop_back();
+    }
+    std::reverse(out.begin(), out.end());
+    return out;
+  }
+
+  // The field's value as a string; sets `invalid` for an object or array.
+  static std::string scalar(const Json& record, const JsonField& f, const std::string& what,
+                            std::optional<std::string>& invalid) {
+    const Json* v = find(record, f.pointer);
+    if (!v || v->is_null()) return {};
+    if (v->is_string()) return v->get<std::string>();
+    if (v->is_boolean()) return v->get<bool>() ? "true" : "false";
+    if (v->is_number()) return v->dump();
+    if (!invalid) invalid = what + " at " + f.spec->path + " is " + type_name(*v) + ", expected a value";
+    return {};
+  }
+
+  IncomingAccount map_one(const Json& r, std::size_t index) const {
+    IncomingAccount rec;
+    if (!r.is_object()) {
+      rec.invalid = "record " + std::to_string(index + 1) + " is not an object";
+      for (std::size_t i = 0; i < core::kFieldCount; ++i)
+        if (fields_[i].spec) rec.mapped |= core::bit(static_cast<Field>(i));
+      rec.has_contacts_block = contact_records_.has_value();
+      core::default_remote_id(rec);
+      return rec;
+    }
+    for (std::size_t i = 0; i < core::kFieldCount; ++i) {
+      const JsonField& f = fields_[i];
+      if (!f.spec) continue;
+      auto field = static_cast<Field>(i);
+      std::string raw = scalar(r, f, std::string(core::field_name(field)), rec.invalid);
+      rec.set(field, translate(*f.spec, std::move(raw), field == Field::relationship, rec.invalid));
+    }
+    if (contact_records_) {
+      rec.has_contacts_block = true;
+      const Json* list = find(r, *contact_records_);
+      if (list && list->is_array()) {
+        for (const auto& cj : *list) {
+          IncomingContact c;
+          if (!cj.is_object()) {
+            if (!rec.invalid) rec.invalid = "a contact at " + contacts_path_ + " is not an object";
+            continue;
+          }
+          for (std::size_t i = 0; i < core::kContactFieldCount; ++i) {
+            const JsonField& f = contact_fields_[i];
+            if (!f.spec) continue;
+            std::string what = "contact " + std::string(core::contact_field_name(static_cast<ContactField>(i)));
+            c.values[i] = translate(*f.spec, scalar(cj, f, what, rec.invalid), false, rec.invalid);
+          }
+          rec.contacts.push_back(std::move(c));
+        }
+      } else if (list && !list->is_null() && !rec.invalid) {
+        rec.invalid = "contacts at " + contacts_path_ + " is not an array";
+      }
+    }
+    core::default_remote_id(rec);
+    return rec;
+  }
+
+  config::FeedConfig feed_;  // fields_ point into it
+  ParseLimits limits_;
+  std::string records_path_;
+  Json::json_pointer records_;
+  std::array<JsonField, core::kFieldCount> fields_;
+  std::string contacts_path_;
+  std::optional<Json::json_pointer> contact_records_;
+  std::array<JsonField, core::kContactFieldCount> contact_fields_;
+  Json doc_;
+  const Json* array_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<DocumentMapper> make_mapper(const config::FeedConfig& feed, const ParseLimits& limits) {
+  if (feed.format == config::FeedFormat::json) return std::make_unique<JsonMapper>(feed, limits);
+  return std::make_unique<XmlMapper>(feed, limits);
+}
+
+std::vector<core::IncomingAccount> map_document(const config::FeedConfig& feed, std::string_view text,
+                                                const std::string& what, const ParseLimits& limits) {
+  auto m = make_mapper(feed, limits);
+  std::size_t n = m->load(text, what);
+  return m->map(0, n);
+}
+
+}  // namespace erpsync::connectors::feed

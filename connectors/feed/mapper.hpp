@@ -1,0 +1,61 @@
+#pragma once
+// Feed mappers (SPEC §4.3): a parsed XML or JSON document → IncomingAccount records, as the
+// connector's `records`, `fields` and `contacts` say. Pure: no I/O; the document's bytes come
+// from a DocumentReader.
+//
+// Decisions where SPEC is silent:
+//   - XML values are XPath string values (an element's text, an attribute's value; functions
+//     such as concat() work too), trimmed of surrounding white space: indentation is layout,
+//     not data. JSON strings are kept as they are.
+//   - JSON numbers and booleans become their JSON text ("10001", "1.5", "true"); null and an
+//     absent key are "" (SPEC: absent and empty are alike). An object or array where a value
+//     is expected makes the record invalid (`invalid_field`), naming the field and path.
+//   - Value maps ({path, map}): a value found in the map is translated. An empty value stays
+//     empty (unless the map has a "" key). A value not in the map is kept as it is, except
+//     for `relationship`, where a value that is not already one of SPEC's relationships
+//     (customer, prospect, partner, reseller, distributor, supplier, other) makes the record
+//     invalid (`invalid_field`, naming the value and the map).
+//   - `active` is passed through raw; the matcher reads it (true/false, 1/0, yes/no, y/n, any
+//     case; empty = true) and rejects anything else as invalid_field.
+//   - Remote ids are defaulted with core::default_remote_id (SPEC §3 rule 8).
+//
+// Thread-safety: a mapper is used by one run at a time.
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.hpp"
+#include "connectors/http/bounded_parse.hpp"
+#include "core/record.hpp"
+
+namespace erpsync::connectors::feed {
+
+class DocumentMapper {
+ public:
+  virtual ~DocumentMapper() = default;
+  DocumentMapper() = default;
+  DocumentMapper(const DocumentMapper&) = delete;
+  DocumentMapper& operator=(const DocumentMapper&) = delete;
+
+  // Parses `text` (replacing any earlier document) and selects the records. Returns how many.
+  // Throws core::SyncError{permanent} naming `what` (connector and file/URL) and the position
+  // for a malformed, too large or too deep document, or one whose `records` path does not
+  // lead to records (JSON: not an array).
+  virtual std::size_t load(std::string_view text, const std::string& what) = 0;
+
+  // Maps records [first, last) of the loaded document, in document order.
+  virtual std::vector<core::IncomingAccount> map(std::size_t first, std::size_t last) const = 0;
+};
+
+// The mapper for `feed.format`. Throws core::SyncError{permanent} when a path does not
+// compile (the config loader checks this first, so only a hand-built FeedConfig gets here).
+std::unique_ptr<DocumentMapper> make_mapper(const config::FeedConfig& feed, const ParseLimits& limits);
+
+// Convenience: every record of `text`.
+std::vector<core::IncomingAccount> map_document(const config::FeedConfig& feed, std::string_view text,
+                                                const std::string& what, const ParseLimits& limits = {});
+
+}  // namespace erpsync::connectors::feed

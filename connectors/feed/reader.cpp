@@ -1,0 +1,104 @@
+#include "connectors/feed/reader.hpp"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <thread>
+
+#include "core/errors.hpp"
+
+namespace erpsync::connectors::feed {
+namespace {
+
+class RealClock final : public Clock {
+ public:
+  std::chrono::system_clock::time_point now() override { return std::chrono::system_clock::now(); }
+  void sleep_for(std::chrono::milliseconds d) override { std::this_thread::sleep_for(d); }
+};
+
+constexpr int kMaxStableWaits = 10;
+
+int hex(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+Clock& system_clock() {
+  static RealClock clock;
+  return clock;
+}
+
+std::string file_url_path(const std::string& url) {
+  if (url.rfind("file://", 0) != 0) return {};
+  std::string rest = url.substr(7);
+  if (rest.rfind("localhost/", 0) == 0) rest = rest.substr(9);
+  if (rest.empty() || rest[0] != '/') return {};
+  std::string out;
+  for (std::size_t i = 0; i < rest.size(); ++i) {
+    if (rest[i] == '%' && i + 2 < rest.size() && hex(rest[i + 1]) >= 0 &&
+        hex(rest[i + 2]) >= 0) {
+      out += static_cast<char>(hex(rest[i + 1]) * 16 + hex(rest[i + 2]));
+      i += 2;
+    } else {
+      out += rest[i];
+    }
+  }
+  return out;
+}
+
+FileReader::FileReader(std::string path, std::int64_t max_size, std::chrono::milliseconds stable_for, Clock& clock,
+                       std::string what)
+    : path_(std::move(path)), max_size_(max_size), stable_for_(stable_for), clock_(clock), what_(std::move(what)) {}
+
+FetchedDocument FileReader::read() {
+  using core::SyncError;
+  struct stat st {};
+  for (int waits = 0;; ++waits) {
+    if (::stat(path_.c_str(), &st) != 0) {
+      throw SyncError(SyncError::Kind::transient, what_ + ": cannot read " + path_ + ": " + std::strerror(errno));
+    }
+    if (!S_ISREG(st.st_mode))
+      throw SyncError(SyncError::Kind::permanent, what_ + ": " + path_ + " is not a regular file");
+    auto mtime = std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::seconds(st.st_mtim.tv_sec) +
+                                                                        std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+    auto age = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - mtime);
+    if (age >= stable_for_) break;
+    if (waits == kMaxStableWaits)
+      throw SyncError(SyncError::Kind::transient, what_ + ": " + path_ + " is still being written (modified less than " +
+                                                      std::to_string(stable_for_.count()) + " ms ago, " +
+                                                      std::to_string(kMaxStableWaits) + " times in a row)");
+    // Younger than stable_for: wait until it is old enough, then look again (it may have
+    // changed meanwhile). A clock behind the file's mtime waits stable_for at most per round.
+    auto wait = stable_for_ - std::max(age, std::chrono::milliseconds(0));
+    clock_.sleep_for(std::min(wait, stable_for_));
+  }
+  if (st.st_size > max_size_)
+    throw SyncError(SyncError::Kind::permanent, what_ + ": " + path_ + " is " + std::to_string(st.st_size) +
+                                                    " bytes, larger than max_size " + std::to_string(max_size_));
+  std::ifstream in(path_, std::ios::binary);
+  if (!in) throw SyncError(SyncError::Kind::transient, what_ + ": cannot open " + path_ + ": " + std::strerror(errno));
+  FetchedDocument doc;
+  doc.location = path_;
+  // Read at most max_size + 1 bytes: a file that grew past the cap since stat() is refused.
+  doc.bytes.resize(static_cast<std::size_t>(st.st_size));
+  in.read(doc.bytes.data(), static_cast<std::streamsize>(doc.bytes.size()));
+  doc.bytes.resize(static_cast<std::size_t>(in.gcount()));
+  char extra[4096];
+  while (in.read(extra, sizeof extra) || in.gcount() > 0) {
+    doc.bytes.append(extra, static_cast<std::size_t>(in.gcount()));
+    if (static_cast<std::int64_t>(doc.bytes.size()) > max_size_)
+      throw SyncError(SyncError::Kind::permanent,
+                      what_ + ": " + path_ + " grew larger than max_size " + std::to_string(max_size_) + " while read");
+  }
+  if (in.bad()) throw SyncError(SyncError::Kind::transient, what_ + ": error reading " + path_);
+  return doc;
+}
+
+}  // namespace erpsync::connectors::feed

@@ -1,0 +1,64 @@
+#pragma once
+// Where a feed's document comes from (SPEC §4.3): a small port so the HTTP reader slots in
+// beside the file reader. The clock is injectable so `stable_for` waits need no real sleep in
+// tests.
+//
+// Thread-safety: a reader is used by one run at a time.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace erpsync::connectors::feed {
+
+// Wall clock and sleeping, for file mtimes and stable_for.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual std::chrono::system_clock::time_point now() = 0;
+  virtual void sleep_for(std::chrono::milliseconds d) = 0;
+};
+Clock& system_clock();  // the real one
+
+struct FetchedDocument {
+  std::string bytes;
+  std::string location;  // file path or URL, for messages
+};
+
+class DocumentReader {
+ public:
+  virtual ~DocumentReader() = default;
+  DocumentReader() = default;
+  DocumentReader(const DocumentReader&) = delete;
+  DocumentReader& operator=(const DocumentReader&) = delete;
+
+  // The whole document. Throws core::SyncError: permanent when it is larger than the cap,
+  // transient when it cannot be read now (missing, permission, still being written).
+  virtual FetchedDocument read() = 0;
+  virtual const std::string& location() const = 0;
+};
+
+// A file:// source. Reads the file once its mtime is at least `stable_for` old, waiting
+// (through `clock`) while it is younger; gives up with a transient error when the file keeps
+// changing for 10 waits. `what` prefixes messages (e.g. "feed erp").
+class FileReader final : public DocumentReader {
+ public:
+  FileReader(std::string path, std::int64_t max_size, std::chrono::milliseconds stable_for, Clock& clock,
+             std::string what);
+  FetchedDocument read() override;
+  const std::string& location() const override { return path_; }
+
+ private:
+  std::string path_;
+  std::int64_t max_size_;
+  std::chrono::milliseconds stable_for_;
+  Clock& clock_;
+  std::string what_;
+};
+
+// The local path of a file:// URL (percent-decoded; "file://localhost/x" allowed), or "" when
+// `url` is not a file URL with an absolute path.
+std::string file_url_path(const std::string& url);
+
+}  // namespace erpsync::connectors::feed
