@@ -285,7 +285,8 @@ void Connection::raise(SQLSMALLINT type, SQLHANDLE handle, const std::string& co
   auto diags = diagnostics_of(type, handle);
   std::optional<Dialect> d;
   if (dialect_known_) d = dialect_;
-  throw OdbcError(classify(d, diags), context, std::move(diags));
+  ErrorClass cls = classify(d, diags);  // before the move below: argument order is unspecified
+  throw OdbcError(cls, context, std::move(diags));
 }
 
 void Connection::connect_raw(const std::string& conn) {

@@ -506,7 +506,8 @@ class BatchWriter {
   void write_cursor() {
     if (!b_.cursor) return;
     const auto& cw = *b_.cursor;
-    std::string sets = "cursor = ?, updated_at = ?";
+    const std::string col = cursor_column(c_.dialect());
+    std::string sets = col + " = ?, updated_at = ?";
     std::vector<Param> p = {Param::str(cw.cursor), Param::ts(now_)};
     if (cw.snapshot_size) {
       sets += ", snapshot_size = ?";
@@ -520,7 +521,7 @@ class BatchWriter {
     p.push_back(Param::str(cw.stream));
     // MariaDB reports matched rows here thanks to OPTION=2 (CLIENT_FOUND_ROWS).
     if (s_.exec("UPDATE sync_cursors SET " + sets + " WHERE connector = ? AND stream = ?", p) > 0) return;
-    s_.exec("INSERT INTO sync_cursors (connector, stream, cursor, snapshot_size, content_hash, updated_at) "
+    s_.exec("INSERT INTO sync_cursors (connector, stream, " + col + ", snapshot_size, content_hash, updated_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             {Param::str(b_.connector), Param::str(cw.stream), Param::str(cw.cursor), Param::opt_i64(cw.snapshot_size),
              cw.content_hash ? Param::str_or_null(*cw.content_hash) : Param::null_str(), Param::ts(now_)});
@@ -588,7 +589,10 @@ void OdbcStore::in_transaction(const char* what, Fn&& fn) {
       c.exec("SAVEPOINT erpsync_batch");
       try {
         fn(c);
-        c.exec("RELEASE SAVEPOINT erpsync_batch");
+        // psqlODBC keeps its own per-statement savepoints open; releasing ours would release
+        // them too and break its next statement. An unreleased savepoint is harmless: the
+        // next batch's SAVEPOINT of the same name shadows it, and the dry run ends in a rollback.
+        if (c.dialect() != Dialect::postgresql) c.exec("RELEASE SAVEPOINT erpsync_batch");
       } catch (const OdbcError& e) {
         if (e.error_class() != ErrorClass::connection_lost) {
           try {
@@ -646,7 +650,8 @@ core::CursorState OdbcStore::load_cursor(const std::string& connector, const std
   return guarded(broken_, [&] {
     core::CursorState cs;
     auto rows = conn_->query(
-        "SELECT cursor, snapshot_size, content_hash FROM sync_cursors WHERE connector = ? AND stream = ?",
+        "SELECT " + cursor_column(conn_->dialect()) +
+            ", snapshot_size, content_hash FROM sync_cursors WHERE connector = ? AND stream = ?",
         {Param::str(connector), Param::str(stream)});
     if (rows.empty()) return cs;
     cs.exists = true;

@@ -1,0 +1,96 @@
+#include "connectors/odbc/admin_queries.hpp"
+
+namespace erpsync::connectors::odbc {
+namespace {
+
+Table run_table(Connection& conn, std::vector<std::string> columns, const std::string& sql,
+                const std::vector<Param>& params) {
+  return Table{std::move(columns), conn.query(sql, params)};
+}
+
+// "" or " AND connector = ?" with its parameter.
+std::string connector_filter(const std::optional<std::string>& connector, std::vector<Param>& params,
+                             const char* column = "connector") {
+  if (!connector) return "";
+  params.push_back(Param::str(*connector));
+  return std::string(" AND ") + column + " = ?";
+}
+
+}  // namespace
+
+Table recent_runs(Connection& conn, int last, const std::optional<std::string>& connector) {
+  std::vector<Param> params;
+  const std::string filter = connector_filter(connector, params, "r.connector");
+  params.push_back(Param::i64(last));
+  // The newest `last` runs per (connector, stream): counted with a correlated subquery, which
+  // every engine supports (no window functions needed).
+  return run_table(conn,
+                   {"id", "connector", "stream", "instance", "started_at", "finished_at", "status", "fetched", "created",
+                    "adopted", "updated", "unchanged", "superseded", "parked", "rejected", "failed", "warnings",
+                    "missing", "message"},
+                   "SELECT r.id, r.connector, r.stream, r.instance, r.started_at, r.finished_at, r.status, r.fetched, "
+                   "r.created, r.adopted, r.updated, r.unchanged, r.superseded, r.parked, r.rejected, r.failed, "
+                   "r.warnings, r.missing, r.message FROM sync_runs r WHERE 1 = 1" +
+                       filter +
+                       " AND (SELECT COUNT(*) FROM sync_runs n WHERE n.connector = r.connector AND n.stream = r.stream"
+                       " AND n.id > r.id) < ? ORDER BY r.connector, r.stream, r.id DESC",
+                   params);
+}
+
+Table open_rejections(Connection& conn, const std::optional<std::string>& connector) {
+  std::vector<Param> params;
+  const std::string filter = connector_filter(connector, params);
+  return run_table(conn,
+                   {"connector", "stream", "remote_id", "external_code", "reason", "existing_owner", "incoming_owner",
+                    "times_seen", "first_seen", "last_seen", "message"},
+                   "SELECT connector, stream, remote_id, external_code, reason, existing_owner, incoming_owner, "
+                   "times_seen, first_seen, last_seen, message FROM sync_rejections WHERE resolved_at IS NULL" +
+                       filter + " ORDER BY first_seen, id",
+                   params);
+}
+
+Table parked_records(Connection& conn, const std::optional<std::string>& connector) {
+  std::vector<Param> params;
+  const std::string filter = connector_filter(connector, params);
+  return run_table(conn, {"connector", "stream", "remote_id", "waits_for", "parked_at"},
+                   "SELECT connector, stream, remote_id, waits_for, parked_at FROM sync_parked WHERE 1 = 1" + filter +
+                       " ORDER BY parked_at, connector, stream, remote_id",
+                   params);
+}
+
+std::int64_t resync_cursors(Connection& conn, const std::string& connector, const std::optional<std::string>& since) {
+  return conn.exec("UPDATE sync_cursors SET cursor = ?, content_hash = NULL WHERE connector = ?",
+                   {Param::str(since.value_or("")), Param::str(connector)});
+}
+
+std::int64_t drop_parked(Connection& conn, const std::optional<std::string>& connector) {
+  std::vector<Param> params;
+  const std::string filter = connector_filter(connector, params);
+  return conn.exec("DELETE FROM sync_parked WHERE 1 = 1" + filter, params);
+}
+
+bool rename_connector(Connection& conn, const std::string& from, const std::string& to, std::string& why) {
+  const auto taken = conn.scalar(
+      "SELECT (SELECT COUNT(*) FROM sync_cursors WHERE connector = ?) + (SELECT COUNT(*) FROM bindings WHERE connector = ?)",
+      {Param::str(to), Param::str(to)});
+  if (taken && *taken != "0") {
+    why = "connector '" + to + "' already has cursors or bindings in this database";
+    return false;
+  }
+  conn.set_autocommit(false);
+  try {
+    for (const char* table : {"sync_cursors", "bindings", "sync_rejections", "sync_parked", "sync_runs", "sync_leases"})
+      conn.exec(std::string("UPDATE ") + table + " SET connector = ? WHERE connector = ?", {Param::str(to), Param::str(from)});
+    conn.exec("UPDATE customers SET channel = ? WHERE channel = ?", {Param::str(to), Param::str(from)});
+    conn.exec("UPDATE orders SET channel = ? WHERE channel = ?", {Param::str(to), Param::str(from)});
+    conn.commit();
+  } catch (...) {
+    conn.rollback();
+    conn.set_autocommit(true);
+    throw;
+  }
+  conn.set_autocommit(true);
+  return true;
+}
+
+}  // namespace erpsync::connectors::odbc

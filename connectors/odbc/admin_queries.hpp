@@ -1,0 +1,40 @@
+#pragma once
+// The SQL behind the admin commands of SPEC §7 (report, resync, parked, rename-connector):
+// small, set-based statements over erpsync's own tables. Every value is bound.
+//
+// Thread-safety: one thread at a time (the Connection's rule).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "connectors/odbc/odbc.hpp"
+
+namespace erpsync::connectors::odbc {
+
+struct Table {
+  std::vector<std::string> columns;
+  std::vector<Row> rows;
+};
+
+// The last `last` runs of each connector and stream (newest first), optionally of one connector.
+Table recent_runs(Connection& conn, int last, const std::optional<std::string>& connector);
+// Open (unresolved) rejections, oldest first.
+Table open_rejections(Connection& conn, const std::optional<std::string>& connector);
+// Parked records, oldest first.
+Table parked_records(Connection& conn, const std::optional<std::string>& connector);
+
+// Moves the connector's cursors back: to the start (cursor '', content hash cleared, so a file
+// feed is read again) or, with `since`, to that UTC time. Returns the number of cursors moved.
+std::int64_t resync_cursors(Connection& conn, const std::string& connector, const std::optional<std::string>& since);
+
+// Deletes the connector's parked records (all when nullopt). Returns how many.
+std::int64_t drop_parked(Connection& conn, const std::optional<std::string>& connector);
+
+// Carries cursors, bindings, rejections, parked records, runs, leases and the connector's
+// Customers (their channel) over from `from` to `to`, in one transaction. Refuses (returns
+// false, changing nothing) when `to` already has cursors or bindings.
+bool rename_connector(Connection& conn, const std::string& from, const std::string& to, std::string& why);
+
+}  // namespace erpsync::connectors::odbc

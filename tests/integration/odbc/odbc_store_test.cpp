@@ -1,0 +1,739 @@
+// OdbcStore against SQLite, PostgreSQL and MariaDB: one parameterised suite, a fresh database
+// per test. PostgreSQL and MariaDB come from ODBC_PG / ODBC_MARIADB (scripts/test-dbs-start.sh);
+// an engine that is not configured is skipped with the reason, never passed.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <memory>
+#include <string>
+
+#include "connectors/odbc/migrations.hpp"
+#include "connectors/odbc/odbc.hpp"
+#include "connectors/odbc/odbc_store.hpp"
+#include "core/errors.hpp"
+#include "support/odbc_query.hpp"
+#include "support/test_databases.hpp"
+
+namespace erpsync::connectors::odbc {
+namespace {
+
+using core::Field;
+using erpsync::testing::Engine;
+using erpsync::testing::odbc_query;
+using erpsync::testing::odbc_scalar;
+using erpsync::testing::TempDatabase;
+
+constexpr const char* kConn = "erp";
+
+core::AccountWrite new_account(core::Ref ref, std::string code, std::string name, std::string owner) {
+  core::AccountWrite a;
+  a.ref = ref;
+  a.external_code = std::move(code);
+  a.set = core::bit(Field::name) | core::bit(Field::owner);
+  a.values.name = std::move(name);
+  a.values.owner = std::move(owner);
+  return a;
+}
+
+core::BindingWrite binding(std::string rid, core::Ref ref, std::string hash = "h") {
+  return core::BindingWrite{"accounts", std::move(rid), "account", ref, std::move(hash)};
+}
+
+core::BatchKeys keys(std::set<std::string> rids, std::set<std::string> codes) {
+  core::BatchKeys k;
+  k.connector = kConn;
+  k.stream = "accounts";
+  k.remote_ids = std::move(rids);
+  k.codes = std::move(codes);
+  return k;
+}
+
+// Strips trailing zeros of a decimal's fraction ("1234567.8900" → "1234567.89").
+std::string trim_decimal(std::string s) {
+  if (s.find('.') == std::string::npos) return s;
+  while (!s.empty() && s.back() == '0') s.pop_back();
+  if (!s.empty() && s.back() == '.') s.pop_back();
+  return s;
+}
+
+class OdbcStoreTest : public ::testing::TestWithParam<Engine> {
+ protected:
+  void SetUp() override {
+    std::string reason;
+    db_ = TempDatabase::create(GetParam(), reason);
+    if (!db_) GTEST_SKIP() << reason;
+  }
+  std::unique_ptr<OdbcStore> open(bool dry_run = false, MigrateMode mode = MigrateMode::auto_apply,
+                                  std::string instance = "test-host") {
+    OdbcStoreOptions o;
+    o.connection = db_->connection_string();
+    o.dry_run = dry_run;
+    o.migrate = mode;
+    o.instance = std::move(instance);
+    return std::make_unique<OdbcStore>(o);
+  }
+  std::string scalar(const std::string& sql) { return odbc_scalar(db_->connection_string(), sql); }
+  long count(const std::string& table) { return std::stol(scalar("SELECT COUNT(*) FROM " + table)); }
+
+  std::unique_ptr<TempDatabase> db_;
+};
+
+TEST_P(OdbcStoreTest, MigrationsCreateEveryTableAndAreIdempotent) {
+  auto store = open();
+  EXPECT_EQ(schema_version(store->connection()), kSchemaVersion);
+  for (const auto& t : schema_tables()) EXPECT_NO_THROW(count(t)) << t;
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM schema_version"), "1");
+  auto again = migrate(store->connection(), MigrateMode::auto_apply);
+  EXPECT_EQ(again.from, kSchemaVersion);
+  EXPECT_TRUE(again.applied.empty());
+  store.reset();
+  auto reopened = open();  // a second process start changes nothing
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM schema_version"), "1");
+}
+
+TEST_P(OdbcStoreTest, CheckModeRefusesAPendingSchemaAndCreatesNothing) {
+  try {
+    open(false, MigrateMode::check);
+    FAIL() << "check mode accepted an empty database";
+  } catch (const SchemaError& e) {
+    EXPECT_NE(std::string(e.what()).find("erpsyncd migrate"), std::string::npos) << e.what();
+  }
+  auto rows = odbc_query(db_->connection_string(),
+                         GetParam() == Engine::sqlite
+                             ? "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'accounts'"
+                             : "SELECT table_name FROM information_schema.tables WHERE table_name = 'accounts'");
+  EXPECT_TRUE(rows.empty());
+  open();  // auto applies
+  EXPECT_NO_THROW(open(false, MigrateMode::check));
+}
+
+TEST_P(OdbcStoreTest, ASchemaNewerThanTheBinaryIsRefusedInEveryMode) {
+  open();
+  odbc_query(db_->connection_string(),
+             "INSERT INTO schema_version (version, description, applied_at) VALUES (99, 'future', "
+             "'2030-01-01 00:00:00.000')");
+  for (auto mode : {MigrateMode::auto_apply, MigrateMode::check, MigrateMode::off}) {
+    try {
+      open(false, mode);
+      FAIL() << "a schema at version 99 was accepted";
+    } catch (const SchemaError& e) {
+      std::string w = e.what();
+      EXPECT_NE(w.find("99"), std::string::npos) << w;
+      EXPECT_NE(w.find("newer"), std::string::npos) << w;
+    }
+  }
+}
+
+TEST_P(OdbcStoreTest, PrintedSqlBuildsASchemaThatCheckModeAccepts) {
+  std::string script;
+  {
+    // Connect without migrating to learn the dialect the server speaks.
+    auto env = std::make_shared<Environment>();
+    Connection c(env);
+    c.connect(db_->connection_string());
+    script = migration_sql(c.dialect());
+    std::size_t pos = 0;
+    while (pos < script.size()) {
+      std::size_t end = script.find(";\n", pos);
+      std::string stmt = script.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+      pos = end == std::string::npos ? script.size() : end + 2;
+      // drop comment lines
+      std::string body;
+      std::size_t i = 0;
+      while (i < stmt.size()) {
+        std::size_t nl = stmt.find('\n', i);
+        std::string line = stmt.substr(i, nl == std::string::npos ? std::string::npos : nl - i);
+        i = nl == std::string::npos ? stmt.size() : nl + 1;
+        if (line.rfind("--", 0) != 0) body += line + "\n";
+      }
+      if (body.find_first_not_of(" \n") == std::string::npos) continue;
+      c.exec(body);
+    }
+  }
+  EXPECT_NE(script.find("CREATE TABLE IF NOT EXISTS accounts"), std::string::npos);
+  EXPECT_NO_THROW(open(false, MigrateMode::check));
+}
+
+TEST_P(OdbcStoreTest, InsertsWithRefsParentLinksCustomersBindingsAndCursorRoundTrip) {
+  auto store = open();
+  core::WriteBatch b;
+  b.connector = kConn;
+  b.accounts.push_back(new_account(-1, "C-1", "One", "jsmith"));
+  auto child = new_account(-2, "C-2", "Two", "jsmith");
+  child.set_member_of = true;
+  child.member_of = -3;  // a parent inserted by the same batch, after the child
+  child.member_of_code = "C-3";
+  b.accounts.push_back(child);
+  b.accounts.push_back(new_account(-3, "C-3", "Three", "jsmith"));
+  for (int i = 1; i <= 3; ++i) {
+    b.customers.push_back({kConn, std::to_string(i), "b2b", -i, std::nullopt, "Name " + std::to_string(i), ""});
+    b.bindings.push_back(binding(std::to_string(i), -i, "hash" + std::to_string(i)));
+  }
+  b.cursor = core::CursorWrite{"accounts", "2026-11-22 10:00:00#5531", 3, std::string("abc")};
+  store->apply(b);
+
+  auto st = store->load_state(keys({"1", "2", "3"}, {"C-1", "C-2", "C-3"}));
+  ASSERT_EQ(st.accounts.size(), 3u);
+  ASSERT_EQ(st.account_by_code.size(), 3u);
+  auto id1 = st.account_by_code.at("C-1"), id2 = st.account_by_code.at("C-2"), id3 = st.account_by_code.at("C-3");
+  EXPECT_EQ(st.accounts.at(id1).owner, "jsmith");
+  EXPECT_EQ(st.accounts.at(id1).name, "One");
+  EXPECT_EQ(st.accounts.at(id2).member_of_id, std::optional<core::EntityId>(id3));
+  EXPECT_EQ(st.accounts.at(id2).member_of_code, "C-3");
+  EXPECT_FALSE(st.accounts.at(id1).member_of_id.has_value());
+  ASSERT_EQ(st.bindings.size(), 3u);
+  EXPECT_EQ(st.bindings.at("2").entity, "account");
+  EXPECT_EQ(st.bindings.at("2").entity_id, id2);
+  EXPECT_EQ(st.bindings.at("2").payload_hash, "hash2");
+  EXPECT_FALSE(st.bindings.at("2").missing);
+  EXPECT_EQ(st.remote_ids_by_account.at(id3), std::vector<std::string>{"3"});
+  EXPECT_EQ(count("customers"), 3);
+  EXPECT_EQ(scalar("SELECT account_id FROM customers WHERE remote_id = '2'"), std::to_string(id2));
+  EXPECT_EQ(scalar("SELECT relationship FROM accounts WHERE external_code = 'C-1'"), "customer");
+  EXPECT_EQ(scalar("SELECT active FROM accounts WHERE external_code = 'C-1'"), "1");
+
+  auto cs = store->load_cursor(kConn, "accounts");
+  EXPECT_TRUE(cs.exists);
+  EXPECT_EQ(cs.cursor, "2026-11-22 10:00:00#5531");
+  EXPECT_EQ(cs.snapshot_size, std::optional<std::int64_t>(3));
+  EXPECT_EQ(cs.content_hash, "abc");
+  EXPECT_FALSE(store->load_cursor(kConn, "other").exists);
+
+  // The cursor moves with the next batch; the snapshot size stays when not given.
+  core::WriteBatch b2;
+  b2.connector = kConn;
+  b2.cursor = core::CursorWrite{"accounts", "next", std::nullopt, std::nullopt};
+  store->apply(b2);
+  cs = store->load_cursor(kConn, "accounts");
+  EXPECT_EQ(cs.cursor, "next");
+  EXPECT_EQ(cs.snapshot_size, std::optional<std::int64_t>(3));
+}
+
+TEST_P(OdbcStoreTest, UpdatesOnlyTheMaskedColumnsAndLinksPendingChildren) {
+  auto store = open();
+  core::WriteBatch b;
+  b.connector = kConn;
+  auto a = new_account(-1, "A-1", "Alpha", "jsmith");
+  a.set |= core::bit(Field::email) | core::bit(Field::vat);
+  a.values.email = "a@example.com";
+  a.values.vat = "VAT1";
+  a.set_member_of = true;
+  a.member_of_code = "P-1";  // pending: the parent is not known yet
+  b.accounts.push_back(a);
+  store->apply(b);
+  auto st = store->load_state(keys({}, {"P-1"}));
+  ASSERT_EQ(st.pending_children.count("P-1"), 1u);
+  core::EntityId id = st.pending_children.at("P-1").at(0);
+
+  core::WriteBatch u;
+  u.connector = kConn;
+  core::AccountWrite up;
+  up.ref = id;
+  up.set = core::bit(Field::name) | core::bit(Field::email) | core::bit(Field::active);
+  up.values.name = "Alpha 2";
+  up.values.email = "";  // a mapped empty field clears the value
+  up.values.active = false;
+  up.set_member_of = true;  // the parent arrives in this batch
+  up.member_of = -1;
+  up.member_of_code = "P-1";
+  u.accounts.push_back(up);
+  u.accounts.push_back(new_account(-1, "P-1", "Parent", "jsmith"));
+  store->apply(u);
+
+  auto rows = odbc_query(db_->connection_string(),
+                         "SELECT name, email, vat, active, owner FROM accounts WHERE external_code = 'A-1'");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0][0], std::optional<std::string>("Alpha 2"));
+  EXPECT_EQ(rows[0][1], std::nullopt);
+  EXPECT_EQ(rows[0][2], std::optional<std::string>("VAT1"));  // not in the mask: untouched
+  EXPECT_EQ(rows[0][3], std::optional<std::string>("0"));
+  EXPECT_EQ(rows[0][4], std::optional<std::string>("jsmith"));
+  st = store->load_state(keys({}, {"A-1", "P-1"}));
+  auto parent = st.account_by_code.at("P-1");
+  EXPECT_EQ(st.accounts.at(id).member_of_id, std::optional<core::EntityId>(parent));
+  EXPECT_TRUE(st.pending_children.empty());
+}
+
+TEST_P(OdbcStoreTest, LoadsAncestorsLevelByLevel) {
+  auto store = open();
+  core::WriteBatch b;
+  b.connector = kConn;
+  // G-4 → G-3 → G-2 → G-1 (top)
+  for (int i = 1; i <= 4; ++i) {
+    auto a = new_account(-i, "G-" + std::to_string(i), "G", "o");
+    if (i > 1) {
+      a.set_member_of = true;
+      a.member_of = -(i - 1);
+      a.member_of_code = "G-" + std::to_string(i - 1);
+    }
+    b.accounts.push_back(a);
+  }
+  store->apply(b);
+  auto st = store->load_state(keys({}, {"G-4"}));
+  EXPECT_EQ(st.accounts.size(), 4u);
+  EXPECT_EQ(st.account_by_code.count("G-1"), 1u);
+}
+
+TEST_P(OdbcStoreTest, TwoPhaseCodeChangesLetTwoAccountsSwapCodes) {
+  auto store = open();
+  core::WriteBatch b;
+  b.connector = kConn;
+  b.accounts.push_back(new_account(-1, "S-A", "A", "o"));
+  b.accounts.push_back(new_account(-2, "S-B", "B", "o"));
+  store->apply(b);
+  auto st = store->load_state(keys({}, {"S-A", "S-B"}));
+  auto a = st.account_by_code.at("S-A"), bb = st.account_by_code.at("S-B");
+
+  core::WriteBatch swap;
+  swap.connector = kConn;
+  swap.code_changes.push_back({a, "S-A", "S-B"});
+  swap.code_changes.push_back({bb, "S-B", "S-A"});
+  store->apply(swap);
+  st = store->load_state(keys({}, {"S-A", "S-B"}));
+  EXPECT_EQ(st.account_by_code.at("S-A"), bb);
+  EXPECT_EQ(st.account_by_code.at("S-B"), a);
+}
+
+TEST_P(OdbcStoreTest, CustomersAreUpsertedByChannelAndRemoteId) {
+  auto store = open();
+  core::WriteBatch b;
+  b.connector = kConn;
+  b.accounts.push_back(new_account(-1, "K-1", "K", "o"));
+  b.customers.push_back({"shop", "7", "magento", -1, std::nullopt, "Kay", "kay@example.com"});
+  store->apply(b);
+  auto id = scalar("SELECT id FROM customers WHERE channel = 'shop' AND remote_id = '7'");
+  auto acc = scalar("SELECT id FROM accounts WHERE external_code = 'K-1'");
+
+  core::WriteBatch u;
+  u.connector = kConn;
+  u.customers.push_back({"shop", "7", "magento", std::stoll(acc), std::nullopt, "Kay B", ""});
+  store->apply(u);
+  EXPECT_EQ(count("customers"), 1);
+  auto rows = odbc_query(db_->connection_string(), "SELECT id, name, email FROM customers");
+  EXPECT_EQ(rows[0][0], std::optional<std::string>(id));
+  EXPECT_EQ(rows[0][1], std::optional<std::string>("Kay B"));
+  EXPECT_EQ(rows[0][2], std::nullopt);
+}
+
+TEST_P(OdbcStoreTest, ContactsWithRefsDefaultFlagAndContactBindings) {
+  auto store = open();
+  core::WriteBatch b;
+  b.connector = kConn;
+  b.accounts.push_back(new_account(-1, "P-1", "P", "o"));
+  core::ContactWrite c;
+  c.ref = -2;
+  c.account = -1;
+  c.first_name = "Ada";
+  c.last_name = "Lovelace";
+  c.email = "ada@example.com";
+  c.is_default = true;
+  b.contacts.push_back(c);
+  b.customers.push_back({kConn, "1", "b2b", -1, core::Ref{-2}, "P", ""});
+  b.bindings.push_back(binding("1", -1));
+  b.bindings.push_back(core::BindingWrite{"contacts", "c1", "contact", -2, "hc"});
+  store->apply(b);
+
+  auto k = keys({"1"}, {"P-1"});
+  k.contact_remote_ids = {"c1"};
+  auto st = store->load_state(k);
+  auto acc = st.account_by_code.at("P-1");
+  EXPECT_TRUE(st.accounts.at(acc).has_default_contact);
+  ASSERT_EQ(st.contact_bindings.count("c1"), 1u);
+  auto contact_id = st.contact_bindings.at("c1").entity_id;
+  EXPECT_EQ(scalar("SELECT account_id FROM contacts WHERE id = " + std::to_string(contact_id)), std::to_string(acc));
+  EXPECT_EQ(scalar("SELECT contact_id FROM customers WHERE remote_id = '1'"), std::to_string(contact_id));
+
+  core::WriteBatch u;
+  u.connector = kConn;
+  c.ref = contact_id;
+  c.account = acc;
+  c.email = "";
+  c.active = false;
+  c.is_default.reset();
+  u.contacts.push_back(c);
+  store->apply(u);
+  auto rows = odbc_query(db_->connection_string(), "SELECT email, active, is_default FROM contacts");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0][0], std::nullopt);
+  EXPECT_EQ(rows[0][1], std::optional<std::string>("0"));
+  EXPECT_EQ(rows[0][2], std::optional<std::string>("1"));
+}
+
+TEST_P(OdbcStoreTest, RejectionsNewBumpedChangedAndResolved) {
+  auto store = open();
+  auto rejection = [](std::string rid, core::RejectReason r, std::string hash) {
+    core::RejectionWrite w;
+    w.stream = "accounts";
+    w.remote_id = std::move(rid);
+    w.external_code = "X-9";
+    w.reason = r;
+    w.message = "There is already an account with the same code assigned to other users";
+    w.existing_owner = "carol";
+    w.incoming_owner = "dave";
+    w.payload = "{\"p\":\"" + hash + "\"}";
+    w.payload_hash = std::move(hash);
+    return w;
+  };
+  core::WriteBatch b;
+  b.connector = kConn;
+  b.rejections.push_back(rejection("4", core::RejectReason::code_owned_by_other_user, "h1"));
+  b.rejections.push_back(rejection("9", core::RejectReason::code_in_use, "h9"));
+  store->apply(b);
+  EXPECT_EQ(scalar("SELECT times_seen FROM sync_rejections WHERE remote_id = '4'"), "1");
+
+  core::WriteBatch again;  // the same payload: bumped, not replaced
+  again.connector = kConn;
+  again.rejections.push_back(rejection("4", core::RejectReason::code_owned_by_other_user, "h1"));
+  again.rejections.push_back(rejection("9", core::RejectReason::code_in_use, "h9"));
+  store->apply(again);
+  EXPECT_EQ(scalar("SELECT times_seen FROM sync_rejections WHERE remote_id = '4'"), "2");
+  EXPECT_EQ(scalar("SELECT times_seen FROM sync_rejections WHERE remote_id = '9'"), "2");
+  EXPECT_EQ(count("sync_rejections"), 2);
+
+  core::WriteBatch changed;
+  changed.connector = kConn;
+  auto w = rejection("4", core::RejectReason::code_owned_by_other_user, "h2");
+  w.incoming_owner = "erin";
+  changed.rejections.push_back(w);
+  store->apply(changed);
+  auto rows = odbc_query(db_->connection_string(),
+                         "SELECT times_seen, payload_hash, incoming_owner, payload FROM sync_rejections WHERE "
+                         "remote_id = '4'");
+  EXPECT_EQ(rows[0][0], std::optional<std::string>("3"));
+  EXPECT_EQ(rows[0][1], std::optional<std::string>("h2"));
+  EXPECT_EQ(rows[0][2], std::optional<std::string>("erin"));
+  EXPECT_EQ(rows[0][3], std::optional<std::string>("{\"p\":\"h2\"}"));
+
+  auto st = store->load_state(keys({"4", "9"}, {}));
+  ASSERT_EQ(st.open_rejections.at("4").size(), 1u);
+  EXPECT_EQ(st.open_rejections.at("4")[0].reason, core::RejectReason::code_owned_by_other_user);
+  EXPECT_EQ(st.open_rejections.at("4")[0].payload_hash, "h2");
+
+  auto replay = store->replayable_rejections(kConn, "accounts");
+  ASSERT_EQ(replay.size(), 1u);  // code_in_use is not replayable
+  EXPECT_EQ(replay[0].remote_id, "4");
+  EXPECT_EQ(replay[0].payload, "{\"p\":\"h2\"}");
+
+  core::WriteBatch resolve;
+  resolve.connector = kConn;
+  resolve.resolves.push_back({"accounts", "4", {}});
+  resolve.resolves.push_back({"accounts", "9", {core::RejectReason::code_in_use}});  // raised again: kept
+  store->apply(resolve);
+  st = store->load_state(keys({"4", "9"}, {}));
+  EXPECT_EQ(st.open_rejections.count("4"), 0u);
+  EXPECT_EQ(st.open_rejections.count("9"), 1u);
+  EXPECT_TRUE(store->replayable_rejections(kConn, "accounts").empty());
+
+  // Seen again after being resolved: reopened.
+  store->apply(again);
+  st = store->load_state(keys({"4"}, {}));
+  EXPECT_EQ(st.open_rejections.count("4"), 1u);
+}
+
+TEST_P(OdbcStoreTest, AUniqueViolationWritesNothingAndThrowsConstraintViolation) {
+  auto store = open();
+  core::WriteBatch first;
+  first.connector = kConn;
+  first.accounts.push_back(new_account(-1, "D-1", "D", "o"));
+  store->apply(first);
+
+  core::WriteBatch b;
+  b.connector = kConn;
+  b.accounts.push_back(new_account(-1, "N-1", "New", "o"));
+  b.bindings.push_back(binding("n1", -1));
+  b.accounts.push_back(new_account(-2, "D-1", "Dup", "o"));  // another writer got there first
+  b.cursor = core::CursorWrite{"accounts", "c1", std::nullopt, std::nullopt};
+  EXPECT_THROW(store->apply(b), core::ConstraintViolation);
+  EXPECT_EQ(count("accounts"), 1);
+  EXPECT_EQ(count("bindings"), 0);
+  EXPECT_FALSE(store->load_cursor(kConn, "accounts").exists);
+
+  // The store goes on working after the rollback.
+  b.accounts.pop_back();
+  store->apply(b);
+  EXPECT_EQ(count("accounts"), 2);
+  EXPECT_TRUE(store->load_cursor(kConn, "accounts").exists);
+}
+
+TEST_P(OdbcStoreTest, CodesCompareCaseSensitively) {
+  auto store = open();
+  core::WriteBatch b;
+  b.connector = kConn;
+  b.accounts.push_back(new_account(-1, "C-1", "Upper", "o"));
+  b.accounts.push_back(new_account(-2, "c-1", "Lower", "o"));
+  b.bindings.push_back(binding("R", -1));
+  b.bindings.push_back(binding("r", -2));
+  ASSERT_NO_THROW(store->apply(b));
+  auto st = store->load_state(keys({"r"}, {"c-1"}));
+  ASSERT_EQ(st.account_by_code.size(), 1u);
+  EXPECT_EQ(st.accounts.at(st.account_by_code.at("c-1")).name, "Lower");
+  ASSERT_EQ(st.bindings.size(), 1u);
+  EXPECT_EQ(st.bindings.at("r").entity_id, st.account_by_code.at("c-1"));
+}
+
+TEST_P(OdbcStoreTest, DryRunLeavesTheDatabaseUnchanged) {
+  open();  // the schema must exist before a dry run
+  {
+    auto dry = open(true);
+    EXPECT_EQ(dry->begin_run(kConn, "accounts", "host"), 0);
+    core::WriteBatch b;
+    b.connector = kConn;
+    b.accounts.push_back(new_account(-1, "DRY-1", "Dry", "o"));
+    b.bindings.push_back(binding("1", -1));
+    b.cursor = core::CursorWrite{"accounts", "c", std::nullopt, std::nullopt};
+    dry->apply(b);
+    // A failing batch inside the dry run undoes only itself.
+    core::WriteBatch bad;
+    bad.connector = kConn;
+    bad.accounts.push_back(new_account(-1, "DRY-1", "Dup", "o"));
+    EXPECT_THROW(dry->apply(bad), core::ConstraintViolation);
+    auto st = dry->load_state(keys({"1"}, {"DRY-1"}));  // later batches see earlier ones
+    EXPECT_EQ(st.account_by_code.count("DRY-1"), 1u);
+    EXPECT_EQ(st.bindings.count("1"), 1u);
+    EXPECT_TRUE(dry->load_cursor(kConn, "accounts").exists);
+    dry->end_dry_run();
+  }
+  EXPECT_EQ(count("accounts"), 0);
+  EXPECT_EQ(count("bindings"), 0);
+  EXPECT_EQ(count("sync_cursors"), 0);
+  EXPECT_EQ(count("sync_runs"), 0);
+}
+
+TEST_P(OdbcStoreTest, DryRunNeedsACurrentSchema) { EXPECT_THROW(open(true), SchemaError); }
+
+TEST_P(OdbcStoreTest, DecimalRoundTripsExactly) {
+  auto store = open();
+  store->connection().exec(
+      "INSERT INTO orders (channel, remote_id, grand_total, ordered_at) VALUES (?, ?, ?, ?)",
+      {Param::str("shop"), Param::str("1"), Param::dec("1234567.89"), Param::ts("2026-11-22 10:00:00.123")});
+  EXPECT_EQ(trim_decimal(scalar("SELECT grand_total FROM orders")), "1234567.89");
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM orders WHERE grand_total = 1234567.89"), "1");
+  auto ts = scalar("SELECT ordered_at FROM orders");
+  EXPECT_EQ(ts.substr(0, 23), "2026-11-22 10:00:00.123");
+}
+
+TEST_P(OdbcStoreTest, TextWithQuotesAndSqlIsStoredLiterally) {
+  auto store = open();
+  const std::string nasty = "O'Brien \"quoted\" \\backslash\\ '); DROP TABLE accounts; -- % _ ? ; \xC3\xBC\xE6\x97\xA5";
+  core::WriteBatch b;
+  b.connector = kConn;
+  auto a = new_account(-1, nasty.substr(0, 60), nasty, "o'wner");
+  for (Field f : {Field::email, Field::phone, Field::street, Field::city, Field::postcode, Field::country,
+                  Field::relationship}) {
+    a.set |= core::bit(f);
+  }
+  a.values.email = nasty;
+  a.values.phone = "'; --";
+  a.values.street = nasty;
+  a.values.city = nasty;
+  a.values.postcode = "?";
+  a.values.country = nasty;
+  a.values.relationship = "x'y";
+  b.accounts.push_back(a);
+  b.bindings.push_back(binding(nasty.substr(0, 100), -1, "'"));
+  core::RejectionWrite r;
+  r.stream = "accounts";
+  r.remote_id = nasty.substr(0, 100);
+  r.reason = core::RejectReason::code_in_use;
+  r.message = nasty;
+  r.payload = "{\"name\":\"" + nasty + "\"}";
+  r.payload_hash = "h";
+  b.rejections.push_back(r);
+  store->apply(b);
+
+  auto st = store->load_state(keys({nasty.substr(0, 100)}, {nasty.substr(0, 60)}));
+  ASSERT_EQ(st.account_by_code.size(), 1u);
+  const auto& acc = st.accounts.at(st.account_by_code.at(nasty.substr(0, 60)));
+  EXPECT_EQ(acc.name, nasty);
+  EXPECT_EQ(acc.owner, "o'wner");
+  EXPECT_EQ(st.bindings.at(nasty.substr(0, 100)).payload_hash, "'");
+  auto rows = odbc_query(db_->connection_string(), "SELECT email, street, city, country, phone, postcode, "
+                                                   "relationship FROM accounts");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0][0], std::optional<std::string>(nasty));
+  EXPECT_EQ(rows[0][3], std::optional<std::string>(nasty));
+  EXPECT_EQ(rows[0][4], std::optional<std::string>("'; --"));
+  EXPECT_EQ(rows[0][5], std::optional<std::string>("?"));
+  EXPECT_EQ(rows[0][6], std::optional<std::string>("x'y"));
+  EXPECT_EQ(scalar("SELECT message FROM sync_rejections"), nasty);
+  EXPECT_EQ(scalar("SELECT payload FROM sync_rejections"), r.payload);
+}
+
+TEST_P(OdbcStoreTest, LongPayloadsRoundTrip) {
+  auto store = open();
+  std::string big(200000, 'x');
+  for (std::size_t i = 0; i < big.size(); i += 97) big[i] = '\'';
+  core::WriteBatch b;
+  b.connector = kConn;
+  core::RejectionWrite r;
+  r.stream = "accounts";
+  r.remote_id = "big";
+  r.reason = core::RejectReason::unknown_owner;
+  r.payload = big;
+  r.payload_hash = "h";
+  b.rejections.push_back(r);
+  store->apply(b);
+  auto replay = store->replayable_rejections(kConn, "accounts");
+  ASSERT_EQ(replay.size(), 1u);
+  EXPECT_EQ(replay[0].payload, big);
+}
+
+TEST_P(OdbcStoreTest, AdoptionCandidatesAreFoundByNormalisedNameAndVat) {
+  auto store = open();
+  // Rows a CRM typed in by hand: no code, no erpsync involvement.
+  odbc_query(db_->connection_string(), "INSERT INTO accounts (name, owner, vat) VALUES ('ACME  Corp ', 'jsmith', 'DE1')");
+  odbc_query(db_->connection_string(), "INSERT INTO accounts (name, owner, vat) VALUES ('acme corp', 'carol', 'de1')");
+  odbc_query(db_->connection_string(), "INSERT INTO accounts (name, owner) VALUES ('AcmeCorp', 'x')");
+  odbc_query(db_->connection_string(),
+             "INSERT INTO accounts (name, owner, external_code) VALUES ('Acme Corp', 'x', 'HAS-CODE')");
+  core::BatchKeys k = keys({}, {});
+  k.adopt_names = {"acme corp"};
+  k.adopt_vats = {"DE1"};
+  auto st = store->load_state(k);
+  ASSERT_EQ(st.uncoded_by_name.count("acme corp"), 1u);
+  EXPECT_EQ(st.uncoded_by_name.at("acme corp").size(), 2u);  // not "AcmeCorp", not the coded one
+  ASSERT_EQ(st.uncoded_by_vat.count("DE1"), 1u);
+  EXPECT_EQ(st.uncoded_by_vat.at("DE1").size(), 1u);  // vat compares exactly
+  for (auto id : st.uncoded_by_name.at("acme corp")) EXPECT_EQ(st.accounts.count(id), 1u);
+}
+
+TEST_P(OdbcStoreTest, RunsAreRecordedAndAbandonedRunsAborted) {
+  auto store = open();
+  auto run = store->begin_run(kConn, "accounts", "test-host");
+  ASSERT_GT(run, 0);
+  EXPECT_EQ(scalar("SELECT status FROM sync_runs WHERE id = " + std::to_string(run)), "running");
+  core::Counters c;
+  c.fetched = 9;
+  c.created = 5;
+  c.superseded = 1;
+  c.rejected = 3;
+  c.warnings = 1;
+  store->finish_run(run, "ok", c, "fine");
+  auto rows = odbc_query(db_->connection_string(),
+                         "SELECT status, fetched, created, rejected, warnings, message, finished_at FROM sync_runs");
+  EXPECT_EQ(rows[0][0], std::optional<std::string>("ok"));
+  EXPECT_EQ(rows[0][1], std::optional<std::string>("9"));
+  EXPECT_EQ(rows[0][2], std::optional<std::string>("5"));
+  EXPECT_EQ(rows[0][3], std::optional<std::string>("3"));
+  EXPECT_EQ(rows[0][4], std::optional<std::string>("1"));
+  EXPECT_EQ(rows[0][5], std::optional<std::string>("fine"));
+  EXPECT_TRUE(rows[0][6].has_value());
+
+  auto dying = store->begin_run(kConn, "accounts", "test-host");
+  auto other = store->begin_run(kConn, "accounts", "other-host");
+  store.reset();  // the process dies without finishing
+  auto restarted = open(false, MigrateMode::auto_apply, "test-host");
+  EXPECT_EQ(scalar("SELECT status FROM sync_runs WHERE id = " + std::to_string(dying)), "aborted");
+  EXPECT_EQ(scalar("SELECT status FROM sync_runs WHERE id = " + std::to_string(other)), "running");
+}
+
+TEST_P(OdbcStoreTest, MarkMissingFlagsBindingsTheSnapshotLacks) {
+  auto store = open();
+  core::WriteBatch b;
+  b.connector = kConn;
+  for (int i = 1; i <= 3; ++i) {
+    b.accounts.push_back(new_account(-i, "M-" + std::to_string(i), "M", "o"));
+    b.bindings.push_back(binding(std::to_string(i), -i));
+  }
+  store->apply(b);
+  EXPECT_EQ(store->mark_missing(kConn, "accounts", {"1"}), 2);
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM bindings WHERE missing_since IS NOT NULL"), "2");
+  auto first = scalar("SELECT missing_since FROM bindings WHERE remote_id = '3'");
+  EXPECT_EQ(store->mark_missing(kConn, "accounts", {"1"}), 2);
+  EXPECT_EQ(scalar("SELECT missing_since FROM bindings WHERE remote_id = '3'"), first);  // kept, not renewed
+  auto st = store->load_state(keys({"2"}, {}));
+  EXPECT_TRUE(st.bindings.at("2").missing);
+  EXPECT_EQ(store->mark_missing(kConn, "accounts", {"1", "2"}), 1);
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM bindings WHERE missing_since IS NOT NULL"), "1");
+}
+
+TEST_P(OdbcStoreTest, ALostConnectionIsTransientAndTheStoreReconnects) {
+  if (GetParam() == Engine::sqlite) GTEST_SKIP() << "SQLite is a file: there is no connection to lose";
+  auto store = open();
+  std::string id = *store->connection().scalar(GetParam() == Engine::postgresql ? "SELECT pg_backend_pid()"
+                                                                                 : "SELECT CONNECTION_ID()");
+  // Kill the store's session from another connection, as a server restart would.
+  odbc_query(db_->connection_string(), GetParam() == Engine::postgresql
+                                           ? "SELECT pg_terminate_backend(" + id + ")"
+                                           : "KILL " + id);
+  core::WriteBatch b;
+  b.connector = kConn;
+  b.accounts.push_back(new_account(-1, "L-1", "L", "o"));
+  try {
+    store->apply(b);
+    FAIL() << "apply on a dead connection succeeded";
+  } catch (const core::ConstraintViolation&) {
+    FAIL() << "a lost connection was reported as a constraint violation";
+  } catch (const core::SyncError& e) {
+    EXPECT_EQ(e.kind(), core::SyncError::Kind::transient) << e.what();
+  }
+  store->apply(b);  // reconnected
+  EXPECT_EQ(count("accounts"), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, OdbcStoreTest,
+                         ::testing::Values(Engine::sqlite, Engine::postgresql, Engine::mariadb),
+                         [](const ::testing::TestParamInfo<Engine>& i) {
+                           return std::string(erpsync::testing::engine_name(i.param));
+                         });
+
+// ------------------------------------------------------------------ no database needed
+
+TEST(OdbcConnectionString, RedactsPasswordsInEveryForm) {
+  EXPECT_EQ(redact_connection_string("Driver={PostgreSQL Unicode};Uid=erp;Pwd=secret;Port=1"),
+            "Driver={PostgreSQL Unicode};Uid=erp;Pwd=***;Port=1");
+  EXPECT_EQ(redact_connection_string("DSN=x;PASSWORD={a;b}}c};UID=u"), "DSN=x;PASSWORD=***;UID=u");
+  EXPECT_EQ(redact_connection_string("DSN=x;pwd=last"), "DSN=x;pwd=***");
+  EXPECT_EQ(redact_connection_string("DSN=x"), "DSN=x");
+}
+
+TEST(OdbcConnectionString, AddsTheSettingsEachDriverNeeds) {
+  EXPECT_EQ(prepare_connection_string("Driver={PostgreSQL Unicode};Server=h", Dialect::postgresql),
+            "Driver={PostgreSQL Unicode};Server=h;CommLog=0;");
+  EXPECT_EQ(prepare_connection_string("Driver=X;CommLog=1;", Dialect::postgresql), "Driver=X;CommLog=1;");
+  EXPECT_EQ(prepare_connection_string("Driver=SQLite3;Database=/x.db", Dialect::sqlite),
+            "Driver=SQLite3;Database=/x.db;Timeout=10000;");
+  EXPECT_EQ(prepare_connection_string("Driver=SQLite3;timeout=5", Dialect::sqlite), "Driver=SQLite3;timeout=5");
+  EXPECT_EQ(prepare_connection_string("DSN=m", Dialect::mariadb), "DSN=m;OPTION=2;");
+  EXPECT_EQ(dialect_from_driver("Driver={MariaDB Unicode};"), Dialect::mariadb);
+  EXPECT_EQ(dialect_from_driver("DSN=crm"), std::nullopt);
+  EXPECT_EQ(connection_string_value("a=1;Database={x;y};", "database"), std::optional<std::string>("x;y"));
+}
+
+TEST(OdbcErrors, AreClassifiedPerDialect) {
+  auto cls = [](std::optional<Dialect> d, std::string st, std::int64_t native, std::string msg = "") {
+    return classify(d, {Diagnostic{std::move(st), native, std::move(msg)}});
+  };
+  EXPECT_EQ(cls(Dialect::postgresql, "23505", 1), ErrorClass::unique_violation);
+  EXPECT_EQ(cls(Dialect::mariadb, "23000", 1062), ErrorClass::unique_violation);
+  EXPECT_EQ(cls(Dialect::mariadb, "23000", 1048), ErrorClass::other);  // NOT NULL, not unique
+  EXPECT_EQ(cls(Dialect::sqlite, "HY000", 19, "UNIQUE constraint failed: accounts.external_code"),
+            ErrorClass::unique_violation);
+  EXPECT_EQ(cls(Dialect::sqlite, "HY000", 19, "NOT NULL constraint failed: accounts.x"), ErrorClass::other);
+  EXPECT_EQ(cls(Dialect::postgresql, "08S01", 1), ErrorClass::connection_lost);
+  EXPECT_EQ(cls(Dialect::mariadb, "HY000", 2013), ErrorClass::connection_lost);
+  EXPECT_EQ(cls(Dialect::postgresql, "57P01", 1), ErrorClass::connection_lost);
+  EXPECT_EQ(cls(Dialect::mariadb, "HY000", 1205), ErrorClass::lock_timeout);
+  EXPECT_EQ(cls(Dialect::sqlite, "HY000", 5, "database is locked"), ErrorClass::lock_timeout);
+  EXPECT_EQ(cls(Dialect::postgresql, "40P01", 1), ErrorClass::lock_timeout);
+  EXPECT_EQ(cls(Dialect::postgresql, "42P01", 1), ErrorClass::other);
+  OdbcError e(ErrorClass::lock_timeout, "x", {Diagnostic{"40001", 1213, "deadlock"}});
+  EXPECT_EQ(e.kind(), core::SyncError::Kind::transient);
+  EXPECT_EQ(e.sqlstate(), "40001");
+  EXPECT_EQ(e.native_code(), 1213);
+}
+
+TEST(OdbcMigrations, PrintSqlCoversEveryDialect) {
+  for (auto d : {Dialect::sqlite, Dialect::postgresql, Dialect::mariadb}) {
+    auto sql = migration_sql(d);
+    for (const auto& t : schema_tables())
+      EXPECT_NE(sql.find("CREATE TABLE IF NOT EXISTS " + t + " ("), std::string::npos) << to_string(d) << " " << t;
+    EXPECT_NE(sql.find("INSERT INTO schema_version"), std::string::npos);
+  }
+  EXPECT_NE(migration_sql(Dialect::mariadb).find("utf8mb4_bin"), std::string::npos);
+  EXPECT_NE(migration_sql(Dialect::postgresql).find("DECIMAL(20,4)"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace erpsync::connectors::odbc
