@@ -810,7 +810,6 @@ class Loader {
     f.stable_for = dur(v, "stable_for", P + "stable_for");
     f.max_size = get(v, "max_size", P + "max_size").get<std::int64_t>();
     f.max_depth = get(v, "max_depth", P + "max_depth").get<int>();
-    f.page_size = get(v, "page_size", P + "page_size").get<int>();
     f.timeout = dur(v, "timeout", P + "timeout");
     if (v.contains("auth")) {
       const Json& a = v["auth"];

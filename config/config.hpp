@@ -148,7 +148,10 @@ struct FeedConfig {
   Duration stable_for = std::chrono::seconds(5);
   std::int64_t max_size = std::int64_t{256} << 20;
   int max_depth = 64;
-  int page_size = 500;
+  // Records per page handed to the engine. Not a config option: 0 (the default) hands a file's
+  // whole document over as one page, because SPEC §3 rule 7 supersedes duplicate remote ids
+  // within one document. HTTP paging will set it per fetched page.
+  int page_size = 0;
   // HTTP (refused as not supported yet in this build; kept for the shape):
   FeedAuth auth;
   std::map<std::string, std::string> headers;

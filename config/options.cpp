@@ -142,7 +142,6 @@ const OptionSpec kOptions[] = {
   {"connectors[feed].stable_for", T::duration, "\"5s\"", "file://: read only once the file's mtime is at least this old.", C::core},
   {"connectors[feed].max_size", T::integer, "268435456", "Largest document in bytes.", C::core, false, false, {}, 1, INT64_MAX},
   {"connectors[feed].max_depth", T::integer, "64", "Deepest nesting of the document.", C::core, false, false, {}, 2, 1000},
-  {"connectors[feed].page_size", T::integer, "500", "Records handed to the engine per page.", C::core, false, false, {}, 1, 100000},
   {"connectors[feed].auth", T::object, "", "HTTP authentication.", C::feed_http},
   {"connectors[feed].auth.type", T::string, "", "HTTP authentication scheme.", C::feed_http, true, false, "basic|bearer|oauth2_client_credentials"},
   {"connectors[feed].auth.username", T::string, "", "basic: user name.", C::feed_http},

@@ -1,6 +1,7 @@
 #include "connectors/feed/feed_source.hpp"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "core/errors.hpp"
 #include "core/payload.hpp"
@@ -10,7 +11,7 @@ namespace erpsync::connectors::feed {
 FeedSource::FeedSource(std::string connector, const config::FeedConfig& feed, std::unique_ptr<DocumentReader> reader)
     : connector_(std::move(connector)),
       cursor_configured_(feed.cursor.has_value()),
-      page_size_(static_cast<std::size_t>(std::max(1, feed.page_size))),
+      page_size_(feed.page_size > 0 ? static_cast<std::size_t>(feed.page_size) : SIZE_MAX),
       reader_(std::move(reader)) {
   ParseLimits limits;
   limits.max_bytes = static_cast<std::size_t>(feed.max_size);
@@ -47,7 +48,7 @@ core::SourceStart FeedSource::begin(const core::CursorState& cursor) {
 
 std::optional<core::SourcePage> FeedSource::next_page() {
   if (next_ >= count_) return std::nullopt;
-  std::size_t last = std::min(count_, next_ + page_size_);
+  std::size_t last = count_ - next_ > page_size_ ? next_ + page_size_ : count_;
   core::SourcePage page;
   page.records = mapper_->map(next_, last);
   next_ = last;

@@ -3,8 +3,10 @@
 //
 // begin() reads the whole document (through its DocumentReader), hashes it and, when the hash
 // equals the one kept with the stream's cursor, reports the source unchanged and yields no
-// records. Otherwise it parses the document and selects the records; next_page() maps them a
-// page at a time (so only the parsed document and one page of records are in memory).
+// records. Otherwise it parses the document and selects the records; next_page() maps them.
+// By default the whole document is one page (SPEC §3 rule 7: duplicate remote ids within one
+// document are superseded, so the engine must see them together); FeedConfig::page_size > 0
+// splits it (tests, and HTTP pages later).
 //
 // Without a `cursor` the feed is a full snapshot: snapshot_size is the record count (for
 // max_shrink, decided by the engine) and pages carry no cursor.
@@ -25,7 +27,7 @@ namespace erpsync::connectors::feed {
 
 class FeedSource final : public core::AccountSource {
  public:
-  // `reader` supplies the document's bytes; `page_size` records per page (≥ 1).
+  // `reader` supplies the document's bytes.
   FeedSource(std::string connector, const config::FeedConfig& feed, std::unique_ptr<DocumentReader> reader);
 
   // The source for a configured feed connector: a FileReader for file:// URLs. Throws

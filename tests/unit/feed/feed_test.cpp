@@ -408,6 +408,18 @@ TEST(FeedSourceTest, SnapshotInPagesWithSizeAndHash) {
   EXPECT_TRUE(fx.clock.slept.empty());  // a minute old: no wait
 }
 
+TEST(FeedSourceTest, ByDefaultTheWholeDocumentIsOnePage) {
+  // SPEC §3 rule 7 supersedes duplicate remote ids within a document: the engine must see
+  // them in one page.
+  SourceFixture fx(0);
+  auto src = FeedSource::create(fx.conn, fx.clock);
+  src->begin(core::CursorState{});
+  auto page = src->next_page();
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->records.size(), 4u);
+  EXPECT_FALSE(src->next_page());
+}
+
 TEST(FeedSourceTest, UnchangedContentIsDetectedAndYieldsNoRecords) {
   SourceFixture fx;
   auto src = FeedSource::create(fx.conn, fx.clock);
