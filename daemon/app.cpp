@@ -1,0 +1,115 @@
+#include "daemon/app.hpp"
+
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "config/config.hpp"
+#include "connectors/feed/feed_source.hpp"
+#include "connectors/odbc/odbc_store.hpp"
+#include "core/sync_engine.hpp"
+#include "daemon/admin.hpp"
+#include "daemon/logging.hpp"
+#include "daemon/run_log.hpp"
+#include "daemon/service.hpp"
+#include "daemon/wiring.hpp"
+
+namespace erpsync::daemon {
+namespace {
+
+// Loads the configuration; on errors prints each as "file:line: key: message" and returns
+// nullopt (the caller exits 2). Warnings go to stderr too.
+std::optional<config::Config> load(const std::string& path, bool database_only) {
+  config::LoadResult r = database_only ? config::load_database_only(path) : config::load_config(path);
+  for (const auto& w : r.warnings) std::cerr << "erpsyncd: warning: " << w.to_string() << "\n";
+  if (!r.ok()) {
+    for (const auto& e : r.errors) std::cerr << "erpsyncd: " << e.to_string() << "\n";
+    std::cerr << "erpsyncd: configuration refused (" << r.errors.size() << " error"
+              << (r.errors.size() == 1 ? "" : "s") << ")\n";
+    return std::nullopt;
+  }
+  return std::move(r.config);
+}
+
+int check_config(const config::Config& cfg) {
+  int enabled = 0;
+  for (const auto& c : cfg.connectors) enabled += c.enabled ? 1 : 0;
+  std::cout << "configuration OK: " << cfg.path << " (" << cfg.connectors.size() << " connector"
+            << (cfg.connectors.size() == 1 ? "" : "s") << ", " << enabled << " enabled)\n";
+  return kExitOk;
+}
+
+void print_dry_run_lists(const std::string& connector, const std::string& stream, const RunLog& log) {
+  std::cout << "dry run: connector=" << connector << " stream=" << stream << "\n";
+  if (log.notable().empty()) {
+    std::cout << "  no adoptions, rejections or warnings\n";
+    return;
+  }
+  for (const core::Decision& d : log.notable()) {
+    std::cout << "  " << core::to_string(d.outcome);
+    if (d.reason) std::cout << " " << core::to_string(*d.reason);
+    std::cout << " remote_id=" << core::quote_if_needed(d.remote_id)
+              << " code=" << core::quote_if_needed(d.external_code);
+    if (!d.message.empty()) std::cout << " : " << d.message;
+    std::cout << "\n";
+  }
+}
+
+int once(const config::Config& cfg, const CommandLine& cl) {
+  auto dlog = logger("daemon");
+  if (cl.connector && !cfg.connector(*cl.connector)) {
+    std::cerr << "erpsyncd: --connector " << *cl.connector << ": no connector of that name in " << cfg.path << "\n";
+    return kExitUsage;
+  }
+  bool failed = false;
+  for (const config::ConnectorConfig& conn : cfg.connectors) {
+    if (cl.connector ? conn.name != *cl.connector : !conn.enabled) continue;
+    // A dry run is one transaction per connector, rolled back at the end: its own store.
+    std::unique_ptr<connectors::odbc::OdbcStore> store;
+    try {
+      store = open_store(cfg, cl.dry_run ? StoreMode::dry_run : StoreMode::normal);
+    } catch (const StoreOpenRefused& e) {
+      dlog->error("{}", cfg.redact(e.what()));
+      return kExitUsage;
+    }
+    for (const std::string& stream : streams_of(conn)) {
+      RunLog events(logger(conn.name), conn.name, stream, cl.dry_run);
+      core::SyncReport report = run_connector_stream(cfg, conn, stream, *store, events);
+      report.message = cfg.redact(report.message);
+      log_report(*logger(conn.name), report);
+      if (cl.dry_run) print_dry_run_lists(conn.name, stream, events);
+      failed = failed || report.status != "ok";
+    }
+    if (cl.dry_run) store->end_dry_run();
+  }
+  return failed ? kExitFailed : kExitOk;
+}
+
+}  // namespace
+
+int run_command(const CommandLine& cl) {
+  const bool database_only = cl.command != Command::serve && cl.command != Command::once &&
+                             cl.command != Command::check_config;
+  std::optional<config::Config> cfg = load(cl.config_path, database_only);
+  if (!cfg) return kExitUsage;
+  try {
+    LogSettings ls;
+    ls.level = cfg->log.level;
+    ls.format = cfg->log.format == config::LogFormat::json ? "json" : "text";
+    ls.file = cfg->log.file.value_or("");
+    configure_logging(ls);
+  } catch (const std::exception& e) {
+    std::cerr << "erpsyncd: " << cfg->path << ": " << e.what() << "\n";
+    return kExitUsage;
+  }
+
+  switch (cl.command) {
+    case Command::check_config: return check_config(*cfg);
+    case Command::once: return once(*cfg, cl);
+    case Command::serve: return serve(cl.config_path, std::move(*cfg));
+    default: return run_admin(*cfg, cl);
+  }
+}
+
+}  // namespace erpsync::daemon

@@ -1,0 +1,41 @@
+#pragma once
+// End-to-end fixture: a temporary folder with a config file, feed files and a database, and
+// the real erpsyncd binary run as a process against it.
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "support/odbc_query.hpp"
+#include "support/process.hpp"
+
+namespace erpsync::testing {
+
+class E2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  // The database's connection string (SQLite file in the temp folder by default).
+  virtual std::string connection() const;
+
+  std::string write_file(const std::string& name, const std::string& content, bool old_mtime = true);
+  // Writes erpsync.json with `connectors_json` (a JSON array text) and returns its path.
+  std::string write_config(const std::string& connectors_json, const std::string& extra_top_level = "");
+  ProcessResult erpsyncd(std::vector<std::string> args, const std::map<std::string, std::string>& env = {});
+
+  std::vector<Row> query(const std::string& sql) { return odbc_query(connection(), sql); }
+  std::string scalar(const std::string& sql) { return odbc_scalar(connection(), sql); }
+
+  // The last "sync connector=NAME ..." line's fields from `output`.
+  static std::map<std::string, std::string> report_fields(const std::string& output, const std::string& connector,
+                                                          const std::string& stream = "");
+
+  std::filesystem::path dir_;
+  std::string config_path_;
+};
+
+}  // namespace erpsync::testing
