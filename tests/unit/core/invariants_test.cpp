@@ -58,8 +58,11 @@ void run_seed(unsigned seed, const MatchPolicy& policy) {
     std::set<Ref> refs;
     for (const auto& w : b.accounts) ASSERT_TRUE(refs.insert(w.ref).second) << "account written twice";
     ASSERT_FALSE(has_cycle(store)) << "batch " << batch;
-    for (const auto& [key, bind] : store.bindings())
-      if (bind.entity == "account") ASSERT_TRUE(store.accounts().contains(bind.entity_id));
+    for (const auto& [key, bind] : store.bindings()) {
+      if (bind.entity == "account") {
+        ASSERT_TRUE(store.accounts().contains(bind.entity_id));
+      }
+    }
 
     // The same batch again: every record that synced is bound now and comes back updated or
     // unchanged (a record rejected the first time may sync now: earlier records changed the
