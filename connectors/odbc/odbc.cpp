@@ -135,6 +135,14 @@ ErrorClass classify(std::optional<Dialect> dialect, const std::vector<Diagnostic
         return ErrorClass::connection_lost;
       if (d.native == 1205 || d.native == 1213) return ErrorClass::lock_timeout;
     }
+    if (!dialect || *dialect == Dialect::postgresql) {
+      // psqlODBC reports a dropped socket as HY000 (native 1/35) before it switches to 08S01.
+      if (icontains(d.message, "connection has been lost") || icontains(d.message, "server closed the connection") ||
+          icontains(d.message, "could not send data to server") || icontains(d.message, "no connection to the server") ||
+          icontains(d.message, "terminating connection"))
+        return ErrorClass::connection_lost;
+      if (st == "25P02") return ErrorClass::other;  // aborted transaction: a consequence, not a cause
+    }
     if (lite) {
       // sqliteodbc: HY000 with the SQLite result code as native; no 23xxx state at all.
       if (d.native == 19 && (icontains(d.message, "UNIQUE constraint failed") ||
@@ -192,9 +200,15 @@ std::optional<std::string> connection_string_value(std::string_view conn, std::s
 
 std::string prepare_connection_string(std::string_view conn, Dialect dialect) {
   switch (dialect) {
-    case Dialect::postgresql:
-      if (!connection_string_value(conn, "CommLog")) return append_attr(conn, "CommLog=0");
-      break;
+    case Dialect::postgresql: {
+      std::string s(conn);
+      if (!connection_string_value(s, "CommLog")) s = append_attr(s, "CommLog=0");
+      // No per-statement savepoints: the store rolls a failed transaction back (or to its own
+      // savepoint in a dry run) anyway, and psqlODBC's internal savepoints cost a round trip
+      // per statement and collide with the store's own SAVEPOINT / ROLLBACK TO.
+      if (!connection_string_value(s, "Protocol")) s = append_attr(s, "Protocol=7.4-0");
+      return s;
+    }
     case Dialect::sqlite:
       if (!connection_string_value(conn, "Timeout")) return append_attr(conn, "Timeout=10000");
       break;
@@ -286,6 +300,12 @@ void Connection::raise(SQLSMALLINT type, SQLHANDLE handle, const std::string& co
   std::optional<Dialect> d;
   if (dialect_known_) d = dialect_;
   ErrorClass cls = classify(d, diags);  // before the move below: argument order is unspecified
+  if (cls == ErrorClass::other && connected_) {
+    // Whatever the driver said, a dead connection means reconnect.
+    SQLUINTEGER dead = SQL_CD_FALSE;
+    if (SQL_SUCCEEDED(SQLGetConnectAttr(h_, SQL_ATTR_CONNECTION_DEAD, &dead, 0, nullptr)) && dead == SQL_CD_TRUE)
+      cls = ErrorClass::connection_lost;
+  }
   throw OdbcError(cls, context, std::move(diags));
 }
 
@@ -364,6 +384,19 @@ std::int64_t Connection::exec(const std::string& sql, const std::vector<Param>& 
   Statement st(*this);
   st.execute(sql, params);
   return st.row_count();
+}
+
+void Connection::exec_direct(const std::string& sql) {
+  SQLHSTMT h = SQL_NULL_HSTMT;
+  if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, h_, &h))) raise(SQL_HANDLE_DBC, h_, "SQLAllocHandle(STMT) failed");
+  SQLRETURN rc = SQLExecDirect(h, reinterpret_cast<SQLCHAR*>(const_cast<char*>(sql.c_str())), SQL_NTS);
+  if (!SQL_SUCCEEDED(rc) && rc != SQL_NO_DATA) {
+    auto diags = diagnostics_of(SQL_HANDLE_STMT, h);
+    SQLFreeHandle(SQL_HANDLE_STMT, h);
+    ErrorClass cls = classify(dialect_, diags);
+    throw OdbcError(cls, sql + " failed", std::move(diags));
+  }
+  SQLFreeHandle(SQL_HANDLE_STMT, h);
 }
 
 std::vector<Row> Connection::query(const std::string& sql, const std::vector<Param>& params) {

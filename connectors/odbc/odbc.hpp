@@ -69,7 +69,9 @@ std::string redact_connection_string(std::string_view conn);
 std::optional<std::string> connection_string_value(std::string_view conn, std::string_view key);
 
 // Adds the settings the store relies on for `dialect` when the string does not set them:
-//   PostgreSQL: CommLog=0 (Debian's odbcinst.ini turns psqlODBC's /tmp log on);
+//   PostgreSQL: CommLog=0 (Debian's odbcinst.ini turns psqlODBC's /tmp log on) and
+//               Protocol=7.4-0 (no per-statement savepoints: half the round trips; an error
+//               aborts the transaction, which the store rolls back anyway);
 //   SQLite:     Timeout=10000 (sqliteodbc's default busy wait is 100 s, doubled);
 //   MariaDB:    OPTION=2 (CLIENT_FOUND_ROWS: an UPDATE reports matched rows, as PG and SQLite do).
 std::string prepare_connection_string(std::string_view conn, Dialect dialect);
@@ -145,6 +147,9 @@ class Connection {
 
   // Runs `sql` with `params`; returns the affected row count (SQLRowCount, -1 if unknown).
   std::int64_t exec(const std::string& sql, const std::vector<Param>& params = {});
+  // Runs a parameterless control statement (SAVEPOINT, ROLLBACK TO ...) with SQLExecDirect:
+  // no prepared plan, so it works inside a transaction PostgreSQL has marked aborted.
+  void exec_direct(const std::string& sql);
   // Runs `sql` with `params` and fetches every row, each column as text.
   std::vector<Row> query(const std::string& sql, const std::vector<Param>& params = {});
   // Single value of the first row, nullopt when no row or NULL.

@@ -102,7 +102,8 @@ constexpr Field kAccountFields[] = {Field::name,  Field::owner,  Field::relation
 // Statements of one transaction, prepared once per distinct text.
 class Session {
  public:
-  Session(Connection& c) : c_(c) {}
+  explicit Session(Connection& c) : c_(c) {}
+  Connection& connection() { return c_; }
 
   Statement& run(const std::string& sql, const std::vector<Param>& params) {
     auto& st = cache_[sql];
@@ -170,7 +171,7 @@ class Session {
 // Carries out one WriteBatch inside an open transaction (see Store::apply for the order).
 class BatchWriter {
  public:
-  BatchWriter(Connection& c, const core::WriteBatch& b) : c_(c), s_(c), b_(b), now_(utc_timestamp_now()) {}
+  BatchWriter(Session& s, const core::WriteBatch& b) : s_(s), b_(b), now_(utc_timestamp_now()) {}
 
   void run() {
     code_changes_phase1();
@@ -506,7 +507,7 @@ class BatchWriter {
   void write_cursor() {
     if (!b_.cursor) return;
     const auto& cw = *b_.cursor;
-    const std::string col = cursor_column(c_.dialect());
+    const std::string col = cursor_column(s_.connection().dialect());
     std::string sets = col + " = ?, updated_at = ?";
     std::vector<Param> p = {Param::str(cw.cursor), Param::ts(now_)};
     if (cw.snapshot_size) {
@@ -527,8 +528,7 @@ class BatchWriter {
              cw.content_hash ? Param::str_or_null(*cw.content_hash) : Param::null_str(), Param::ts(now_)});
   }
 
-  Connection& c_;
-  Session s_;
+  Session& s_;
   const core::WriteBatch& b_;
   std::string now_;
   std::unordered_map<Ref, EntityId> account_ids_, contact_ids_;
@@ -583,27 +583,31 @@ template <class Fn>
 void OdbcStore::in_transaction(const char* what, Fn&& fn) {
   ensure_connected();
   Connection& c = *conn_;
+  // The batch's statements live until after the rollback: psqlODBC cannot deallocate its
+  // server-side prepared statements inside an aborted transaction, and a later statement
+  // allocated at the same address would then collide with the stale plan name (42P05).
+  Session session(c);
   try {
     if (options_.dry_run) {
       // One transaction for the whole dry run; a savepoint undoes just this batch on failure.
-      c.exec("SAVEPOINT erpsync_batch");
+      c.exec_direct("SAVEPOINT erpsync_batch");
       try {
-        fn(c);
+        fn(session);
         // psqlODBC keeps its own per-statement savepoints open; releasing ours would release
         // them too and break its next statement. An unreleased savepoint is harmless: the
         // next batch's SAVEPOINT of the same name shadows it, and the dry run ends in a rollback.
-        if (c.dialect() != Dialect::postgresql) c.exec("RELEASE SAVEPOINT erpsync_batch");
+        if (c.dialect() != Dialect::postgresql) c.exec_direct("RELEASE SAVEPOINT erpsync_batch");
       } catch (const OdbcError& e) {
         if (e.error_class() != ErrorClass::connection_lost) {
           try {
-            c.exec("ROLLBACK TO SAVEPOINT erpsync_batch");
+            c.exec_direct("ROLLBACK TO SAVEPOINT erpsync_batch");
           } catch (...) {
           }
         }
         throw;
       } catch (...) {
         try {
-          c.exec("ROLLBACK TO SAVEPOINT erpsync_batch");
+          c.exec_direct("ROLLBACK TO SAVEPOINT erpsync_batch");
         } catch (...) {
         }
         throw;
@@ -612,7 +616,7 @@ void OdbcStore::in_transaction(const char* what, Fn&& fn) {
     }
     c.set_autocommit(false);
     try {
-      fn(c);
+      fn(session);
       c.commit();
     } catch (...) {
       c.rollback();
@@ -798,7 +802,7 @@ core::StateSnapshot OdbcStore::load_state(const core::BatchKeys& keys) {
 
 void OdbcStore::apply(const core::WriteBatch& batch) {
   if (batch.writes_nothing()) return;
-  in_transaction("apply", [&](Connection& c) { BatchWriter(c, batch).run(); });
+  in_transaction("apply", [&](Session& s) { BatchWriter(s, batch).run(); });
 }
 
 std::int64_t OdbcStore::begin_run(const std::string& connector, const std::string& stream,
@@ -878,8 +882,7 @@ std::int64_t OdbcStore::mark_missing(const std::string& connector, const std::st
   });
   if (to_mark.empty() && to_clear.empty()) return missing;
   std::string now = utc_timestamp_now();
-  in_transaction("mark_missing", [&](Connection& c) {
-    Session s(c);
+  in_transaction("mark_missing", [&](Session& s) {
     for (const auto& chunk : chunks(to_mark, kInChunk)) {
       std::vector<Param> p = {Param::ts(now), Param::str(connector), Param::str(stream)};
       for (const auto& r : chunk) p.push_back(Param::str(r));

@@ -76,8 +76,8 @@ class OdbcStore final : public core::Store {
 
  private:
   void ensure_connected();
-  // Runs `fn` inside a transaction (a savepoint in dry-run mode): commit on success, roll back
-  // and classify on failure.
+  // Runs `fn(Session&)` inside a transaction (a savepoint in dry-run mode): commit on success,
+  // roll back and classify on failure.
   template <class Fn>
   void in_transaction(const char* what, Fn&& fn);
 

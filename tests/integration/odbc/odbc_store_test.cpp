@@ -690,8 +690,9 @@ TEST(OdbcConnectionString, RedactsPasswordsInEveryForm) {
 
 TEST(OdbcConnectionString, AddsTheSettingsEachDriverNeeds) {
   EXPECT_EQ(prepare_connection_string("Driver={PostgreSQL Unicode};Server=h", Dialect::postgresql),
-            "Driver={PostgreSQL Unicode};Server=h;CommLog=0;");
-  EXPECT_EQ(prepare_connection_string("Driver=X;CommLog=1;", Dialect::postgresql), "Driver=X;CommLog=1;");
+            "Driver={PostgreSQL Unicode};Server=h;CommLog=0;Protocol=7.4-0;");
+  EXPECT_EQ(prepare_connection_string("Driver=X;CommLog=1;Protocol=7.4-2", Dialect::postgresql),
+            "Driver=X;CommLog=1;Protocol=7.4-2");
   EXPECT_EQ(prepare_connection_string("Driver=SQLite3;Database=/x.db", Dialect::sqlite),
             "Driver=SQLite3;Database=/x.db;Timeout=10000;");
   EXPECT_EQ(prepare_connection_string("Driver=SQLite3;timeout=5", Dialect::sqlite), "Driver=SQLite3;timeout=5");
