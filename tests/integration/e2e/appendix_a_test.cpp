@@ -36,7 +36,7 @@ std::string connectors_for(const std::string& feed) {
 
 class AppendixA : public E2eTest {};
 
-TEST_F(AppendixA, BothRunsReportAndStoreWhatTheSpecSays) {
+TEST_P(AppendixA, BothRunsReportAndStoreWhatTheSpecSays) {
   const std::string feed = write_file("export.xml", export_xml("C-1 Ltd"));
   write_config(connectors_for(feed));
 
@@ -112,7 +112,7 @@ TEST_F(AppendixA, BothRunsReportAndStoreWhatTheSpecSays) {
   EXPECT_EQ(run2.all().find("reason=missing_external_code"), std::string::npos) << run2.all();
 }
 
-TEST_F(AppendixA, ASecondRunOverTheSameFileWritesNothing) {
+TEST_P(AppendixA, ASecondRunOverTheSameFileWritesNothing) {
   const std::string feed = write_file("export.xml", export_xml("C-1 Ltd"));
   write_config(connectors_for(feed));
   ASSERT_EQ(erpsyncd({"--once"}).exit_code, 0);
@@ -125,6 +125,8 @@ TEST_F(AppendixA, ASecondRunOverTheSameFileWritesNothing) {
   EXPECT_EQ(r["source"], "unchanged");
   EXPECT_EQ(scalar("SELECT MAX(updated_at) FROM accounts"), before);
 }
+
+ERPSYNC_E2E_ON_ALL_ENGINES(AppendixA);
 
 }  // namespace
 }  // namespace erpsync::testing

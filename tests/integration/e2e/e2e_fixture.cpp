@@ -14,15 +14,19 @@ void E2eTest::SetUp() {
   std::random_device rd;
   dir_ = std::filesystem::temp_directory_path() / ("erpsync-e2e-" + std::to_string(rd()));
   std::filesystem::create_directories(dir_);
+  std::string skip_reason;
+  db_ = TempDatabase::create(GetParam(), skip_reason);
+  if (!db_) GTEST_SKIP() << skip_reason;
 }
 
 void E2eTest::TearDown() {
+  db_.reset();
   if (!HasFailure()) std::filesystem::remove_all(dir_);
   else std::cerr << "kept test folder " << dir_ << "\n";
 }
 
-std::string E2eTest::connection() const {
-  return "Driver=SQLite3;Database=" + (dir_ / "crm.db").string() + ";Timeout=10000;";
+std::string engine_param_name(const ::testing::TestParamInfo<Engine>& info) {
+  return std::string(engine_name(info.param));
 }
 
 std::string E2eTest::write_file(const std::string& name, const std::string& content, bool old_mtime) {

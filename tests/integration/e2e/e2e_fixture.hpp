@@ -11,16 +11,19 @@
 
 #include "support/odbc_query.hpp"
 #include "support/process.hpp"
+#include "support/test_databases.hpp"
 
 namespace erpsync::testing {
 
-class E2eTest : public ::testing::Test {
+// Parameterised by engine: every end-to-end scenario runs on SQLite, PostgreSQL and MariaDB
+// (a fresh database per test; an engine that is not configured is skipped with the reason).
+class E2eTest : public ::testing::TestWithParam<Engine> {
  protected:
   void SetUp() override;
   void TearDown() override;
 
-  // The database's connection string (SQLite file in the temp folder by default).
-  virtual std::string connection() const;
+  // The fresh database's connection string.
+  std::string connection() const { return db_->connection_string(); }
 
   std::string write_file(const std::string& name, const std::string& content, bool old_mtime = true);
   // Writes erpsync.json with `connectors_json` (a JSON array text) and returns its path.
@@ -36,6 +39,15 @@ class E2eTest : public ::testing::Test {
 
   std::filesystem::path dir_;
   std::string config_path_;
+  std::unique_ptr<TempDatabase> db_;
 };
+
+// Names parameterised tests after the engine: AppendixA/E2e.Runs/postgresql.
+std::string engine_param_name(const ::testing::TestParamInfo<Engine>& info);
+
+#define ERPSYNC_E2E_ON_ALL_ENGINES(Suite)                                                             \
+  INSTANTIATE_TEST_SUITE_P(E2e, Suite,                                                                 \
+                           ::testing::Values(Engine::sqlite, Engine::postgresql, Engine::mariadb), \
+                           engine_param_name)
 
 }  // namespace erpsync::testing
