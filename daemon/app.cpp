@@ -19,11 +19,11 @@ namespace erpsync::daemon {
 namespace {
 
 // Loads the configuration; on errors prints each as "file:line: key: message" and returns
-// nullopt (the caller exits 2). Warnings go to stderr too.
+// nullopt (the caller exits 2). Warnings stay in Config::warnings for the configured log.
 std::optional<config::Config> load(const std::string& path, bool database_only) {
   config::LoadResult r = database_only ? config::load_database_only(path) : config::load_config(path);
-  for (const auto& w : r.warnings) std::cerr << "erpsyncd: warning: " << w.to_string() << "\n";
   if (!r.ok()) {
+    for (const auto& w : r.warnings) std::cerr << "erpsyncd: warning: " << w.to_string() << "\n";
     for (const auto& e : r.errors) std::cerr << "erpsyncd: " << e.to_string() << "\n";
     std::cerr << "erpsyncd: configuration refused (" << r.errors.size() << " error"
               << (r.errors.size() == 1 ? "" : "s") << ")\n";
@@ -103,6 +103,7 @@ int run_command(const CommandLine& cl) {
     std::cerr << "erpsyncd: " << cfg->path << ": " << e.what() << "\n";
     return kExitUsage;
   }
+  for (const auto& w : cfg->warnings) logger("config")->warn("{}", w.to_string());
 
   switch (cl.command) {
     case Command::check_config: return check_config(*cfg);
