@@ -47,7 +47,9 @@ class OdbcStore final : public core::Store {
  public:
   static constexpr std::size_t kInChunk = 500;           // keys per IN list
   static constexpr int kMaxAncestorDepth = 64;           // member_of levels loaded for cycle checks
-  static constexpr std::size_t kMaxParamsPerStatement = 8000;
+  // libpq (under psqlODBC) refuses a ParameterDescription message over 30,000 bytes, i.e.
+  // about 7,500 parameters ("lost synchronization with server"): stay well below.
+  static constexpr std::size_t kMaxParamsPerStatement = 6000;
 
   // Connects, migrates (per options.migrate) and marks this instance's `running` runs
   // `aborted`. Throws OdbcError (connection), SchemaError (schema refused).
