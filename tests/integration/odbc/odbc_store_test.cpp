@@ -102,7 +102,11 @@ TEST_P(OdbcStoreTest, CheckModeRefusesAPendingSchemaAndCreatesNothing) {
   auto rows = odbc_query(db_->connection_string(),
                          GetParam() == Engine::sqlite
                              ? "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'accounts'"
-                             : "SELECT table_name FROM information_schema.tables WHERE table_name = 'accounts'");
+                         : GetParam() == Engine::mariadb
+                             ? "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() "
+                               "AND table_name = 'accounts'"
+                             : "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
+                               "AND table_name = 'accounts'");
   EXPECT_TRUE(rows.empty());
   open();  // auto applies
   EXPECT_NO_THROW(open(false, MigrateMode::check));
