@@ -134,12 +134,12 @@ StateSnapshot MemoryStore::load_state(const BatchKeys& keys) {
 void MemoryStore::apply(const WriteBatch& batch) {
   if (dry_run_ && !before_dry_run_) before_dry_run_ = t_;  // the dry run's open transaction
   Tables work = t_;
-  apply_to(work, batch, now_ + 1);
+  apply_to(work, batch, now_ + 1, wall_);
   t_ = std::move(work);
   ++now_;
 }
 
-void MemoryStore::apply_to(Tables& t, const WriteBatch& batch, std::int64_t now) {
+void MemoryStore::apply_to(Tables& t, const WriteBatch& batch, std::int64_t now, std::int64_t wall) {
   std::map<Ref, EntityId> new_accounts, new_contacts;
   auto account_id = [&](Ref r) -> EntityId {
     if (r > 0) {
@@ -296,6 +296,54 @@ void MemoryStore::apply_to(Tables& t, const WriteBatch& batch, std::int64_t now)
       r.resolved_at = now;
     }
   }
+  // Orders, keyed by (channel, remote_id), with their bindings.
+  for (const auto& w : batch.orders) {
+    OrderRow* row = nullptr;
+    for (auto& [id, o] : t.orders)
+      if (o.channel == batch.connector && o.remote_id == w.remote_id) row = &o;
+    if (!row) {
+      const EntityId id = t.next_order++;
+      row = &t.orders[id];
+      row->id = id;
+      row->channel = batch.connector;
+      row->remote_id = w.remote_id;
+    }
+    auto ref_id = [&](const std::optional<Ref>& r) -> std::optional<EntityId> {
+      if (!r) return std::nullopt;
+      if (*r <= 0) throw std::logic_error("order names a new row ref");
+      return *r;
+    };
+    if (w.customer) {
+      bool found = false;
+      for (const auto& [id, c] : t.customers) found = found || id == *w.customer;
+      if (!found) throw ConstraintViolation("customer " + std::to_string(*w.customer) + " no longer exists");
+    }
+    row->customer_id = ref_id(w.customer);
+    row->account_id = ref_id(w.account);
+    row->customer_email = w.customer_email;
+    row->increment_id = w.increment_id;
+    row->status = w.status;
+    row->state = w.state;
+    row->grand_total = w.grand_total;
+    row->currency = w.currency;
+    row->ordered_at = w.ordered_at;
+    row->updated_at = w.updated_at;
+    t.bindings[{batch.connector, w.stream, w.remote_id}] =
+        BindingRow{batch.connector, w.stream, w.remote_id, "order", row->id, w.payload_hash, std::nullopt};
+  }
+  // Parks (parked_at kept on existing rows) and unparks.
+  for (const auto& w : batch.parks) {
+    auto [it, inserted] = t.parked.try_emplace(Key3{batch.connector, w.stream, w.remote_id});
+    ParkedRow& r = it->second;
+    if (inserted) r.parked_at = wall;
+    r.connector = batch.connector;
+    r.stream = w.stream;
+    r.remote_id = w.remote_id;
+    r.waits_for = w.waits_for;
+    r.payload = w.payload;
+    r.payload_hash = w.payload_hash;
+  }
+  for (const auto& w : batch.unparks) t.parked.erase(Key3{batch.connector, w.stream, w.remote_id});
   if (batch.cursor) {
     CursorRow& c = t.cursors[{batch.connector, batch.cursor->stream}];
     c.cursor = batch.cursor->cursor;
@@ -362,6 +410,49 @@ void MemoryStore::end_dry_run() {
   if (!dry_run_) return;
   if (before_dry_run_) t_ = std::move(*before_dry_run_);
   before_dry_run_.reset();
+}
+
+CommerceState MemoryStore::load_commerce_state(const CommerceKeys& keys) {
+  CommerceState s;
+  s.base = load_state(keys.base);
+  for (const auto& rid : keys.customer_remote_ids) {
+    auto b = t_.bindings.find({keys.base.connector, "accounts", rid});
+    if (b != t_.bindings.end() && b->second.entity == kAccount && t_.accounts.contains(b->second.entity_id))
+      s.own_accounts[rid] = b->second.entity_id;
+    for (const auto& [id, c] : t_.customers)
+      if (c.channel == keys.base.connector && c.remote_id == rid) s.customers[rid] = {id, c.account_id, c.contact_id};
+  }
+  for (const auto& rid : keys.base.remote_ids) {
+    auto p = t_.parked.find({keys.base.connector, keys.base.stream, rid});
+    if (p != t_.parked.end()) s.parked[rid] = {p->second.waits_for, p->second.payload_hash};
+  }
+  return s;
+}
+
+std::vector<StoredParked> MemoryStore::parked_records(const std::string& connector, const std::string& stream,
+                                                      std::chrono::seconds park_ttl) {
+  std::vector<const ParkedRow*> rows;
+  for (const auto& [key, p] : t_.parked)
+    if (p.connector == connector && p.stream == stream) rows.push_back(&p);
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const ParkedRow* a, const ParkedRow* b) { return a->parked_at < b->parked_at; });
+  std::vector<StoredParked> out;
+  for (const ParkedRow* p : rows)
+    out.push_back({p->stream, p->remote_id, p->waits_for, p->payload, p->payload_hash,
+                   wall_ - p->parked_at >= park_ttl.count()});
+  return out;
+}
+
+const OrderRow* MemoryStore::order(const std::string& channel, const std::string& remote_id) const {
+  for (const auto& [id, o] : t_.orders)
+    if (o.channel == channel && o.remote_id == remote_id) return &o;
+  return nullptr;
+}
+
+const ParkedRow* MemoryStore::parked_row(const std::string& connector, const std::string& stream,
+                                         const std::string& remote_id) const {
+  auto it = t_.parked.find({connector, stream, remote_id});
+  return it == t_.parked.end() ? nullptr : &it->second;
 }
 
 EntityId MemoryStore::insert_account(AccountRow row) {

@@ -67,6 +67,18 @@ struct RejectionRow {
   std::optional<std::int64_t> resolved_at;
 };
 
+struct OrderRow {
+  EntityId id = 0;
+  std::string channel, remote_id;
+  std::optional<EntityId> customer_id, account_id;
+  std::string customer_email, increment_id, status, state, grand_total, currency, ordered_at, updated_at;
+};
+
+struct ParkedRow {
+  std::string connector, stream, remote_id, waits_for, payload, payload_hash;
+  std::int64_t parked_at = 0;  // wall clock seconds (set_wall_clock)
+};
+
 struct CursorRow {
   std::string cursor;
   std::optional<std::int64_t> snapshot_size;
@@ -107,6 +119,9 @@ class MemoryStore final : public Store {
   std::int64_t mark_missing(const std::string& connector, const std::string& stream,
                             const std::unordered_set<std::string>& seen) override;
   void end_dry_run() override;
+  CommerceState load_commerce_state(const CommerceKeys& keys) override;
+  std::vector<StoredParked> parked_records(const std::string& connector, const std::string& stream,
+                                           std::chrono::seconds park_ttl) override;
 
   // --- Test set-up and inspection (not part of Store) ---
   // Inserts an account as the CRM would (id assigned when 0). Returns its id.
@@ -130,6 +145,14 @@ class MemoryStore final : public Store {
   const std::map<Key2, CursorRow>& cursors() const { return t_.cursors; }
   const std::map<std::int64_t, RunRow>& runs() const { return t_.runs; }
   std::int64_t now() const { return now_; }
+  const std::map<EntityId, OrderRow>& orders() const { return t_.orders; }
+  const std::map<Key3, ParkedRow>& parked() const { return t_.parked; }
+  const OrderRow* order(const std::string& channel, const std::string& remote_id) const;
+  const ParkedRow* parked_row(const std::string& connector, const std::string& stream,
+                              const std::string& remote_id) const;
+  // A wall clock in seconds for parked_at and park_ttl (the logical clock counts calls, not
+  // time). Starts at 0; tests move it forward to let parked records expire.
+  void set_wall_clock(std::int64_t seconds) { wall_ = seconds; }
 
  private:
   struct Tables {
@@ -140,16 +163,19 @@ class MemoryStore final : public Store {
     std::vector<RejectionRow> rejections;  // in insertion (id) order
     std::map<Key2, CursorRow> cursors;
     std::map<std::int64_t, RunRow> runs;
-    EntityId next_account = 1, next_contact = 1, next_customer = 1;
+    std::map<EntityId, OrderRow> orders;
+    std::map<Key3, ParkedRow> parked;
+    EntityId next_account = 1, next_contact = 1, next_customer = 1, next_order = 1;
     std::int64_t next_rejection = 1, next_run = 1;
   };
 
-  static void apply_to(Tables& t, const WriteBatch& batch, std::int64_t now);
+  static void apply_to(Tables& t, const WriteBatch& batch, std::int64_t now, std::int64_t wall);
 
   bool dry_run_;
   Tables t_;
   std::optional<Tables> before_dry_run_;
   std::int64_t now_ = 0;
+  std::int64_t wall_ = 0;
 };
 
 }  // namespace erpsync::core

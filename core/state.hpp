@@ -76,4 +76,39 @@ struct StateSnapshot {
   std::unordered_map<std::string, std::vector<OpenRejection>> open_rejections;
 };
 
+// --- Commerce streams (Magento customers and orders, SPEC §4.1, rule 10, rule 11) ---
+
+// A Customer row of channel = the connector.
+struct CustomerState {
+  EntityId id = 0;
+  EntityId account_id = 0;
+  std::optional<EntityId> contact_id;
+};
+
+// A parked record of (connector, stream).
+struct ParkedState {
+  std::string waits_for;
+  std::string payload_hash;
+};
+
+struct CommerceKeys {
+  // connector, stream, remote_ids (bindings, open rejections and parked records of the
+  // stream), contact_remote_ids (bindings of (connector, "contacts", id)), codes.
+  BatchKeys base;
+  // Customer remote ids: the Customer rows of channel = connector (orders name their customer),
+  // and the own-account bindings (connector, "accounts", id) of customers without a code.
+  std::set<std::string> customer_remote_ids;
+};
+
+struct CommerceState {
+  StateSnapshot base;  // exactly what Store::load_state(keys.base) returns
+  // customer remote id → the account bound as that customer's own account (rule 11: created
+  // once for a customer without a code), only when that account still exists.
+  std::unordered_map<std::string, EntityId> own_accounts;
+  // customer remote id → its Customer row (channel = connector).
+  std::unordered_map<std::string, CustomerState> customers;
+  // remote id → parked record of (connector, stream).
+  std::unordered_map<std::string, ParkedState> parked;
+};
+
 }  // namespace erpsync::core

@@ -4,6 +4,7 @@
 //
 // Thread-safety: a Store instance is used by one thread at a time (one connection).
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -29,6 +30,14 @@ struct StoredRejection {
   RejectReason reason{};
   std::string payload;  // core::to_payload() JSON
   std::string payload_hash;
+};
+
+// A parked record read back for its retry (SPEC §3 rule 10).
+struct StoredParked {
+  std::string stream, remote_id, waits_for;
+  std::string payload;  // the connector's payload JSON (e.g. core::to_customer_payload)
+  std::string payload_hash;
+  bool expired = false;  // parked for park_ttl or longer: becomes an account_not_found rejection
 };
 
 class Store {
@@ -78,6 +87,17 @@ class Store {
   // snapshot lacks (the `missing` counter). Commits on its own.
   virtual std::int64_t mark_missing(const std::string& connector, const std::string& stream,
                                     const std::unordered_set<std::string>& seen) = 0;
+
+  // --- Commerce streams and parking (SPEC §4.1, §3 rules 10 and 11) ---
+  // The defaults throw SyncError{permanent} "not supported by this store"; MemoryStore and
+  // OdbcStore implement them.
+
+  // load_state(keys.base) plus the commerce parts of CommerceState, set-based like load_state.
+  virtual CommerceState load_commerce_state(const CommerceKeys& keys);
+  // The parked records of (connector, stream), oldest first; `expired` when parked_at is at
+  // least `park_ttl` ago.
+  virtual std::vector<StoredParked> parked_records(const std::string& connector, const std::string& stream,
+                                                   std::chrono::seconds park_ttl);
 
   // Dry run: rolls back everything done since the store was opened in dry-run mode.
   virtual void end_dry_run() {}

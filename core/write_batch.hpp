@@ -116,6 +116,35 @@ struct Decision {
   std::string message;                  // human-readable why (names both owners, the candidates ...)
 };
 
+// --- Commerce streams (SPEC §4.1 Magento orders, §3 rule 10 parking) ---
+
+// An order row keyed by (channel = batch connector, remote_id): inserted when absent, else every
+// column below is replaced. The store also writes the binding (connector, stream, remote_id) →
+// entity "order" with `payload_hash` (missing_since cleared), so re-read orders are `unchanged`.
+struct OrderWrite {
+  std::string stream, remote_id;
+  std::optional<Ref> customer;  // existing customer row id (> 0); nullopt: guest order (NULL)
+  std::optional<Ref> account;   // the customer's account (> 0); nullopt: NULL
+  std::string customer_email, increment_id, status, state;
+  std::string grand_total;  // exact decimal text ("1249.5", "165", "-0.0001"); empty → NULL
+  std::string currency;
+  std::string ordered_at, updated_at;  // UTC 'YYYY-MM-DD HH:MM:SS'; empty → NULL
+  std::string payload_hash;
+};
+
+// rule 10: sync_parked(connector, stream, remote_id) upserted. A new row gets parked_at = now;
+// an existing one keeps its parked_at (park_ttl counts from the first parking) and gets the new
+// waits_for, payload and payload_hash.
+struct ParkWrite {
+  std::string stream, remote_id, waits_for, payload, payload_hash;
+};
+
+// rule 10: the parked record (connector, stream, remote_id) is deleted (it synced, was rejected
+// after park_ttl, or now waits for nothing). Absent rows are not an error.
+struct UnparkWrite {
+  std::string stream, remote_id;
+};
+
 struct WriteBatch {
   std::string connector;
   std::vector<CodeChange> code_changes;
@@ -125,6 +154,11 @@ struct WriteBatch {
   std::vector<BindingWrite> bindings;
   std::vector<RejectionWrite> rejections;
   std::vector<RejectionResolve> resolves;
+  // Commerce parts, applied after resolves and before the cursor, in this order: orders (with
+  // their bindings), parks, unparks.
+  std::vector<OrderWrite> orders;
+  std::vector<ParkWrite> parks;
+  std::vector<UnparkWrite> unparks;
   std::optional<CursorWrite> cursor;
 
   std::vector<Decision> decisions;  // not written; the report's material
@@ -132,7 +166,8 @@ struct WriteBatch {
 
   bool writes_nothing() const {
     return code_changes.empty() && accounts.empty() && contacts.empty() && customers.empty() &&
-           bindings.empty() && rejections.empty() && resolves.empty() && !cursor;
+           bindings.empty() && rejections.empty() && resolves.empty() && orders.empty() &&
+           parks.empty() && unparks.empty() && !cursor;
   }
 };
 

@@ -1,0 +1,583 @@
+#include "core/commerce.hpp"
+
+#include <algorithm>
+#include <unordered_map>
+
+#include <nlohmann/json.hpp>
+
+#include "core/normalize.hpp"
+#include "core/payload.hpp"
+
+namespace erpsync::core {
+namespace {
+
+constexpr char kUnitSep = '\x1F';
+constexpr char kRecordSep = '\x1E';
+
+const std::string kAccountEntity = "account";
+const std::string kContactEntity = "contact";
+const std::string kOrderEntity = "order";
+
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  out.push_back(kUnitSep);
+  out.append(name);
+  out.push_back(kUnitSep);
+  out.append(value);
+  out.push_back(kRecordSep);
+}
+
+std::string quote_id(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+std::size_t utf8_length(std::string_view s) {
+  std::size_t n = 0;
+  for (unsigned char c : s)
+    if ((c & 0xC0) != 0x80) ++n;
+  return n;
+}
+
+std::optional<std::string> check_value(std::string_view what, std::string_view value, std::size_t max) {
+  if (!is_valid_utf8(value)) return std::string(what) + " is not valid UTF-8";
+  const std::size_t len = utf8_length(value);
+  if (len > max)
+    return std::string(what) + " is " + std::to_string(len) + " characters long, longer than " + std::to_string(max);
+  return std::nullopt;
+}
+
+std::string join_name(const std::string& first, const std::string& last) {
+  return normalize_code(first + " " + last);
+}
+
+std::string opt_get(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// What both deciders share: counting, rejections, parking, resolving.
+class DeciderBase {
+ public:
+  DeciderBase(const MatchPolicy& policy, const CommerceState& state) : policy_(policy), view_(state) {
+    out_.connector = policy.connector;
+  }
+
+ protected:
+  struct Item {
+    std::string remote_id, code, hash, payload;
+    Arrival arrival = Arrival::source;
+    bool expired = false;
+    std::string incoming_owner;
+  };
+
+  bool has_open(const Item& p, RejectReason r, bool same_hash) const {
+    auto it = view_.base.open_rejections.find(p.remote_id);
+    if (it == view_.base.open_rejections.end()) return false;
+    return std::any_of(it->second.begin(), it->second.end(), [&](const OpenRejection& o) {
+      return o.reason == r && (!same_hash || o.payload_hash == p.hash);
+    });
+  }
+
+  void finish(const Item& p, Outcome o, std::optional<RejectReason> reason, std::string message) {
+    out_.decisions.push_back({p.remote_id, p.code, o, reason, std::move(message)});
+    out_.counters.count(o);
+  }
+
+  // A rejection. A replayed rejection that ends as before (same reason, same payload) writes
+  // and counts nothing (SPEC §3 "Rejections come back").
+  void reject(const Item& p, RejectReason reason, std::string message) {
+    const bool repeated = has_open(p, reason, /*same_hash=*/true);
+    if (repeated && p.arrival != Arrival::source) return;
+    RejectionWrite r;
+    r.stream = policy_.stream;
+    r.remote_id = p.remote_id;
+    r.external_code = p.code;
+    r.reason = reason;
+    r.message = message;
+    r.incoming_owner = p.incoming_owner;
+    r.payload = p.payload;
+    r.payload_hash = p.hash;
+    r.is_new_or_changed = !repeated;
+    out_.rejections.push_back(std::move(r));
+    if (view_.parked.erase(p.remote_id)) out_.unparks.push_back({policy_.stream, p.remote_id});
+    finish(p, Outcome::rejected, reason, std::move(message));
+  }
+
+  // Rule 10: the record waits for `waits_for`.
+  void park(const Item& p, const std::string& waits_for, const std::string& why) {
+    if (p.expired) {
+      reject(p, RejectReason::account_not_found, why + " after park_ttl; no longer parked");
+      return;
+    }
+    // Already rejected for this with the same payload (park_ttl ran out before): the source
+    // sending it again is a repeated rejection, not a new parking.
+    if (has_open(p, RejectReason::account_not_found, /*same_hash=*/true)) {
+      reject(p, RejectReason::account_not_found, why);
+      return;
+    }
+    // A retry that ends parked again writes and counts nothing.
+    if (p.arrival == Arrival::parked_retry) return;
+    auto it = view_.parked.find(p.remote_id);
+    const bool same = it != view_.parked.end() && it->second.payload_hash == p.hash && it->second.waits_for == waits_for;
+    if (!same) {
+      out_.parks.push_back({policy_.stream, p.remote_id, waits_for, p.payload, p.hash});
+      view_.parked[p.remote_id] = {waits_for, p.hash};
+    }
+    finish(p, Outcome::parked, std::nullopt, "parked: " + why + "; retried at every run");
+  }
+
+  // The record synced: its parked row goes, its open rejections are resolved.
+  void synced(const Item& p) {
+    if (view_.parked.erase(p.remote_id)) out_.unparks.push_back({policy_.stream, p.remote_id});
+    auto it = view_.base.open_rejections.find(p.remote_id);
+    if (it != view_.base.open_rejections.end() && !it->second.empty()) {
+      out_.resolves.push_back({policy_.stream, p.remote_id, {}});
+      view_.base.open_rejections.erase(it);
+    }
+  }
+
+  const MatchPolicy& policy_;
+  CommerceState view_;  // the snapshot plus this batch's decisions so far
+  WriteBatch out_;
+  Ref next_ref_ = -1;
+};
+
+class CustomerDecider : DeciderBase {
+ public:
+  using DeciderBase::DeciderBase;
+
+  WriteBatch run(std::span<const CustomerInput> records) {
+    std::unordered_map<std::string, std::size_t> last;
+    for (std::size_t i = 0; i < records.size(); ++i) last[records[i].record.remote_id] = i;
+    for (std::size_t i = 0; i < records.size(); ++i) decide_one(records[i], last[records[i].record.remote_id] != i);
+    return std::move(out_);
+  }
+
+ private:
+  static std::optional<std::string> validate(const IncomingCustomer& c, const std::string& code) {
+    if (c.invalid) return *c.invalid;
+    if (auto e = check_value("remote_id", c.remote_id, kMaxRemoteId)) return e;
+    if (auto e = check_value("external_code", code, kMaxExternalCode)) return e;
+    if (auto e = check_value("email", c.email, kMaxEmail)) return e;
+    if (auto e = check_value("firstname", c.first_name, kMaxName)) return e;
+    if (auto e = check_value("lastname", c.last_name, kMaxName)) return e;
+    if (auto e = check_value("company", c.company, kMaxName)) return e;
+    if (auto e = check_value("telephone", c.phone, kMaxPhone)) return e;
+    return std::nullopt;
+  }
+
+  void decide_one(const CustomerInput& in, bool superseded) {
+    const IncomingCustomer& c = in.record;
+    IncomingCustomer normalised = c;
+    normalised.external_code = normalize_code(c.external_code);
+    Item p;
+    p.remote_id = c.remote_id;
+    p.code = normalised.external_code;
+    p.hash = customer_payload_hash(normalised);
+    p.payload = to_customer_payload(c);
+    p.arrival = in.arrival;
+    p.expired = in.expired;
+    if (superseded) {
+      finish(p, Outcome::superseded, std::nullopt,
+             "superseded: a later record of this batch has the same remote id " + quote_id(p.remote_id));
+      return;
+    }
+    if (auto e = validate(c, p.code)) {
+      reject(p, RejectReason::invalid_field, "invalid field: " + *e);
+      return;
+    }
+    if (!p.code.empty()) {
+      auto it = view_.base.account_by_code.find(p.code);
+      if (it == view_.base.account_by_code.end()) {
+        park(p, p.code, "no account has code " + p.code + " yet");
+        return;
+      }
+      attach(p, c, it->second, /*own=*/false, /*new_account=*/false);
+      return;
+    }
+    // No code: an account of its own, created once.
+    p.incoming_owner = policy_.default_owner;
+    if (policy_.default_owner.empty()) {
+      reject(p, RejectReason::unknown_owner,
+             "the customer has no account code and connector " + policy_.connector + " has no default_owner");
+      return;
+    }
+    if (auto e = check_value("default_owner", policy_.default_owner, kMaxOwner)) {
+      reject(p, RejectReason::invalid_field, "invalid field: " + *e);
+      return;
+    }
+    auto own = view_.own_accounts.find(p.remote_id);
+    if (own != view_.own_accounts.end()) {
+      attach(p, c, own->second, /*own=*/true, /*new_account=*/false);
+      return;
+    }
+    const Ref ref = next_ref_--;
+    view_.own_accounts[p.remote_id] = ref;
+    AccountWrite w;
+    w.ref = ref;
+    w.set = bit(Field::name) | bit(Field::owner) | bit(Field::email) | bit(Field::phone);
+    w.values.name = own_account_name(c);
+    w.values.owner = policy_.default_owner;
+    w.values.email = c.email;
+    w.values.phone = c.phone;
+    out_.accounts.push_back(std::move(w));
+    out_.bindings.push_back({std::string(kOwnAccountsStream), p.remote_id, kAccountEntity, ref, ""});
+    attach(p, c, ref, /*own=*/true, /*new_account=*/true);
+  }
+
+  static std::string own_account_name(const IncomingCustomer& c) {
+    std::string company = normalize_code(c.company);
+    return company.empty() ? join_name(c.first_name, c.last_name) : company;
+  }
+
+  void attach(Item& p, const IncomingCustomer& c, Ref account, bool own, bool new_account) {
+    const auto bound = view_.base.bindings.find(p.remote_id);
+    const bool was_bound = bound != view_.base.bindings.end() && bound->second.entity == kAccountEntity;
+    const bool exists = view_.customers.contains(p.remote_id);
+    const bool same_account = was_bound && bound->second.entity_id == account;
+    if (same_account && exists && !bound->second.payload_hash.empty() && bound->second.payload_hash == p.hash &&
+        !bound->second.missing && !view_.parked.contains(p.remote_id)) {
+      synced(p);
+      finish(p, Outcome::unchanged, std::nullopt, "unchanged customer " + quote_id(p.remote_id));
+      return;
+    }
+    // Contact: the customer's person, bound as (connector, "contacts", customer id).
+    Ref contact;
+    auto cb = view_.base.contact_bindings.find(p.remote_id);
+    const bool contact_known = cb != view_.base.contact_bindings.end() && cb->second.entity == kContactEntity;
+    if (contact_known) {
+      contact = cb->second.entity_id;
+    } else {
+      contact = next_ref_--;
+      view_.base.contact_bindings[p.remote_id] = {kContactEntity, contact, "", false};
+    }
+    ContactWrite cw;
+    cw.ref = contact;
+    cw.account = account;
+    cw.first_name = c.first_name;
+    cw.last_name = c.last_name;
+    cw.email = c.email;
+    cw.phone = c.phone;
+    // An account of its own: the customer is its default contact. An attached account's
+    // default contact is the ERP's business; a contact moving there is never its default.
+    if (own) cw.is_default = true;
+    else if (contact_known) cw.is_default = false;
+    out_.contacts.push_back(std::move(cw));
+    if (!contact_known) out_.bindings.push_back({std::string(kCustomerContactsStream), p.remote_id, kContactEntity, contact, ""});
+
+    if (own && !new_account) {
+      AccountWrite w;
+      w.ref = account;
+      w.set = bit(Field::name) | bit(Field::email) | bit(Field::phone);
+      w.values.name = own_account_name(c);
+      w.values.email = c.email;
+      w.values.phone = c.phone;
+      out_.accounts.push_back(std::move(w));
+    }
+    CustomerWrite cu;
+    cu.channel = policy_.connector;
+    cu.remote_id = p.remote_id;
+    cu.kind = "magento";
+    cu.account = account;
+    cu.contact = contact;
+    cu.name = join_name(c.first_name, c.last_name);
+    cu.email = c.email;
+    out_.customers.push_back(std::move(cu));
+    out_.bindings.push_back({policy_.stream, p.remote_id, kAccountEntity, account, p.hash});
+    view_.base.bindings[p.remote_id] = {kAccountEntity, account, p.hash, false};
+    view_.customers[p.remote_id] = {0, account, std::nullopt};
+    synced(p);
+
+    std::string what;
+    if (own) what = new_account ? "created its own account (owner " + policy_.default_owner + ")" : "on its own account";
+    else what = "attached to account " + p.code;
+    if (was_bound && !same_account) what += " (moved from account " + std::to_string(bound->second.entity_id) + ")";
+    finish(p, exists ? Outcome::updated : Outcome::created, std::nullopt,
+           std::string(exists ? "updated" : "created") + " customer " + quote_id(p.remote_id) + ", " + what);
+  }
+};
+
+class OrderDecider : DeciderBase {
+ public:
+  using DeciderBase::DeciderBase;
+
+  WriteBatch run(std::span<const OrderInput> records) {
+    std::unordered_map<std::string, std::size_t> last;
+    for (std::size_t i = 0; i < records.size(); ++i) last[records[i].record.remote_id] = i;
+    for (std::size_t i = 0; i < records.size(); ++i) decide_one(records[i], last[records[i].record.remote_id] != i);
+    return std::move(out_);
+  }
+
+ private:
+  static std::optional<std::string> validate(const IncomingOrder& o) {
+    if (o.invalid) return *o.invalid;
+    if (auto e = check_value("entity_id", o.remote_id, kMaxRemoteId)) return e;
+    if (o.customer_remote_id)
+      if (auto e = check_value("customer_id", *o.customer_remote_id, kMaxRemoteId)) return e;
+    if (auto e = check_value("customer_email", o.customer_email, kMaxEmail)) return e;
+    if (auto e = check_value("increment_id", o.increment_id, 64)) return e;
+    if (auto e = check_value("status", o.status, 64)) return e;
+    if (auto e = check_value("state", o.state, 64)) return e;
+    if (auto e = check_value("order_currency_code", o.currency, 8)) return e;
+    if (!o.grand_total.empty() && exact_decimal(o.grand_total) != o.grand_total)
+      return "grand_total " + quote_id(o.grand_total) + " is not an exact decimal of DECIMAL(20,4)";
+    if (!o.created_at.empty() && !is_utc_datetime(o.created_at))
+      return "created_at " + quote_id(o.created_at) + " is not 'YYYY-MM-DD HH:MM:SS'";
+    if (!o.updated_at.empty() && !is_utc_datetime(o.updated_at))
+      return "updated_at " + quote_id(o.updated_at) + " is not 'YYYY-MM-DD HH:MM:SS'";
+    return std::nullopt;
+  }
+
+  void decide_one(const OrderInput& in, bool superseded) {
+    const IncomingOrder& o = in.record;
+    Item p;
+    p.remote_id = o.remote_id;
+    p.hash = order_payload_hash(o);
+    p.payload = to_order_payload(o);
+    p.arrival = in.arrival;
+    p.expired = in.expired;
+    if (superseded) {
+      finish(p, Outcome::superseded, std::nullopt,
+             "superseded: a later record of this batch has the same remote id " + quote_id(p.remote_id));
+      return;
+    }
+    if (auto e = validate(o)) {
+      reject(p, RejectReason::invalid_field, "invalid field: " + *e);
+      return;
+    }
+    std::optional<Ref> customer, account;
+    if (o.customer_remote_id) {
+      auto c = view_.customers.find(*o.customer_remote_id);
+      if (c == view_.customers.end() || c->second.id <= 0) {
+        park(p, "customer " + *o.customer_remote_id,
+             "customer " + quote_id(*o.customer_remote_id) + " of order " + quote_id(p.remote_id) + " is not synced");
+        return;
+      }
+      customer = c->second.id;
+      account = c->second.account_id;
+    }
+    auto b = view_.base.bindings.find(p.remote_id);
+    const bool known = b != view_.base.bindings.end() && b->second.entity == kOrderEntity;
+    if (known && !b->second.payload_hash.empty() && b->second.payload_hash == p.hash && !b->second.missing &&
+        !view_.parked.contains(p.remote_id)) {
+      synced(p);
+      finish(p, Outcome::unchanged, std::nullopt, "unchanged order " + quote_id(p.remote_id));
+      return;
+    }
+    OrderWrite w;
+    w.stream = policy_.stream;
+    w.remote_id = p.remote_id;
+    w.customer = customer;
+    w.account = account;
+    w.customer_email = o.customer_email;
+    w.increment_id = o.increment_id;
+    w.status = o.status;
+    w.state = o.state;
+    w.grand_total = o.grand_total;
+    w.currency = o.currency;
+    w.ordered_at = o.created_at;
+    w.updated_at = o.updated_at;
+    w.payload_hash = p.hash;
+    out_.orders.push_back(std::move(w));
+    view_.base.bindings[p.remote_id] = {kOrderEntity, 0, p.hash, false};
+    synced(p);
+    const std::string whose = customer ? "customer " + quote_id(*o.customer_remote_id) : "guest " + o.customer_email;
+    finish(p, known ? Outcome::updated : Outcome::created, std::nullopt,
+           std::string(known ? "updated" : "created") + " order " + o.increment_id + " of " + whose);
+  }
+};
+
+template <class Input>
+CommerceKeys base_keys(const MatchPolicy& policy, std::span<const Input> records) {
+  CommerceKeys k;
+  k.base.connector = policy.connector;
+  k.base.stream = policy.stream;
+  for (const auto& r : records) k.base.remote_ids.insert(r.record.remote_id);
+  return k;
+}
+
+}  // namespace
+
+std::string to_customer_payload(const IncomingCustomer& c) {
+  nlohmann::json j = {{"remote_id", c.remote_id}, {"external_code", c.external_code}, {"email", c.email},
+                      {"first_name", c.first_name}, {"last_name", c.last_name}, {"company", c.company},
+                      {"phone", c.phone}, {"updated_at", c.updated_at}};
+  if (c.invalid) j["invalid"] = *c.invalid;
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::optional<IncomingCustomer> customer_from_payload(const std::string& json) {
+  auto j = nlohmann::json::parse(json, nullptr, false);
+  if (!j.is_object() || !j.contains("remote_id")) return std::nullopt;
+  IncomingCustomer c;
+  c.remote_id = opt_get(j, "remote_id");
+  c.external_code = opt_get(j, "external_code");
+  c.email = opt_get(j, "email");
+  c.first_name = opt_get(j, "first_name");
+  c.last_name = opt_get(j, "last_name");
+  c.company = opt_get(j, "company");
+  c.phone = opt_get(j, "phone");
+  c.updated_at = opt_get(j, "updated_at");
+  if (j.contains("invalid")) c.invalid = opt_get(j, "invalid");
+  return c;
+}
+
+std::string customer_payload_hash(const IncomingCustomer& c) {
+  // updated_at is left out: a save that changes nothing we map is not a change.
+  std::string in = "magento-customer-v1";
+  append_field(in, "remote_id", c.remote_id);
+  append_field(in, "external_code", c.external_code);
+  append_field(in, "email", c.email);
+  append_field(in, "first_name", c.first_name);
+  append_field(in, "last_name", c.last_name);
+  append_field(in, "company", c.company);
+  append_field(in, "phone", c.phone);
+  return sha256_hex(in);
+}
+
+std::string to_order_payload(const IncomingOrder& o) {
+  nlohmann::json j = {{"remote_id", o.remote_id}, {"customer_email", o.customer_email},
+                      {"increment_id", o.increment_id}, {"status", o.status}, {"state", o.state},
+                      {"grand_total", o.grand_total}, {"currency", o.currency},
+                      {"created_at", o.created_at}, {"updated_at", o.updated_at}};
+  if (o.customer_remote_id) j["customer_id"] = *o.customer_remote_id;
+  if (o.invalid) j["invalid"] = *o.invalid;
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::optional<IncomingOrder> order_from_payload(const std::string& json) {
+  auto j = nlohmann::json::parse(json, nullptr, false);
+  if (!j.is_object() || !j.contains("remote_id")) return std::nullopt;
+  IncomingOrder o;
+  o.remote_id = opt_get(j, "remote_id");
+  if (j.contains("customer_id")) o.customer_remote_id = opt_get(j, "customer_id");
+  o.customer_email = opt_get(j, "customer_email");
+  o.increment_id = opt_get(j, "increment_id");
+  o.status = opt_get(j, "status");
+  o.state = opt_get(j, "state");
+  o.grand_total = opt_get(j, "grand_total");
+  o.currency = opt_get(j, "currency");
+  o.created_at = opt_get(j, "created_at");
+  o.updated_at = opt_get(j, "updated_at");
+  if (j.contains("invalid")) o.invalid = opt_get(j, "invalid");
+  return o;
+}
+
+std::string order_payload_hash(const IncomingOrder& o) {
+  std::string in = "magento-order-v1";
+  append_field(in, "remote_id", o.remote_id);
+  append_field(in, "customer_id", o.customer_remote_id ? *o.customer_remote_id : std::string());
+  append_field(in, "guest", o.customer_remote_id ? "0" : "1");
+  append_field(in, "customer_email", o.customer_email);
+  append_field(in, "increment_id", o.increment_id);
+  append_field(in, "status", o.status);
+  append_field(in, "state", o.state);
+  append_field(in, "grand_total", o.grand_total);
+  append_field(in, "currency", o.currency);
+  append_field(in, "created_at", o.created_at);
+  append_field(in, "updated_at", o.updated_at);
+  return sha256_hex(in);
+}
+
+std::optional<std::string> exact_decimal(std::string_view s) {
+  // JSON number grammar: -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?
+  std::size_t i = 0;
+  bool negative = false;
+  if (i < s.size() && s[i] == '-') {
+    negative = true;
+    ++i;
+  }
+  auto digit = [&](std::size_t k) { return k < s.size() && s[k] >= '0' && s[k] <= '9'; };
+  if (!digit(i)) return std::nullopt;
+  std::string int_part, frac_part;
+  if (s[i] == '0') {
+    int_part = "0";
+    ++i;
+  } else {
+    while (digit(i)) int_part += s[i++];
+  }
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (!digit(i)) return std::nullopt;
+    while (digit(i)) frac_part += s[i++];
+  }
+  long exponent = 0;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    bool eneg = false;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) eneg = s[i++] == '-';
+    if (!digit(i)) return std::nullopt;
+    while (digit(i)) {
+      exponent = exponent * 10 + (s[i++] - '0');
+      if (exponent > 1000) return std::nullopt;
+    }
+    if (eneg) exponent = -exponent;
+  }
+  if (i != s.size()) return std::nullopt;
+  // Shift the decimal point by the exponent, textually.
+  std::string digits = int_part + frac_part;
+  long point = static_cast<long>(int_part.size()) + exponent;
+  if (point < 0) {
+    digits.insert(0, static_cast<std::size_t>(-point), '0');
+    point = 0;
+  }
+  if (point > static_cast<long>(digits.size())) digits.append(static_cast<std::size_t>(point) - digits.size(), '0');
+  std::string ip = digits.substr(0, static_cast<std::size_t>(point));
+  std::string fp = digits.substr(static_cast<std::size_t>(point));
+  while (ip.size() > 1 && ip[0] == '0') ip.erase(0, 1);
+  if (ip.empty()) ip = "0";
+  while (!fp.empty() && fp.back() == '0') fp.pop_back();
+  if (fp.size() > 4 || ip.size() > 16) return std::nullopt;
+  const bool zero = ip == "0" && fp.empty();
+  std::string out = (negative && !zero ? "-" : "") + ip;
+  if (!fp.empty()) out += "." + fp;
+  return out;
+}
+
+bool is_utc_datetime(std::string_view s) {
+  if (s.size() != 19) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (i == 4 || i == 7) {
+      if (c != '-') return false;
+    } else if (i == 10) {
+      if (c != ' ') return false;
+    } else if (i == 13 || i == 16) {
+      if (c != ':') return false;
+    } else if (c < '0' || c > '9') {
+      return false;
+    }
+  }
+  auto num = [&](std::size_t at, std::size_t n) {
+    int v = 0;
+    for (std::size_t k = 0; k < n; ++k) v = v * 10 + (s[at + k] - '0');
+    return v;
+  };
+  const int mo = num(5, 2), d = num(8, 2), h = num(11, 2), mi = num(14, 2), se = num(17, 2);
+  return mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h <= 23 && mi <= 59 && se <= 60;
+}
+
+CommerceKeys customer_keys(const MatchPolicy& policy, std::span<const CustomerInput> records) {
+  CommerceKeys k = base_keys(policy, records);
+  for (const auto& r : records) {
+    k.base.contact_remote_ids.insert(r.record.remote_id);
+    k.customer_remote_ids.insert(r.record.remote_id);
+    if (auto code = normalize_code(r.record.external_code); !code.empty()) k.base.codes.insert(std::move(code));
+  }
+  return k;
+}
+
+CommerceKeys order_keys(const MatchPolicy& policy, std::span<const OrderInput> records) {
+  CommerceKeys k = base_keys(policy, records);
+  for (const auto& r : records)
+    if (r.record.customer_remote_id) k.customer_remote_ids.insert(*r.record.customer_remote_id);
+  return k;
+}
+
+WriteBatch decide_customers(const MatchPolicy& policy, std::span<const CustomerInput> records,
+                            const CommerceState& state) {
+  return CustomerDecider(policy, state).run(records);
+}
+
+WriteBatch decide_orders(const MatchPolicy& policy, std::span<const OrderInput> records, const CommerceState& state) {
+  return OrderDecider(policy, state).run(records);
+}
+
+}  // namespace erpsync::core

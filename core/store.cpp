@@ -1,0 +1,16 @@
+#include "core/store.hpp"
+
+#include "core/errors.hpp"
+
+namespace erpsync::core {
+
+CommerceState Store::load_commerce_state(const CommerceKeys&) {
+  throw SyncError(SyncError::Kind::permanent,
+                  "this store does not support commerce streams (Magento customers and orders) yet");
+}
+
+std::vector<StoredParked> Store::parked_records(const std::string&, const std::string&, std::chrono::seconds) {
+  throw SyncError(SyncError::Kind::permanent, "this store does not support parked records yet");
+}
+
+}  // namespace erpsync::core
