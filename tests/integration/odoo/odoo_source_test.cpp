@@ -1,0 +1,613 @@
+// The Odoo connector (transport + companies source) against FakeOdoo over real HTTP, and
+// through the sync engine into a MemoryStore: what lands in the CRM after initial,
+// incremental and faulty runs.
+
+#include "connectors/odoo/odoo_source.hpp"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "core/memory_store.hpp"
+#include "core/sync_engine.hpp"
+#include "support/fake_odoo.hpp"
+
+namespace erpsync::connectors::odoo {
+namespace {
+
+using erpsync::testing::FakeOdoo;
+using erpsync::testing::FakeReply;
+using Kind = core::SyncError::Kind;
+using namespace std::chrono_literals;
+
+std::string fixture(const std::string& name) {
+  std::ifstream in(std::string(ERPSYNC_SOURCE_DIR) + "/tests/fixtures/odoo/" + name, std::ios::binary);
+  EXPECT_TRUE(in) << name;
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A company partner as Odoo stores it.
+Value::Struct company(std::int64_t id, std::string name, std::string ref, std::string write_date) {
+  return {{"id", id}, {"name", std::move(name)}, {"ref", std::move(ref)}, {"is_company", true},
+          {"write_date", std::move(write_date)}};
+}
+
+Value::Struct with(Value::Struct s, std::string key, Value v) {
+  for (auto& [k, existing] : s) {
+    if (k == key) {
+      existing = std::move(v);
+      return s;
+    }
+  }
+  s.emplace_back(std::move(key), std::move(v));
+  return s;
+}
+
+class OdooConnector : public ::testing::Test {
+ protected:
+  OdooConnector() {
+    odoo.add_user(7, "erika@example.com", "Erika Beispiel");
+    odoo.add_user(9, "tomasz@example.com", "Tomasz Przyklad");
+    odoo.add_user(11, "gone@example.com", "Former Colleague", /*active=*/false);
+    odoo.add_country(57, "Germany", "DE");
+    odoo.add_country(233, "United Kingdom", "GB");
+    policy.connector = "erp";
+    policy.stream = "companies";
+    policy.default_owner = "admin";
+  }
+
+  std::shared_ptr<http::HttpClient> client() {
+    http::ClientOptions o;
+    o.timeouts.connect = 2s;
+    o.timeouts.total = 5s;
+    o.secrets.push_back(FakeOdoo::kPassword);
+    return std::make_shared<http::CurlHttpClient>(o);
+  }
+
+  XmlRpcSettings settings(std::string password = FakeOdoo::kPassword) {
+    XmlRpcSettings s;
+    s.connector = "erp";
+    s.url = odoo.url() + "/";
+    s.db = FakeOdoo::kDb;
+    s.user = FakeOdoo::kLogin;
+    s.password = std::move(password);
+    return s;
+  }
+
+  std::unique_ptr<XmlRpcTransport> transport(std::string password = FakeOdoo::kPassword) {
+    return std::make_unique<XmlRpcTransport>(settings(std::move(password)), client());
+  }
+
+  std::unique_ptr<OdooCompaniesSource> source(int page_size = 500, std::chrono::milliseconds overlap = 30s) {
+    OdooSourceOptions o;
+    o.connector = "erp";
+    o.page_size = page_size;
+    o.cursor_overlap = overlap;
+    return std::make_unique<OdooCompaniesSource>(o, transport());
+  }
+
+  core::SyncReport run(OdooCompaniesSource& src) {
+    core::StreamRunOptions options;
+    options.batch_size = 100;
+    core::SyncEvents events;
+    last_kind = Kind::transient;
+    return core::run_stream(policy, src, store, options, events, &last_kind);
+  }
+
+  std::string cursor() const {
+    const auto it = store.cursors().find({"erp", "companies"});
+    return it == store.cursors().end() ? "" : it->second.cursor;
+  }
+
+  // Every search_read on `model`, in order.
+  std::vector<FakeOdoo::Call> reads(const std::string& model) const {
+    std::vector<FakeOdoo::Call> out;
+    for (const auto& c : odoo.calls()) {
+      if (c.model == model && c.model_method == "search_read") out.push_back(c);
+    }
+    return out;
+  }
+
+  // Five companies (one archived, one child of another, one without salesperson), a contact.
+  void seed() {
+    odoo.add_partner(with(with(with(with(company(41, "Nordwind Handels GmbH", "C-10042", "2024-03-04 08:15:02"),
+                                         "user_id", 7), "country_id", 57), "zip", "20457"),
+                          "email", "einkauf@nordwind.example"));
+    odoo.add_partner(with(company(58, "Blue Heron Supplies Ltd", "B-58", "2024-03-04 08:15:02"), "user_id", 9));
+    odoo.add_partner(with(with(company(63, "Nordwind Logistik GmbH", "C-10077", "2024-03-05 14:41:37"),
+                               "parent_id", 41), "city", "Bremen"));
+    odoo.add_partner(with(with(company(70, "Old Mill Trading", "C-70", "2024-03-06 09:00:00"), "active", false),
+                          "user_id", 11));
+    odoo.add_partner(with(company(75, "Kestrel Tools", "C-75", "2024-03-07 10:00:00"), "user_id", 7));
+    // A contact person: not a company, never read by this stream.
+    odoo.add_partner({{"id", 64}, {"name", "Erika Muster"}, {"is_company", false}, {"parent_id", 41},
+                      {"write_date", "2024-03-04 09:00:00"}});
+  }
+
+  FakeOdoo odoo;
+  core::MemoryStore store;
+  core::MatchPolicy policy;
+  Kind last_kind = Kind::transient;
+};
+
+// ---- transport ---------------------------------------------------------------------------------
+
+TEST_F(OdooConnector, AuthenticateReturnsTheUid) {
+  auto t = transport();
+  EXPECT_EQ(t->authenticate(), FakeOdoo::kUid);
+  const auto calls = odoo.calls();
+  ASSERT_EQ(calls.size(), 1U);
+  EXPECT_EQ(calls[0].service, "common");
+  EXPECT_EQ(calls[0].method, "authenticate");
+  EXPECT_EQ(calls[0].params[0], Value(FakeOdoo::kDb));
+  EXPECT_EQ(calls[0].params[1], Value(FakeOdoo::kLogin));
+  EXPECT_EQ(calls[0].params[3], Value(Value::Struct{}));
+}
+
+TEST_F(OdooConnector, AWrongPasswordIsAnAuthErrorNamingDatabaseAndUserButNotThePassword) {
+  auto t = transport("wrong-password-1234");
+  try {
+    t->authenticate();
+    FAIL() << "accepted";
+  } catch (const core::SyncError& e) {
+    EXPECT_EQ(e.kind(), Kind::auth);
+    const std::string what = e.what();
+    EXPECT_NE(what.find("acme_prod"), std::string::npos) << what;
+    EXPECT_NE(what.find("sync-bot@example.com"), std::string::npos) << what;
+    EXPECT_NE(what.find("authenticate returned false"), std::string::npos) << what;
+    EXPECT_EQ(what.find("wrong-password-1234"), std::string::npos) << what;
+  }
+}
+
+TEST_F(OdooConnector, AnUnknownDatabaseIsAPermanentFaultSummarisedToItsLastLine) {
+  XmlRpcSettings s = settings();
+  s.db = "no_such_db";
+  XmlRpcTransport t(s, client());
+  try {
+    t.authenticate();
+    FAIL();
+  } catch (const XmlRpcFault& f) {
+    EXPECT_EQ(f.kind(), Kind::permanent);
+    const std::string what = f.what();
+    EXPECT_NE(what.find("database \"no_such_db\" does not exist"), std::string::npos) << what;
+    EXPECT_EQ(what.find("Traceback"), std::string::npos) << what;
+  }
+}
+
+TEST_F(OdooConnector, AStaleLoginIsRenewedOnceOnAccessDenied) {
+  seed();
+  auto t = transport();
+  t->authenticate();
+  odoo.fail_next(FakeOdoo::fault(3, "Access Denied"));
+  SearchRead q;
+  q.model = "res.partner";
+  q.fields = {"name"};
+  q.order = "id asc";
+  EXPECT_EQ(t->search_read(q).size(), 5U);  // archived one hidden: no active_test=false here
+  std::size_t logins = 0;
+  for (const auto& c : odoo.calls()) logins += c.method == "authenticate";
+  EXPECT_EQ(logins, 2U);
+}
+
+TEST_F(OdooConnector, AccessDeniedTwiceIsAnAuthError) {
+  auto t = transport();
+  odoo.fail_next(FakeOdoo::fault(3, "Access Denied"));
+  odoo.fail_next(FakeOdoo::fault(3, "Access Denied"));
+  SearchRead q;
+  q.model = "res.partner";
+  try {
+    t->search_read(q);
+    FAIL();
+  } catch (const core::SyncError& e) {
+    EXPECT_EQ(e.kind(), Kind::auth);
+    EXPECT_NE(std::string(e.what()).find("Access Denied"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(OdooConnector, TheFakeEvaluatesPolishNotationDomainsAndPositionalArguments) {
+  seed();
+  auto t = transport();
+  auto ids = [&](Value domain, Value::Struct kwargs = {{"context", Value::structure({{"active_test", false}})}}) {
+    kwargs.emplace_back("order", "id asc");
+    std::vector<std::int64_t> out;
+    const Value rows = t->execute_kw("res.partner", "search_read", {std::move(domain)}, kwargs);
+    for (const Value& r : rows.as_array()) {
+      out.push_back(r.find("id")->as_int());
+    }
+    return out;
+  };
+  using V = std::vector<std::int64_t>;
+  EXPECT_EQ(ids(Value::array({Value::array({"is_company", "=", true})})), (V{41, 58, 63, 70, 75}));
+  EXPECT_EQ(ids(Value::array({Value::array({"is_company", "=", true})}), {}), (V{41, 58, 63, 75}))
+      << "active_test hides archived partners by default";
+  EXPECT_EQ(ids(Value::array({"|", Value::array({"ref", "=", "C-70"}), Value::array({"id", "=", 58})})), (V{58, 70}));
+  EXPECT_EQ(ids(Value::array({"!", Value::array({"is_company", "=", true})})), (V{64}));
+  EXPECT_EQ(ids(Value::array({"&", Value::array({"is_company", "=", true}), "!",
+                              Value::array({"id", "in", Value::array({41, 58})})})),
+            (V{63, 70, 75}));
+  EXPECT_EQ(ids(Value::array({"|", Value::array({"write_date", ">", "2024-03-06 09:00:00"}), "&",
+                              Value::array({"write_date", "=", "2024-03-06 09:00:00"}),
+                              Value::array({"id", ">", 69})})),
+            (V{70, 75}));
+  EXPECT_EQ(ids(Value::array({Value::array({"name", "ilike", "nordwind"}), Value::array({"parent_id", "!=", false})})),
+            (V{63}));
+  EXPECT_EQ(ids(Value::array({Value::array({"name", "ilike", "ERIKA"}), Value::array({"parent_id", "!=", false})})),
+            (V{64}));
+  EXPECT_EQ(ids(Value::array({Value::array({"id", "not in", Value::array({41, 58, 63, 64})})})), (V{70, 75}));
+  EXPECT_EQ(ids(Value::array({Value::array({"parent_id", "=", false}), Value::array({"user_id", "=", 7})})), (V{41, 75}));
+
+  // search_read(domain, fields, offset, limit, order) positionally.
+  const Value page = t->execute_kw("res.partner", "search_read",
+                                   {Value::array({Value::array({"is_company", "=", true})}), Value::array({"ref"}), 1, 2,
+                                    "write_date desc, id desc"},
+                                   {});
+  ASSERT_EQ(page.as_array().size(), 2U);
+  EXPECT_EQ(*page.as_array()[0].find("id"), Value(63));
+  EXPECT_EQ(*page.as_array()[1].find("id"), Value(58));
+  EXPECT_EQ(page.as_array()[0].as_struct().size(), 2U);  // id + ref
+  // Many2one pairs and false for empty char fields.
+  const Value contact = t->execute_kw("res.partner", "read", {Value::array({64})}, {{"fields", Value::array({"parent_id", "email", "display_name"})}});
+  EXPECT_EQ(*contact.as_array()[0].find("parent_id"), Value::array({41, "Nordwind Handels GmbH"}));
+  EXPECT_TRUE(contact.as_array()[0].find("email")->is_false());
+  EXPECT_EQ(*contact.as_array()[0].find("display_name"), Value("Nordwind Handels GmbH, Erika Muster"));
+  // Odoo's error for a field that does not exist: a fault with a traceback, summarised.
+  try {
+    t->execute_kw("res.partner", "search_read", {Value::array({})}, {{"fields", Value::array({"customer_code"})}});
+    FAIL();
+  } catch (const XmlRpcFault& f) {
+    EXPECT_EQ(f.summary(), "ValueError: Invalid field 'customer_code' on model 'res.partner'");
+  }
+}
+
+// ---- the companies stream --------------------------------------------------------------------------
+
+TEST_F(OdooConnector, FirstRunReadsEveryCompanyInPagesAndMapsIt) {
+  seed();
+  auto src = source(/*page_size=*/2);
+  const core::SyncReport report = run(*src);
+  ASSERT_EQ(report.status, "ok") << report.message;
+  EXPECT_EQ(report.counters.fetched, 5);
+  EXPECT_EQ(report.counters.created, 5);
+  EXPECT_EQ(cursor(), "2024-03-07 10:00:00#75");
+  ASSERT_EQ(store.accounts().size(), 5U);
+
+  const core::AccountRow* nordwind = store.account_by_code("C-10042");
+  ASSERT_NE(nordwind, nullptr);
+  EXPECT_EQ(nordwind->name, "Nordwind Handels GmbH");
+  EXPECT_EQ(nordwind->owner, "erika@example.com");
+  EXPECT_EQ(nordwind->email, "einkauf@nordwind.example");
+  EXPECT_EQ(nordwind->postcode, "20457");
+  EXPECT_EQ(nordwind->country, "Germany");
+  EXPECT_EQ(nordwind->phone, "");  // false → empty
+  EXPECT_TRUE(nordwind->active);
+
+  const core::AccountRow* logistik = store.account_by_code("C-10077");
+  ASSERT_NE(logistik, nullptr);
+  EXPECT_EQ(logistik->member_of_id, nordwind->id);
+  EXPECT_EQ(logistik->owner, "admin");  // no salesperson → default_owner
+  EXPECT_EQ(logistik->city, "Bremen");
+
+  const core::AccountRow* mill = store.account_by_code("C-70");
+  ASSERT_NE(mill, nullptr);
+  EXPECT_FALSE(mill->active) << "archived partners arrive (active_test=false) and are inactive";
+  EXPECT_EQ(mill->owner, "gone@example.com") << "archived salespeople still own their partners";
+
+  const core::BindingRow* b = store.binding("erp", "companies", "41");
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->entity_id, nordwind->id);
+
+  // The requests: is_company filter, explicit order, active_test off, pages by offset.
+  const auto partner_reads = reads("res.partner");
+  std::vector<FakeOdoo::Call> pages;
+  for (const auto& c : partner_reads) {
+    if (c.arg("domain", 0)->as_array().front() == Value::array({"is_company", "=", true})) pages.push_back(c);
+  }
+  ASSERT_EQ(pages.size(), 3U);
+  EXPECT_EQ(pages[0].args[0], Value::array({Value::array({"is_company", "=", true})}));  // no cursor: everything
+  EXPECT_EQ(*pages[0].arg("order", 4), Value("write_date asc, id asc"));
+  EXPECT_EQ(*pages[0].arg("context", 99), Value::structure({{"active_test", false}}));
+  EXPECT_EQ(*pages[0].arg("offset", 2), Value(0));
+  EXPECT_EQ(*pages[0].arg("limit", 3), Value(2));
+  // Later pages start one row early to check that nothing shifted.
+  EXPECT_EQ(*pages[1].arg("offset", 2), Value(1));
+  EXPECT_EQ(*pages[1].arg("limit", 3), Value(3));
+  EXPECT_EQ(*pages[2].arg("offset", 2), Value(3));
+
+  // Parent refs: 41 was read in the same run before 63, so no extra read was needed.
+  EXPECT_EQ(partner_reads.size(), pages.size());
+  // Salespeople: each user id read exactly once over the whole run.
+  std::multiset<std::int64_t> asked;
+  for (const auto& c : reads("res.users")) {
+    const Value& leaf = c.arg("domain", 0)->as_array().front();
+    for (const Value& id : leaf.as_array()[2].as_array()) asked.insert(id.as_int());
+    EXPECT_EQ(*c.arg("context", 99), Value::structure({{"active_test", false}}));
+  }
+  EXPECT_EQ(asked, (std::multiset<std::int64_t>{7, 9, 11}));
+}
+
+TEST_F(OdooConnector, ParentRefsAreReadByIdsOncePerPageWhenThePageDoesNotHoldThem) {
+  seed();
+  // 41 was synced long ago: it is not in this run's window, so its ref is read by id.
+  auto first = source();
+  ASSERT_EQ(run(*first).status, "ok");
+  odoo.set_now("2024-04-01 12:00:00");
+  odoo.write("res.partner", 63, {{"name", "Nordwind Logistik AG"}});
+  odoo.add_partner(with(company(80, "Nordwind Retail", "C-80", "2024-04-01 12:00:00"), "parent_id", 41));
+  odoo.clear_calls();
+
+  auto second = source();
+  const core::SyncReport report = run(*second);
+  ASSERT_EQ(report.status, "ok") << report.message;
+  EXPECT_EQ(report.counters.updated, 1);
+  EXPECT_EQ(report.counters.created, 1);
+  const auto partner_reads = reads("res.partner");
+  ASSERT_EQ(partner_reads.size(), 2U);  // the page, and one parent read for both children
+  EXPECT_EQ(partner_reads[1].args[0], Value::array({Value::array({"id", "in", Value::array({41})})}));
+  EXPECT_EQ(*partner_reads[1].arg("fields", 1), Value::array({"ref"}));
+  EXPECT_EQ(store.account_by_code("C-80")->member_of_id, store.account_by_code("C-10042")->id);
+  EXPECT_EQ(store.account_by_code("C-10077")->name, "Nordwind Logistik AG");
+}
+
+TEST_F(OdooConnector, ASecondRunReReadsTheOverlapAndFindsItUnchanged) {
+  seed();
+  auto first = source();
+  ASSERT_EQ(run(*first).status, "ok");
+  odoo.clear_calls();
+
+  auto second = source();
+  const core::SyncReport report = run(*second);
+  ASSERT_EQ(report.status, "ok") << report.message;
+  // 30 s before 2024-03-07 10:00:00: only partner 75 is in the window.
+  const auto pages = reads("res.partner");
+  ASSERT_GE(pages.size(), 1U);
+  EXPECT_EQ(pages[0].args[0], Value::array({Value::array({"is_company", "=", true}),
+                                            Value::array({"write_date", ">=", "2024-03-07 09:59:30"})}));
+  EXPECT_EQ(report.counters.fetched, 1);
+  EXPECT_EQ(report.counters.unchanged, 1);
+  EXPECT_EQ(cursor(), "2024-03-07 10:00:00#75") << "the cursor never moves backwards";
+}
+
+TEST_F(OdooConnector, ALateCommitInsideTheOverlapIsCaughtOnTheNextRun) {
+  seed();
+  auto first = source();
+  ASSERT_EQ(run(*first).status, "ok");
+  // Committed late, stamped 20 s before the newest row we saw; and one 5 minutes before.
+  odoo.add_partner(with(company(90, "Late Lark Ltd", "C-90", "2024-03-07 09:59:40"), "user_id", 9));
+  odoo.add_partner(with(company(91, "Very Late Ltd", "C-91", "2024-03-07 09:55:00"), "user_id", 9));
+
+  auto second = source();
+  const core::SyncReport report = run(*second);
+  ASSERT_EQ(report.status, "ok") << report.message;
+  EXPECT_NE(store.account_by_code("C-90"), nullptr);
+  EXPECT_EQ(store.account_by_code("C-91"), nullptr) << "older than cursor_overlap: outside the window";
+  EXPECT_EQ(cursor(), "2024-03-07 10:00:00#75");
+}
+
+TEST_F(OdooConnector, AnEditDuringTheRunIsNeitherSkippedNorLost) {
+  // Ten companies, one second apart; pages of three.
+  for (int i = 1; i <= 10; ++i) {
+    char wd[32];
+    std::snprintf(wd, sizeof wd, "2024-05-01 10:00:%02d", i);
+    odoo.add_partner(with(company(100 + i, "Company " + std::to_string(i), "K-" + std::to_string(i), wd), "user_id", 7));
+  }
+  odoo.set_now("2024-05-01 11:00:00");
+  // While page 2 is asked for, a partner of page 1 is edited: it moves to the end, and the
+  // rows after it slide one place down.
+  int page_calls = 0;
+  odoo.set_interceptor([&](const FakeOdoo::Call& c) -> std::optional<FakeReply> {
+    if (c.model == "res.partner" && c.model_method == "search_read" && ++page_calls == 2) {
+      odoo.write("res.partner", 102, {{"name", "Company 2 renamed"}});
+    }
+    return std::nullopt;
+  });
+  auto src = source(/*page_size=*/3);
+  const core::SyncReport report = run(*src);
+  ASSERT_EQ(report.status, "ok") << report.message;
+  EXPECT_EQ(store.accounts().size(), 10U) << "a row that slid into the offset gap was skipped";
+  for (int i = 1; i <= 10; ++i) EXPECT_NE(store.account_by_code("K-" + std::to_string(i)), nullptr) << i;
+  EXPECT_EQ(store.account_by_code("K-2")->name, "Company 2 renamed") << "read again at its new place";
+  EXPECT_EQ(cursor(), "2024-05-01 11:00:00#102");
+
+  // Edited between runs: lands in the next run.
+  odoo.set_interceptor(nullptr);
+  odoo.set_now("2024-05-01 12:00:00");
+  odoo.write("res.partner", 105, {{"email", "sales@five.example"}});
+  auto next = source(3);
+  const core::SyncReport second = run(*next);
+  ASSERT_EQ(second.status, "ok") << second.message;
+  EXPECT_EQ(second.counters.updated, 1);
+  EXPECT_EQ(store.account_by_code("K-5")->email, "sales@five.example");
+  EXPECT_EQ(cursor(), "2024-05-01 12:00:00#105");
+}
+
+TEST_F(OdooConnector, ManyRowsInOneSecondPageWithoutLoopingOrSkipping) {
+  for (int i = 1; i <= 25; ++i) {
+    odoo.add_partner(with(company(200 + i, "Mass " + std::to_string(i), "M-" + std::to_string(i), "2024-06-01 08:00:00"),
+                          "user_id", 9));
+  }
+  auto src = source(/*page_size=*/4);
+  const core::SyncReport report = run(*src);
+  ASSERT_EQ(report.status, "ok") << report.message;
+  EXPECT_EQ(report.counters.created, 25);
+  EXPECT_EQ(cursor(), "2024-06-01 08:00:00#225");
+  EXPECT_EQ(odoo.count("res.users", "search_read"), 1U);
+}
+
+TEST_F(OdooConnector, TheRecordedFixturePageMapsAsSpecified) {
+  // Odoo's own answer (fixtures/odoo/07) for the first page; then the end.
+  odoo.fail_next(FakeReply::xml(200, fixture("07_search_read_res_partner_response.xml")));
+  auto src = source(/*page_size=*/3);
+  src->begin({});
+  const auto page = src->next_page();
+  ASSERT_TRUE(page.has_value());
+  ASSERT_EQ(page->records.size(), 3U);
+  using core::Field;
+  const auto& a = page->records[0];
+  EXPECT_EQ(a.get(Field::remote_id), "41");
+  EXPECT_EQ(a.get(Field::external_code), "C-10042");
+  EXPECT_EQ(a.get(Field::owner), "erika@example.com");
+  EXPECT_EQ(a.get(Field::country), "Germany");
+  EXPECT_EQ(a.get(Field::postcode), "20457");
+  EXPECT_EQ(a.get(Field::member_of), "");
+  EXPECT_EQ(a.get(Field::active), "true");
+  for (Field f : {Field::remote_id, Field::external_code, Field::name, Field::owner, Field::member_of, Field::email,
+                  Field::phone, Field::vat, Field::street, Field::city, Field::postcode, Field::country, Field::active}) {
+    EXPECT_TRUE(a.maps(f)) << core::field_name(f);
+  }
+  EXPECT_FALSE(a.maps(Field::relationship));
+  EXPECT_FALSE(a.invalid.has_value());
+  const auto& b = page->records[1];
+  EXPECT_EQ(b.get(Field::external_code), "");  // ref false
+  EXPECT_EQ(b.get(Field::email), "");
+  EXPECT_EQ(b.get(Field::owner), "tomasz@example.com");
+  const auto& c = page->records[2];
+  EXPECT_EQ(c.get(Field::member_of), "C-10042");  // parent 41 is in the page: no extra read
+  EXPECT_EQ(c.get(Field::owner), "");
+  EXPECT_EQ(page->cursor_after, "2024-03-05 14:41:37#63");
+  EXPECT_EQ(odoo.count("res.partner", "search_read"), 1U);
+}
+
+TEST_F(OdooConnector, ASalespersonWithoutReadableLoginMakesTheRecordInvalidNotDefaultOwned) {
+  seed();
+  odoo.set_interceptor([](const FakeOdoo::Call& c) -> std::optional<FakeReply> {
+    if (c.model == "res.users") return FakeReply::xml(200, encode_response(Value(Value::Array{})));  // a record rule
+    return std::nullopt;
+  });
+  auto src = source();
+  const core::SyncReport report = run(*src);
+  ASSERT_EQ(report.status, "ok") << report.message;
+  const core::RejectionRow* r = store.rejection("erp", "companies", "41", core::RejectReason::invalid_field);
+  ASSERT_NE(r, nullptr);
+  EXPECT_NE(r->message.find("user_id 7"), std::string::npos) << r->message;
+  EXPECT_NE(store.account_by_code("C-10077"), nullptr);  // no salesperson: default owner
+}
+
+// ---- failures ---------------------------------------------------------------------------------------
+
+TEST_F(OdooConnector, AWrongPasswordFailsTheRunAsAuthBeforeAnyRead) {
+  seed();
+  odoo.set_credentials(FakeOdoo::kDb, FakeOdoo::kLogin, "rotated-key-5678", FakeOdoo::kUid);
+  auto src = source();
+  const core::SyncReport report = run(*src);
+  EXPECT_EQ(report.status, "error");
+  EXPECT_EQ(last_kind, Kind::auth);
+  EXPECT_NE(report.message.find("acme_prod"), std::string::npos) << report.message;
+  EXPECT_EQ(report.message.find(FakeOdoo::kPassword), std::string::npos) << report.message;
+  EXPECT_EQ(odoo.count("res.partner", "search_read"), 0U);
+  EXPECT_TRUE(store.accounts().empty());
+}
+
+TEST_F(OdooConnector, AFaultMidRunKeepsWhatWasCommittedAndTheNextRunResumes) {
+  seed();
+  int partner_pages = 0;
+  odoo.set_interceptor([&](const FakeOdoo::Call& c) -> std::optional<FakeReply> {
+    if (c.model == "res.partner" && c.model_method == "search_read" && ++partner_pages == 2) {
+      return FakeOdoo::fault(1, "Traceback (most recent call last):\n  File \"x.py\"\n"
+                                    "psycopg2.errors.QueryCanceled: canceling statement due to statement timeout\n");
+    }
+    return std::nullopt;
+  });
+  policy.default_owner = "admin";
+  auto src = source(/*page_size=*/2);
+  core::StreamRunOptions options;
+  options.batch_size = 2;
+  core::SyncEvents events;
+  const core::SyncReport report = core::run_stream(policy, *src, store, options, events, &last_kind);
+  EXPECT_EQ(report.status, "error");
+  EXPECT_EQ(last_kind, Kind::permanent);
+  EXPECT_NE(report.message.find("Odoo fault 1: psycopg2.errors.QueryCanceled: canceling statement"), std::string::npos)
+      << report.message;
+  EXPECT_EQ(report.message.find("Traceback"), std::string::npos) << report.message;
+  EXPECT_EQ(store.accounts().size(), 2U);  // page 1 committed
+  EXPECT_EQ(cursor(), "2024-03-04 08:15:02#58");
+
+  odoo.set_interceptor(nullptr);
+  auto again = source(2);
+  const core::SyncReport second = run(*again);
+  ASSERT_EQ(second.status, "ok") << second.message;
+  EXPECT_EQ(store.accounts().size(), 5U);
+  EXPECT_EQ(cursor(), "2024-03-07 10:00:00#75");
+}
+
+TEST_F(OdooConnector, TransportAndParserFaultsAreClassifiedAndWriteNothing) {
+  seed();
+  struct Case {
+    const char* name;
+    FakeReply reply;
+    Kind kind;
+    const char* says;
+  };
+  const std::string page = encode_response(Value::array({Value::structure({{"id", 1}})}));
+  std::vector<Case> cases = {
+      {"500", FakeReply::html_error(500, "Internal Server Error", "boom"), Kind::transient, "500"},
+      {"502 from a proxy", FakeReply::html_error(502, "Bad Gateway", "upstream"), Kind::transient, "502"},
+      {"truncated body", FakeOdoo::truncated(page, 40), Kind::transient, ""},
+      {"deep nesting", FakeOdoo::deeply_nested(10000), Kind::permanent, "nesting deeper than"},
+      {"a login page with 200", FakeReply::html_error(200, "Odoo", "Log in"), Kind::permanent, "body starts"},
+      {"access error", FakeOdoo::fault(4, "You are not allowed to access 'Contact' (res.partner) records."),
+       Kind::permanent, "Odoo fault 4: You are not allowed to access 'Contact'"},
+  };
+  for (auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    odoo.fail_next(c.reply);
+    auto src = source();
+    const core::SyncReport report = run(*src);
+    EXPECT_EQ(report.status, "error");
+    EXPECT_EQ(last_kind, c.kind) << report.message;
+    EXPECT_NE(report.message.find(c.says), std::string::npos) << report.message;
+    EXPECT_EQ(report.message.find(FakeOdoo::kPassword), std::string::npos) << report.message;
+    EXPECT_TRUE(store.accounts().empty());
+    EXPECT_EQ(cursor(), "");
+  }
+}
+
+TEST_F(OdooConnector, AStoredCursorOfAnotherShapeIsAPermanentError) {
+  auto src = source();
+  core::CursorState c;
+  c.exists = true;
+  c.cursor = "2024-03-07T10:00:00Z";
+  try {
+    src->begin(c);
+    FAIL();
+  } catch (const core::SyncError& e) {
+    EXPECT_EQ(e.kind(), Kind::permanent);
+    EXPECT_NE(std::string(e.what()).find("YYYY-MM-DD HH:MM:SS#id"), std::string::npos) << e.what();
+  }
+}
+
+TEST(OdooCursor, ParsesFormatsAndShifts) {
+  EXPECT_EQ(parse_cursor("2024-03-04 08:15:02#41"), (OdooCursor{"2024-03-04 08:15:02", 41}));
+  EXPECT_EQ(parse_cursor("2024-03-04 08:15:02"), std::nullopt);
+  EXPECT_EQ(parse_cursor("2024-13-04 08:15:02#1"), std::nullopt);
+  EXPECT_EQ(parse_cursor("2024-03-04 08:15:02#x"), std::nullopt);
+  EXPECT_EQ(format_cursor({"2024-03-04 08:15:02", 41}), "2024-03-04 08:15:02#41");
+  EXPECT_EQ(shift_timestamp("2024-03-01 00:00:10", 30s), "2024-02-29 23:59:40");
+  EXPECT_EQ(shift_timestamp("2024-01-01 00:00:00", 1500ms), "2023-12-31 23:59:58");
+  EXPECT_EQ(shift_timestamp("2024-01-01 00:00:00", 0ms), "2024-01-01 00:00:00");
+  EXPECT_LT((OdooCursor{"2024-03-04 08:15:02", 9}), (OdooCursor{"2024-03-04 08:15:02", 41}));
+  EXPECT_LT((OdooCursor{"2024-03-04 08:15:02", 99}), (OdooCursor{"2024-03-04 08:15:03", 1}));
+}
+
+TEST(OdooSourceFactory, RefusesWhatThisBuildCannotDo) {
+  config::ConnectorConfig c;
+  c.name = "erp";
+  c.type = config::ConnectorType::odoo;
+  config::OdooConfig o;
+  o.url = "http://127.0.0.1:1";
+  o.protocol = config::OdooConfig::Protocol::json2;
+  c.settings = o;
+  EXPECT_THROW(OdooCompaniesSource::create(c), core::SyncError);
+  o.protocol = config::OdooConfig::Protocol::xmlrpc;
+  c.settings = o;
+  auto src = OdooCompaniesSource::create(c);
+  ASSERT_NE(src, nullptr);
+  EXPECT_EQ(src->stream(), "companies");
+  EXPECT_FALSE(src->is_snapshot());
+}
+
+}  // namespace
+}  // namespace erpsync::connectors::odoo

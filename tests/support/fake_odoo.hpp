@@ -1,0 +1,137 @@
+#pragma once
+// FakeOdoo: an Odoo server as far as erpsync talks to it, speaking real XML-RPC over HTTP on
+// the fake-server kit (127.0.0.1:<os port>).
+//
+//   FakeOdoo odoo;                                   // db acme_prod, sync-bot@example.com / kPassword, uid 7
+//   odoo.add_user(9, "tomasz@example.com", "Tomasz Przyklad");
+//   odoo.add_partner({{"id", 41}, {"name", "Nordwind"}, {"ref", "C-1"}, {"is_company", true},
+//                     {"user_id", 9}, {"write_date", "2024-03-04 08:15:02"}});
+//   ... point the connector at odoo.url() ...
+//   odoo.write("res.partner", 41, {{"name", "Nordwind AG"}});   // write_date = odoo.now()
+//
+// Served: /xmlrpc/2/common `version`, `authenticate` (wrong db → fault 1 like a missing
+// database; wrong login or password → false), /xmlrpc/2/object `execute_kw` (bad uid or
+// password → fault 3 "Access Denied") with `search_read`, `read`, `search_count` on
+// res.partner and res.users: positional or keyword arguments (domain, fields, offset, limit,
+// order; context with active_test), Polish-notation domains (&, |, !, implicit AND; operators
+// =, !=, >, >=, <, <=, in, not in, like, ilike, not ilike, =like, =ilike; Odoo's TRUE/FALSE
+// leaves), unknown fields → fault 1 with a traceback, like Odoo.
+//
+// Records are held in memory as Odoo stores them: many2one fields (parent_id, user_id,
+// country_id) hold an id (or false) and are answered as [id, display_name]; empty char fields
+// are answered as false. Records may be edited between (and, through an interceptor, during)
+// requests.
+//
+// Faults: an interceptor sees every decoded call first and may answer instead (a fault, a 500,
+// a truncated body ...); fail_next() queues one-shot replies.
+//
+// Threading: handlers run on the kit's connection threads; every public method locks, so tests
+// may edit records from any thread, also from inside an interceptor (called without the lock).
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "connectors/odoo/xmlrpc.hpp"
+#include "support/fake_http_server.hpp"
+
+namespace erpsync::testing {
+
+namespace odoo = erpsync::connectors::odoo;
+
+class FakeOdoo {
+ public:
+  static constexpr const char* kDb = "acme_prod";
+  static constexpr const char* kLogin = "sync-bot@example.com";
+  static constexpr const char* kPassword = "0123456789abcdef0123456789abcdef01234567";
+  static constexpr std::int64_t kUid = 7;
+
+  // One decoded request, as the interceptor and calls() see it.
+  struct Call {
+    std::string service;  // "common" or "object"
+    std::string method;   // "authenticate", "execute_kw", ...
+    std::vector<odoo::Value> params;
+    // execute_kw only:
+    std::string model, model_method;
+    odoo::Value::Array args;
+    odoo::Value::Struct kwargs;
+    // A keyword argument, else the positional one at `position` (search_read's order:
+    // domain 0, fields 1, offset 2, limit 3, order 4), else nullptr.
+    const odoo::Value* arg(const std::string& name, std::size_t position) const;
+  };
+  // Returns a reply to send instead of the normal answer, or nullopt to answer normally.
+  using Interceptor = std::function<std::optional<FakeReply>(const Call&)>;
+
+  FakeOdoo();
+  ~FakeOdoo();
+  FakeOdoo(const FakeOdoo&) = delete;
+  FakeOdoo& operator=(const FakeOdoo&) = delete;
+
+  std::string url() const { return server_.url(""); }  // base URL: http://127.0.0.1:<port>
+  FakeHttpServer& http() { return server_; }
+
+  // Credentials it accepts (defaults above).
+  void set_credentials(std::string db, std::string login, std::string password, std::int64_t uid);
+
+  // The clock that stamps write_date on add/write ("YYYY-MM-DD HH:MM:SS", UTC).
+  void set_now(std::string timestamp);
+  void advance(std::int64_t seconds);
+  std::string now() const;
+
+  // Records. Fields are Odoo field names; many2one fields take the target id (or false).
+  // add_*: `id` required; absent write_date = now(); res.partner defaults: active true,
+  // is_company false, other fields false.
+  void add_partner(odoo::Value::Struct fields);
+  void add_user(std::int64_t id, std::string login, std::string name, bool active = true);
+  void add_country(std::int64_t id, std::string name, std::string code);
+  // Changes fields and stamps write_date = now() (unless `fields` sets it).
+  void write(const std::string& model, std::int64_t id, odoo::Value::Struct fields);
+  // A raw stored field (many2one as an id), or nil when absent.
+  odoo::Value field(const std::string& model, std::int64_t id, const std::string& name) const;
+
+  // Fault injection.
+  void set_interceptor(Interceptor interceptor);
+  // The next object-service call (execute_kw) gets `reply` instead (one-shot, queued in order).
+  void fail_next(FakeReply reply);
+  static FakeReply fault(int code, std::string fault_string);
+  // HTTP 200 with `depth` nested arrays: a parser without a depth limit overflows its stack.
+  static FakeReply deeply_nested(int depth);
+  // A valid response cut after `bytes` bytes, announced with its full Content-Length.
+  static FakeReply truncated(std::string body, std::size_t bytes);
+
+  // Every decoded call, in order.
+  std::vector<Call> calls() const;
+  // How many execute_kw calls of model.method were answered (intercepted ones included).
+  std::size_t count(const std::string& model, const std::string& method) const;
+  void clear_calls();
+
+ private:
+  using Record = std::map<std::string, odoo::Value>;
+  using Table = std::map<std::int64_t, Record>;
+
+  FakeReply handle(const std::string& service, const RecordedRequest& request);
+  odoo::Value execute(const Call& call);  // throws Fault
+  odoo::Value search_read(const std::string& model, const Call& call, bool count_only);
+  odoo::Value read(const std::string& model, const Call& call);
+  odoo::Value present(const std::string& model, const Record& r,
+                      const std::vector<std::string>& fields) const;
+  void check_field(const std::string& model, const std::string& name) const;
+  bool matches(const std::string& model, const Record& r, const odoo::Value::Array& domain) const;
+
+  mutable std::mutex mutex_;
+  std::string db_ = kDb, login_ = kLogin, password_ = kPassword;
+  std::int64_t uid_ = kUid;
+  std::string now_ = "2024-03-01 00:00:00";
+  std::map<std::string, Table> models_;
+  Interceptor interceptor_;
+  std::deque<FakeReply> fail_next_;
+  std::vector<Call> calls_;
+  FakeHttpServer server_;  // last: stopped first, before the state its handlers use
+};
+
+}  // namespace erpsync::testing
