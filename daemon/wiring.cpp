@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "connectors/feed/feed_source.hpp"
+#include "connectors/odoo/odoo_source.hpp"
 
 namespace erpsync::daemon {
 
@@ -28,7 +29,7 @@ std::unique_ptr<odbc::OdbcStore> open_store(const config::Config& cfg, StoreMode
 std::vector<std::string> streams_of(const config::ConnectorConfig& conn) {
   switch (conn.type) {
     case config::ConnectorType::feed: return {"accounts"};
-    case config::ConnectorType::odoo: return {"companies"};
+    case config::ConnectorType::odoo: return std::get<config::OdooConfig>(conn.settings).streams;
     case config::ConnectorType::magento2: return {};
   }
   return {};
@@ -38,7 +39,8 @@ namespace {
 
 // The source of one stream. Throws core::SyncError when it cannot be built (an unsupported URL).
 std::unique_ptr<core::AccountSource> make_source(const config::ConnectorConfig& conn, const std::string& stream) {
-  (void)stream;
+  if (conn.type == config::ConnectorType::odoo && stream == "companies")
+    return connectors::odoo::OdooCompaniesSource::create(conn);
   if (const config::FeedConfig* feed = conn.feed()) {
     config::ConnectorConfig copy = conn;
     if (!feed->cursor) {
