@@ -1,0 +1,95 @@
+// erpsyncd as a service (SPEC §7, §9; issue "The service"): the real binary started as a
+// process with a NOTIFY_SOCKET read continuously, syncing on its interval, reloading on SIGHUP
+// (good and bad configurations) and stopping cleanly on SIGTERM.
+
+#include <signal.h>
+
+#include <fstream>
+#include <iterator>
+
+#include "e2e_fixture.hpp"
+#include "support/child_process.hpp"
+
+namespace erpsync::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string feed_connector(const std::string& name, const std::string& feed, const std::string& interval) {
+  return R"({ "name": ")" + name + R"(", "type": "feed", "format": "xml", "url": "file://)" + feed +
+         R"(", "records": "/E/C", "poll_interval": ")" + interval +
+         R"(", "default_owner": "sales", "stable_for": "0s",
+             "fields": { "remote_id": "@id", "external_code": "@code", "name": "N" } })";
+}
+
+const char* kFeed = R"(<E><C id="1" code="A-1"><N>Alpha</N></C><C id="2" code="A-2"><N>Beta</N></C></E>)";
+
+class Service : public E2eTest {
+ protected:
+  std::unique_ptr<ChildProcess> start() {
+    notify_ = std::make_unique<NotifySocket>((dir_ / "notify.sock").string());
+    return std::make_unique<ChildProcess>(
+        std::vector<std::string>{std::string(ERPSYNC_BINARY_DIR) + "/daemon/erpsyncd", "--config", config_path_},
+        std::map<std::string, std::string>{{"NOTIFY_SOCKET", notify_->path()}});
+  }
+  std::unique_ptr<NotifySocket> notify_;
+};
+
+TEST_P(Service, BecomesReadySyncsOnItsIntervalAndStopsCleanlyOnSigterm) {
+  const std::string feed = write_file("a.xml", kFeed);
+  write_config("[" + feed_connector("erp", feed, "1s") + "]");
+  auto daemon = start();
+  ASSERT_TRUE(notify_->wait_for("READY=1", 30s)) << daemon->output();
+  // The first run at start, then another one a poll interval later.
+  ASSERT_TRUE(daemon->wait_for_output("sync connector=erp", 30s, 2)) << daemon->output();
+  EXPECT_TRUE(notify_->wait_for("STATUS=", 5s));
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM accounts"), "2");
+
+  daemon->signal(SIGTERM);
+  auto code = daemon->wait_exit(30s);
+  ASSERT_TRUE(code.has_value()) << daemon->output();
+  EXPECT_EQ(*code, 0) << daemon->output();
+  EXPECT_TRUE(notify_->wait_for("STOPPING=1", 1s));
+  // Nothing is left `running`.
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM sync_runs WHERE status = 'running'"), "0");
+}
+
+TEST_P(Service, ReloadTakesAGoodConfigAndRefusesABadOneKeepingTheOld) {
+  const std::string a = write_file("a.xml", kFeed);
+  const std::string b = write_file("b.xml", R"(<E><C id="9" code="B-9"><N>Gamma</N></C></E>)");
+  write_config("[" + feed_connector("erp", a, "1h") + "]");
+  auto daemon = start();
+  ASSERT_TRUE(notify_->wait_for("READY=1", 30s)) << daemon->output();
+  ASSERT_TRUE(daemon->wait_for_output("sync connector=erp", 30s)) << daemon->output();
+
+  // A bad config: refused with the key named; the service keeps running.
+  write_config("[" + feed_connector("erp", a, "1h").replace(2, 6, "\"nmae\"") + "]");
+  daemon->signal(SIGHUP);
+  ASSERT_TRUE(daemon->wait_for_output("reload refused", 30s)) << daemon->output();
+  EXPECT_NE(daemon->output().find("nmae"), std::string::npos) << daemon->output();
+
+  // A good one: the added connector runs at once.
+  write_config("[" + feed_connector("erp", a, "1h") + ", " + feed_connector("erp2", b, "1h") + "]");
+  daemon->signal(SIGHUP);
+  ASSERT_TRUE(daemon->wait_for_output("sync connector=erp2", 30s)) << daemon->output();
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM accounts WHERE external_code = 'B-9'"), "1");
+  EXPECT_TRUE(notify_->wait_for("READY=1", 5s, 3));
+
+  daemon->signal(SIGTERM);
+  ASSERT_EQ(daemon->wait_exit(30s), 0) << daemon->output();
+}
+
+TEST_P(Service, ABadConfigAtStartExitsTwoBeforeReady) {
+  write_config(R"([{ "name": "Bad Name", "type": "feed" }])");
+  auto daemon = start();
+  auto code = daemon->wait_exit(30s);
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 2);
+  for (const auto& m : notify_->messages()) EXPECT_EQ(m.find("READY=1"), std::string::npos);
+}
+
+// Service behaviour does not depend on the engine: SQLite only.
+INSTANTIATE_TEST_SUITE_P(E2e, Service, ::testing::Values(Engine::sqlite), engine_param_name);
+
+}  // namespace
+}  // namespace erpsync::testing
