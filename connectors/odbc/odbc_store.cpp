@@ -6,30 +6,14 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "core/normalize.hpp"
+
 namespace erpsync::connectors::odbc {
 namespace {
 
 using core::EntityId;
 using core::Field;
 using core::Ref;
-
-// SPEC §3 rule 9's name comparison (the same rule as core::normalize_name): ASCII-lowercased,
-// runs of white space folded to one space, trimmed.
-std::string normalized_name(std::string_view raw) {
-  std::string out;
-  bool pending_space = false;
-  for (char ch : raw) {
-    bool ws = ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' || ch == '\v' || ch == '\f';
-    if (ws) {
-      pending_space = !out.empty();
-      continue;
-    }
-    if (pending_space) out += ' ';
-    pending_space = false;
-    out += (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch - 'A' + 'a') : ch;
-  }
-  return out;
-}
 
 // The accounts.name_key form of a normalised name: blanks removed (the database lower-cases).
 std::string name_key(std::string_view normalized) {
@@ -270,6 +254,8 @@ class BatchWriter {
         sets += std::string(col) + " = ?";
         p.push_back(std::move(v));
       };
+      // Rule 9 adoption: the account gets the record's code (a clash is a unique violation).
+      if (a.set_code) add("external_code", Param::str_or_null(a.external_code));
       for (Field f : kAccountFields) {
         if (!(a.set & core::bit(f))) continue;
         if (f == Field::active) add("active", Param::i64(a.values.active ? 1 : 0));
@@ -755,7 +741,7 @@ core::StateSnapshot OdbcStore::load_state(const core::BatchKeys& keys) {
         for (const auto& r : s.query(kCols + "external_code IS NULL AND name_key IN (" +
                                          marks(chunk.size(), "lower(?)") + ")",
                                      p)) {
-          std::string norm = normalized_name(str(r[5]));
+          std::string norm = core::normalize_name(str(r[5]));
           if (!keys.adopt_names.count(norm)) continue;
           EntityId id = add_account(r);
           st.uncoded_by_name[norm].push_back(id);

@@ -602,6 +602,56 @@ TEST_P(OdbcStoreTest, AdoptionCandidatesAreFoundByNormalisedNameAndVat) {
   for (auto id : st.uncoded_by_name.at("acme corp")) EXPECT_EQ(st.accounts.count(id), 1u);
 }
 
+TEST_P(OdbcStoreTest, AdoptionSetsTheCodeOfTheExistingAccountAndNothingElse) {
+  auto store = open();
+  odbc_query(db_->connection_string(),
+             "INSERT INTO accounts (name, owner, email) VALUES ('Typed In', 'jsmith', 'crm@example.com')");
+  odbc_query(db_->connection_string(), "INSERT INTO accounts (name, owner, external_code) VALUES ('Other', 'x', 'TAKEN')");
+  core::BatchKeys k = keys({}, {});
+  k.adopt_names = {"typed in"};
+  auto st = store->load_state(k);
+  ASSERT_EQ(st.uncoded_by_name.count("typed in"), 1u);
+  const core::EntityId id = st.uncoded_by_name.at("typed in").at(0);
+
+  // What decide() writes for an adoption: the code, a binding without hash, the b2b customer.
+  core::WriteBatch b;
+  b.connector = kConn;
+  core::AccountWrite adopt;
+  adopt.ref = id;
+  adopt.set_code = true;
+  adopt.external_code = "AD-1";
+  b.accounts.push_back(adopt);
+  b.bindings.push_back(binding("r-ad", id, ""));
+  b.customers.push_back(core::CustomerWrite{kConn, "r-ad", "b2b", id, std::nullopt, "Typed In", ""});
+  store->apply(b);
+
+  auto rows = odbc_query(db_->connection_string(),
+                         "SELECT external_code, name, owner, email FROM accounts WHERE id = " + std::to_string(id));
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0][0], std::optional<std::string>("AD-1"));
+  EXPECT_EQ(rows[0][1], std::optional<std::string>("Typed In"));
+  EXPECT_EQ(rows[0][2], std::optional<std::string>("jsmith"));
+  EXPECT_EQ(rows[0][3], std::optional<std::string>("crm@example.com"));
+  st = store->load_state(keys({"r-ad"}, {"AD-1"}));
+  EXPECT_EQ(st.account_by_code.at("AD-1"), id);
+  EXPECT_TRUE(st.bindings.at("r-ad").payload_hash.empty());
+
+  // A code taken meanwhile by another account is a unique violation: nothing written.
+  odbc_query(db_->connection_string(), "INSERT INTO accounts (name, owner) VALUES ('Second', 'jsmith')");
+  const std::string second = scalar("SELECT id FROM accounts WHERE name = 'Second'");
+  core::WriteBatch clash;
+  clash.connector = kConn;
+  core::AccountWrite again;
+  again.ref = std::stoll(second);
+  again.set_code = true;
+  again.external_code = "TAKEN";
+  clash.accounts.push_back(again);
+  clash.bindings.push_back(binding("r-2", again.ref, ""));
+  EXPECT_THROW(store->apply(clash), core::ConstraintViolation);
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM accounts WHERE external_code IS NULL"), "1");
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM bindings WHERE remote_id = 'r-2'"), "0");
+}
+
 TEST_P(OdbcStoreTest, RunsAreRecordedAndAbandonedRunsAborted) {
   auto store = open();
   auto run = store->begin_run(kConn, "accounts", "test-host");
