@@ -741,7 +741,70 @@ class Loader {
         error(pl, "missing required key \"param\" for paging type " + q(t));
       if (t == "next_link" && !p.contains("next_link"))
         error(pl, "missing required key \"next_link\" for paging type \"next_link\"");
+      if (t == "next_link" && p.contains("next_link") && p["next_link"].is_string())
+        check_path(p["next_link"].get<std::string>(), format, pl.child("next_link"), false);
     }
+    check_feed_http(v, at, format);
+  }
+
+  // HTTP-only options (auth, headers, paging, cursor, timeout, tls) and the cursor's values.
+  void check_feed_http(const Json& v, const Loc& at, const std::string& format) {
+    const bool http = v.contains("url") && v["url"].is_string() &&
+                      (v["url"].get<std::string>().rfind("http://", 0) == 0 ||
+                       v["url"].get<std::string>().rfind("https://", 0) == 0);
+    if (!http && v.contains("url") && v["url"].is_string() && v["url"].get<std::string>().rfind("file://", 0) == 0) {
+      // A file has no request to authenticate, page or filter: such keys would be ignored.
+      for (const char* key : {"auth", "headers", "paging", "cursor", "timeout", "tls"})
+        if (v.contains(key))
+          error(at.child(key), std::string("only for http:// and https:// feeds") +
+                                   (std::string_view(key) == "cursor"
+                                        ? " (the cursor is a request parameter); a file is read whole as a snapshot"
+                                        : ""));
+    }
+    if (v.contains("auth") && v["auth"].is_object() && v["auth"].contains("token_url") &&
+        v["auth"]["token_url"].is_string()) {
+      const std::string u = v["auth"]["token_url"].get<std::string>();
+      if (u.rfind("http://", 0) != 0 && u.rfind("https://", 0) != 0)
+        error(at.child("auth").child("token_url"), "expected an http:// or https:// URL, got " + q(u));
+    }
+    if (v.contains("tls") && v["tls"].is_object())
+      for (const char* key : {"client_cert", "client_key"})
+        if (v["tls"].contains(key))
+          error(at.child("tls").child(key), "TLS client certificates are not supported yet by this build");
+    if (v.contains("cursor") && v["cursor"].is_object()) {
+      const Json& c = v["cursor"];
+      Loc cl = at.child("cursor");
+      if (c.contains("field") && c["field"].is_string())
+        check_path(c["field"].get<std::string>(), format, cl.child("field"), false);
+      if (c.contains("template") && c["template"].is_string() &&
+          c["template"].get<std::string>().find("{cursor}") == std::string::npos)
+        error(cl.child("template"), "expected a filter text containing {cursor}, got " + q(c["template"].get<std::string>()));
+      if (c.contains("timezone") && c["timezone"].is_string() && !valid_timezone(c["timezone"].get<std::string>()))
+        error(cl.child("timezone"), "expected \"UTC\" or a fixed offset such as \"+01:00\" or \"-05:00\", got " +
+                                        q(c["timezone"].get<std::string>()) +
+                                        " (named zones are not supported: their offset changes with daylight saving time)");
+      if (c.contains("order_param") != c.contains("order"))
+        error(cl, "order_param and order go together: set both or neither");
+    }
+  }
+
+  // "UTC", "Z", "±HH:MM", "±HHMM", "±HH", "UTC±HH:MM" (connectors/feed/cursor_time.hpp reads them).
+  static bool valid_timezone(std::string tz) {
+    if (tz == "UTC" || tz == "utc" || tz == "Z") return true;
+    if (tz.rfind("UTC", 0) == 0) tz = tz.substr(3);
+    if (tz.empty() || (tz[0] != '+' && tz[0] != '-')) return false;
+    auto d = [&](std::size_t i) { return i < tz.size() && std::isdigit(static_cast<unsigned char>(tz[i])); };
+    int h = -1, m = 0;
+    if (tz.size() == 3 && d(1) && d(2)) {
+      h = std::stoi(tz.substr(1, 2));
+    } else if (tz.size() == 5 && d(1) && d(2) && d(3) && d(4)) {
+      h = std::stoi(tz.substr(1, 2));
+      m = std::stoi(tz.substr(3, 2));
+    } else if (tz.size() == 6 && d(1) && d(2) && tz[3] == ':' && d(4) && d(5)) {
+      h = std::stoi(tz.substr(1, 2));
+      m = std::stoi(tz.substr(4, 2));
+    }
+    return h >= 0 && h <= 23 && m <= 59;
   }
 
   // ---- typed extraction (only on validated trees) ----------------------------------------

@@ -138,7 +138,7 @@ struct FeedCursor {
 };
 
 struct FeedConfig {
-  std::string url;  // file:///... (http(s) later)
+  std::string url;  // file:///..., http://... or https://...
   FeedFormat format = FeedFormat::xml;
   std::string records;
   std::array<std::optional<FieldPath>, core::kFieldCount> fields;  // by core::Field
@@ -150,9 +150,10 @@ struct FeedConfig {
   int max_depth = 64;
   // Records per page handed to the engine. Not a config option: 0 (the default) hands a file's
   // whole document over as one page, because SPEC §3 rule 7 supersedes duplicate remote ids
-  // within one document. HTTP paging will set it per fetched page.
+  // within one document. HTTP feeds hand over each fetched page as one page and ignore it.
   int page_size = 0;
-  // HTTP (refused as not supported yet in this build; kept for the shape):
+  // HTTP only (the loader refuses them on file:// feeds); see connectors/feed/http_reader.hpp
+  // and feed_source.hpp. tls.client_cert/client_key are refused as not supported yet.
   FeedAuth auth;
   std::map<std::string, std::string> headers;
   FeedPaging paging;

@@ -16,8 +16,8 @@ constexpr std::array<std::pair<Capability, bool>, 6> kCapabilities = {{
     {C::core, true},
     {C::magento2, false},
     {C::odoo, true},
-    {C::feed_http, false},
-    {C::feed_cursor, false},
+    {C::feed_http, true},
+    {C::feed_cursor, true},
     {C::metrics, false},
 }};
 
@@ -110,7 +110,7 @@ const OptionSpec kOptions[] = {
   {"connectors[odoo].tls.ca_file", T::string, "", "CA bundle (PEM) instead of the system's.", C::odoo},
 
   // ---- feed (SPEC §4.3) -----------------------------------------------------------------------
-  {"connectors[feed].url", T::string, "", "file:///path (supported), http:// or https:// (not yet).", C::core, true},
+  {"connectors[feed].url", T::string, "", "file:///path, http:// or https://.", C::core, true},
   {"connectors[feed].format", T::string, "", "Document format.", C::core, true, false, "xml|json"},
   {"connectors[feed].records", T::string, "", "One node per company: an XPath from the document root (xml) or a JSON Pointer to an array (json).", C::core, true},
   {"connectors[feed].fields", T::object, "", "Account fields, each a path relative to the record or {\"path\", \"map\"}.", C::core, true},
@@ -166,14 +166,14 @@ const OptionSpec kOptions[] = {
   {"connectors[feed].cursor.template", T::string, "\"{cursor}\"", "Filter text; {cursor} is replaced by the cursor time.", C::feed_cursor},
   {"connectors[feed].cursor.order_param", T::string, "", "Query parameter of the sort order.", C::feed_cursor},
   {"connectors[feed].cursor.order", T::string, "", "Sort order value.", C::feed_cursor},
-  {"connectors[feed].cursor.timezone", T::string, "\"UTC\"", "Time zone of the source's times.", C::feed_cursor},
+  {"connectors[feed].cursor.timezone", T::string, "\"UTC\"", "Time zone of the source's times without an offset and of the {cursor} value sent: UTC or a fixed offset such as \"+01:00\".", C::feed_cursor},
   {"connectors[feed].cursor.granularity", T::string, "\"second\"", "Precision of the source's times; the overlap widens to match.", C::feed_cursor, false, false, "second|day"},
   {"connectors[feed].timeout", T::duration, "\"60s\"", "Per-request timeout.", C::feed_http},
   {"connectors[feed].tls", T::object, "{}", "TLS settings.", C::feed_http},
   {"connectors[feed].tls.verify", T::boolean, "true", "Verify the server certificate.", C::feed_http},
   {"connectors[feed].tls.ca_file", T::string, "", "CA bundle (PEM) instead of the system's.", C::feed_http},
-  {"connectors[feed].tls.client_cert", T::string, "", "Client certificate (PEM).", C::feed_http},
-  {"connectors[feed].tls.client_key", T::string, "", "Client key (PEM).", C::feed_http, false, true},
+  {"connectors[feed].tls.client_cert", T::string, "", "Client certificate (PEM); not supported yet by this build.", C::feed_http},
+  {"connectors[feed].tls.client_key", T::string, "", "Client key (PEM); not supported yet by this build.", C::feed_http, false, true},
 };
 // clang-format on
 

@@ -3,55 +3,234 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "connectors/feed/http_reader.hpp"
+#include "connectors/http/http_client.hpp"
 #include "core/errors.hpp"
 #include "core/payload.hpp"
 
 namespace erpsync::connectors::feed {
+namespace {
 
-FeedSource::FeedSource(std::string connector, const config::FeedConfig& feed, std::unique_ptr<DocumentReader> reader)
+using core::SyncError;
+
+bool is_http_url(const std::string& url) { return url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0; }
+
+std::string trim(std::string s) {
+  const char* ws = " \t\r\n";
+  auto b = s.find_first_not_of(ws);
+  if (b == std::string::npos) return {};
+  return s.substr(b, s.find_last_not_of(ws) - b + 1);
+}
+
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+  for (auto p = text.find(from); p != std::string::npos; p = text.find(from, p + to.size()))
+    text.replace(p, from.size(), to);
+  return text;
+}
+
+}  // namespace
+
+FeedSource::FeedSource(std::string connector, const config::FeedConfig& feed, std::unique_ptr<DocumentReader> reader,
+                       FeedSourceOptions options)
     : connector_(std::move(connector)),
+      feed_(feed),
+      options_(std::move(options)),
       cursor_configured_(feed.cursor.has_value()),
+      http_(is_http_url(feed.url)),
       page_size_(feed.page_size > 0 ? static_cast<std::size_t>(feed.page_size) : SIZE_MAX),
       reader_(std::move(reader)) {
   ParseLimits limits;
   limits.max_bytes = static_cast<std::size_t>(feed.max_size);
   limits.max_depth = feed.max_depth;
   mapper_ = make_mapper(feed, limits);
+  if (feed.cursor) {
+    auto tz = parse_timezone(feed.cursor->timezone);
+    if (!tz)
+      throw SyncError(SyncError::Kind::permanent, "feed " + connector_ + ": cursor.timezone \"" +
+                                                      feed.cursor->timezone +
+                                                      "\" is not UTC or a fixed offset such as \"+01:00\"");
+    tz_offset_min_ = *tz;
+  }
 }
 
 std::unique_ptr<FeedSource> FeedSource::create(const config::ConnectorConfig& connector, Clock& clock) {
   const config::FeedConfig* feed = connector.feed();
   if (!feed)
-    throw core::SyncError(core::SyncError::Kind::permanent, "connector " + connector.name + " is not a feed");
+    throw SyncError(SyncError::Kind::permanent, "connector " + connector.name + " is not a feed");
+  FeedSourceOptions options{connector.cursor_overlap, connector.start_date};
+  if (is_http_url(feed->url)) {
+    auto client = std::make_shared<http::CurlHttpClient>(HttpReader::client_options(*feed));
+    auto reader = std::make_unique<HttpReader>("feed " + connector.name, *feed, std::move(client), clock);
+    return std::make_unique<FeedSource>(connector.name, *feed, std::move(reader), std::move(options));
+  }
   std::string path = file_url_path(feed->url);
   if (path.empty())
-    throw core::SyncError(core::SyncError::Kind::permanent,
-                          "feed " + connector.name + ": cannot read " + feed->url +
-                              ": only file:// URLs are supported by this build");
+    throw SyncError(SyncError::Kind::permanent, "feed " + connector.name + ": cannot read " + feed->url +
+                                                    ": expected a file://, http:// or https:// URL");
   auto reader = std::make_unique<FileReader>(path, feed->max_size, feed->stable_for, clock, "feed " + connector.name);
-  return std::make_unique<FeedSource>(connector.name, *feed, std::move(reader));
+  return std::make_unique<FeedSource>(connector.name, *feed, std::move(reader), std::move(options));
 }
 
 core::SourceStart FeedSource::begin(const core::CursorState& cursor) {
   count_ = next_ = 0;
-  FetchedDocument doc = reader_->read();
   core::SourceStart start;
-  start.content_hash = core::sha256_hex(doc.bytes);
-  if (!cursor.content_hash.empty() && cursor.content_hash == start.content_hash) {
-    start.unchanged = true;  // byte-identical to the last successful run: not a new sighting
+  if (!http_) {
+    FetchedDocument doc = reader_->read();
+    start.content_hash = core::sha256_hex(doc.bytes);
+    if (!cursor.content_hash.empty() && cursor.content_hash == start.content_hash) {
+      start.unchanged = true;  // byte-identical to the last successful run: not a new sighting
+      return start;
+    }
+    count_ = mapper_->load(doc.bytes, what(doc.location));
+    if (!cursor_configured_) start.snapshot_size = static_cast<std::int64_t>(count_);
     return start;
   }
-  count_ = mapper_->load(doc.bytes, "feed " + connector_ + " " + doc.location);
-  if (!cursor_configured_) start.snapshot_size = static_cast<std::int64_t>(count_);
+
+  // http(s)://: the request parameters of this run.
+  page_index_ = 0;
+  done_ = false;
+  previous_body_hash_.clear();
+  prefetched_.clear();
+  best_.reset();
+  QueryParams params;
+  if (cursor_configured_) {
+    const config::FeedCursor& c = *feed_.cursor;
+    const bool day = c.granularity == "day";
+    std::optional<UtcMillis> bound;
+    if (!cursor.cursor.empty()) {
+      best_ = parse_cursor(cursor.cursor);
+      if (!best_)
+        throw SyncError(SyncError::Kind::permanent,
+                        "feed " + connector_ + ": the stored cursor \"" + cursor.cursor +
+                            "\" is not a time \"YYYY-MM-DD HH:MM:SS[.mmm][#id]\" (UTC); `erpsyncd resync --connector " +
+                            connector_ + "` resets it");
+      bound = filter_lower_bound(best_->time, options_.cursor_overlap, tz_offset_min_, day);
+    } else if (options_.start_date) {
+      bound = parse_time(*options_.start_date, 0);
+      if (!bound)
+        throw SyncError(SyncError::Kind::permanent,
+                        "feed " + connector_ + ": start_date \"" + *options_.start_date + "\" is not a UTC time");
+    }
+    if (bound)
+      params.emplace_back(c.param, replace_all(c.template_, "{cursor}", format_filter_time(*bound, tz_offset_min_, day)));
+    if (!c.order_param.empty()) params.emplace_back(c.order_param, c.order);
+  }
+  base_url_ = with_query(feed_.url, params);
+  first_url_ = next_url_ = page_url(0);
+
+  if (!cursor_configured_) {
+    // A snapshot: every page now, so that its size is known before anything is written.
+    std::int64_t total = 0;
+    while (!done_) {
+      const std::string url = next_url_;
+      FetchedDocument doc = reader_->read(url);
+      auto n = load_page(doc, url);
+      if (!n) break;
+      total += static_cast<std::int64_t>(*n);
+      prefetched_.emplace_back(std::move(doc), url);
+    }
+    start.snapshot_size = total;
+  }
   return start;
 }
 
-std::optional<core::SourcePage> FeedSource::next_page() {
+std::string FeedSource::page_url(std::int64_t index) const {
+  const config::FeedPaging& p = feed_.paging;
+  QueryParams params;
+  if (p.type == config::FeedPaging::Type::page) {
+    params.emplace_back(p.param, std::to_string(p.start + index));
+  } else if (p.type == config::FeedPaging::Type::offset) {
+    params.emplace_back(p.param, std::to_string(index * p.size));
+  } else {
+    return base_url_;
+  }
+  if (!p.size_param.empty()) params.emplace_back(p.size_param, std::to_string(p.size));
+  return with_query(base_url_, params);
+}
+
+std::optional<std::size_t> FeedSource::load_page(const FetchedDocument& doc, const std::string& url) {
+  const std::string where = what(doc.location);
+  const std::size_t n = mapper_->load(doc.bytes, where);
+  ++page_index_;
+  const std::string hash = core::sha256_hex(doc.bytes);
+  const bool repeated = hash == previous_body_hash_;
+  previous_body_hash_ = hash;
+  const config::FeedPaging& p = feed_.paging;
+  switch (p.type) {
+    case config::FeedPaging::Type::none:
+      done_ = true;
+      break;
+    case config::FeedPaging::Type::page:
+    case config::FeedPaging::Type::offset:
+      if (repeated) {
+        done_ = true;
+        return std::nullopt;
+      }
+      if (n == 0 || static_cast<std::int64_t>(n) < p.size)
+        done_ = true;
+      else
+        next_url_ = page_url(page_index_);
+      break;
+    case config::FeedPaging::Type::next_link: {
+      std::string link;
+      try {
+        link = trim(mapper_->document_value(p.next_link));
+      } catch (const SyncError& e) {
+        throw SyncError(SyncError::Kind::permanent, where + ": next link: " + e.what());
+      }
+      if (link.empty()) {
+        done_ = true;
+        break;
+      }
+      std::string next = resolve_url(url, link);
+      if (url_origin(next).empty() || url_origin(next) != url_origin(url))
+        throw SyncError(SyncError::Kind::permanent,
+                        where + ": the next link at " + p.next_link + " leads to another site (" + url_origin(next) +
+                            "); refused so that the feed's credentials are not sent there");
+      if (next == url)
+        throw SyncError(SyncError::Kind::permanent,
+                        where + ": the next link at " + p.next_link + " is the page just read; refused as a loop");
+      next_url_ = std::move(next);
+      break;
+    }
+  }
+  return n;
+}
+
+std::optional<core::SourcePage> FeedSource::next_page() { return http_ ? next_http_page() : next_file_page(); }
+
+std::optional<core::SourcePage> FeedSource::next_file_page() {
   if (next_ >= count_) return std::nullopt;
   std::size_t last = count_ - next_ > page_size_ ? next_ + page_size_ : count_;
   core::SourcePage page;
   page.records = mapper_->map(next_, last);
   next_ = last;
+  return page;
+}
+
+std::optional<core::SourcePage> FeedSource::next_http_page() {
+  core::SourcePage page;
+  if (!cursor_configured_) {
+    if (prefetched_.empty()) return std::nullopt;
+    auto [doc, url] = std::move(prefetched_.front());
+    prefetched_.pop_front();
+    std::size_t n = mapper_->load(doc.bytes, what(doc.location));
+    page.records = mapper_->map(0, n);
+    return page;
+  }
+  if (done_) return std::nullopt;
+  const std::string url = next_url_;
+  FetchedDocument doc = reader_->read(url);
+  auto n = load_page(doc, url);
+  if (!n) return std::nullopt;
+  page.records = mapper_->map(0, *n);
+  for (std::size_t i = 0; i < page.records.size(); ++i) {
+    auto t = parse_time(mapper_->cursor_value(i), tz_offset_min_);
+    if (!t) continue;
+    CursorPosition pos{*t, page.records[i].get(core::Field::remote_id)};
+    if (!best_ || *best_ < pos) best_ = std::move(pos);
+  }
+  if (best_) page.cursor_after = format_cursor(*best_);
   return page;
 }
 

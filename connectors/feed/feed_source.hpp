@@ -1,37 +1,72 @@
 #pragma once
 // FeedSource: a `feed` connector's one stream, "accounts" (SPEC §4.3), as the engine polls it.
 //
-// begin() reads the whole document (through its DocumentReader), hashes it and, when the hash
-// equals the one kept with the stream's cursor, reports the source unchanged and yields no
-// records. Otherwise it parses the document and selects the records; next_page() maps them.
-// By default the whole document is one page (SPEC §3 rule 7: duplicate remote ids within one
-// document are superseded, so the engine must see them together); FeedConfig::page_size > 0
-// splits it (tests, and HTTP pages later).
+// file:// feeds: begin() reads the whole document (through its DocumentReader), hashes it and,
+// when the hash equals the one kept with the stream's cursor, reports the source unchanged and
+// yields no records. Otherwise it parses the document and selects the records; next_page() maps
+// them. By default the whole document is one page (SPEC §3 rule 7: duplicate remote ids within
+// one document are superseded, so the engine must see them together); FeedConfig::page_size > 0
+// splits it (tests).
 //
-// Without a `cursor` the feed is a full snapshot: snapshot_size is the record count (for
-// max_shrink, decided by the engine) and pages carry no cursor.
+// http(s):// feeds: every fetched page is one SourcePage (rule 7 supersedes within it), its
+// records mapped with the same mappers. `paging`:
+//   none       one request.
+//   page       param = start, start + 1, ... (size_param = size when set); a page with fewer
+//              than `size` records is the last.
+//   offset     param = 0, size, 2·size, ... (size_param = size when set); same end rule.
+//   next_link  the URL at `next_link` in each page's body (relative links resolved against the
+//              page's URL) until it is absent or empty. A link to another origin (scheme, host,
+//              port) is refused — the credentials must not follow it — and a link to the page
+//              just read is refused as a loop; both are permanent errors.
+// A page byte-identical to the one before it ends page/offset paging (a server that repeats
+// its last page past the end, as Magento 2.3 does, delivers nothing twice).
+//
+// With a `cursor` the feed is not a snapshot (nothing is marked missing, max_shrink does not
+// apply) and pages are fetched one at a time in next_page(). The first request carries
+// `cursor.param` = `template` with {cursor} replaced by the stored cursor − cursor_overlap (a
+// whole day for granularity "day", see cursor_time.hpp), or by `start_date` when nothing is
+// stored yet (no filter at all without either), plus order_param = order when configured.
+// Each page's cursor_after is the greatest (change time, remote id) of the stored cursor and
+// every record read so far (cursor_time.hpp's format); a record whose `cursor.field` is empty
+// or not a time does not move it (the record itself is still synced).
+//
+// Without a cursor the feed is a full snapshot: begin() fetches every page up front, so that
+// snapshot_size (for max_shrink) is known before anything is written and a page that fails
+// fails the run before any record is. Pages carry no cursor.
 //
 // Thread-safety: one run at a time (the engine never runs a connector twice at once).
 
+#include <chrono>
 #include <cstddef>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "config/config.hpp"
+#include "connectors/feed/cursor_time.hpp"
 #include "connectors/feed/mapper.hpp"
 #include "connectors/feed/reader.hpp"
+#include "connectors/feed/url.hpp"
 #include "core/source.hpp"
 
 namespace erpsync::connectors::feed {
 
+// Connector-level settings a feed source needs besides its FeedConfig.
+struct FeedSourceOptions {
+  std::chrono::milliseconds cursor_overlap{30'000};
+  std::optional<std::string> start_date;  // UTC "YYYY-MM-DD[ HH:MM:SS]"
+};
+
 class FeedSource final : public core::AccountSource {
  public:
-  // `reader` supplies the document's bytes.
-  FeedSource(std::string connector, const config::FeedConfig& feed, std::unique_ptr<DocumentReader> reader);
+  // `reader` supplies the documents: read() the configured URL, read(url) further pages.
+  FeedSource(std::string connector, const config::FeedConfig& feed, std::unique_ptr<DocumentReader> reader,
+             FeedSourceOptions options = {});
 
-  // The source for a configured feed connector: a FileReader for file:// URLs. Throws
-  // core::SyncError{permanent} for a URL this build cannot read (http(s) is not supported yet).
+  // The source for a configured feed connector: a FileReader for file:// URLs, an HttpReader
+  // over a CurlHttpClient (client_options() of the feed) for http(s)://. Throws
+  // core::SyncError{permanent} for any other URL.
   static std::unique_ptr<FeedSource> create(const config::ConnectorConfig& connector, Clock& clock = system_clock());
 
   const std::string& stream() const override { return stream_; }
@@ -39,15 +74,40 @@ class FeedSource final : public core::AccountSource {
   core::SourceStart begin(const core::CursorState& cursor) override;
   std::optional<core::SourcePage> next_page() override;
 
+  // The URL of the first request begin() prepared (for tests and debug logs).
+  const std::string& first_url() const { return first_url_; }
+
  private:
+  std::optional<core::SourcePage> next_file_page();
+  std::optional<core::SourcePage> next_http_page();
+  // Loads `doc` into the mapper and decides the URL after it (sets done_ when none). Returns its
+  // record count, or nullopt for a page/offset page identical to the one before (the end).
+  std::optional<std::size_t> load_page(const FetchedDocument& doc, const std::string& url);
+  std::string page_url(std::int64_t index) const;
+  std::string what(const std::string& location) const { return "feed " + connector_ + " " + location; }
+
   std::string connector_;
   std::string stream_ = "accounts";
+  config::FeedConfig feed_;
+  FeedSourceOptions options_;
   bool cursor_configured_;
+  bool http_;
+  int tz_offset_min_ = 0;
   std::size_t page_size_;
   std::unique_ptr<DocumentReader> reader_;
   std::unique_ptr<DocumentMapper> mapper_;
+  // file://
   std::size_t count_ = 0;
   std::size_t next_ = 0;
+  // http(s)://
+  std::string base_url_;   // the configured URL with the cursor's parameters
+  std::string first_url_;
+  std::string next_url_;   // the page to fetch next
+  std::int64_t page_index_ = 0;  // pages fetched so far in this run
+  bool done_ = true;
+  std::string previous_body_hash_;
+  std::deque<std::pair<FetchedDocument, std::string>> prefetched_;  // snapshots: (page, URL)
+  std::optional<CursorPosition> best_;
 };
 
 }  // namespace erpsync::connectors::feed

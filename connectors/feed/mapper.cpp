@@ -74,6 +74,7 @@ class XmlMapper final : public DocumentMapper {
       fields_[i].spec = &*feed.fields[i];
       fields_[i].query.emplace(compile(feed.fields[i]->path, "a field"));
     }
+    if (feed.cursor) cursor_field_.emplace(compile(feed.cursor->field, "cursor.field"));
     if (feed.contacts) {
       contact_records_.emplace(compile(feed.contacts->records, "contacts.records"));
       for (std::size_t i = 0; i < core::kContactFieldCount; ++i) {
@@ -101,6 +102,16 @@ class XmlMapper final : public DocumentMapper {
     last = std::min(last, nodes_.size());
     for (std::size_t i = first; i < last; ++i) out.push_back(map_one(nodes_[i]));
     return out;
+  }
+
+  std::string cursor_value(std::size_t index) const override {
+    if (!cursor_field_ || index >= nodes_.size()) return {};
+    return trim(cursor_field_->evaluate_string(nodes_[index]));
+  }
+
+  std::string document_value(const std::string& path) const override {
+    pugi::xpath_query q = compile(path, "a document path");
+    return trim(q.evaluate_string(doc_));
   }
 
  private:
@@ -137,6 +148,7 @@ class XmlMapper final : public DocumentMapper {
   std::array<XmlField, core::kFieldCount> fields_;
   std::optional<pugi::xpath_query> contact_records_;
   std::array<XmlField, core::kContactFieldCount> contact_fields_;
+  std::optional<pugi::xpath_query> cursor_field_;
   pugi::xml_document doc_;
   pugi::xpath_node_set nodes_;
 };
@@ -169,6 +181,7 @@ class JsonMapper final : public DocumentMapper {
       if (!feed.fields[i]) continue;
       fields_[i] = {&*feed.fields[i], pointer(feed.fields[i]->path, "a field")};
     }
+    if (feed.cursor) cursor_field_ = pointer(feed.cursor->field, "cursor.field");
     if (feed.contacts) {
       contacts_path_ = feed.contacts->records;
       contact_records_ = pointer(feed.contacts->records, "contacts.records");
@@ -199,6 +212,22 @@ class JsonMapper final : public DocumentMapper {
     last = std::min(last, array_->size());
     for (std::size_t i = first; i < last; ++i) out.push_back(map_one((*array_)[i], i));
     return out;
+  }
+
+  std::string cursor_value(std::size_t index) const override {
+    if (!cursor_field_ || !array_ || index >= array_->size()) return {};
+    const Json* v = find((*array_)[index], *cursor_field_);
+    if (!v || v->is_null() || v->is_object() || v->is_array()) return {};
+    return v->is_string() ? v->get<std::string>() : v->dump();
+  }
+
+  std::string document_value(const std::string& path) const override {
+    const Json* v = find(doc_, pointer(path, "a document path"));
+    if (!v || v->is_null()) return {};
+    if (v->is_string()) return v->get<std::string>();
+    if (v->is_object() || v->is_array())
+      permanent("the value at \"" + path + "\" is " + type_name(*v) + ", expected a string");
+    return v->dump();
   }
 
  private:
@@ -298,6 +327,7 @@ class JsonMapper final : public DocumentMapper {
   std::string contacts_path_;
   std::optional<Json::json_pointer> contact_records_;
   std::array<JsonField, core::kContactFieldCount> contact_fields_;
+  std::optional<Json::json_pointer> cursor_field_;
   Json doc_;
   const Json* array_ = nullptr;
 };

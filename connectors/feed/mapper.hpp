@@ -48,6 +48,15 @@ class DocumentMapper {
 
   // Maps records [first, last) of the loaded document, in document order.
   virtual std::vector<core::IncomingAccount> map(std::size_t first, std::size_t last) const = 0;
+
+  // The text at the feed's `cursor.field` in record `index` of the loaded document (trimmed for
+  // XML; a JSON string or number), "" when absent, not a value, or no cursor is configured.
+  virtual std::string cursor_value(std::size_t index) const = 0;
+
+  // The text at `path` from the loaded document's root (an XPath for XML, a JSON Pointer for
+  // JSON), "" when absent or null. Used for next links. Throws core::SyncError{permanent} for a
+  // path that does not compile, or (JSON) one that leads to an object or array.
+  virtual std::string document_value(const std::string& path) const = 0;
 };
 
 // The mapper for `feed.format`. Throws core::SyncError{permanent} when a path does not

@@ -29,6 +29,11 @@ int hex(char c) {
 
 }  // namespace
 
+FetchedDocument DocumentReader::read(const std::string& url) {
+  throw core::SyncError(core::SyncError::Kind::permanent,
+                        "cannot read " + url + " from " + location() + ": this source has no further pages");
+}
+
 Clock& system_clock() {
   static RealClock clock;
   return clock;

@@ -36,6 +36,9 @@ class DocumentReader {
   // The whole document. Throws core::SyncError: permanent when it is larger than the cap,
   // transient when it cannot be read now (missing, permission, still being written).
   virtual FetchedDocument read() = 0;
+  // The document at `url` (HTTP feeds: further pages, next links). Same errors as read().
+  // Readers without URLs (files) refuse with a permanent error.
+  virtual FetchedDocument read(const std::string& url);
   virtual const std::string& location() const = 0;
 };
 
@@ -47,6 +50,7 @@ class FileReader final : public DocumentReader {
   FileReader(std::string path, std::int64_t max_size, std::chrono::milliseconds stable_for, Clock& clock,
              std::string what);
   FetchedDocument read() override;
+  using DocumentReader::read;
   const std::string& location() const override { return path_; }
 
  private:

@@ -415,16 +415,53 @@ std::string feed_config(const std::string& connector_json) {
   return R"({ "database": { "connection": "x" }, "connectors": [ )" + connector_json + " ] }";
 }
 
-TEST(ConfigFeed, HttpFeedsAndHttpOptionsAreRefusedAsNotSupportedYet) {
+TEST(ConfigFeed, HttpFeedsWithAuthPagingAndCursorAreRead) {
   TempDir dir;
   auto r = load_config(dir.write("c.json", feed_config(R"({ "name": "a", "type": "feed",
     "url": "https://erp.example.com/x.json", "format": "json", "records": "/v", "fields": { "external_code": "/c" },
-    "auth": { "type": "bearer", "token": "t" }, "paging": { "type": "none" },
-    "cursor": { "field": "/m", "param": "$filter" } })")));
-  EXPECT_THAT(find_error(r, "connectors[0].url")->message, HasSubstr("not supported yet"));
-  EXPECT_THAT(find_error(r, "connectors[0].auth")->message, HasSubstr("not supported yet by this build (feeds over http(s))"));
-  EXPECT_THAT(find_error(r, "connectors[0].paging")->message, HasSubstr("not supported yet"));
-  EXPECT_THAT(find_error(r, "connectors[0].cursor")->message, HasSubstr("not supported yet by this build (feed cursors)"));
+    "auth": { "type": "bearer", "token": "t0ken-value" }, "headers": { "Prefer": "odata.maxpagesize=50" },
+    "paging": { "type": "offset", "param": "skip", "size_param": "top", "size": 50 },
+    "cursor": { "field": "/m", "param": "$filter", "template": "m gt {cursor}", "timezone": "+01:00",
+                "granularity": "day", "order_param": "$orderby", "order": "m" },
+    "timeout": "30s", "tls": { "verify": false, "ca_file": "/etc/ssl/x.pem" } })")));
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  const FeedConfig& f = *r.config->connectors.at(0).feed();
+  EXPECT_EQ(f.auth.type, FeedAuth::Type::bearer);
+  EXPECT_EQ(f.auth.token.reveal(), "t0ken-value");
+  EXPECT_EQ(f.headers.at("Prefer"), "odata.maxpagesize=50");
+  EXPECT_EQ(f.paging.type, FeedPaging::Type::offset);
+  EXPECT_EQ(f.paging.param, "skip");
+  EXPECT_EQ(f.paging.size, 50);
+  ASSERT_TRUE(f.cursor);
+  EXPECT_EQ(f.cursor->template_, "m gt {cursor}");
+  EXPECT_EQ(f.cursor->timezone, "+01:00");
+  EXPECT_EQ(f.cursor->granularity, "day");
+  EXPECT_EQ(f.timeout, std::chrono::seconds(30));
+  EXPECT_FALSE(f.tls.verify);
+}
+
+TEST(ConfigFeed, HttpOptionsAreCheckedForTheirValues) {
+  TempDir dir;
+  auto r = load_config(dir.write("c.json", feed_config(R"({ "name": "a", "type": "feed",
+    "url": "https://erp.example.com/x.json", "format": "json", "records": "/v", "fields": { "external_code": "/c" },
+    "auth": { "type": "oauth2_client_credentials", "token_url": "login.example.com/token", "client_id": "i",
+              "client_secret": "s" },
+    "paging": { "type": "next_link", "next_link": "@odata.nextLink" },
+    "cursor": { "field": "m", "param": "$filter", "template": "m gt now", "timezone": "Europe/Berlin",
+                "order_param": "$orderby" },
+    "tls": { "client_cert": "/etc/c.pem" } },
+    { "name": "b", "type": "feed", "url": "file:///srv/a.json", "format": "json", "records": "/v",
+      "fields": { "external_code": "/c" }, "auth": { "type": "bearer", "token": "t" },
+      "cursor": { "field": "/m", "param": "since" } })")));
+  EXPECT_THAT(find_error(r, "connectors[0].auth.token_url")->message, HasSubstr("expected an http:// or https:// URL"));
+  EXPECT_THAT(find_error(r, "connectors[0].paging.next_link")->message, HasSubstr("expected a JSON Pointer"));
+  EXPECT_THAT(find_error(r, "connectors[0].cursor.field")->message, HasSubstr("expected a JSON Pointer"));
+  EXPECT_THAT(find_error(r, "connectors[0].cursor.template")->message, HasSubstr("containing {cursor}"));
+  EXPECT_THAT(find_error(r, "connectors[0].cursor.timezone")->message, HasSubstr("fixed offset such as \"+01:00\""));
+  EXPECT_THAT(find_error(r, "connectors[0].cursor")->message, HasSubstr("order_param and order go together"));
+  EXPECT_THAT(find_error(r, "connectors[0].tls.client_cert")->message, HasSubstr("not supported yet"));
+  EXPECT_THAT(find_error(r, "connectors[1].auth")->message, HasSubstr("only for http:// and https:// feeds"));
+  EXPECT_THAT(find_error(r, "connectors[1].cursor")->message, HasSubstr("only for http:// and https:// feeds"));
 }
 
 TEST(ConfigFeed, FileUrlsMustBeAbsolute) {
@@ -478,9 +515,9 @@ TEST(ConfigFeed, ValueMapsAndContactsAreRead) {
   EXPECT_FALSE(f.contacts->fields[static_cast<int>(core::ContactField::active)]);
 }
 
-TEST(ConfigFeed, HttpFixturesAreDeclaredButRefused) {
-  // The Business Central and bearer JSON connector files use only declared options: the sole
-  // errors are the capabilities this build lacks.
+TEST(ConfigFeed, HttpFixturesLoad) {
+  // The Business Central and bearer JSON connector files load as they are, secrets resolved
+  // from the environment and systemd credentials.
   TempDir dir;
   setenv("BC_TENANT", "t", 1);
   setenv("BC_COMPANY", "c", 1);
@@ -495,15 +532,17 @@ TEST(ConfigFeed, HttpFixturesAreDeclaredButRefused) {
   }
   auto r = load_config(dir.write("c.json", R"({ "database": { "connection": "x" }, "include": "d/*.json" })"));
   unsetenv("CREDENTIALS_DIRECTORY");
-  ASSERT_FALSE(r.ok());
-  for (const auto& e : r.errors) {
-    EXPECT_THAT(e.message, HasSubstr("not supported yet")) << e.to_string();
-    EXPECT_THAT(e.file, HasSubstr("/d/")) << e.to_string();
-  }
-  EXPECT_TRUE(find_error(r, "connectors[0].url")) << all_errors(r);   // business-central
-  EXPECT_TRUE(find_error(r, "connectors[0].auth")) << all_errors(r);
-  EXPECT_TRUE(find_error(r, "connectors[0].cursor")) << all_errors(r);
-  EXPECT_TRUE(find_error(r, "connectors[1].url")) << all_errors(r);   // erp-json
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  const FeedConfig& bc = *r.config->connectors.at(0).feed();
+  EXPECT_EQ(bc.url, "https://api.businesscentral.dynamics.com/v2.0/t/production/api/v2.0/companies(c)/customers");
+  EXPECT_EQ(bc.auth.type, FeedAuth::Type::oauth2_client_credentials);
+  EXPECT_EQ(bc.auth.client_secret.reveal(), "secret");
+  EXPECT_EQ(bc.paging.type, FeedPaging::Type::next_link);
+  ASSERT_TRUE(bc.cursor);
+  EXPECT_EQ(bc.cursor->field, "/lastModifiedDateTime");
+  EXPECT_EQ(r.config->connectors.at(1).feed()->auth.token.reveal(), "tok");
+  // Credentials are known to the log redaction.
+  EXPECT_EQ(r.config->redact("secret tok"), "*** ***");
 }
 
 // ---- includes -----------------------------------------------------------------------------
@@ -747,7 +786,8 @@ TEST(OptionTable, CapabilitiesOfThisBuild) {
   EXPECT_TRUE(supported(Capability::core));
   EXPECT_FALSE(supported(Capability::magento2));
   EXPECT_FALSE(supported(Capability::odoo));
-  EXPECT_FALSE(supported(Capability::feed_http));
+  EXPECT_TRUE(supported(Capability::feed_http));
+  EXPECT_TRUE(supported(Capability::feed_cursor));
 }
 
 TEST(OptionTable, JsonSchemaIsGeneratedFromTheTable) {

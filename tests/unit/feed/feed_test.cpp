@@ -501,10 +501,12 @@ TEST(FeedSourceTest, MalformedFileNamesConnectorAndFile) {
   expect_permanent([&] { src->begin(core::CursorState{}); }, {"feed erp-xml " + fx.path, "byte"});
 }
 
-TEST(FeedSourceTest, OnlyFileUrlsAreSupported) {
+TEST(FeedSourceTest, OnlyFileAndHttpUrlsAreSupported) {
   SourceFixture fx;
   std::get<config::FeedConfig>(fx.conn.settings).url = "https://erp.example.com/x.xml";
-  expect_permanent([&] { FeedSource::create(fx.conn, fx.clock); }, {"only file:// URLs"});
+  EXPECT_NE(FeedSource::create(fx.conn, fx.clock), nullptr);
+  std::get<config::FeedConfig>(fx.conn.settings).url = "ftp://erp.example.com/x.xml";
+  expect_permanent([&] { FeedSource::create(fx.conn, fx.clock); }, {"expected a file://, http:// or https:// URL"});
 }
 
 TEST(FeedReader, FileUrlPaths) {
