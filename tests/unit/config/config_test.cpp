@@ -85,7 +85,7 @@ constexpr const char* kSpecExample = R"jsonc({
   ]
 })jsonc";
 
-TEST(ConfigSpecExample, RefusesMagentoOdooAndMetricsAsNotSupportedYet) {
+TEST(ConfigSpecExample, RefusesMagentoAndMetricsAsNotSupportedYetAndNamesTheUnreadableOdooSecret) {
   TempDir dir;
   auto path = dir.write("erpsync.json", kSpecExample);
   auto r = load_config(path);
@@ -95,10 +95,12 @@ TEST(ConfigSpecExample, RefusesMagentoOdooAndMetricsAsNotSupportedYet) {
   EXPECT_EQ(shop->file, path);
   EXPECT_EQ(shop->line, 10);
   EXPECT_THAT(shop->message, HasSubstr("\"magento2\" is not supported yet"));
-  const auto* odoo = find_error(r, "connectors[1].type");
+  // Odoo is supported; its ${file:} secret does not exist on this machine.
+  EXPECT_EQ(find_error(r, "connectors[1].type"), nullptr) << all_errors(r);
+  const auto* odoo = find_error(r, "connectors[1].password");
   ASSERT_NE(odoo, nullptr) << all_errors(r);
-  EXPECT_EQ(odoo->line, 16);
-  EXPECT_THAT(odoo->message, HasSubstr("\"odoo\" is not supported yet"));
+  EXPECT_EQ(odoo->line, 17);
+  EXPECT_THAT(odoo->message, HasSubstr("/etc/erpsync/odoo.pass"));
   const auto* metrics = find_error(r, "metrics");
   ASSERT_NE(metrics, nullptr) << all_errors(r);
   EXPECT_EQ(metrics->line, 5);
@@ -785,7 +787,7 @@ TEST(OptionTable, DeclaresEveryOptionSpecNames) {
 TEST(OptionTable, CapabilitiesOfThisBuild) {
   EXPECT_TRUE(supported(Capability::core));
   EXPECT_FALSE(supported(Capability::magento2));
-  EXPECT_FALSE(supported(Capability::odoo));
+  EXPECT_TRUE(supported(Capability::odoo));
   EXPECT_TRUE(supported(Capability::feed_http));
   EXPECT_TRUE(supported(Capability::feed_cursor));
 }
