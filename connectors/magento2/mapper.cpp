@@ -1,0 +1,112 @@
+#include "connectors/magento2/mapper.hpp"
+
+#include "connectors/magento2/exact_json.hpp"
+#include "core/errors.hpp"
+
+namespace erpsync::connectors::magento2 {
+namespace {
+
+using nlohmann::json;
+
+std::string text(const json& item, const char* key) {
+  auto it = item.find(key);
+  if (it == item.end() || it->is_null()) return {};
+  if (it->is_string()) return it->get<std::string>();
+  if (it->is_number_integer() || it->is_number_unsigned()) return it->dump();
+  return {};
+}
+
+std::string id_text(const json& item, const char* key) {
+  auto it = item.find(key);
+  if (it == item.end()) return {};
+  if (it->is_number_integer() || it->is_number_unsigned()) return it->dump();
+  if (it->is_string()) return it->get<std::string>();
+  return {};
+}
+
+// The default billing address: the one flagged default_billing, else the one whose id the
+// customer's default_billing names.
+const json* default_billing(const json& customer) {
+  auto addrs = customer.find("addresses");
+  if (addrs == customer.end() || !addrs->is_array()) return nullptr;
+  for (const auto& a : *addrs)
+    if (a.is_object() && a.value("default_billing", false) == true) return &a;
+  const std::string id = text(customer, "default_billing");
+  if (!id.empty())
+    for (const auto& a : *addrs)
+      if (a.is_object() && id_text(a, "id") == id) return &a;
+  return nullptr;
+}
+
+}  // namespace
+
+core::IncomingCustomer map_customer(const json& item, const std::string& account_code_attribute) {
+  core::IncomingCustomer c;
+  c.remote_id = id_text(item, "id");
+  c.email = text(item, "email");
+  c.first_name = text(item, "firstname");
+  c.last_name = text(item, "lastname");
+  c.updated_at = text(item, "updated_at");
+  if (const json* a = default_billing(item)) {
+    c.company = text(*a, "company");
+    c.phone = text(*a, "telephone");
+  }
+  if (!account_code_attribute.empty()) {
+    auto attrs = item.find("custom_attributes");
+    if (attrs != item.end() && attrs->is_array()) {
+      for (const auto& attr : *attrs) {
+        if (!attr.is_object() || text(attr, "attribute_code") != account_code_attribute) continue;
+        auto v = attr.find("value");
+        if (v == attr.end() || v->is_null()) break;
+        if (v->is_string()) c.external_code = v->get<std::string>();
+        else if (auto n = number_text(*v)) c.external_code = *n;
+        else c.invalid = "custom attribute " + account_code_attribute + " is not a single value";
+        break;
+      }
+    }
+  }
+  return c;
+}
+
+core::IncomingOrder map_order(const json& item) {
+  core::IncomingOrder o;
+  o.remote_id = id_text(item, "entity_id");
+  // Guests have no customer_id key (null values are omitted); customer_is_guest says it too.
+  const std::string cid = id_text(item, "customer_id");
+  const bool guest = item.value("customer_is_guest", 0) == 1;
+  if (!cid.empty() && !guest) o.customer_remote_id = cid;
+  o.customer_email = text(item, "customer_email");
+  o.increment_id = text(item, "increment_id");
+  o.status = text(item, "status");
+  o.state = text(item, "state");
+  o.currency = text(item, "order_currency_code");
+  o.created_at = text(item, "created_at");
+  o.updated_at = text(item, "updated_at");
+  auto gt = item.find("grand_total");
+  if (gt != item.end() && !gt->is_null()) {
+    const auto raw = number_text(*gt);
+    const auto exact = raw ? core::exact_decimal(*raw) : std::nullopt;
+    if (exact) o.grand_total = *exact;
+    else o.invalid = "grand_total " + gt->dump() + " is not a number that fits DECIMAL(20,4)";
+  }
+  if (!o.invalid && !o.created_at.empty() && !core::is_utc_datetime(o.created_at))
+    o.invalid = "created_at '" + o.created_at + "' is not 'YYYY-MM-DD HH:MM:SS'";
+  if (!o.invalid && !o.updated_at.empty() && !core::is_utc_datetime(o.updated_at))
+    o.invalid = "updated_at '" + o.updated_at + "' is not 'YYYY-MM-DD HH:MM:SS'";
+  return o;
+}
+
+KeysetKey keyset_key(const json& item, const char* id_key, const std::string& what) {
+  auto id = item.find(id_key);
+  if (!item.is_object() || id == item.end() || !(id->is_number_integer() || id->is_number_unsigned()))
+    throw core::SyncError(core::SyncError::Kind::permanent,
+                          what + ": an item has no integer " + id_key + "; paging cannot go on past it");
+  const std::string u = text(item, "updated_at");
+  if (!core::is_utc_datetime(u))
+    throw core::SyncError(core::SyncError::Kind::permanent,
+                          what + ": item " + id->dump() + " has no 'YYYY-MM-DD HH:MM:SS' updated_at ('" + u +
+                              "'); paging cannot go on past it");
+  return {u, id->get<long long>()};
+}
+
+}  // namespace erpsync::connectors::magento2

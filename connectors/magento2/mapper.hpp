@@ -1,0 +1,30 @@
+#pragma once
+// Magento JSON (as parse_exact_json reads it) → core's IncomingCustomer / IncomingOrder.
+// Pure; no I/O. A field that cannot be read makes the record `invalid` (an invalid_field
+// rejection naming it); only a record without an id throws, because it cannot even be named.
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/commerce.hpp"
+
+namespace erpsync::connectors::magento2 {
+
+// `account_code_attribute`: the customer custom attribute holding the ERP code ("" = none
+// configured: every customer is code-less). An absent entry, or an absent custom_attributes
+// key, is "no code".
+core::IncomingCustomer map_customer(const nlohmann::json& item, const std::string& account_code_attribute);
+core::IncomingOrder map_order(const nlohmann::json& item);
+
+// The record's keyset position: (updated_at, id as an integer). Throws SyncError{permanent}
+// when the item has no integer id (`id_key`: "id" for customers, "entity_id" for orders) or no
+// 'YYYY-MM-DD HH:MM:SS' updated_at: paging cannot go on past such a row.
+struct KeysetKey {
+  std::string updated_at;
+  long long id = 0;
+  auto operator<=>(const KeysetKey&) const = default;
+};
+KeysetKey keyset_key(const nlohmann::json& item, const char* id_key, const std::string& what);
+
+}  // namespace erpsync::connectors::magento2

@@ -1,0 +1,144 @@
+#include "connectors/odbc/commerce_sql.hpp"
+
+#include <ctime>
+
+namespace erpsync::connectors::odbc::commerce_sql {
+namespace {
+
+std::string marks(std::size_t n) {
+  std::string s;
+  for (std::size_t i = 0; i < n; ++i) s += i ? ", ?" : "?";
+  return s;
+}
+
+template <class Container>
+std::vector<std::vector<std::string>> chunks(const Container& keys, std::size_t size) {
+  std::vector<std::vector<std::string>> out;
+  for (const auto& k : keys) {
+    if (out.empty() || out.back().size() >= size) out.emplace_back();
+    out.back().push_back(k);
+  }
+  return out;
+}
+
+// 'YYYY-MM-DD HH:MM:SS' (Magento) → the store's timestamp form with milliseconds.
+Param ts_or_null(const std::string& s) { return s.empty() ? Param::null_ts() : Param::ts(s + ".000"); }
+
+Param opt_id(const std::optional<core::Ref>& r) { return Param::opt_i64(r ? std::optional<std::int64_t>(*r) : std::nullopt); }
+
+std::int64_t to_i64(const std::optional<std::string>& v) { return v ? std::stoll(*v) : 0; }
+
+std::string cutoff(std::chrono::seconds ttl) {
+  const std::string now = utc_timestamp_now();  // 'YYYY-MM-DD HH:MM:SS.mmm'
+  std::tm tm{};
+  tm.tm_year = std::stoi(now.substr(0, 4)) - 1900;
+  tm.tm_mon = std::stoi(now.substr(5, 2)) - 1;
+  tm.tm_mday = std::stoi(now.substr(8, 2));
+  tm.tm_hour = std::stoi(now.substr(11, 2));
+  tm.tm_min = std::stoi(now.substr(14, 2));
+  tm.tm_sec = std::stoi(now.substr(17, 2));
+  std::time_t t = timegm(&tm) - static_cast<std::time_t>(ttl.count());
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return std::string(buf) + now.substr(19);
+}
+
+}  // namespace
+
+void write_commerce(Connection& c, const core::WriteBatch& batch, const std::string& now) {
+  for (const core::OrderWrite& o : batch.orders) {
+    std::vector<Param> values = {opt_id(o.customer),          opt_id(o.account),
+                                 Param::str_or_null(o.customer_email), Param::str_or_null(o.increment_id),
+                                 Param::str_or_null(o.status), Param::str_or_null(o.state),
+                                 Param::dec(o.grand_total),   Param::str_or_null(o.currency),
+                                 ts_or_null(o.ordered_at),    ts_or_null(o.updated_at)};
+    std::vector<Param> update = values;
+    update.push_back(Param::str(batch.connector));
+    update.push_back(Param::str(o.remote_id));
+    const std::int64_t n = c.exec(
+        "UPDATE orders SET customer_id = ?, account_id = ?, customer_email = ?, increment_id = ?, status = ?, "
+        "state = ?, grand_total = ?, currency = ?, ordered_at = ?, updated_at = ? WHERE channel = ? AND remote_id = ?",
+        update);
+    if (n == 0) {
+      std::vector<Param> insert = {Param::str(batch.connector), Param::str(o.remote_id)};
+      insert.insert(insert.end(), values.begin(), values.end());
+      c.exec("INSERT INTO orders (channel, remote_id, customer_id, account_id, customer_email, increment_id, status, "
+             "state, grand_total, currency, ordered_at, updated_at) VALUES (" + marks(12) + ")",
+             insert);
+    }
+    const std::int64_t id = to_i64(c.scalar("SELECT id FROM orders WHERE channel = ? AND remote_id = ?",
+                                            {Param::str(batch.connector), Param::str(o.remote_id)}));
+    const std::int64_t b = c.exec(
+        "UPDATE bindings SET entity = 'order', entity_id = ?, payload_hash = ?, missing_since = NULL, updated_at = ? "
+        "WHERE connector = ? AND stream = ? AND remote_id = ?",
+        {Param::i64(id), Param::str_or_null(o.payload_hash), Param::ts(now), Param::str(batch.connector),
+         Param::str(o.stream), Param::str(o.remote_id)});
+    if (b == 0)
+      c.exec("INSERT INTO bindings (connector, stream, remote_id, entity, entity_id, payload_hash, updated_at) "
+             "VALUES (?, ?, ?, 'order', ?, ?, ?)",
+             {Param::str(batch.connector), Param::str(o.stream), Param::str(o.remote_id), Param::i64(id),
+              Param::str_or_null(o.payload_hash), Param::ts(now)});
+  }
+  for (const core::ParkWrite& p : batch.parks) {
+    const std::int64_t n = c.exec(
+        "UPDATE sync_parked SET waits_for = ?, payload = ?, payload_hash = ? WHERE connector = ? AND stream = ? AND "
+        "remote_id = ?",
+        {Param::str_or_null(p.waits_for), Param::str(p.payload), Param::str_or_null(p.payload_hash),
+         Param::str(batch.connector), Param::str(p.stream), Param::str(p.remote_id)});
+    if (n == 0)
+      c.exec("INSERT INTO sync_parked (connector, stream, remote_id, waits_for, payload, payload_hash, parked_at) "
+             "VALUES (?, ?, ?, ?, ?, ?, ?)",
+             {Param::str(batch.connector), Param::str(p.stream), Param::str(p.remote_id),
+              Param::str_or_null(p.waits_for), Param::str(p.payload), Param::str_or_null(p.payload_hash),
+              Param::ts(now)});
+  }
+  for (const core::UnparkWrite& u : batch.unparks)
+    c.exec("DELETE FROM sync_parked WHERE connector = ? AND stream = ? AND remote_id = ?",
+           {Param::str(batch.connector), Param::str(u.stream), Param::str(u.remote_id)});
+}
+
+void load_commerce_extras(Connection& c, const core::CommerceKeys& keys, core::CommerceState& state,
+                          std::size_t chunk) {
+  const std::string& connector = keys.base.connector;
+  for (const auto& part : chunks(keys.customer_remote_ids, chunk)) {
+    std::vector<Param> params = {Param::str(connector)};
+    for (const auto& k : part) params.push_back(Param::str(k));
+    for (const Row& r : c.query("SELECT b.remote_id, b.entity_id FROM bindings b JOIN accounts a ON a.id = b.entity_id "
+                                "WHERE b.connector = ? AND b.stream = 'accounts' AND b.entity = 'account' AND "
+                                "b.remote_id IN (" + marks(part.size()) + ")",
+                                params))
+      state.own_accounts[r[0].value_or("")] = to_i64(r[1]);
+    for (const Row& r : c.query("SELECT remote_id, id, account_id, contact_id FROM customers WHERE channel = ? AND "
+                                "remote_id IN (" + marks(part.size()) + ")",
+                                params)) {
+      core::CustomerState cs;
+      cs.id = to_i64(r[1]);
+      cs.account_id = to_i64(r[2]);
+      if (r[3]) cs.contact_id = to_i64(r[3]);
+      state.customers[r[0].value_or("")] = cs;
+    }
+  }
+  for (const auto& part : chunks(keys.base.remote_ids, chunk)) {
+    std::vector<Param> params = {Param::str(connector), Param::str(keys.base.stream)};
+    for (const auto& k : part) params.push_back(Param::str(k));
+    for (const Row& r : c.query("SELECT remote_id, waits_for, payload_hash FROM sync_parked WHERE connector = ? AND "
+                                "stream = ? AND remote_id IN (" + marks(part.size()) + ")",
+                                params))
+      state.parked[r[0].value_or("")] = {r[1].value_or(""), r[2].value_or("")};
+  }
+}
+
+std::vector<core::StoredParked> parked_records(Connection& c, const std::string& connector, const std::string& stream,
+                                               std::chrono::seconds park_ttl) {
+  std::vector<core::StoredParked> out;
+  for (const Row& r : c.query("SELECT stream, remote_id, waits_for, payload, payload_hash, "
+                              "CASE WHEN parked_at <= ? THEN 1 ELSE 0 END FROM sync_parked "
+                              "WHERE connector = ? AND stream = ? ORDER BY parked_at, remote_id",
+                              {Param::ts(cutoff(park_ttl)), Param::str(connector), Param::str(stream)}))
+    out.push_back({r[0].value_or(""), r[1].value_or(""), r[2].value_or(""), r[3].value_or(""), r[4].value_or(""),
+                   r[5].value_or("0") == "1"});
+  return out;
+}
+
+}  // namespace erpsync::connectors::odbc::commerce_sql

@@ -1,0 +1,406 @@
+#include "support/fake_magento.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+namespace erpsync::testing {
+namespace {
+
+using nlohmann::json;
+
+std::string fixture(const std::string& name) {
+  std::ifstream in(std::string(ERPSYNC_SOURCE_DIR) + "/tests/fixtures/magento/" + name);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// RFC 3986 unreserved characters stay, everything else is %XX with uppercase hex. Written here
+// on its own (not shared with the connector's signer) so the fake checks signatures
+// independently.
+std::string rfc3986(const std::string& in) {
+  std::ostringstream out;
+  for (unsigned char ch : in) {
+    if (std::isalnum(ch) || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
+      out << ch;
+    } else {
+      static const char* hex = "0123456789ABCDEF";
+      out << '%' << hex[(ch >> 4) & 0xF] << hex[ch & 0xF];
+    }
+  }
+  return out.str();
+}
+
+std::string unpercent(const std::string& in) {
+  std::string out;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%' && i + 2 < in.size() + 0 && i + 2 <= in.size() - 1) {
+      out += static_cast<char>(std::stoi(in.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else {
+      out += in[i];
+    }
+  }
+  return out;
+}
+
+std::string b64_hmac_sha256(const std::string& key, const std::string& data) {
+  unsigned char mac[64];
+  unsigned int mac_len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+       data.size(), mac, &mac_len);
+  std::string out(((mac_len + 2) / 3) * 4, '\0');
+  EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), mac, static_cast<int>(mac_len));
+  return out;
+}
+
+// 'OAuth a="b", c="d"' → {a: b, c: d} (values percent-decoded).
+std::map<std::string, std::string> oauth_header_params(const std::string& header) {
+  std::map<std::string, std::string> out;
+  std::size_t i = header.find(' ');
+  while (i != std::string::npos && i < header.size()) {
+    while (i < header.size() && (header[i] == ' ' || header[i] == ',')) ++i;
+    const std::size_t eq = header.find('=', i);
+    if (eq == std::string::npos) break;
+    const std::string key = header.substr(i, eq - i);
+    std::size_t vstart = eq + 1, vend;
+    if (vstart < header.size() && header[vstart] == '"') {
+      ++vstart;
+      vend = header.find('"', vstart);
+      if (vend == std::string::npos) break;
+      out[key] = unpercent(header.substr(vstart, vend - vstart));
+      i = vend + 1;
+    } else {
+      vend = header.find(',', vstart);
+      out[key] = unpercent(header.substr(vstart, vend == std::string::npos ? std::string::npos : vend - vstart));
+      i = vend;
+    }
+  }
+  return out;
+}
+
+json error_body(const std::string& file) { return json::parse(fixture(file)); }
+
+// searchCriteria of a request, as Magento's ServiceInputProcessor reads it.
+struct Criteria {
+  struct Filter {
+    std::string field, value, op = "eq";
+  };
+  std::map<int, std::map<int, Filter>> groups;
+  std::map<int, std::pair<std::string, std::string>> sorts;  // field, direction
+  std::optional<long long> page_size;
+  long long current_page = 1;
+};
+
+bool parse_index(const std::string& s, std::size_t& at, int& out) {
+  if (at >= s.size() || s[at] != '[') return false;
+  const std::size_t end = s.find(']', at);
+  if (end == std::string::npos) return false;
+  try {
+    out = std::stoi(s.substr(at + 1, end - at - 1));
+  } catch (...) {
+    return false;
+  }
+  at = end + 1;
+  return true;
+}
+
+Criteria parse_criteria(const RecordedRequest& r) {
+  Criteria c;
+  for (const auto& [k, v] : r.query) {
+    const std::string fg = "searchCriteria[filter_groups]", so = "searchCriteria[sortOrders]";
+    if (k.rfind(fg, 0) == 0) {
+      std::size_t at = fg.size();
+      int g = 0, f = 0;
+      if (!parse_index(k, at, g) || k.compare(at, 9, "[filters]") != 0) continue;
+      at += 9;
+      if (!parse_index(k, at, f)) continue;
+      const std::string leaf = k.substr(at);
+      auto& filter = c.groups[g][f];
+      if (leaf == "[field]") filter.field = v;
+      else if (leaf == "[value]") filter.value = v;
+      else if (leaf == "[condition_type]") filter.op = v;
+    } else if (k.rfind(so, 0) == 0) {
+      std::size_t at = so.size();
+      int s = 0;
+      if (!parse_index(k, at, s)) continue;
+      const std::string leaf = k.substr(at);
+      if (leaf == "[field]") c.sorts[s].first = v;
+      else if (leaf == "[direction]") c.sorts[s].second = v;
+    } else if (k == "searchCriteria[pageSize]") {
+      c.page_size = std::stoll(v);
+    } else if (k == "searchCriteria[currentPage]") {
+      c.current_page = std::max(1LL, std::stoll(v));
+    }
+  }
+  return c;
+}
+
+std::string field_value(const json& item, const std::string& field, bool customers) {
+  std::string f = field == "entity_id" && customers ? "id" : field;
+  auto it = item.find(f);
+  if (it == item.end()) return {};
+  return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
+int compare(const std::string& field, const std::string& a, const std::string& b) {
+  if (field == "entity_id" || field == "id" || field == "customer_id") {
+    const long long x = a.empty() ? 0 : std::stoll(a), y = b.empty() ? 0 : std::stoll(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+bool matches(const Criteria::Filter& f, const json& item, bool customers) {
+  const std::string v = field_value(item, f.field, customers);
+  const int c = compare(f.field, v, f.value);
+  if (f.op == "eq") return c == 0;
+  if (f.op == "neq") return c != 0;
+  if (f.op == "gt") return c > 0;
+  if (f.op == "gteq") return c >= 0;
+  if (f.op == "lt") return c < 0;
+  if (f.op == "lteq") return c <= 0;
+  return false;
+}
+
+}  // namespace
+
+std::string FakeMagento::php_json(const json& value) {
+  std::string s = value.dump(-1, ' ', true);
+  // "#num:<text>" strings become bare numbers.
+  for (std::size_t at = s.find("\"#num:"); at != std::string::npos; at = s.find("\"#num:", at)) {
+    const std::size_t end = s.find('"', at + 6);
+    s.replace(at, end - at + 1, s.substr(at + 6, end - at - 6));
+  }
+  std::string out;
+  out.reserve(s.size());
+  for (char ch : s) {
+    if (ch == '/') out += "\\/";
+    else out += ch;
+  }
+  return out;
+}
+
+FakeMagento::FakeMagento(Options options) : options_(std::move(options)) {
+  server_.on("GET", "/rest/V1/customers/search", [this](const RecordedRequest& r) { return data(r, true); });
+  server_.on("GET", "/rest/V1/orders", [this](const RecordedRequest& r) { return data(r, false); });
+  server_.on("POST", "/rest/V1/integration/admin/token", [this](const RecordedRequest& r) { return token(r); });
+}
+
+void FakeMagento::put_customer(json customer) {
+  std::lock_guard lock(mutex_);
+  const long long id = customer.at("id").get<long long>();
+  customers_[id] = std::move(customer);
+}
+
+void FakeMagento::put_order(json order) {
+  std::lock_guard lock(mutex_);
+  const long long id = order.at("entity_id").get<long long>();
+  orders_[id] = std::move(order);
+}
+
+void FakeMagento::remove_customer(long long id) {
+  std::lock_guard lock(mutex_);
+  customers_.erase(id);
+}
+
+void FakeMagento::on_data_request(std::function<void(FakeMagento&, int)> hook) {
+  std::lock_guard lock(mutex_);
+  hook_ = std::move(hook);
+}
+
+void FakeMagento::inject(std::vector<FakeReply> replies) {
+  std::lock_guard lock(mutex_);
+  injected_.insert(injected_.end(), replies.begin(), replies.end());
+}
+
+void FakeMagento::expire_admin_tokens() {
+  std::lock_guard lock(mutex_);
+  admin_tokens_.clear();
+}
+
+int FakeMagento::data_requests() const {
+  std::lock_guard lock(mutex_);
+  return data_requests_;
+}
+int FakeMagento::token_requests() const {
+  std::lock_guard lock(mutex_);
+  return token_requests_;
+}
+int FakeMagento::rejected_signatures() const {
+  std::lock_guard lock(mutex_);
+  return rejected_signatures_;
+}
+std::vector<std::string> FakeMagento::failures() const {
+  std::lock_guard lock(mutex_);
+  return failures_;
+}
+
+bool FakeMagento::verify_oauth(const RecordedRequest& r, const std::string& header, std::string& why) {
+  auto p = oauth_header_params(header);
+  if (p["oauth_signature_method"] != "HMAC-SHA256") {
+    why = "signature method " + p["oauth_signature_method"];
+    return false;
+  }
+  if (p["oauth_consumer_key"] != options_.consumer_key || p["oauth_token"] != options_.access_token) {
+    why = "unknown consumer key or token";
+    return false;
+  }
+  const long long now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  long long ts = 0;
+  try {
+    ts = std::stoll(p["oauth_timestamp"]);
+  } catch (...) {
+    why = "bad timestamp";
+    return false;
+  }
+  if (ts > now + 600 || ts < now - 600) {
+    why = "timestamp out of the 600 s window";
+    return false;
+  }
+  const std::string nonce = p["oauth_nonce"] + "/" + p["oauth_timestamp"];
+  if (p["oauth_nonce"].empty() || nonces_.count(nonce)) {
+    why = "nonce reused";
+    return false;
+  }
+  // Base string: method, base URI, then every query and oauth_* parameter (not the
+  // signature), encoded, sorted by encoded name then value.
+  std::vector<std::string> pairs;
+  for (const auto& [k, v] : r.query) pairs.push_back(rfc3986(k) + "=" + rfc3986(v));
+  for (const auto& [k, v] : p)
+    if (k.rfind("oauth_", 0) == 0 && k != "oauth_signature") pairs.push_back(rfc3986(k) + "=" + rfc3986(v));
+  std::sort(pairs.begin(), pairs.end(), [](const std::string& a, const std::string& b) {
+    const auto ea = a.find('='), eb = b.find('=');
+    const std::string ka = a.substr(0, ea), kb = b.substr(0, eb);
+    return ka != kb ? ka < kb : a.substr(ea + 1) < b.substr(eb + 1);
+  });
+  std::string params;
+  for (const auto& s : pairs) params += (params.empty() ? "" : "&") + s;
+  const std::string base = "GET&" + rfc3986(server_.url(r.path)) + "&" + rfc3986(params);
+  const std::string key = rfc3986(options_.consumer_secret) + "&" + rfc3986(options_.access_token_secret);
+  if (b64_hmac_sha256(key, base) != p["oauth_signature"]) {
+    why = "signature mismatch for base string " + base;
+    return false;
+  }
+  nonces_[nonce] = true;
+  return true;
+}
+
+bool FakeMagento::authorised(const RecordedRequest& r, std::string& why) {
+  const std::string auth = r.header("Authorization").value_or("");
+  if (auth.rfind("OAuth ", 0) == 0) {
+    if (verify_oauth(r, auth, why)) return true;
+    ++rejected_signatures_;
+    return false;
+  }
+  if (auth.size() > 7 && (auth.rfind("Bearer ", 0) == 0 || auth.rfind("bearer ", 0) == 0)) {
+    const std::string t = auth.substr(7);
+    if (t == options_.integration_token && options_.bearer_integration_allowed) return true;
+    if (std::find(admin_tokens_.begin(), admin_tokens_.end(), t) != admin_tokens_.end()) return true;
+    why = "bearer token not accepted";
+    return false;
+  }
+  why = "no credentials";
+  return false;
+}
+
+FakeReply FakeMagento::data(const RecordedRequest& r, bool customers) {
+  std::function<void(FakeMagento&, int)> hook;
+  int index;
+  {
+    std::lock_guard lock(mutex_);
+    index = data_requests_++;
+    hook = hook_;
+  }
+  if (hook) hook(*this, index);  // edits records between page requests
+  std::lock_guard lock(mutex_);
+  if (!injected_.empty()) {
+    FakeReply reply = injected_.front();
+    injected_.erase(injected_.begin());
+    return reply;
+  }
+  std::string why;
+  if (!authorised(r, why)) {
+    failures_.push_back(r.target + ": " + why);
+    return FakeReply::json(401, php_json(error_body(customers ? "error-401.json" : "error-401-orders.json")));
+  }
+  const Criteria c = parse_criteria(r);
+  if (c.groups.empty() && c.sorts.empty() && !c.page_size && customers)
+    return FakeReply::json(400, php_json(error_body("error-400.json")));
+  for (const auto& [i, s] : c.sorts) {
+    std::string d = s.second;
+    std::transform(d.begin(), d.end(), d.begin(), ::toupper);
+    if (!d.empty() && d != "ASC" && d != "DESC")
+      return FakeReply::json(400, php_json(error_body("error-400-bad-sort-direction.json")));
+  }
+  std::vector<const json*> rows;
+  for (const auto& [id, item] : customers ? customers_ : orders_) {
+    bool ok = true;
+    for (const auto& [g, filters] : c.groups) {
+      bool any = false;
+      for (const auto& [f, filter] : filters) any = any || matches(filter, item, customers);
+      ok = ok && any;
+    }
+    if (ok) rows.push_back(&item);
+  }
+  std::stable_sort(rows.begin(), rows.end(), [&](const json* a, const json* b) {
+    for (const auto& [i, s] : c.sorts) {
+      const int cmp = compare(s.first, field_value(*a, s.first, customers), field_value(*b, s.first, customers));
+      if (cmp == 0) continue;
+      const bool asc = s.second == "ASC" || s.second == "asc";  // no direction: DESC
+      return asc ? cmp < 0 : cmp > 0;
+    }
+    return false;
+  });
+  const long long total = static_cast<long long>(rows.size());
+  json items = json::array();
+  if (!c.page_size) {
+    for (const json* row : rows) items.push_back(*row);
+  } else {
+    const long long size = *c.page_size;
+    long long page = c.current_page;
+    const long long pages = size > 0 ? (total + size - 1) / size : 0;
+    if (options_.legacy_paging && page > pages && pages > 0) page = pages;  // 2.3 repeats the last page
+    for (long long i = (page - 1) * size; i < std::min(total, page * size); ++i) items.push_back(*rows[i]);
+  }
+  json criteria = json::object();
+  json groups = json::array();
+  for (const auto& [g, filters] : c.groups) {
+    json fs = json::array();
+    for (const auto& [f, filter] : filters)
+      fs.push_back({{"field", filter.field}, {"value", filter.value}, {"condition_type", filter.op}});
+    groups.push_back({{"filters", fs}});
+  }
+  criteria["filter_groups"] = groups;
+  if (!c.sorts.empty()) {
+    json so = json::array();
+    for (const auto& [i, s] : c.sorts) so.push_back({{"field", s.first}, {"direction", s.second}});
+    criteria["sort_orders"] = so;
+  }
+  if (c.page_size) criteria["page_size"] = *c.page_size;
+  criteria["current_page"] = c.current_page;
+  json body = {{"items", items}, {"search_criteria", criteria}, {"total_count", total}};
+  return FakeReply::json(200, php_json(body));
+}
+
+FakeReply FakeMagento::token(const RecordedRequest& r) {
+  std::lock_guard lock(mutex_);
+  ++token_requests_;
+  json body = json::parse(r.body, nullptr, false);
+  if (!body.is_object() || !body.value("username", std::string()).size())
+    return FakeReply::json(400, php_json(error_body("error-400-admin-token-empty.json")));
+  if (body.value("username", "") != options_.admin_user || body.value("password", "") != options_.admin_password)
+    return FakeReply::json(401, php_json(error_body("error-401-admin-token-credentials.json")));
+  if (options_.twofa_enforced) return FakeReply::json(400, php_json(error_body("error-400-admin-token-2fa.json")));
+  const std::string t = "eyJhbGciOiJIUzI1NiJ9.admin-" + std::to_string(++issued_) + ".sig";
+  admin_tokens_.push_back(t);
+  return FakeReply::json(200, php_json(json(t)));
+}
+
+}  // namespace erpsync::testing

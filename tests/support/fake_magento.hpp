@@ -1,0 +1,88 @@
+#pragma once
+// FakeMagento: a Magento 2.4 REST store on FakeHttpServer, built from
+// shared/reference/magento2-rest.md and the fixtures in tests/fixtures/magento/:
+//   GET  /rest/V1/customers/search, GET /rest/V1/orders  (searchCriteria filters, AND across
+//        groups and OR within, sortOrders with DESC when no direction, pageSize (all rows when
+//        absent), currentPage; envelope {items, search_criteria, total_count});
+//   POST /rest/V1/integration/admin/token (JSON string token; 401 bad credentials; 400 2FA).
+// Bodies are PHP json_encode-like: `\/` escapes, non-ASCII as \uXXXX, nulls omitted (the
+// records are stored as given), amounts as numbers with or without fraction (a string
+// "#num:<text>" in a record is written as the bare number <text>, so exact decimals beyond
+// double precision can be served).
+// Every data request must authenticate: an OAuth 1.0a HMAC-SHA256 signature checked by this
+// file's own verifier (not the connector's signer), an allowed bearer integration token, or an
+// admin token this fake issued; anything else gets the real 401 body.
+//
+// Threading: handlers run on server threads; every public method locks.
+
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "support/fake_http_server.hpp"
+
+namespace erpsync::testing {
+
+class FakeMagento {
+ public:
+  struct Options {
+    bool legacy_paging = false;  // 2.3: a page past the end repeats the last page
+    std::string consumer_key = "ck-test", consumer_secret = "cs-test", access_token = "at-test",
+                access_token_secret = "ats-test";
+    std::string integration_token = "it-test";
+    bool bearer_integration_allowed = false;
+    std::string admin_user = "sync", admin_password = "pw-test";
+    bool twofa_enforced = false;
+  };
+
+  explicit FakeMagento(Options options);
+  FakeMagento() : FakeMagento(Options{}) {}
+
+  std::string base_url() const { return server_.url(""); }
+  FakeHttpServer& server() { return server_; }
+  const Options& options() const { return options_; }
+
+  // Records, keyed by "id" (customers) / "entity_id" (orders); put replaces.
+  void put_customer(nlohmann::json customer);
+  void put_order(nlohmann::json order);
+  void remove_customer(long long id);
+
+  // Called before a data request is answered, with the 0-based index of that data request:
+  // tests edit records "between page requests" here.
+  void on_data_request(std::function<void(FakeMagento&, int)> hook);
+  // The next data requests get these replies instead (faults), in order.
+  void inject(std::vector<FakeReply> replies);
+  // Admin tokens issued so far stop being valid (a 60-minute JWT expired).
+  void expire_admin_tokens();
+
+  int data_requests() const;
+  int token_requests() const;
+  int rejected_signatures() const;  // requests whose OAuth signature or timestamp/nonce failed
+  std::vector<std::string> failures() const;  // why each rejected request was rejected
+
+  // The PHP-like serialisation the fake uses (exposed for tests of the client's parser).
+  static std::string php_json(const nlohmann::json& value);
+
+ private:
+  FakeReply data(const RecordedRequest& r, bool customers);
+  FakeReply token(const RecordedRequest& r);
+  bool authorised(const RecordedRequest& r, std::string& why);
+  bool verify_oauth(const RecordedRequest& r, const std::string& header, std::string& why);
+
+  Options options_;
+  mutable std::mutex mutex_;
+  std::map<long long, nlohmann::json> customers_, orders_;
+  std::function<void(FakeMagento&, int)> hook_;
+  std::vector<FakeReply> injected_;
+  std::vector<std::string> admin_tokens_;
+  std::map<std::string, bool> nonces_;
+  std::vector<std::string> failures_;
+  int data_requests_ = 0, token_requests_ = 0, rejected_signatures_ = 0, issued_ = 0;
+  FakeHttpServer server_;  // last: stopped first, while the state above is alive
+};
+
+}  // namespace erpsync::testing
