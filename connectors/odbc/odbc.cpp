@@ -230,6 +230,14 @@ std::optional<Dialect> dialect_from_driver(std::string_view conn) {
   return std::nullopt;
 }
 
+bool is_write_statement(std::string_view sql) {
+  std::size_t i = sql.find_first_not_of(" \t\r\n(");
+  if (i == std::string_view::npos) return false;
+  sql = sql.substr(i);
+  return icontains(sql.substr(0, 6), "insert") || icontains(sql.substr(0, 6), "update") ||
+         icontains(sql.substr(0, 6), "delete");
+}
+
 std::string utc_timestamp_now() {
   using namespace std::chrono;
   auto now = system_clock::now();
@@ -389,6 +397,7 @@ std::int64_t Connection::exec(const std::string& sql, const std::vector<Param>& 
 void Connection::exec_direct(const std::string& sql) {
   SQLHSTMT h = SQL_NULL_HSTMT;
   if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, h_, &h))) raise(SQL_HANDLE_DBC, h_, "SQLAllocHandle(STMT) failed");
+  count_statement(is_write_statement(sql));
   SQLRETURN rc = SQLExecDirect(h, reinterpret_cast<SQLCHAR*>(const_cast<char*>(sql.c_str())), SQL_NTS);
   if (!SQL_SUCCEEDED(rc) && rc != SQL_NO_DATA) {
     auto diags = diagnostics_of(SQL_HANDLE_STMT, h);
@@ -441,6 +450,7 @@ void Statement::execute(const std::string& sql, const std::vector<Param>& params
     if (!SQL_SUCCEEDED(SQLPrepare(h_, reinterpret_cast<SQLCHAR*>(const_cast<char*>(sql.c_str())), SQL_NTS)))
       raise("prepare failed");
     prepared_ = true;
+    write_ = is_write_statement(sql);
   }
   indicators_.assign(params.size(), 0);
   for (std::size_t i = 0; i < params.size(); ++i) {
@@ -471,6 +481,7 @@ void Statement::execute(const std::string& sql, const std::vector<Param>& params
     }
     if (!SQL_SUCCEEDED(rc)) raise("bind of parameter " + std::to_string(n) + " failed");
   }
+  conn_.count_statement(write_);
   SQLRETURN rc = SQLExecute(h_);
   if (rc == SQL_NO_DATA) {  // an UPDATE/DELETE that matched no row
     columns_ = 0;

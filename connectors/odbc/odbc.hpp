@@ -122,6 +122,18 @@ class Environment {
 
 class Statement;
 
+// Statements a connection has executed (prepared executions and SQLExecDirect calls), for the
+// benchmark's "statements per record"; `writes` counts INSERT, UPDATE and DELETE among them.
+struct StatementStats {
+  std::uint64_t executed = 0;
+  std::uint64_t writes = 0;
+  StatementStats& operator+=(const StatementStats& o) {
+    executed += o.executed;
+    writes += o.writes;
+    return *this;
+  }
+};
+
 // One ODBC connection. Autocommit is on after connect(); begin()/commit()/rollback() switch
 // it off for the span of a transaction.
 class Connection {
@@ -156,6 +168,12 @@ class Connection {
   std::optional<std::string> scalar(const std::string& sql, const std::vector<Param>& params = {});
 
   SQLHDBC handle() const { return h_; }
+  const StatementStats& stats() const { return stats_; }
+  // Called by Statement for every execution.
+  void count_statement(bool write) {
+    ++stats_.executed;
+    if (write) ++stats_.writes;
+  }
   // Builds an OdbcError from the diagnostics of `handle` and throws it.
   [[noreturn]] void raise(SQLSMALLINT type, SQLHANDLE handle, const std::string& context) const;
 
@@ -168,6 +186,7 @@ class Connection {
   Dialect dialect_ = Dialect::sqlite;
   bool dialect_known_ = false;
   std::string dbms_name_;
+  StatementStats stats_;
 };
 
 // A statement handle; binds parameters from a caller-owned vector that must stay alive and
@@ -194,7 +213,11 @@ class Statement {
   std::vector<SQLLEN> indicators_;
   std::string sql_;
   bool prepared_ = false;
+  bool write_ = false;  // sql_ is an INSERT, UPDATE or DELETE
 };
+
+// True when `sql` starts with INSERT, UPDATE or DELETE (any case, leading blanks skipped).
+bool is_write_statement(std::string_view sql);
 
 // The store's clock: UTC now as 'YYYY-MM-DD HH:MM:SS.mmm' (the one timestamp form it binds).
 std::string utc_timestamp_now();

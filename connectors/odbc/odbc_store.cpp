@@ -9,6 +9,31 @@
 #include "core/normalize.hpp"
 
 namespace erpsync::connectors::odbc {
+
+// Prepared statements by SQL text, kept across batches: PostgreSQL then parses and plans each
+// text once per connection (it switches to a generic plan after five executions) instead of
+// once per batch, and SQLite compiles it once. Statements are dropped after a failed
+// transaction (after its rollback: psqlODBC cannot deallocate a server-side statement in an
+// aborted transaction), and all at once when more than kMaxStatements texts accumulate.
+class StatementCache {
+ public:
+  static constexpr std::size_t kMaxStatements = 128;
+  explicit StatementCache(Connection& c) : c_(c) {}
+  Statement& get(const std::string& sql) {
+    auto& st = map_[sql];
+    if (!st) st = std::make_unique<Statement>(c_);
+    return *st;
+  }
+  void clear() noexcept { map_.clear(); }
+  void trim() noexcept {
+    if (map_.size() > kMaxStatements) map_.clear();
+  }
+
+ private:
+  Connection& c_;
+  std::unordered_map<std::string, std::unique_ptr<Statement>> map_;
+};
+
 namespace {
 
 using core::EntityId;
@@ -30,6 +55,13 @@ std::string marks(std::size_t n, std::string_view each = "?") {
     s += each;
   }
   return s;
+}
+
+// The IN-list length a chunk of `n` keys is padded to (n ≤ OdbcStore::kInChunk).
+std::size_t padded_length(std::size_t n) {
+  for (std::size_t len : {std::size_t{4}, std::size_t{16}, std::size_t{64}, std::size_t{256}})
+    if (n <= len) return len;
+  return std::max(n, OdbcStore::kInChunk);
 }
 
 template <class Container>
@@ -83,17 +115,17 @@ constexpr Field kAccountFields[] = {Field::name,  Field::owner,  Field::relation
                                     Field::phone, Field::vat,    Field::street,       Field::city,
                                     Field::postcode, Field::country, Field::active};
 
-// Statements of one transaction, prepared once per distinct text.
+// The store's statements go through its StatementCache (prepared once per distinct text and
+// connection); a Session is the view of one transaction or one read.
 class Session {
  public:
-  explicit Session(Connection& c) : c_(c) {}
+  Session(Connection& c, StatementCache& cache) : c_(c), cache_(cache) {}
   Connection& connection() { return c_; }
 
   Statement& run(const std::string& sql, const std::vector<Param>& params) {
-    auto& st = cache_[sql];
-    if (!st) st = std::make_unique<Statement>(c_);
-    st->execute(sql, params);
-    return *st;
+    Statement& st = cache_.get(sql);
+    st.execute(sql, params);
+    return st;
   }
   std::int64_t exec(const std::string& sql, const std::vector<Param>& params) {
     return run(sql, params).row_count();
@@ -149,7 +181,7 @@ class Session {
 
  private:
   Connection& c_;
-  std::unordered_map<std::string, std::unique_ptr<Statement>> cache_;
+  StatementCache& cache_;
 };
 
 // Carries out one WriteBatch inside an open transaction (see Store::apply for the order).
@@ -529,6 +561,7 @@ OdbcStore::OdbcStore(OdbcStoreOptions options)
     : options_(std::move(options)), env_(std::make_shared<Environment>()) {
   conn_ = std::make_unique<Connection>(env_);
   conn_->connect(options_.connection);
+  on_connect();
   migrate(*conn_, options_.dry_run ? MigrateMode::check : options_.migrate);
   if (options_.dry_run) {
     conn_->set_autocommit(false);
@@ -555,13 +588,32 @@ Connection& OdbcStore::connection() {
   return *conn_;
 }
 
+void OdbcStore::on_connect() {
+  statements_ = std::make_unique<StatementCache>(*conn_);
+  // Statements are prepared once and executed batch after batch. A generic plan, which
+  // PostgreSQL would adopt after five executions, is made for the tables' sizes of that moment:
+  // during a first sync the tables grow from empty and a plan made then (a sequential scan)
+  // turns every later lookup into a scan. Custom plans keep the parse and plan with the sizes
+  // of each execution.
+  if (conn_->dialect() == Dialect::postgresql) conn_->exec_direct("SET plan_cache_mode = force_custom_plan");
+}
+
+StatementStats OdbcStore::statement_stats() const {
+  StatementStats s = closed_stats_;
+  if (conn_) s += conn_->stats();
+  return s;
+}
+
 void OdbcStore::ensure_connected() {
   if (!broken_ && conn_ && conn_->connected()) return;
   if (options_.dry_run)
     throw core::SyncError(core::SyncError::Kind::permanent,
                           "the dry run lost its database connection and with it its transaction");
+  if (conn_) closed_stats_ += conn_->stats();
+  statements_.reset();
   conn_ = std::make_unique<Connection>(env_);
   conn_->connect(options_.connection);
+  on_connect();
   broken_ = false;
 }
 
@@ -569,10 +621,10 @@ template <class Fn>
 void OdbcStore::in_transaction(const char* what, Fn&& fn) {
   ensure_connected();
   Connection& c = *conn_;
-  // The batch's statements live until after the rollback: psqlODBC cannot deallocate its
-  // server-side prepared statements inside an aborted transaction, and a later statement
-  // allocated at the same address would then collide with the stale plan name (42P05).
-  Session session(c);
+  // After a failure the cached statements are freed only after the rollback: psqlODBC cannot
+  // deallocate its server-side prepared statements inside an aborted transaction, and a later
+  // statement allocated at the same address would then collide with the stale plan name (42P05).
+  Session session(c, *statements_);
   try {
     if (options_.dry_run) {
       // One transaction for the whole dry run; a savepoint undoes just this batch on failure.
@@ -590,14 +642,17 @@ void OdbcStore::in_transaction(const char* what, Fn&& fn) {
           } catch (...) {
           }
         }
+        statements_->clear();
         throw;
       } catch (...) {
         try {
           c.exec_direct("ROLLBACK TO SAVEPOINT erpsync_batch");
         } catch (...) {
         }
+        statements_->clear();
         throw;
       }
+      statements_->trim();
       return;
     }
     c.set_autocommit(false);
@@ -606,6 +661,7 @@ void OdbcStore::in_transaction(const char* what, Fn&& fn) {
       c.commit();
     } catch (...) {
       c.rollback();
+      statements_->clear();
       try {
         c.set_autocommit(true);
       } catch (...) {
@@ -614,6 +670,7 @@ void OdbcStore::in_transaction(const char* what, Fn&& fn) {
       throw;
     }
     c.set_autocommit(true);
+    statements_->trim();
   } catch (const OdbcError& e) {
     if (e.error_class() == ErrorClass::connection_lost) broken_ = true;
     if (e.error_class() == ErrorClass::unique_violation)
@@ -654,8 +711,17 @@ core::CursorState OdbcStore::load_cursor(const std::string& connector, const std
 
 core::StateSnapshot OdbcStore::load_state(const core::BatchKeys& keys) {
   ensure_connected();
+  try {
+    return load_state_once(keys);
+  } catch (...) {
+    statements_->clear();  // a failed read leaves no half-used statement behind
+    throw;
+  }
+}
+
+core::StateSnapshot OdbcStore::load_state_once(const core::BatchKeys& keys) {
   return guarded(broken_, [&] {
-    Session s(*conn_);
+    Session s(*conn_, *statements_);
     core::StateSnapshot st;
     static const std::string kCols =
         "SELECT id, external_code, owner, member_of_id, member_of_code, name, vat FROM accounts WHERE ";
@@ -681,7 +747,11 @@ core::StateSnapshot OdbcStore::load_state(const core::BatchKeys& keys) {
       for (const auto& chunk : chunks(ks, kInChunk)) {
         std::vector<Param> p = fixed;
         for (const auto& k : chunk) p.push_back(as_int ? Param::i64(std::stoll(k)) : Param::str(k));
-        for (const auto& row : s.query(sql_head + "(" + marks(chunk.size()) + ")" + sql_tail, p)) on_row(row);
+        // The list is padded (its last key repeated) to one of a few lengths, so that batches
+        // of any size reuse the same prepared statements.
+        const std::size_t n = padded_length(chunk.size());
+        while (p.size() < fixed.size() + n) p.push_back(p.back());
+        for (const auto& row : s.query(sql_head + "(" + marks(n) + ")" + sql_tail, p)) on_row(row);
       }
     };
 
@@ -724,7 +794,12 @@ core::StateSnapshot OdbcStore::load_state(const core::BatchKeys& keys) {
     each_chunk(kCols + "id IN ", {}, missing_ids, "", add_account, true);
 
     // Accounts waiting for one of the codes as their parent (rule 6).
-    each_chunk(kCols + "member_of_id IS NULL AND member_of_code IN ", {}, keys.codes, "", [&](const Row& r) {
+    // SQLite has no statistics and would search the member_of_id index for IS NULL (nearly
+    // every row: a scan per batch); the unary plus leaves it the member_of_code index.
+    const std::string pending_head = conn_->dialect() == Dialect::sqlite
+                                         ? kCols + "+member_of_id IS NULL AND member_of_code IN "
+                                         : kCols + "member_of_id IS NULL AND member_of_code IN ";
+    each_chunk(pending_head, {}, keys.codes, "", [&](const Row& r) {
       EntityId id = add_account(r);
       st.pending_children[str(r[4])].push_back(id);
     });
@@ -796,7 +871,8 @@ std::int64_t OdbcStore::begin_run(const std::string& connector, const std::strin
   if (options_.dry_run) return 0;
   ensure_connected();
   return guarded(broken_, [&]() -> std::int64_t {
-    Session s(*conn_);
+    StatementCache once(*conn_);
+    Session s(*conn_, once);
     auto ids = s.insert("sync_runs", {"connector", "stream", "instance", "started_at", "status"},
                         {{Param::str(connector), Param::str(stream), Param::str_or_null(instance),
                           Param::ts(utc_timestamp_now()), Param::str("running")}},

@@ -32,6 +32,8 @@
 
 namespace erpsync::connectors::odbc {
 
+class StatementCache;  // prepared statements kept across batches (odbc_store.cpp)
+
 struct OdbcStoreOptions {
   std::string connection;  // DSN=... or Driver=...; logged only redacted
   MigrateMode migrate = MigrateMode::auto_apply;
@@ -45,11 +47,13 @@ struct OdbcStoreOptions {
 
 class OdbcStore final : public core::Store {
  public:
-  static constexpr std::size_t kInChunk = 500;           // keys per IN list
+  static constexpr std::size_t kInChunk = 1000;          // keys per IN list (one per kind and batch of ≤ 1000)
   static constexpr int kMaxAncestorDepth = 64;           // member_of levels loaded for cycle checks
   // libpq (under psqlODBC) refuses a ParameterDescription message over 30,000 bytes, i.e.
-  // about 7,500 parameters ("lost synchronization with server"): stay well below.
-  static constexpr std::size_t kMaxParamsPerStatement = 6000;
+  // about 7,500 parameters ("lost synchronization with server"): stay well below. psqlODBC's
+  // cost per parameter also grows with their number: a 16-column account INSERT of 375 rows
+  // (6,000 parameters) loaded fewer rows per second than two of 187 rows (bench/, PostgreSQL).
+  static constexpr std::size_t kMaxParamsPerStatement = 3000;
 
   // Connects, migrates (per options.migrate) and marks this instance's `running` runs
   // `aborted`. Throws OdbcError (connection), SchemaError (schema refused).
@@ -73,11 +77,16 @@ class OdbcStore final : public core::Store {
 
   Dialect dialect() const { return conn_->dialect(); }
   bool dry_run() const { return options_.dry_run; }
+  // Statements executed by this store since it was opened, over every connection it had
+  // (migrations included).
+  StatementStats statement_stats() const;
   // The live connection (tests, `report` and `migrate` commands). Reconnects if it was lost.
   Connection& connection();
 
  private:
   void ensure_connected();
+  void on_connect();  // per connection: statement cache, session settings
+  core::StateSnapshot load_state_once(const core::BatchKeys& keys);
   // Runs `fn(Session&)` inside a transaction (a savepoint in dry-run mode): commit on success,
   // roll back and classify on failure.
   template <class Fn>
@@ -86,7 +95,9 @@ class OdbcStore final : public core::Store {
   OdbcStoreOptions options_;
   std::shared_ptr<Environment> env_;
   std::unique_ptr<Connection> conn_;
+  std::unique_ptr<StatementCache> statements_;  // of conn_; declared after it, destroyed before it
   bool broken_ = false;
+  StatementStats closed_stats_;  // of connections replaced after a loss
 };
 
 }  // namespace erpsync::connectors::odbc

@@ -460,6 +460,43 @@ TEST_P(OdbcStoreTest, AUniqueViolationWritesNothingAndThrowsConstraintViolation)
   EXPECT_TRUE(store->load_cursor(kConn, "accounts").exists);
 }
 
+TEST_P(OdbcStoreTest, StatementsAreCountedAndABatchThatWritesNothingIssuesNone) {
+  auto store = open();
+  const StatementStats start = store->statement_stats();
+  EXPECT_GT(start.executed, 0u);  // the migrations' statements
+
+  core::WriteBatch quiet;  // what a batch of unchanged records decides
+  quiet.connector = kConn;
+  quiet.counters.unchanged = 3;
+  store->apply(quiet);
+  EXPECT_EQ(store->statement_stats().executed, start.executed);
+
+  core::WriteBatch b;
+  b.connector = kConn;
+  b.accounts.push_back(new_account(-1, "S-1", "S", "o"));
+  b.bindings.push_back(binding("s1", -1));
+  store->apply(b);
+  const StatementStats after = store->statement_stats();
+  EXPECT_GT(after.writes, start.writes);
+  EXPECT_GE(after.executed - start.executed, after.writes - start.writes);
+
+  // Prepared statements kept across batches: a batch of the same shape runs again, after a
+  // failed one too.
+  core::WriteBatch dup = b;
+  EXPECT_THROW(store->apply(dup), core::ConstraintViolation);
+  b.accounts[0].external_code = "S-2";
+  b.bindings[0].remote_id = "s2";
+  store->apply(b);
+  b.accounts[0].external_code = "S-3";
+  b.bindings[0].remote_id = "s3";
+  store->apply(b);
+  EXPECT_EQ(count("accounts"), 3);
+  EXPECT_EQ(count("bindings"), 3);
+  auto st = store->load_state(keys({"s1", "s2", "s3"}, {"S-1", "S-2", "S-3"}));
+  EXPECT_EQ(st.bindings.size(), 3u);
+  EXPECT_EQ(st.account_by_code.size(), 3u);
+}
+
 TEST_P(OdbcStoreTest, CodesCompareCaseSensitively) {
   auto store = open();
   core::WriteBatch b;

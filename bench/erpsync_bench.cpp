@@ -1,0 +1,681 @@
+// erpsync_bench: the SPEC §11 benchmark. Generates N company records (10% with a parent, some
+// with contacts) as an XML feed file, syncs it with the real code (FeedSource + core::run_stream
+// + OdbcStore) into each engine, and loads the same rows that erpsync writes (accounts,
+// customers, bindings, contacts and their bindings) with the engine's own bulk path (psql
+// \copy, the sqlite3 CLI, mariadb LOAD DATA) into a scratch copy of the schema, in the same
+// run. Prints records/s, peak RSS, statements per record and the ratio to the native load.
+//
+//   erpsync_bench --n 10000,100000 --engines sqlite,postgresql[,mariadb]
+//                 [--scenarios initial,resync,incremental] [--batch-size 500] [--million]
+//                 [--workdir DIR] [--no-native] [--keep]
+//
+// PostgreSQL and MariaDB come from ODBC_PG / ODBC_MARIADB (scripts/test-dbs-start.sh's env
+// file); each run creates and drops its own databases there. Exit status: 0 when every sync
+// ended as expected (counters, no row written by a quiet re-sync), 1 otherwise, 2 for usage.
+// Speeds are printed, never judged.
+
+#include <malloc.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "config/config.hpp"
+#include "connectors/feed/feed_source.hpp"
+#include "connectors/odbc/odbc.hpp"
+#include "connectors/odbc/odbc_store.hpp"
+#include "core/sync_engine.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace odbc = erpsync::connectors::odbc;
+namespace core = erpsync::core;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kConnector = "bench";
+constexpr const char* kTimestamp = "2026-11-22 22:00:00.000";
+constexpr const char* kHash = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+// ------------------------------------------------------------------------------ arguments
+
+struct Args {
+  std::vector<std::size_t> ns{10000, 100000};
+  std::vector<std::string> engines{"sqlite", "postgresql"};
+  std::vector<std::string> scenarios{"initial", "resync", "incremental"};
+  std::size_t batch_size = 500;
+  fs::path workdir;
+  bool native = true;
+  bool keep = false;
+};
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string item; std::getline(in, item, sep);)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+bool contains(const std::vector<std::string>& v, const std::string& x) {
+  for (const auto& e : v)
+    if (e == x) return true;
+  return false;
+}
+
+void usage(std::ostream& out) {
+  out << "usage: erpsync_bench [--n N[,N...]] [--engines sqlite,postgresql,mariadb]\n"
+         "                     [--scenarios initial,resync,incremental] [--batch-size B]\n"
+         "                     [--million] [--workdir DIR] [--no-native] [--keep]\n"
+         "  --n          record counts (default 10000,100000); --million adds 1000000\n"
+         "  --engines    postgresql needs ODBC_PG, mariadb ODBC_MARIADB (scripts/test-dbs-start.sh)\n"
+         "  --scenarios  the initial sync always runs (the others need its data); default: all\n"
+         "  --no-native  skip the native bulk load (psql \\copy, sqlite3 CLI, mariadb LOAD DATA)\n"
+         "  --keep       keep the generated files and databases\n";
+}
+
+std::optional<Args> parse_args(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string k = argv[i];
+    auto value = [&]() -> std::optional<std::string> {
+      if (i + 1 >= argc) return std::nullopt;
+      return std::string(argv[++i]);
+    };
+    if (k == "--help" || k == "-h") {
+      usage(std::cout);
+      std::exit(0);
+    } else if (k == "--n") {
+      auto v = value();
+      if (!v) return std::nullopt;
+      a.ns.clear();
+      for (const auto& s : split(*v, ',')) a.ns.push_back(std::stoul(s));
+    } else if (k == "--engines") {
+      auto v = value();
+      if (!v) return std::nullopt;
+      a.engines = split(*v, ',');
+      for (const auto& e : a.engines)
+        if (e != "sqlite" && e != "postgresql" && e != "mariadb") return std::nullopt;
+    } else if (k == "--scenarios") {
+      auto v = value();
+      if (!v) return std::nullopt;
+      a.scenarios = split(*v, ',');
+      for (const auto& s : a.scenarios)
+        if (s != "initial" && s != "resync" && s != "incremental") return std::nullopt;
+    } else if (k == "--batch-size") {
+      auto v = value();
+      if (!v) return std::nullopt;
+      a.batch_size = std::stoul(*v);
+    } else if (k == "--million") {
+      a.ns.push_back(1000000);
+    } else if (k == "--workdir") {
+      auto v = value();
+      if (!v) return std::nullopt;
+      a.workdir = *v;
+    } else if (k == "--no-native") {
+      a.native = false;
+    } else if (k == "--keep") {
+      a.keep = true;
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (a.ns.empty() || a.engines.empty() || a.batch_size == 0) return std::nullopt;
+  return a;
+}
+
+// ------------------------------------------------------------------------------ the records
+
+// Record i (1-based) of a generation. `revised`: the 1% of records (i % 100 == 0) whose name
+// changes in the incremental scenario.
+struct Contact {
+  std::string remote_id, first, last, email;
+};
+struct Record {
+  std::size_t i = 0;
+  std::string remote_id, code, type, relationship, name, owner, vat, email, phone, street, city, zip, country;
+  std::string parent;  // code, empty: none
+  std::vector<Contact> contacts;
+};
+
+std::string pad(std::size_t v, int width) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%0*zu", width, v);
+  return buf;
+}
+
+Record make_record(std::size_t i, bool revised) {
+  static const char* kOwners[] = {"jsmith", "mrossi", "carol", "dave", "sales"};
+  static const char* kTypes[] = {"C", "C", "P", "R"};
+  static const char* kRelationships[] = {"customer", "customer", "prospect", "reseller"};
+  static const char* kCities[] = {"Milano", "Torino", "Berlin", "Lyon", "Porto", "Gent"};
+  Record r;
+  r.i = i;
+  r.remote_id = std::to_string(100000 + i);
+  r.code = "C-" + pad(i, 7);
+  r.type = kTypes[i % 4];
+  r.relationship = kRelationships[i % 4];
+  r.name = "Company " + std::to_string(i) + " Trading Ltd";
+  if (revised && i % 100 == 0) r.name += " (renamed)";
+  r.owner = kOwners[i % 5];
+  r.vat = "IT" + pad(i * 7919 % 100000000000ULL, 11);
+  r.email = "info" + std::to_string(i) + "@company" + std::to_string(i) + ".example";
+  r.phone = "+39 02 " + pad(i, 7);
+  r.street = "Via Roma " + std::to_string(i % 500 + 1);
+  r.city = kCities[i % 6];
+  r.zip = pad(10000 + i % 90000, 5);
+  r.country = "IT";
+  if (i % 10 == 0) r.parent = "C-" + pad(i / 10, 7);  // 10%: a parent listed earlier
+  if (i % 4 == 0)
+    r.contacts.push_back({"p" + std::to_string(i) + "-1", "Anna", "Rossi" + std::to_string(i),
+                          "anna" + std::to_string(i) + "@company" + std::to_string(i) + ".example"});
+  if (i % 20 == 0)
+    r.contacts.push_back({"p" + std::to_string(i) + "-2", "Marco", "Bianchi" + std::to_string(i),
+                          "marco" + std::to_string(i) + "@company" + std::to_string(i) + ".example"});
+  return r;
+}
+
+// Writes the XML export of generation `generation` (its comment makes the bytes differ).
+std::uintmax_t write_feed(const fs::path& path, std::size_t n, int generation, bool revised) {
+  std::ofstream out(path, std::ios::trunc);
+  out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- erpsync_bench export, generation " << generation
+      << " -->\n<Export>\n";
+  for (std::size_t i = 1; i <= n; ++i) {
+    Record r = make_record(i, revised);
+    out << "  <Customer id=\"" << r.remote_id << "\" code=\"" << r.code << "\" type=\"" << r.type
+        << "\" active=\"Y\">\n    <Name>" << r.name << "</Name>\n    <SalesRep>" << r.owner << "</SalesRep>\n";
+    if (!r.parent.empty()) out << "    <Parent>" << r.parent << "</Parent>\n";
+    out << "    <VAT>" << r.vat << "</VAT>\n    <Email>" << r.email << "</Email>\n    <Phone>" << r.phone
+        << "</Phone>\n    <Address><Street>" << r.street << "</Street><City>" << r.city << "</City><Zip>" << r.zip
+        << "</Zip><Country>" << r.country << "</Country></Address>\n";
+    if (!r.contacts.empty()) {
+      out << "    <Contacts>\n";
+      for (const auto& c : r.contacts)
+        out << "      <Contact id=\"" << c.remote_id << "\"><First>" << c.first << "</First><Last>" << c.last
+            << "</Last><Email>" << c.email << "</Email></Contact>\n";
+      out << "    </Contacts>\n";
+    }
+    out << "  </Customer>\n";
+  }
+  out << "</Export>\n";
+  out.close();
+  return fs::file_size(path);
+}
+
+std::string connector_json(const fs::path& feed) {
+  return R"({
+  "database": { "connection": "Driver=SQLite3;Database=/dev/null" },
+  "connectors": [ {
+    "name": "bench", "type": "feed", "url": "file://)" + feed.string() + R"(",
+    "format": "xml", "records": "/Export/Customer", "poll_interval": "15m", "default_owner": "sales",
+    "stable_for": "0s",
+    "fields": {
+      "remote_id": "@id", "external_code": "@code", "name": "Name", "owner": "SalesRep", "member_of": "Parent",
+      "relationship": { "path": "@type", "map": { "C": "customer", "P": "prospect", "R": "reseller" } },
+      "email": "Email", "phone": "Phone", "vat": "VAT", "street": "Address/Street", "city": "Address/City",
+      "postcode": "Address/Zip", "country": "Address/Country", "active": "@active"
+    },
+    "contacts": { "records": "Contacts/Contact",
+                  "fields": { "remote_id": "@id", "first_name": "First", "last_name": "Last", "email": "Email" } }
+  } ]
+})";
+}
+
+// ------------------------------------------------------------------------------ measurement
+
+// Resets the peak RSS (VmHWM) to the current RSS, after returning freed heap to the system.
+void reset_peak_rss() {
+  malloc_trim(0);
+  std::ofstream("/proc/self/clear_refs") << "5";
+}
+
+double peak_rss_mb() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_maxrss) / 1024.0;
+}
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// ------------------------------------------------------------------------------ databases
+
+std::string with_database(const std::string& conn, const std::string& database) {
+  std::string out;
+  for (const auto& part : split(conn, ';')) {
+    auto eq = part.find('=');
+    std::string key = part.substr(0, eq);
+    while (!key.empty() && key.front() == ' ') key.erase(key.begin());
+    for (auto& ch : key) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (key == "database") continue;
+    out += part + ";";
+  }
+  return out + "Database=" + database + ";";
+}
+
+// One database of the benchmark: a SQLite file, or a database created on the configured server.
+class BenchDatabase {
+ public:
+  BenchDatabase(std::string engine, const fs::path& workdir, const std::string& name, bool keep)
+      : engine_(std::move(engine)), name_(name), keep_(keep) {
+    if (engine_ == "sqlite") {
+      file_ = workdir / (name + ".db");
+      fs::remove(file_);
+      conn_ = "Driver=SQLite3;Database=" + file_.string() + ";";
+      return;
+    }
+    const char* admin = std::getenv(engine_ == "postgresql" ? "ODBC_PG" : "ODBC_MARIADB");
+    if (!admin || !*admin)
+      throw std::runtime_error(std::string(engine_ == "postgresql" ? "ODBC_PG" : "ODBC_MARIADB") +
+                               " is not set (. /tmp/erpsync-dbs/env after scripts/test-dbs-start.sh)");
+    admin_ = admin;
+    admin_exec("DROP DATABASE IF EXISTS " + name_);
+    // The test servers let their user create databases named erp_t_* (scripts/test-dbs-start.sh).
+    admin_exec(engine_ == "postgresql" ? "CREATE DATABASE " + name_ + " ENCODING 'UTF8' TEMPLATE template0"
+                                       : "CREATE DATABASE " + name_ + " CHARACTER SET utf8mb4");
+    conn_ = with_database(admin_, name_);
+  }
+  ~BenchDatabase() {
+    if (keep_) return;
+    try {
+      if (engine_ == "sqlite") fs::remove(file_);
+      else if (engine_ == "postgresql") admin_exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+      else admin_exec("DROP DATABASE IF EXISTS " + name_);
+    } catch (const std::exception& e) {
+      std::cerr << "dropping " << name_ << ": " << e.what() << "\n";
+    }
+  }
+  const std::string& connection() const { return conn_; }
+  const std::string& name() const { return name_; }
+  const fs::path& file() const { return file_; }
+  std::string value(const char* key) const { return odbc::connection_string_value(conn_, key).value_or(""); }
+
+ private:
+  void admin_exec(const std::string& sql) {
+    odbc::Connection c(std::make_shared<odbc::Environment>());
+    c.connect(admin_);
+    c.exec_direct(sql);
+  }
+  std::string engine_, name_, conn_, admin_;
+  fs::path file_;
+  bool keep_;
+};
+
+// Rows per table in the database, with the newest updated_at: equal before and after a sync
+// that wrote no row.
+std::string fingerprint(odbc::Connection& c) {
+  std::string out;
+  for (const char* t : {"accounts", "customers", "bindings", "contacts"}) {
+    std::vector<odbc::Row> rows = c.query(std::string("SELECT COUNT(*), MAX(updated_at) FROM ") + t);
+    out += std::string(t) + "=" + rows.at(0)[0].value_or("") + "@" + rows.at(0)[1].value_or("") + " ";
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------ native load
+
+// The rows erpsync writes for generation 1, as the engine's bulk loader reads them.
+struct NativeFiles {
+  fs::path accounts, customers, bindings, contacts, contact_bindings;
+  std::size_t rows = 0;
+};
+
+const char* kAccountCols =
+    "id, external_code, name, owner, relationship, active, member_of_id, member_of_code, email, phone, vat, "
+    "street, city, postcode, country, created_at, updated_at";
+const char* kCustomerCols = "id, account_id, contact_id, channel, kind, remote_id, email, name, created_at, updated_at";
+const char* kBindingCols = "connector, stream, remote_id, entity, entity_id, payload_hash, missing_since, updated_at";
+const char* kContactCols = "id, account_id, first_name, last_name, email, phone, is_default, active, created_at, updated_at";
+
+// `row` writes one row's values (std::nullopt = NULL) to a CSV (\N for NULL) or SQL INSERT file.
+class RowWriter {
+ public:
+  RowWriter(const fs::path& path, bool sql, std::string table, std::string cols)
+      : out_(path, std::ios::trunc), sql_(sql), table_(std::move(table)), cols_(std::move(cols)) {}
+  void row(const std::vector<std::optional<std::string>>& values) {
+    if (sql_) out_ << "INSERT INTO " << table_ << " (" << cols_ << ") VALUES (";
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if (i) out_ << ',';
+      if (!values[i]) out_ << (sql_ ? "NULL" : "\\N");
+      else if (sql_) out_ << '\'' << *values[i] << '\'';
+      else out_ << *values[i];
+    }
+    out_ << (sql_ ? ");\n" : "\n");
+    ++rows_;
+  }
+  std::size_t rows() const { return rows_; }
+
+ private:
+  std::ofstream out_;
+  bool sql_;
+  std::string table_, cols_;
+  std::size_t rows_ = 0;
+};
+
+NativeFiles write_native_files(const fs::path& dir, std::size_t n, bool sql) {
+  NativeFiles f;
+  const std::string ext = sql ? ".sql" : ".csv";
+  f.accounts = dir / ("accounts" + ext);
+  f.customers = dir / ("customers" + ext);
+  f.bindings = dir / ("bindings" + ext);
+  f.contacts = dir / ("contacts" + ext);
+  f.contact_bindings = dir / ("contact_bindings" + ext);
+  RowWriter acc(f.accounts, sql, "accounts", kAccountCols), cus(f.customers, sql, "customers", kCustomerCols),
+      bin(f.bindings, sql, "bindings", kBindingCols), con(f.contacts, sql, "contacts", kContactCols),
+      cbin(f.contact_bindings, sql, "bindings", kBindingCols);
+  std::size_t contact_id = 0;
+  const std::string ts = kTimestamp;
+  for (std::size_t i = 1; i <= n; ++i) {
+    Record r = make_record(i, false);
+    const std::string id = std::to_string(i);
+    std::optional<std::string> parent_id, parent_code;
+    if (!r.parent.empty()) {
+      parent_id = std::to_string(i / 10);
+      parent_code = r.parent;
+    }
+    acc.row({id, r.code, r.name, r.owner, r.relationship, "1", parent_id, parent_code, r.email, r.phone, r.vat,
+             r.street, r.city, r.zip, r.country, ts, ts});
+    cus.row({id, id, std::nullopt, kConnector, "b2b", r.remote_id, r.email, r.name, ts, ts});
+    bin.row({kConnector, "accounts", r.remote_id, "account", id, kHash, std::nullopt, ts});
+    bool first = true;
+    for (const auto& c : r.contacts) {
+      const std::string cid = std::to_string(++contact_id);
+      con.row({cid, id, c.first, c.last, c.email, std::nullopt, first ? "1" : "0", "1", ts, ts});
+      cbin.row({kConnector, "contacts", c.remote_id, "contact", cid, kHash, std::nullopt, ts});
+      first = false;
+    }
+  }
+  f.rows = acc.rows() + cus.rows() + bin.rows() + con.rows() + cbin.rows();
+  return f;
+}
+
+bool have_program(const char* name) {
+  return std::system((std::string("command -v ") + name + " >/dev/null 2>&1").c_str()) == 0;
+}
+
+// Runs `command` through the shell; returns its wall time, or nullopt when it failed.
+std::optional<double> timed_system(const std::string& command) {
+  auto t0 = Clock::now();
+  int rc = std::system(command.c_str());
+  double s = seconds_since(t0);
+  if (rc != 0) {
+    std::cerr << "native load failed (exit " << rc << "): " << command.substr(0, 200) << "\n";
+    return std::nullopt;
+  }
+  return s;
+}
+
+struct NativeResult {
+  std::string method;
+  double seconds = 0;
+  std::size_t rows = 0;
+};
+
+// Loads the generation-1 rows into a fresh database that has erpsync's schema (indexes and
+// constraints included), with the engine's own bulk path. Wall time of the client process.
+std::optional<NativeResult> native_load(const std::string& engine, const fs::path& dir, std::size_t n,
+                                        const std::string& db_name, bool keep) {
+  BenchDatabase db(engine, dir, db_name, keep);
+  {
+    odbc::OdbcStoreOptions o;
+    o.connection = db.connection();
+    odbc::OdbcStore schema(o);  // migrations: the same schema as erpsync's database
+  }
+  NativeResult res;
+  if (engine == "sqlite") {
+    if (!have_program("sqlite3")) return std::nullopt;
+    NativeFiles f = write_native_files(dir, n, true);
+    fs::path script = dir / "native.sql";
+    {
+      std::ofstream s(script, std::ios::trunc);
+      s << "BEGIN;\n.read " << f.accounts.string() << "\n.read " << f.customers.string() << "\n.read "
+        << f.bindings.string() << "\n.read " << f.contacts.string() << "\n.read " << f.contact_bindings.string()
+        << "\nCOMMIT;\n";
+    }
+    res.method = "sqlite3 CLI: BEGIN; INSERT ...; COMMIT";
+    res.rows = f.rows;
+    auto s = timed_system("sqlite3 " + db.file().string() + " < " + script.string());
+    if (!s) return std::nullopt;
+    res.seconds = *s;
+  } else if (engine == "postgresql") {
+    if (!have_program("psql")) return std::nullopt;
+    NativeFiles f = write_native_files(dir, n, false);
+    fs::path script = dir / "native.psql";
+    {
+      std::ofstream s(script, std::ios::trunc);
+      auto copy = [&](const char* table, const char* cols, const fs::path& file) {
+        s << "\\copy " << table << " (" << cols << ") FROM '" << file.string() << "' WITH (FORMAT csv, NULL '\\N')\n";
+      };
+      copy("accounts", kAccountCols, f.accounts);
+      copy("customers", kCustomerCols, f.customers);
+      copy("bindings", kBindingCols, f.bindings);
+      copy("contacts", kContactCols, f.contacts);
+      copy("bindings", kBindingCols, f.contact_bindings);
+    }
+    setenv("PGPASSWORD", db.value("Pwd").c_str(), 1);
+    res.method = "psql \\copy ... FROM (COPY, one transaction)";
+    res.rows = f.rows;
+    auto s = timed_system("psql -X -q -v ON_ERROR_STOP=1 -1 -h " + db.value("Server") + " -p " + db.value("Port") +
+                          " -U " + db.value("Uid") + " -d " + db.name() + " -f " + script.string());
+    if (!s) return std::nullopt;
+    res.seconds = *s;
+  } else {
+    if (!have_program("mariadb")) return std::nullopt;
+    NativeFiles f = write_native_files(dir, n, false);
+    std::string sql;
+    auto load = [&](const char* table, const char* cols, const fs::path& file) {
+      sql += "LOAD DATA LOCAL INFILE '" + file.string() + "' INTO TABLE " + table +
+             " FIELDS TERMINATED BY ',' (" + cols + "); ";
+    };
+    load("accounts", kAccountCols, f.accounts);
+    load("customers", kCustomerCols, f.customers);
+    load("bindings", kBindingCols, f.bindings);
+    load("contacts", kContactCols, f.contacts);
+    load("bindings", kBindingCols, f.contact_bindings);
+    setenv("MYSQL_PWD", db.value("Pwd").c_str(), 1);
+    res.method = "mariadb LOAD DATA LOCAL INFILE";
+    res.rows = f.rows;
+    auto s = timed_system("mariadb --local-infile=1 -h " + db.value("Server") + " -P " + db.value("Port") + " -u " +
+                          db.value("Uid") + " " + db.name() + " -e \"" + sql + "\"");
+    if (!s) return std::nullopt;
+    res.seconds = *s;
+  }
+  return res;
+}
+
+// ------------------------------------------------------------------------------ syncs
+
+// Forwards to the OdbcStore and times its calls, so that a run splits into reading state,
+// writing, and the rest (source parsing, mapping, hashing, matching).
+class TimedStore final : public core::Store {
+ public:
+  explicit TimedStore(core::Store& s) : s_(s) {}
+  double load_s = 0, apply_s = 0, other_s = 0;
+
+  template <class Fn>
+  auto timed(double& acc, Fn&& fn) {
+    auto t0 = Clock::now();
+    auto r = fn();
+    acc += seconds_since(t0);
+    return r;
+  }
+
+  core::CursorState load_cursor(const std::string& c, const std::string& st) override {
+    return timed(other_s, [&] { return s_.load_cursor(c, st); });
+  }
+  core::StateSnapshot load_state(const core::BatchKeys& k) override {
+    return timed(load_s, [&] { return s_.load_state(k); });
+  }
+  void apply(const core::WriteBatch& b) override {
+    timed(apply_s, [&] { s_.apply(b); return 0; });
+  }
+  std::int64_t begin_run(const std::string& c, const std::string& st, const std::string& i) override {
+    return timed(other_s, [&] { return s_.begin_run(c, st, i); });
+  }
+  void finish_run(std::int64_t id, const std::string& status, const core::Counters& c, const std::string& m) override {
+    timed(other_s, [&] { s_.finish_run(id, status, c, m); return 0; });
+  }
+  std::vector<core::StoredRejection> replayable_rejections(const std::string& c, const std::string& st) override {
+    return timed(other_s, [&] { return s_.replayable_rejections(c, st); });
+  }
+  std::int64_t mark_missing(const std::string& c, const std::string& st,
+                            const std::unordered_set<std::string>& seen) override {
+    return timed(other_s, [&] { return s_.mark_missing(c, st, seen); });
+  }
+
+ private:
+  core::Store& s_;
+};
+
+struct SyncResult {
+  core::SyncReport report;
+  double seconds = 0;
+  double peak_mb = 0;
+  double load_s = 0, apply_s = 0, other_db_s = 0;
+  odbc::StatementStats stats;
+};
+
+SyncResult run_sync(odbc::OdbcStore& store, const fs::path& config_file, std::size_t batch_size) {
+  erpsync::config::LoadResult loaded = erpsync::config::load_config(config_file.string());
+  if (!loaded.ok()) {
+    std::string why;
+    for (const auto& e : loaded.errors) why += e.file + ": " + e.key + ": " + e.message + "\n";
+    throw std::runtime_error("benchmark connector config refused:\n" + why);
+  }
+  erpsync::config::ConnectorConfig conn = loaded.config->connectors.at(0);
+  // A snapshot is one page (as the daemon's wiring sets it); batches split it for the database.
+  std::get<erpsync::config::FeedConfig>(conn.settings).page_size = INT_MAX;
+  core::MatchPolicy policy = conn.match_policy("accounts");
+  core::StreamRunOptions options;
+  options.batch_size = batch_size;
+  options.instance = "bench";
+  core::SyncEvents events;
+
+  SyncResult r;
+  reset_peak_rss();
+  odbc::StatementStats before = store.statement_stats();
+  auto t0 = Clock::now();
+  auto source = erpsync::connectors::feed::FeedSource::create(conn);
+  TimedStore timed(store);
+  r.report = core::run_stream(policy, *source, timed, options, events);
+  r.load_s = timed.load_s;
+  r.apply_s = timed.apply_s;
+  r.other_db_s = timed.other_s;
+  source.reset();
+  r.seconds = seconds_since(t0);
+  r.peak_mb = peak_rss_mb();
+  odbc::StatementStats after = store.statement_stats();
+  r.stats.executed = after.executed - before.executed;
+  r.stats.writes = after.writes - before.writes;
+  return r;
+}
+
+void print_header() {
+  std::printf("%-10s %8s %-12s %9s %8s %10s %8s %8s %9s %7s %10s %7s\n", "engine", "N", "scenario", "records",
+              "seconds", "rec/s", "peakMB", "docMB", "stmt/rec", "writes", "native/s", "ratio");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto args = parse_args(argc, argv);
+  if (!args) {
+    usage(std::cerr);
+    return 2;
+  }
+  if (args->workdir.empty()) args->workdir = fs::temp_directory_path() / ("erpsync-bench-" + std::to_string(getpid()));
+  fs::create_directories(args->workdir);
+  std::printf("erpsync_bench: batch_size=%zu workdir=%s\n", args->batch_size, args->workdir.c_str());
+  print_header();
+  std::fflush(stdout);
+
+  int failures = 0;
+  for (const std::string& engine : args->engines) {
+    for (std::size_t n : args->ns) {
+      try {
+        const std::string tag = "erp_t_bench_" + std::to_string(getpid()) + "_" + std::to_string(n);
+        BenchDatabase db(engine, args->workdir, tag, args->keep);
+        odbc::OdbcStoreOptions o;
+        o.connection = db.connection();
+        o.instance = "bench";
+        odbc::OdbcStore store(o);
+
+        const fs::path feed = args->workdir / ("accounts-" + std::to_string(n) + ".xml");
+        const fs::path config_file = args->workdir / "bench.json";
+        std::ofstream(config_file, std::ios::trunc) << connector_json(feed);
+
+        std::optional<NativeResult> native;
+        if (args->native) {
+          native = native_load(engine, args->workdir, n, tag + "_native", args->keep);
+          if (native)
+            std::printf("# %s N=%zu native load: %s, %zu rows in %.3f s (%.0f rows/s, %.0f records/s)\n",
+                        engine.c_str(), n, native->method.c_str(), native->rows, native->seconds,
+                        native->rows / native->seconds, n / native->seconds);
+        }
+
+        struct Scenario {
+          const char* name;
+          int generation;
+          bool revised;
+        };
+        for (const Scenario& sc : {Scenario{"initial", 1, false}, Scenario{"resync", 2, false},
+                                   Scenario{"incremental", 3, true}}) {
+          if (sc.generation > 1 && !contains(args->scenarios, sc.name)) continue;
+          const double doc_mb = static_cast<double>(write_feed(feed, n, sc.generation, sc.revised)) / (1024.0 * 1024.0);
+          std::string before = sc.generation == 2 ? fingerprint(store.connection()) : "";
+          SyncResult r = run_sync(store, config_file, args->batch_size);
+          const core::Counters& c = r.report.counters;
+          std::string problem;
+          if (r.report.status != "ok") problem = "status " + r.report.status + ": " + r.report.message;
+          else if (sc.generation == 1 && c.created != static_cast<std::int64_t>(n))
+            problem = "created " + std::to_string(c.created) + " of " + std::to_string(n);
+          else if (sc.generation == 2 && c.unchanged != static_cast<std::int64_t>(n))
+            problem = "unchanged " + std::to_string(c.unchanged) + " of " + std::to_string(n);
+          else if (sc.generation == 2 && fingerprint(store.connection()) != before)
+            problem = "the quiet re-sync wrote rows: " + before + "→ " + fingerprint(store.connection());
+          else if (sc.generation == 3 && c.updated != static_cast<std::int64_t>(n / 100))
+            problem = "updated " + std::to_string(c.updated) + ", expected " + std::to_string(n / 100);
+          if (!problem.empty()) {
+            ++failures;
+            std::printf("# %s N=%zu %s: UNEXPECTED %s\n# %s\n", engine.c_str(), n, sc.name, problem.c_str(),
+                        r.report.to_line().c_str());
+          }
+          if (sc.generation == 1 && !contains(args->scenarios, "initial")) continue;
+          const double rate = n / r.seconds;
+          char native_rate[32] = "n/a", ratio[32] = "n/a";
+          if (native) {
+            std::snprintf(native_rate, sizeof native_rate, "%.0f", n / native->seconds);
+            std::snprintf(ratio, sizeof ratio, "%.2f", rate / (n / native->seconds));
+          }
+          std::printf("%-10s %8zu %-12s %9zu %8.3f %10.0f %8.1f %8.1f %9.2f %7llu %10s %7s\n", engine.c_str(), n,
+                      sc.name, n, r.seconds, rate, r.peak_mb, doc_mb,
+                      static_cast<double>(r.stats.executed) / static_cast<double>(n),
+                      static_cast<unsigned long long>(r.stats.writes), native_rate, ratio);
+          std::printf("#   %s: load_state %.3f s, apply %.3f s, other store calls %.3f s, rest (read, parse, "
+                      "map, match) %.3f s\n",
+                      sc.name, r.load_s, r.apply_s, r.other_db_s, r.seconds - r.load_s - r.apply_s - r.other_db_s);
+          std::fflush(stdout);
+        }
+        if (!args->keep) fs::remove(feed);
+      } catch (const std::exception& e) {
+        ++failures;
+        std::printf("# %s N=%zu: FAILED: %s\n", engine.c_str(), n, e.what());
+      }
+    }
+  }
+  if (!args->keep) fs::remove_all(args->workdir);
+  return failures ? 1 : 0;
+}
