@@ -5,6 +5,7 @@
 #include <set>
 #include <stdexcept>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "core/normalize.hpp"
 
@@ -32,6 +33,23 @@ class StatementCache {
  private:
   Connection& c_;
   std::unordered_map<std::string, std::unique_ptr<Statement>> map_;
+};
+
+// The remote ids whose bindings the last load_state found absent. apply() inserts the bindings
+// (and b2b Customer rows) of those records without looking them up first; should such a row
+// exist after all (another writer, a Customer row left without its binding), the unique key
+// refuses the insert and apply() carries the batch out again, looking every row up.
+struct KnownAbsent {
+  std::string connector, stream;
+  std::unordered_set<std::string> remote_ids;          // bindings of (connector, stream)
+  std::unordered_set<std::string> contact_remote_ids;  // bindings of (connector, "contacts")
+
+  bool binding(const std::string& conn, const std::string& strm, const std::string& rid) const {
+    if (conn != connector) return false;
+    if (strm == stream) return remote_ids.count(rid) > 0;
+    if (strm == "contacts") return contact_remote_ids.count(rid) > 0;
+    return false;
+  }
 };
 
 namespace {
@@ -187,7 +205,10 @@ class Session {
 // Carries out one WriteBatch inside an open transaction (see Store::apply for the order).
 class BatchWriter {
  public:
-  BatchWriter(Session& s, const core::WriteBatch& b) : s_(s), b_(b), now_(utc_timestamp_now()) {}
+  // `absent`: rows known not to exist (nullptr: look every row up); `skipped` is set when a
+  // lookup was left out because of it.
+  BatchWriter(Session& s, const core::WriteBatch& b, const KnownAbsent* absent = nullptr, bool* skipped = nullptr)
+      : s_(s), b_(b), now_(utc_timestamp_now()), absent_(absent), skipped_(skipped) {}
 
   void run() {
     code_changes_phase1();
@@ -204,6 +225,12 @@ class BatchWriter {
   }
 
  private:
+  bool known_absent(const std::string& connector, const std::string& stream, const std::string& rid) {
+    if (!absent_ || !absent_->binding(connector, stream, rid)) return false;
+    if (skipped_) *skipped_ = true;
+    return true;
+  }
+
   EntityId account_id(Ref r) const {
     if (r > 0) return r;
     auto it = account_ids_.find(r);
@@ -360,7 +387,9 @@ class BatchWriter {
       };
       std::unordered_map<std::string, Existing> existing;
       std::vector<std::string> rids;
-      for (const auto& [rid, w] : writes) rids.push_back(rid);
+      for (const auto& [rid, w] : writes)
+        if (!(w->kind == "b2b" && known_absent(channel, absent_ ? absent_->stream : std::string(), rid)))
+          rids.push_back(rid);
       for (const auto& chunk : chunks(rids, OdbcStore::kInChunk)) {
         std::vector<Param> p = {Param::str(channel)};
         for (const auto& r : chunk) p.push_back(Param::str(r));
@@ -411,7 +440,8 @@ class BatchWriter {
       };
       std::unordered_map<std::string, Existing> existing;
       std::vector<std::string> rids;
-      for (const auto& [rid, w] : writes) rids.push_back(rid);
+      for (const auto& [rid, w] : writes)
+        if (!known_absent(b_.connector, stream, rid)) rids.push_back(rid);
       for (const auto& chunk : chunks(rids, OdbcStore::kInChunk)) {
         std::vector<Param> p = {Param::str(b_.connector), Param::str(stream)};
         for (const auto& r : chunk) p.push_back(Param::str(r));
@@ -551,6 +581,8 @@ class BatchWriter {
   std::string now_;
   std::unordered_map<Ref, EntityId> account_ids_, contact_ids_;
   std::vector<const core::AccountWrite*> new_parent_links_;
+  const KnownAbsent* absent_;
+  bool* skipped_;
 };
 
 }  // namespace
@@ -711,6 +743,7 @@ core::CursorState OdbcStore::load_cursor(const std::string& connector, const std
 
 core::StateSnapshot OdbcStore::load_state(const core::BatchKeys& keys) {
   ensure_connected();
+  absent_.reset();
   try {
     return load_state_once(keys);
   } catch (...) {
@@ -857,13 +890,30 @@ core::StateSnapshot OdbcStore::load_state_once(const core::BatchKeys& keys) {
                },
                true);
     for (auto& [id, rids] : st.remote_ids_by_account) std::sort(rids.begin(), rids.end());
+    auto absent = std::make_unique<KnownAbsent>();
+    absent->connector = keys.connector;
+    absent->stream = keys.stream;
+    for (const auto& rid : keys.remote_ids)
+      if (!st.bindings.count(rid)) absent->remote_ids.insert(rid);
+    for (const auto& rid : keys.contact_remote_ids)
+      if (!st.contact_bindings.count(rid)) absent->contact_remote_ids.insert(rid);
+    absent_ = std::move(absent);
     return st;
   });
 }
 
 void OdbcStore::apply(const core::WriteBatch& batch) {
   if (batch.writes_nothing()) return;
-  in_transaction("apply", [&](Session& s) { BatchWriter(s, batch).run(); });
+  // What load_state saw holds for the batch decided from it, once.
+  std::unique_ptr<KnownAbsent> absent = std::move(absent_);
+  bool skipped = false;
+  try {
+    in_transaction("apply", [&](Session& s) { BatchWriter(s, batch, absent.get(), &skipped).run(); });
+  } catch (const core::ConstraintViolation&) {
+    if (!skipped) throw;
+    // A row load_state had not seen exists: again, looking every row up (see KnownAbsent).
+    in_transaction("apply", [&](Session& s) { BatchWriter(s, batch).run(); });
+  }
 }
 
 std::int64_t OdbcStore::begin_run(const std::string& connector, const std::string& stream,

@@ -11,7 +11,9 @@
 //   - apply: one transaction. New rows go in multi-row INSERT ... VALUES statements (ids from
 //     RETURNING on PostgreSQL/MariaDB, last_insert_rowid() on SQLite). Customers, bindings and
 //     rejections are upserts: the existing rows of the batch are read with one query per chunk,
-//     and only new or changed rows are written. Unchanged rejections are bumped with one
+//     and only new or changed rows are written. Bindings (and b2b Customers) of remote ids whose
+//     binding the preceding load_state found absent are inserted without that read; a unique
+//     violation then re-runs the batch with every read. Unchanged rejections are bumped with one
 //     UPDATE ... WHERE id IN (...) per chunk.
 //   - every value is bound as a parameter; timestamps are bound as 'YYYY-MM-DD HH:MM:SS.mmm' UTC.
 //
@@ -33,6 +35,7 @@
 namespace erpsync::connectors::odbc {
 
 class StatementCache;  // prepared statements kept across batches (odbc_store.cpp)
+struct KnownAbsent;    // bindings the last load_state found absent (odbc_store.cpp)
 
 struct OdbcStoreOptions {
   std::string connection;  // DSN=... or Driver=...; logged only redacted
@@ -97,6 +100,7 @@ class OdbcStore final : public core::Store {
   std::unique_ptr<Connection> conn_;
   std::unique_ptr<StatementCache> statements_;  // of conn_; declared after it, destroyed before it
   bool broken_ = false;
+  std::unique_ptr<KnownAbsent> absent_;  // from the last load_state, for the next apply
   StatementStats closed_stats_;  // of connections replaced after a loss
 };
 

@@ -497,6 +497,25 @@ TEST_P(OdbcStoreTest, StatementsAreCountedAndABatchThatWritesNothingIssuesNone) 
   EXPECT_EQ(st.account_by_code.size(), 3u);
 }
 
+TEST_P(OdbcStoreTest, ACustomerRowWithoutItsBindingIsUpdatedNotDuplicated) {
+  auto store = open();
+  // A b2b Customer row whose binding is gone (deleted by hand): load_state sees no binding.
+  odbc_query(db_->connection_string(),
+             "INSERT INTO customers (account_id, channel, kind, remote_id, name) VALUES (999, 'erp', 'b2b', 'r-9', 'Old')");
+  auto st = store->load_state(keys({"r-9"}, {"C-9"}));
+  EXPECT_TRUE(st.bindings.empty());
+  core::WriteBatch b;
+  b.connector = kConn;
+  b.accounts.push_back(new_account(-1, "C-9", "Nine", "o"));
+  b.customers.push_back(core::CustomerWrite{kConn, "r-9", "b2b", -1, std::nullopt, "Nine", ""});
+  b.bindings.push_back(binding("r-9", -1));
+  store->apply(b);
+  EXPECT_EQ(count("customers"), 1);
+  EXPECT_EQ(scalar("SELECT name FROM customers WHERE remote_id = 'r-9'"), "Nine");
+  EXPECT_EQ(count("accounts"), 1);
+  EXPECT_EQ(count("bindings"), 1);
+}
+
 TEST_P(OdbcStoreTest, CodesCompareCaseSensitively) {
   auto store = open();
   core::WriteBatch b;
