@@ -18,7 +18,7 @@ constexpr std::array<std::pair<Capability, bool>, 6> kCapabilities = {{
     {C::odoo, true},
     {C::feed_http, true},
     {C::feed_cursor, true},
-    {C::metrics, false},
+    {C::metrics, true},
 }};
 
 constexpr std::array<ConnectorTypeSpec, 3> kConnectorTypes = {{

@@ -85,7 +85,7 @@ constexpr const char* kSpecExample = R"jsonc({
   ]
 })jsonc";
 
-TEST(ConfigSpecExample, RefusesMagentoAndMetricsAsNotSupportedYetAndNamesTheUnreadableOdooSecret) {
+TEST(ConfigSpecExample, RefusesMagentoAsNotSupportedYetAndNamesTheUnreadableOdooSecret) {
   TempDir dir;
   auto path = dir.write("erpsync.json", kSpecExample);
   auto r = load_config(path);
@@ -101,12 +101,24 @@ TEST(ConfigSpecExample, RefusesMagentoAndMetricsAsNotSupportedYetAndNamesTheUnre
   ASSERT_NE(odoo, nullptr) << all_errors(r);
   EXPECT_EQ(odoo->line, 17);
   EXPECT_THAT(odoo->message, HasSubstr("/etc/erpsync/odoo.pass"));
-  const auto* metrics = find_error(r, "metrics");
-  ASSERT_NE(metrics, nullptr) << all_errors(r);
-  EXPECT_EQ(metrics->line, 5);
-  EXPECT_THAT(metrics->message, HasSubstr("not supported yet"));
+  // The metrics endpoint is supported.
+  EXPECT_EQ(find_error(r, "metrics"), nullptr) << all_errors(r);
+  EXPECT_EQ(find_error(r, "metrics.listen"), nullptr) << all_errors(r);
   // Nothing else is wrong with it: the feed connector and the top level are fine.
-  EXPECT_EQ(r.errors.size(), 3u) << all_errors(r);
+  EXPECT_EQ(r.errors.size(), 2u) << all_errors(r);
+}
+
+TEST(ConfigSpecExample, FeedsOnlyVariantWithMetricsLoadsTheListenAddress) {
+  std::string text = kSpecExample;
+  auto a = text.find("    { \"name\": \"shop\"");
+  auto b = text.find("    { \"name\": \"sap-export\"", a);
+  ASSERT_NE(a, std::string::npos);
+  ASSERT_NE(b, std::string::npos);
+  text.erase(a, b - a);
+  TempDir dir;
+  auto r = load_config(dir.write("erpsync.json", text));
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  EXPECT_EQ(r.config->metrics.listen, "127.0.0.1:9464");
 }
 
 TEST(ConfigSpecExample, FeedsOnlyVariantLoadsWithDefaults) {
@@ -790,6 +802,7 @@ TEST(OptionTable, CapabilitiesOfThisBuild) {
   EXPECT_TRUE(supported(Capability::odoo));
   EXPECT_TRUE(supported(Capability::feed_http));
   EXPECT_TRUE(supported(Capability::feed_cursor));
+  EXPECT_TRUE(supported(Capability::metrics));
 }
 
 TEST(OptionTable, JsonSchemaIsGeneratedFromTheTable) {
