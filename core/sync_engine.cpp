@@ -222,11 +222,14 @@ SyncReport run_stream(const MatchPolicy& policy, AccountSource& source, Store& s
   } catch (const SyncError& e) {
     report.status = "error";
     report.message = std::string(e.what());
+    report.error_kind = e.kind();
+    report.retry_after_s = e.retry_after_s();
     if (error_kind) *error_kind = e.kind();
     for (std::size_t i = 0; i < in_flight; ++i) counters.count(Outcome::failed);
   } catch (const std::exception& e) {
     report.status = "error";
     report.message = std::string(e.what());
+    report.error_kind = SyncError::Kind::permanent;
     if (error_kind) *error_kind = SyncError::Kind::permanent;
     for (std::size_t i = 0; i < in_flight; ++i) counters.count(Outcome::failed);
   }

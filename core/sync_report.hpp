@@ -3,10 +3,12 @@
 // sync_runs row are both built from this.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "core/errors.hpp"
 #include "core/outcome.hpp"
 
 namespace erpsync::core {
@@ -20,6 +22,10 @@ struct SyncReport {
   std::string cursor;            // the cursor after the run (as stored)
   bool source_unchanged = false; // a file feed whose bytes did not change
   std::string message;           // the error, when status=error
+  // When the run failed: what kind of failure (the scheduler's backoff depends on it) and how
+  // long the remote asked us to wait (HTTP Retry-After), if it said. Not part of the line.
+  std::optional<SyncError::Kind> error_kind;
+  std::optional<double> retry_after_s;
 
   // key=value pairs in SPEC §8's fixed order; warnings= and missing= only when non-zero.
   std::vector<std::pair<std::string, std::string>> to_fields() const;

@@ -1,11 +1,21 @@
 #include "daemon/service.hpp"
 
-#include <signal.h>
+// Boost 1.74's Asio under GCC 12 in C++20 needs <utility> before its headers.
+#include <utility>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <systemd/sd-daemon.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdlib>
 #include <chrono>
 #include <map>
+#include <memory>
 #include <random>
 
 #include "daemon/logging.hpp"
@@ -15,199 +25,272 @@
 namespace erpsync::daemon {
 namespace {
 
+namespace net = boost::asio;
 using Clock = std::chrono::steady_clock;
 using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 
-// The signals the service handles synchronously (blocked, then waited for with sigtimedwait):
-// no async handler runs in the middle of a database call.
-sigset_t service_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGHUP);
-  return set;
-}
-
-bool termination_pending() {
-  sigset_t pending;
-  sigpending(&pending);
-  return sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1;
-}
-
-// Per connector: when it runs next, how its last runs went.
-struct ConnectorState {
-  Clock::time_point next_run;
-  Clock::time_point last_ok;
-  int consecutive_failures = 0;
-  bool auth_failed = false;  // waits for a reload
-  bool alarmed = false;      // the "no ok run for 3 intervals" alarm was raised
-  std::string last_summary;
+// What a worker tells the loop when a connector's run is over.
+struct RunOutcome {
+  bool ok = true;
+  bool stopped = false;
+  std::optional<core::SyncError::Kind> failure;
+  std::optional<double> retry_after_s;
+  std::string summary;
 };
 
-// RunLog that also keeps the watchdog fed while batches make progress, and stops on SIGTERM.
+// RunLog that stops between batches once the service is stopping.
 class ServiceRunLog final : public core::SyncEvents {
  public:
-  ServiceRunLog(RunLog& inner, bool watchdog) : inner_(inner), watchdog_(watchdog) {}
+  ServiceRunLog(RunLog& inner, const std::atomic<bool>& stopping) : inner_(inner), stopping_(stopping) {}
   void on_rejection(const core::RejectionWrite& r) override { inner_.on_rejection(r); }
   void on_decision(const core::Decision& d) override { inner_.on_decision(d); }
-  void on_progress(const core::Counters& c) override {
-    inner_.on_progress(c);
-    if (watchdog_) sd_notify(0, "WATCHDOG=1");
-  }
+  void on_progress(const core::Counters& c) override { inner_.on_progress(c); }
   void on_redecide(int attempt, const std::string& what) override { inner_.on_redecide(attempt, what); }
-  bool stop_requested() override { return termination_pending(); }
+  bool stop_requested() override { return stopping_.load(); }
 
  private:
   RunLog& inner_;
-  bool watchdog_;
+  const std::atomic<bool>& stopping_;
+};
+
+// One connector as the scheduler sees it. Lives on the loop thread; while `running`, the
+// worker owns `store` and reads `conf` (a snapshot that a reload replaces, never mutates).
+struct Slot {
+  explicit Slot(net::io_context& io) : timer(io) {}
+  net::steady_timer timer;
+  std::shared_ptr<const config::ConnectorConfig> conf;
+  std::unique_ptr<connectors::odbc::OdbcStore> store;  // this connector's own connection
+  bool running = false;
+  bool removed = false;  // dropped by a reload while running
+  Clock::time_point last_ok = Clock::now();
+  int consecutive_failures = 0;
+  bool auth_failed = false;  // waits for a reload
+  bool alarmed = false;      // "no ok run for 3 intervals" was raised
+  std::string last_summary;
 };
 
 class Service {
  public:
-  Service(std::string path, config::Config cfg) : path_(std::move(path)), cfg_(std::move(cfg)) {}
+  Service(std::string path, config::Config cfg)
+      : path_(std::move(path)), cfg_(std::make_shared<const config::Config>(std::move(cfg))),
+        signals_(io_, SIGTERM, SIGINT, SIGHUP), watchdog_timer_(io_),
+        pool_(static_cast<std::size_t>(std::max(1, cfg_->workers))) {}
 
   int run() {
     auto log = logger("daemon");
-    const sigset_t signals = service_signals();
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
+    // Migrations and the `aborted` marking happen once, before READY=1.
     try {
-      store_ = open_store(cfg_, StoreMode::normal);
+      open_store(*cfg_, StoreMode::normal);
     } catch (const StoreOpenRefused& e) {
-      log->error("{}", cfg_.redact(e.what()));
+      log->error("{}", cfg_->redact(e.what()));
       return 2;
     } catch (const std::exception& e) {
-      log->error("cannot open the database: {}", cfg_.redact(e.what()));
+      log->error("cannot open the database: {}", cfg_->redact(e.what()));
       return 1;
     }
-    std::uint64_t watchdog_usec = 0;
-    watchdog_ = sd_watchdog_enabled(0, &watchdog_usec) > 0;
-    const auto watchdog_every = watchdog_ ? std::chrono::microseconds(watchdog_usec / 2) : std::chrono::hours(1);
+    std::uint64_t usec = 0;
+    if (sd_watchdog_enabled(0, &usec) > 0) watchdog_every_ = std::chrono::microseconds(usec / 2);
 
-    schedule_all(Clock::now());
+    for (const auto& c : cfg_->connectors) add_slot(c, milliseconds(0));
+    wait_signal();
+    tick_watchdog();
     sd_notify(0, "READY=1");
-    log->info("erpsyncd ready: {} connector(s) from {}", cfg_.connectors.size(), path_);
+    log->info("erpsyncd ready: {} connector(s), {} worker(s), configuration {}", slots_.size(),
+              std::max(1, cfg_->workers), path_);
     notify_status();
-
-    auto next_watchdog = Clock::now() + watchdog_every;
-    for (;;) {
-      const auto now = Clock::now();
-      if (watchdog_ && now >= next_watchdog) {
-        sd_notify(0, "WATCHDOG=1");
-        next_watchdog = now + watchdog_every;
-      }
-      if (const config::ConnectorConfig* due = next_due(now)) {
-        // A pending SIGTERM stops the run between batches and is then taken by sigtimedwait.
-        run_connector(*due);
-      }
-      auto wake = std::min(next_watchdog, earliest_run());
-      const auto wait = std::max(milliseconds(0), duration_cast<milliseconds>(wake - Clock::now()));
-      timespec ts{static_cast<time_t>(wait.count() / 1000), static_cast<long>((wait.count() % 1000) * 1000000)};
-      const int sig = sigtimedwait(&signals, nullptr, &ts);
-      if (sig == SIGTERM || sig == SIGINT) {
-        sd_notify(0, "STOPPING=1");
-        log->info("stopping on {}", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-        return 0;
-      }
-      if (sig == SIGHUP) reload();
-    }
+    io_.run();
+    pool_.join();
+    log->info("stopped");
+    return 0;
   }
 
  private:
-  void schedule_all(Clock::time_point now) {
-    for (const auto& c : cfg_.connectors) {
-      if (!c.enabled) continue;
-      auto& st = state_[c.name];
-      st.next_run = now;
-      st.last_ok = now;
-    }
+  void add_slot(const config::ConnectorConfig& c, milliseconds delay) {
+    if (!c.enabled) return;
+    auto slot = std::make_shared<Slot>(io_);
+    slot->conf = std::make_shared<const config::ConnectorConfig>(c);
+    slots_[c.name] = slot;
+    schedule(slot, delay);
   }
 
-  const config::ConnectorConfig* next_due(Clock::time_point now) {
-    const config::ConnectorConfig* best = nullptr;
-    Clock::time_point best_time = now;
-    for (const auto& c : cfg_.connectors) {
-      if (!c.enabled) continue;
-      auto& st = state_[c.name];
-      if (st.auth_failed || st.next_run > now) continue;
-      if (!best || st.next_run < best_time) {
-        best = &c;
-        best_time = st.next_run;
+  void schedule(const std::shared_ptr<Slot>& slot, milliseconds delay) {
+    slot->timer.expires_after(delay);
+    slot->timer.async_wait([this, slot](const boost::system::error_code& ec) {
+      if (ec || stopping_ || slot->removed || slot->auth_failed || slot->running) return;
+      start_run(slot);
+    });
+  }
+
+  // Hands the connector to the worker pool; a slow connector occupies one worker and never
+  // delays the others.
+  void start_run(const std::shared_ptr<Slot>& slot) {
+    slot->running = true;
+    auto cfg = cfg_;
+    net::post(pool_, [this, slot, cfg] {
+      RunOutcome outcome = run_connector(*cfg, *slot);
+      net::post(io_, [this, slot, outcome = std::move(outcome)] { finish_run(slot, outcome); });
+    });
+  }
+
+  // Runs on a worker thread.
+  RunOutcome run_connector(const config::Config& cfg, Slot& slot) {
+    const config::ConnectorConfig& conn = *slot.conf;
+    RunOutcome out;
+    try {
+      if (!slot.store) slot.store = open_store(cfg, StoreMode::normal);
+    } catch (const std::exception& e) {
+      out.ok = false;
+      out.failure = core::SyncError::Kind::transient;
+      out.summary = "database unreachable";
+      logger(conn.name)->error("connector={} cannot open the database: {}", conn.name, cfg.redact(e.what()));
+      return out;
+    }
+    for (const std::string& stream : streams_of(conn)) {
+      RunLog inner(logger(conn.name), conn.name, stream, false);
+      ServiceRunLog events(inner, stopping_);
+      core::SyncReport report = run_connector_stream(cfg, conn, stream, *slot.store, events);
+      report.message = cfg.redact(report.message);
+      log_report(*logger(conn.name), report);
+      out.summary += (out.summary.empty() ? "" : ", ") + stream + " " + report.status + " fetched=" +
+                     std::to_string(report.counters.fetched) + " rejected=" + std::to_string(report.counters.rejected);
+      if (report.status == "stopped") {
+        out.stopped = true;
+        return out;
+      }
+      if (report.status == "error") {
+        out.ok = false;
+        out.failure = report.error_kind;
+        out.retry_after_s = report.retry_after_s;
+        // A lost connection: the next run reconnects from scratch and re-reads the cursor.
+        if (report.error_kind == core::SyncError::Kind::transient) slot.store.reset();
       }
     }
-    return best;
+    return out;
   }
 
-  Clock::time_point earliest_run() {
-    auto t = Clock::now() + std::chrono::hours(24);
-    for (const auto& c : cfg_.connectors)
-      if (c.enabled && !state_[c.name].auth_failed) t = std::min(t, state_[c.name].next_run);
-    return t;
+  // Back on the loop thread.
+  void finish_run(const std::shared_ptr<Slot>& slot, const RunOutcome& out) {
+    slot->running = false;
+    if (stopping_) {
+      maybe_finish_stop();
+      return;
+    }
+    if (slot->removed) return;
+    const config::ConnectorConfig& conn = *slot->conf;
+    const auto now = Clock::now();
+    const auto interval = duration_cast<milliseconds>(conn.poll_interval);
+    slot->last_summary = out.summary;
+    milliseconds delay = interval;
+    if (out.ok) {
+      slot->consecutive_failures = 0;
+      slot->last_ok = now;
+      slot->alarmed = false;
+      delay = interval + jitter(interval);
+    } else {
+      ++slot->consecutive_failures;
+      if (out.failure == core::SyncError::Kind::auth) {
+        slot->auth_failed = true;
+        logger(conn.name)->error("connector={} authentication failed: it waits for a configuration reload (SIGHUP)",
+                                 conn.name);
+      }
+      // Exponential backoff with full jitter, capped at the poll interval, never shorter than
+      // what the remote asked for (Retry-After).
+      const long long cap = std::min<long long>(interval.count(), 1000LL << std::min(slot->consecutive_failures, 20));
+      delay = milliseconds(std::uniform_int_distribution<long long>(cap / 2, std::max<long long>(cap / 2, cap))(rng_));
+      if (out.retry_after_s)
+        delay = std::max(delay, milliseconds(static_cast<long long>(*out.retry_after_s * 1000)));
+      check_alarm(*slot, now);
+    }
+    notify_status();
+    if (!slot->auth_failed) schedule(slot, delay);
   }
 
-  // A little jitter, so that connectors with equal intervals do not start in lockstep.
+  // SPEC §4: a connector with no status=ok run for 3 intervals says so at error level and in
+  // the systemd STATUS, so a stuck sync is never silent.
+  void check_alarm(Slot& slot, Clock::time_point now) {
+    const auto interval = slot.conf->poll_interval;
+    if (slot.alarmed || now - slot.last_ok < 3 * interval) return;
+    slot.alarmed = true;
+    logger(slot.conf->name)->error("connector={} has had no successful run for {} poll intervals (last: {})",
+                                   slot.conf->name, (now - slot.last_ok) / interval,
+                                   slot.last_summary.empty() ? std::string("still running") : slot.last_summary);
+  }
+
   milliseconds jitter(milliseconds interval) {
     const auto max = std::max<long long>(1, interval.count() / 20);
     return milliseconds(std::uniform_int_distribution<long long>(0, max)(rng_));
   }
 
-  void run_connector(const config::ConnectorConfig& conn) {
-    auto& st = state_[conn.name];
-    bool ok = true;
-    std::optional<core::SyncError::Kind> failure;
-    std::string summary;
-    for (const std::string& stream : streams_of(conn)) {
-      RunLog inner(logger(conn.name), conn.name, stream, false);
-      ServiceRunLog events(inner, watchdog_);
-      core::SyncError::Kind kind = core::SyncError::Kind::transient;
-      core::SyncReport report = run_connector_stream(cfg_, conn, stream, *store_, events, &kind);
-      report.message = cfg_.redact(report.message);
-      log_report(*logger(conn.name), report);
-      summary += (summary.empty() ? "" : ", ") + stream + " " + report.status + " fetched=" +
-                 std::to_string(report.counters.fetched) + " rejected=" + std::to_string(report.counters.rejected);
-      if (report.status == "error") {
-        ok = false;
-        failure = kind;
+  void tick_watchdog() {
+    // WATCHDOG=1 comes from the loop itself: it stops when the loop stops turning.
+    watchdog_timer_.expires_after(watchdog_every_);
+    watchdog_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || stopping_) return;
+      if (watchdog_every_ < std::chrono::hours(1)) sd_notify(0, "WATCHDOG=1");
+      const auto now = Clock::now();
+      bool changed = false;
+      for (auto& [name, slot] : slots_) {
+        const bool before = slot->alarmed;
+        check_alarm(*slot, now);
+        changed = changed || before != slot->alarmed;
       }
-      if (report.status == "stopped") return;
-    }
-    const auto now = Clock::now();
-    const auto interval = duration_cast<milliseconds>(conn.poll_interval);
-    st.last_summary = summary;
-    if (ok) {
-      st.consecutive_failures = 0;
-      st.last_ok = now;
-      st.alarmed = false;
-      st.next_run = now + interval + jitter(interval);
-    } else {
-      ++st.consecutive_failures;
-      if (failure == core::SyncError::Kind::auth) {
-        st.auth_failed = true;
-        logger(conn.name)->error("connector={} authentication failed: it waits for a configuration reload (SIGHUP)", conn.name);
+      if (changed) notify_status();
+      tick_watchdog();
+    });
+  }
+
+  void wait_signal() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        reload();
+        wait_signal();
+        return;
       }
-      // Exponential backoff with full jitter, capped at the poll interval.
-      const long long base = std::min<long long>(interval.count(), 1000LL << std::min(st.consecutive_failures, 20));
-      st.next_run = now + milliseconds(std::uniform_int_distribution<long long>(base / 2, base)(rng_));
-      if (!st.alarmed && now - st.last_ok >= 3 * interval) {
-        st.alarmed = true;
-        logger(conn.name)->error("connector={} has had no successful run for {} poll intervals (last: {})",
-                                 conn.name, (now - st.last_ok) / interval, summary);
-      }
-    }
-    notify_status();
+      begin_stop(sig);
+    });
+  }
+
+  void begin_stop(int sig) {
+    stopping_ = true;
+    sd_notify(0, "STOPPING=1");
+    logger("daemon")->info("stopping on {}: runs in flight end after their current batch", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    for (auto& [name, slot] : slots_) slot->timer.cancel();
+    watchdog_timer_.cancel();
+    signals_.cancel();
+    // A run stuck in a source call (a stalled remote, a file that never settles) must not hold
+    // the stop past systemd's TimeoutStopSec: after the grace period the process exits; the
+    // database rolls back whatever transaction such a run had open, and its cursor stays put.
+    stop_timer_.expires_after(kStopGrace);
+    stop_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      int in_flight = 0;
+      for (auto& [name, slot] : slots_) in_flight += slot->running ? 1 : 0;
+      logger("daemon")->warn("{} run(s) still in flight after {} s; exiting, their open transactions roll back",
+                             in_flight, std::chrono::duration_cast<std::chrono::seconds>(kStopGrace).count());
+      spdlog::shutdown();
+      std::_Exit(0);
+    });
+    maybe_finish_stop();
+  }
+
+  void maybe_finish_stop() {
+    for (auto& [name, slot] : slots_)
+      if (slot->running) return;
+    for (auto& [name, slot] : removed_)
+      if (slot->running) return;
+    stop_timer_.cancel();
+    io_.stop();
   }
 
   void notify_status() {
     std::string status;
-    for (const auto& c : cfg_.connectors) {
-      if (!c.enabled) continue;
-      const auto& st = state_[c.name];
+    for (const auto& [name, slot] : slots_) {
       if (!status.empty()) status += "; ";
-      status += c.name + ": " + (st.last_summary.empty() ? "waiting" : st.last_summary);
-      if (st.alarmed) status += " (NO OK RUN FOR 3 INTERVALS)";
-      if (st.auth_failed) status += " (AUTH FAILED, reload to retry)";
+      status += name + ": " + (slot->last_summary.empty() ? (slot->running ? "running" : "waiting") : slot->last_summary);
+      if (slot->alarmed) status += " (NO OK RUN FOR 3 INTERVALS)";
+      if (slot->auth_failed) status += " (AUTH FAILED, reload to retry)";
     }
     sd_notifyf(0, "STATUS=%s", status.c_str());
   }
@@ -222,53 +305,71 @@ class Service {
       sd_notify(0, "READY=1");
       return;
     }
-    config::Config next = std::move(*r.config);
-    for (const auto& w : next.warnings) log->warn("{}", w.to_string());
-    const bool db_changed = next.database.connection != cfg_.database.connection;
-    std::map<std::string, ConnectorState> kept;
-    const auto now = Clock::now();
-    for (const auto& c : next.connectors) {
-      auto it = state_.find(c.name);
-      ConnectorState st;
-      if (it != state_.end() && !db_changed) {
-        st = it->second;
-        st.auth_failed = false;  // a reload is what an auth failure waits for
-        if (st.consecutive_failures > 0) st.next_run = now;
-      } else {
-        st.next_run = now;
-        st.last_ok = now;
-      }
-      kept[c.name] = st;
+    auto next = std::make_shared<const config::Config>(std::move(*r.config));
+    for (const auto& w : next->warnings) log->warn("{}", w.to_string());
+    try {
+      configure_logging(LogSettings{next->log.level, next->log.format == config::LogFormat::json ? "json" : "text",
+                                    next->log.file.value_or("")});
+    } catch (const std::exception& e) {
+      log->error("reload: log settings refused: {}", e.what());
     }
+    const bool db_changed = next->database.connection != cfg_->database.connection;
     if (db_changed) {
       try {
-        store_ = open_store(next, StoreMode::normal);
+        open_store(*next, StoreMode::normal);
       } catch (const std::exception& e) {
         log->error("reload refused: the new database cannot be opened: {}; the previous configuration keeps running",
-                   next.redact(e.what()));
+                   next->redact(e.what()));
         sd_notify(0, "READY=1");
         return;
       }
     }
-    try {
-      LogSettings ls{next.log.level, next.log.format == config::LogFormat::json ? "json" : "text",
-                     next.log.file.value_or("")};
-      configure_logging(ls);
-    } catch (const std::exception& e) {
-      log->error("reload: log settings refused: {}", e.what());
+    std::map<std::string, std::shared_ptr<Slot>> kept;
+    for (const auto& c : next->connectors) {
+      if (!c.enabled) continue;
+      auto it = slots_.find(c.name);
+      if (it == slots_.end()) {
+        auto slot = std::make_shared<Slot>(io_);
+        slot->conf = std::make_shared<const config::ConnectorConfig>(c);
+        kept[c.name] = slot;
+        schedule(slot, milliseconds(0));
+        continue;
+      }
+      auto slot = it->second;
+      slots_.erase(it);
+      // Changed settings take effect at its next run; an unchanged connector keeps its timer.
+      slot->conf = std::make_shared<const config::ConnectorConfig>(c);
+      if (db_changed && !slot->running) slot->store.reset();
+      if (slot->auth_failed) {  // a reload is what an auth failure waits for
+        slot->auth_failed = false;
+        schedule(slot, milliseconds(0));
+      }
+      kept[c.name] = slot;
     }
-    cfg_ = std::move(next);
-    state_ = std::move(kept);
-    log->info("configuration reloaded from {}: {} connector(s)", path_, cfg_.connectors.size());
+    for (auto& [name, slot] : slots_) {  // removed by the reload
+      slot->removed = true;
+      slot->timer.cancel();
+      if (slot->running) removed_[name] = slot;
+    }
+    slots_ = std::move(kept);
+    cfg_ = next;
+    log->info("configuration reloaded from {}: {} connector(s)", path_, slots_.size());
     sd_notify(0, "READY=1");
     notify_status();
   }
 
   std::string path_;
-  config::Config cfg_;
-  std::unique_ptr<connectors::odbc::OdbcStore> store_;
-  std::map<std::string, ConnectorState> state_;
-  bool watchdog_ = false;
+  std::shared_ptr<const config::Config> cfg_;
+  net::io_context io_;
+  net::signal_set signals_;
+  net::steady_timer watchdog_timer_;
+  net::steady_timer stop_timer_{io_};
+  static constexpr std::chrono::seconds kStopGrace{10};
+  std::chrono::steady_clock::duration watchdog_every_ = std::chrono::minutes(1);
+  net::thread_pool pool_;
+  std::map<std::string, std::shared_ptr<Slot>> slots_;
+  std::map<std::string, std::shared_ptr<Slot>> removed_;
+  std::atomic<bool> stopping_{false};
   std::mt19937_64 rng_{std::random_device{}()};
 };
 

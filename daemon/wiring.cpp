@@ -76,6 +76,7 @@ core::SyncReport run_connector_stream(const config::Config& cfg, const config::C
     report.stream = stream;
     report.status = "error";
     report.message = e.what();
+    report.error_kind = e.kind();
     if (error_kind) *error_kind = e.kind();
     return report;
   }

@@ -64,7 +64,9 @@ TEST_P(Adoption, DryRunThenRealRunAdoptRejectAndCreateWithEqualCounts) {
   EXPECT_NE(dry.out.find("account_owned_by_other_user"), std::string::npos) << dry.out;
   EXPECT_NE(dry.out.find("ambiguous_match"), std::string::npos) << dry.out;
   EXPECT_NE(dry.out.find("adopted"), std::string::npos) << dry.out;
-  if (sqlite) EXPECT_EQ(file_digest(db_->name()), before_digest) << "the dry run changed the database file";
+  if (sqlite) {
+    EXPECT_EQ(file_digest(db_->name()), before_digest) << "the dry run changed the database file";
+  }
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM accounts WHERE external_code IS NOT NULL"), "0");
 
   ProcessResult real = erpsyncd({"--once"});

@@ -93,3 +93,39 @@ INSTANTIATE_TEST_SUITE_P(E2e, Service, ::testing::Values(Engine::sqlite), engine
 
 }  // namespace
 }  // namespace erpsync::testing
+
+namespace erpsync::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ServiceWorkers : public Service {};
+
+TEST_P(ServiceWorkers, ASlowConnectorNeverDelaysTheOthersAndDoesNotHoldTheStop) {
+  const std::string fast = write_file("fast.xml", kFeed);
+  // A file that is still "being written" (fresh mtime, stable_for 1h): its run waits, occupying
+  // one worker.
+  const std::string slow = write_file("slow.xml", kFeed, /*old_mtime=*/false);
+  std::string slow_conn = feed_connector("slow", slow, "1h");
+  const std::string settled = "\"stable_for\": \"0s\"";
+  slow_conn.replace(slow_conn.find(settled), settled.size(), "\"stable_for\": \"1h\"");
+  write_config("[" + slow_conn + ", " + feed_connector("fast", fast, "1s") + "]", "  \"workers\": 2,\n");
+  auto daemon = start();
+  ASSERT_TRUE(notify_->wait_for("READY=1", 30s)) << daemon->output();
+  // The fast connector keeps its interval while the slow one is stuck.
+  ASSERT_TRUE(daemon->wait_for_output("sync connector=fast", 30s, 3)) << daemon->output();
+  EXPECT_EQ(daemon->output().find("sync connector=slow"), std::string::npos) << daemon->output();
+
+  const auto t0 = std::chrono::steady_clock::now();
+  daemon->signal(SIGTERM);
+  auto code = daemon->wait_exit(60s);
+  ASSERT_TRUE(code.has_value()) << daemon->output();
+  EXPECT_EQ(*code, 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 30s) << "the stop waited for the stuck run";
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM accounts WHERE external_code = 'A-1'"), "1");
+}
+
+INSTANTIATE_TEST_SUITE_P(E2e, ServiceWorkers, ::testing::Values(Engine::sqlite), engine_param_name);
+
+}  // namespace
+}  // namespace erpsync::testing
