@@ -1,12 +1,30 @@
 #include "db_dump.hpp"
 
+#include <sql.h>
+#include <sqlext.h>
+
 #include <algorithm>
 #include <sstream>
-
-#include "support/odbc_query.hpp"
+#include <stdexcept>
 
 namespace erpsync::testing {
 namespace {
+
+std::string diag(SQLSMALLINT type, SQLHANDLE h) {
+  SQLCHAR state[6] = {0}, text[1024] = {0};
+  SQLINTEGER native = 0;
+  SQLSMALLINT len = 0;
+  if (SQLGetDiagRec(type, h, 1, state, &native, text, sizeof text, &len) == SQL_SUCCESS)
+    return std::string(reinterpret_cast<char*>(state)) + ": " + reinterpret_cast<char*>(text);
+  return "unknown ODBC error";
+}
+
+struct Statement {
+  SQLHSTMT h = SQL_NULL_HSTMT;
+  ~Statement() {
+    if (h) SQLFreeHandle(SQL_HANDLE_STMT, h);
+  }
+};
 
 const char kSep = '|';
 
@@ -19,9 +37,9 @@ std::string join(const Row& row, std::size_t first = 0, std::size_t count = SIZE
   return line;
 }
 
-std::vector<std::string> lines(const std::string& conn, const std::string& sql, std::size_t count = SIZE_MAX) {
+std::vector<std::string> lines(SqlSession& conn, const std::string& sql, std::size_t count = SIZE_MAX) {
   std::vector<std::string> out;
-  for (const Row& r : odbc_query(conn, sql)) out.push_back(join(r, 0, count));
+  for (const Row& r : conn.query(sql)) out.push_back(join(r, 0, count));
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -30,7 +48,95 @@ std::string text(const std::string& s) { return s.empty() ? "<null>" : s; }
 
 }  // namespace
 
-Dump dump_database(const std::string& c) {
+SqlSession::SqlSession(std::string connection) : connection_(std::move(connection)) { connect(); }
+
+SqlSession::~SqlSession() { disconnect(); }
+
+void SqlSession::connect() {
+  SQLHENV env = SQL_NULL_HENV;
+  SQLHDBC dbc = SQL_NULL_HDBC;
+  SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &env);
+  SQLSetEnvAttr(env, SQL_ATTR_ODBC_VERSION, reinterpret_cast<SQLPOINTER>(SQL_OV_ODBC3), 0);
+  SQLAllocHandle(SQL_HANDLE_DBC, env, &dbc);
+  env_ = env;
+  dbc_ = dbc;
+  std::string cs = connection_;
+  const SQLRETURN rc = SQLDriverConnect(dbc, nullptr, reinterpret_cast<SQLCHAR*>(cs.data()), SQL_NTS, nullptr, 0,
+                                        nullptr, SQL_DRIVER_NOPROMPT);
+  if (!SQL_SUCCEEDED(rc)) {
+    const std::string why = diag(SQL_HANDLE_DBC, dbc);
+    SQLFreeHandle(SQL_HANDLE_DBC, dbc);
+    SQLFreeHandle(SQL_HANDLE_ENV, env);
+    env_ = dbc_ = nullptr;
+    throw std::runtime_error("connect failed: " + why);
+  }
+}
+
+void SqlSession::disconnect() {
+  if (dbc_) {
+    SQLDisconnect(static_cast<SQLHDBC>(dbc_));
+    SQLFreeHandle(SQL_HANDLE_DBC, static_cast<SQLHDBC>(dbc_));
+  }
+  if (env_) SQLFreeHandle(SQL_HANDLE_ENV, static_cast<SQLHENV>(env_));
+  env_ = dbc_ = nullptr;
+}
+
+std::vector<Row> SqlSession::query(const std::string& sql) {
+  try {
+    if (!dbc_) connect();
+    return run(sql);
+  } catch (const std::runtime_error&) {
+    // A lost connection (the fault tests kill sessions): one reconnect, then the real error.
+    disconnect();
+    connect();
+    return run(sql);
+  }
+}
+
+std::vector<Row> SqlSession::run(const std::string& sql) {
+  Statement st;
+  SQLAllocHandle(SQL_HANDLE_STMT, static_cast<SQLHDBC>(dbc_), &st.h);
+  std::string q = sql;
+  SQLRETURN rc = SQLExecDirect(st.h, reinterpret_cast<SQLCHAR*>(q.data()), SQL_NTS);
+  if (rc == SQL_NO_DATA) return {};
+  if (!SQL_SUCCEEDED(rc)) throw std::runtime_error("query failed: " + diag(SQL_HANDLE_STMT, st.h) + " in: " + sql);
+  SQLSMALLINT cols = 0;
+  SQLNumResultCols(st.h, &cols);
+  std::vector<Row> rows;
+  while (cols > 0 && SQL_SUCCEEDED(SQLFetch(st.h))) {
+    Row row;
+    for (SQLUSMALLINT c = 1; c <= static_cast<SQLUSMALLINT>(cols); ++c) {
+      std::string value;
+      char buf[4096];
+      SQLLEN ind = 0;
+      bool is_null = false;
+      for (;;) {
+        rc = SQLGetData(st.h, c, SQL_C_CHAR, buf, sizeof buf, &ind);
+        if (rc == SQL_NO_DATA) break;
+        if (!SQL_SUCCEEDED(rc)) throw std::runtime_error("fetch failed: " + diag(SQL_HANDLE_STMT, st.h));
+        if (ind == SQL_NULL_DATA) {
+          is_null = true;
+          break;
+        }
+        const std::size_t got = (ind == SQL_NO_TOTAL || ind >= static_cast<SQLLEN>(sizeof buf))
+                                    ? sizeof buf - 1
+                                    : static_cast<std::size_t>(ind);
+        value.append(buf, got);
+        if (rc == SQL_SUCCESS) break;
+      }
+      row.push_back(is_null ? std::nullopt : std::optional<std::string>(value));
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+Dump dump_database(const std::string& connection) {
+  SqlSession session(connection);
+  return dump_database(session);
+}
+
+Dump dump_database(SqlSession& c) {
   Dump d;
   d["accounts"] = lines(c,
                         "SELECT a.external_code, a.name, a.owner, a.relationship, a.active, p.external_code, "

@@ -17,14 +17,38 @@
 #include <vector>
 
 #include "core/memory_store.hpp"
+#include "support/odbc_query.hpp"
 
 namespace erpsync::testing {
+
+// One ODBC connection kept open for many queries (opening one per query costs ~100 ms on
+// PostgreSQL, which the fault scenarios would pay thousands of times). Reconnects once when
+// its connection was lost.
+class SqlSession {
+ public:
+  explicit SqlSession(std::string connection);
+  ~SqlSession();
+  SqlSession(const SqlSession&) = delete;
+  SqlSession& operator=(const SqlSession&) = delete;
+  // Executes `sql` (no parameters) and returns its rows (NULL → nullopt); throws
+  // std::runtime_error with the driver's diagnostics.
+  std::vector<Row> query(const std::string& sql);
+
+ private:
+  void connect();
+  void disconnect();
+  std::vector<Row> run(const std::string& sql);
+  std::string connection_;
+  void* env_ = nullptr;
+  void* dbc_ = nullptr;
+};
 
 // table name → sorted rows.
 using Dump = std::map<std::string, std::vector<std::string>>;
 
 // Reads the dump through plain ODBC (tests/support/odbc_query), independently of OdbcStore.
 Dump dump_database(const std::string& connection);
+Dump dump_database(SqlSession& session);
 
 // The same dump, built from a MemoryStore's tables.
 Dump dump_memory_store(const core::MemoryStore& store);
