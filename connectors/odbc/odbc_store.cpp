@@ -75,9 +75,47 @@ std::string marks(std::size_t n, std::string_view each = "?") {
   return s;
 }
 
+// PostgreSQL array types for the parameter kinds (every value of a column has one kind).
+std::string_view pg_array_type(Param::Kind k) {
+  switch (k) {
+    case Param::Kind::integer: return "bigint[]";
+    case Param::Kind::timestamp: return "timestamp[]";
+    case Param::Kind::decimal: return "numeric[]";
+    case Param::Kind::text: break;
+  }
+  return "text[]";
+}
+
+// A PostgreSQL array literal of `values`, bound as one parameter: every element is quoted
+// (backslash before '"' and '\\'), NULL is the bare word. The data stays a parameter value; no
+// SQL is built from it.
+std::string pg_array_literal(const std::vector<const Param*>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const Param& p = *values[i];
+    if (i) out += ',';
+    if (p.is_null) {
+      out += "NULL";
+      continue;
+    }
+    if (p.kind == Param::Kind::integer) {
+      out += std::to_string(p.integer);
+      continue;
+    }
+    out += '"';
+    for (char ch : p.text) {
+      if (ch == '"' || ch == '\\') out += '\\';
+      out += ch;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
 // The IN-list length a chunk of `n` keys is padded to (n ≤ OdbcStore::kInChunk).
 std::size_t padded_length(std::size_t n) {
-  for (std::size_t len : {std::size_t{4}, std::size_t{16}, std::size_t{64}, std::size_t{256}})
+  for (std::size_t len : {std::size_t{4}, std::size_t{16}, std::size_t{64}, std::size_t{256}, std::size_t{512}})
     if (n <= len) return len;
   return std::max(n, OdbcStore::kInChunk);
 }
@@ -164,6 +202,7 @@ class Session {
     if (rows.empty()) return ids;
     std::string col_list, tuple = "(" + marks(cols.size()) + ")";
     for (std::size_t i = 0; i < cols.size(); ++i) col_list += (i ? ", " : "") + cols[i];
+    if (c_.dialect() == Dialect::postgresql) return insert_unnest(table, col_list, cols.size(), rows, with_ids);
     std::size_t per = std::max<std::size_t>(
         1, std::min<std::size_t>(OdbcStore::kInChunk, OdbcStore::kMaxParamsPerStatement / cols.size()));
     for (std::size_t start = 0; start < rows.size(); start += per) {
@@ -198,6 +237,39 @@ class Session {
   }
 
  private:
+  // PostgreSQL: one array parameter per column, INSERT ... SELECT FROM unnest(...). psqlODBC's
+  // cost per parameter grows with their number, so a few long arrays beat thousands of
+  // scalars; rows come back from RETURNING in array order, as they do from VALUES.
+  std::vector<EntityId> insert_unnest(const std::string& table, const std::string& col_list, std::size_t ncols,
+                                      const std::vector<std::vector<Param>>& rows, bool with_ids) {
+    std::vector<EntityId> ids;
+    for (std::size_t start = 0; start < rows.size(); start += OdbcStore::kInChunk) {
+      const std::size_t n = std::min(OdbcStore::kInChunk, rows.size() - start);
+      std::string sql = "INSERT INTO " + table + " (" + col_list + ") SELECT * FROM unnest(";
+      std::vector<Param> params;
+      for (std::size_t c = 0; c < ncols; ++c) {
+        std::vector<const Param*> column;
+        column.reserve(n);
+        for (std::size_t r = start; r < start + n; ++r) column.push_back(&rows[r][c]);
+        sql += std::string(c ? ", " : "") + "?::" + std::string(pg_array_type(rows[start][c].kind));
+        params.push_back(Param::str(pg_array_literal(column)));
+      }
+      sql += ")";
+      if (!with_ids) {
+        exec(sql, params);
+        continue;
+      }
+      auto got = query(sql + " RETURNING id", params);
+      if (got.size() != n)
+        throw OdbcError(ErrorClass::other,
+                        "INSERT INTO " + table + " returned " + std::to_string(got.size()) + " ids for " +
+                            std::to_string(n) + " rows",
+                        {});
+      for (const auto& r : got) ids.push_back(to_i64(r[0]));
+    }
+    return ids;
+  }
+
   Connection& c_;
   StatementCache& cache_;
 };
@@ -775,11 +847,24 @@ core::StateSnapshot OdbcStore::load_state_once(const core::BatchKeys& keys) {
       return id;
     };
     // Runs `sql_head` + "(?, ...)" with `fixed` params and each chunk of `keys`.
+    const bool pg = conn_->dialect() == Dialect::postgresql;
     auto each_chunk = [&](const std::string& sql_head, const std::vector<Param>& fixed, const auto& ks,
                           const std::string& sql_tail, auto&& on_row, bool as_int = false) {
       for (const auto& chunk : chunks(ks, kInChunk)) {
         std::vector<Param> p = fixed;
         for (const auto& k : chunk) p.push_back(as_int ? Param::i64(std::stoll(k)) : Param::str(k));
+        if (pg) {
+          // PostgreSQL: the keys as one array parameter (see Session::insert_unnest).
+          std::vector<const Param*> values;
+          for (std::size_t i = fixed.size(); i < p.size(); ++i) values.push_back(&p[i]);
+          Param array = Param::str(pg_array_literal(values));
+          p.resize(fixed.size());
+          p.push_back(std::move(array));
+          std::string head = sql_head.substr(0, sql_head.rfind("IN "));
+          for (const auto& row : s.query(head + (as_int ? "= ANY(?::bigint[])" : "= ANY(?::text[])") + sql_tail, p))
+            on_row(row);
+          continue;
+        }
         // The list is padded (its last key repeated) to one of a few lengths, so that batches
         // of any size reuse the same prepared statements.
         const std::size_t n = padded_length(chunk.size());

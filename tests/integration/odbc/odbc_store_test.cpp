@@ -575,7 +575,9 @@ TEST_P(OdbcStoreTest, DecimalRoundTripsExactly) {
 
 TEST_P(OdbcStoreTest, TextWithQuotesAndSqlIsStoredLiterally) {
   auto store = open();
-  const std::string nasty = "O'Brien \"quoted\" \\backslash\\ '); DROP TABLE accounts; -- % _ ? ; \xC3\xBC\xE6\x97\xA5";
+  // Also what PostgreSQL array literals treat specially (the store binds arrays there).
+  const std::string nasty =
+      "O'Brien \"quoted\" \\backslash\\ '); DROP TABLE accounts; -- % _ ? ; {a,b} NULL \xC3\xBC\xE6\x97\xA5";
   core::WriteBatch b;
   b.connector = kConn;
   auto a = new_account(-1, nasty.substr(0, 60), nasty, "o'wner");
