@@ -109,10 +109,6 @@ int run_admin(const config::Config& cfg, const CommandLine& cl) {
                   << " in the database; rename it in the configuration too before the next run\n";
         return kExitOk;
       }
-      case Command::rejections_retry:
-        std::cerr << "erpsyncd: rejections retry: not supported yet by this build; open rejections whose cause "
-                     "was removed are re-evaluated at the start of every run of their connector\n";
-        return kExitUsage;
       default:
         std::cerr << "erpsyncd: unexpected command\n";
         return kExitUsage;

@@ -82,6 +82,41 @@ int once(const config::Config& cfg, const CommandLine& cl) {
       failed = failed || report.status != "ok";
     }
     if (cl.dry_run) store->end_dry_run();
+    else apply_retention(cfg, *store);
+  }
+  return failed ? kExitFailed : kExitOk;
+}
+
+// `rejections retry`: re-evaluates the open rejections whose cause an admin can remove, now,
+// from their stored payloads (what every run does first), without reading the sources. It
+// needs the connectors' matching settings (owners, default_owner), so the whole config.
+int retry_rejections(const config::Config& cfg, const CommandLine& cl) {
+  if (cl.connector && !cfg.connector(*cl.connector)) {
+    std::cerr << "erpsyncd: --connector " << *cl.connector << ": no connector of that name in " << cfg.path << "\n";
+    return kExitUsage;
+  }
+  bool failed = false;
+  for (const config::ConnectorConfig& conn : cfg.connectors) {
+    if (cl.connector ? conn.name != *cl.connector : !conn.enabled) continue;
+    try {
+      auto store = open_store(cfg, StoreMode::normal);
+      for (const std::string& stream : streams_of(conn)) {
+        RunLog events(logger(conn.name), conn.name, stream, false);
+        core::StreamRunOptions options;
+        options.batch_size = static_cast<std::size_t>(cfg.database.batch_size);
+        options.instance = cfg.cluster.instance_id;
+        const core::Counters c = core::replay_rejections(conn.match_policy(stream), *store, options, events);
+        std::cout << "retried connector=" << conn.name << " stream=" << stream << " now synced=" << c.fetched
+                  << " created=" << c.created << " adopted=" << c.adopted << " updated=" << c.updated
+                  << " unchanged=" << c.unchanged << " rejected=" << c.rejected << "\n";
+      }
+    } catch (const StoreOpenRefused& e) {
+      std::cerr << "erpsyncd: " << cfg.redact(e.what()) << "\n";
+      return kExitUsage;
+    } catch (const std::exception& e) {
+      logger(conn.name)->error("rejections retry failed: {}", cfg.redact(e.what()));
+      failed = true;
+    }
   }
   return failed ? kExitFailed : kExitOk;
 }
@@ -90,7 +125,7 @@ int once(const config::Config& cfg, const CommandLine& cl) {
 
 int run_command(const CommandLine& cl) {
   const bool database_only = cl.command != Command::serve && cl.command != Command::once &&
-                             cl.command != Command::check_config;
+                             cl.command != Command::check_config && cl.command != Command::rejections_retry;
   std::optional<config::Config> cfg = load(cl.config_path, database_only);
   if (!cfg) return kExitUsage;
   try {
@@ -109,6 +144,7 @@ int run_command(const CommandLine& cl) {
     case Command::check_config: return check_config(*cfg);
     case Command::once: return once(*cfg, cl);
     case Command::serve: return serve(cl.config_path, std::move(*cfg));
+    case Command::rejections_retry: return retry_rejections(*cfg, cl);
     default: return run_admin(*cfg, cl);
   }
 }

@@ -17,8 +17,11 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 
+#include "connectors/odbc/odbc.hpp"
 #include "daemon/logging.hpp"
+#include "daemon/metrics.hpp"
 #include "daemon/run_log.hpp"
 #include "daemon/wiring.hpp"
 
@@ -81,7 +84,7 @@ class Service {
     auto log = logger("daemon");
     // Migrations and the `aborted` marking happen once, before READY=1.
     try {
-      open_store(*cfg_, StoreMode::normal);
+      apply_retention(*cfg_, *open_store(*cfg_, StoreMode::normal));
     } catch (const StoreOpenRefused& e) {
       log->error("{}", cfg_->redact(e.what()));
       return 2;
@@ -89,12 +92,25 @@ class Service {
       log->error("cannot open the database: {}", cfg_->redact(e.what()));
       return 1;
     }
+    if (cfg_->metrics.listen) {
+      try {
+        metrics_server_ = MetricsServer::start(*cfg_->metrics.listen, metrics_);
+        log->info("metrics on http://{}/metrics", metrics_server_->local_address());
+      } catch (const std::invalid_argument& e) {
+        log->error("metrics.listen: {}", e.what());
+        return 2;
+      } catch (const std::exception& e) {
+        log->error("metrics.listen: {}", e.what());
+        return 1;
+      }
+    }
     std::uint64_t usec = 0;
     if (sd_watchdog_enabled(0, &usec) > 0) watchdog_every_ = std::chrono::microseconds(usec / 2);
 
     for (const auto& c : cfg_->connectors) add_slot(c, milliseconds(0));
     wait_signal();
     tick_watchdog();
+    tick_retention();
     sd_notify(0, "READY=1");
     log->info("erpsyncd ready: {} connector(s), {} worker(s), configuration {}", slots_.size(),
               std::max(1, cfg_->workers), path_);
@@ -152,6 +168,8 @@ class Service {
       core::SyncReport report = run_connector_stream(cfg, conn, stream, *slot.store, events);
       report.message = cfg.redact(report.message);
       log_report(*logger(conn.name), report);
+      metrics_.record_run(report);
+      update_open(cfg, slot, stream);
       out.summary += (out.summary.empty() ? "" : ", ") + stream + " " + report.status + " fetched=" +
                      std::to_string(report.counters.fetched) + " rejected=" + std::to_string(report.counters.rejected);
       if (report.status == "stopped") {
@@ -167,6 +185,24 @@ class Service {
       }
     }
     return out;
+  }
+
+  // Gauges of open rejections and parked records, read after each run (worker thread).
+  void update_open(const config::Config& cfg, Slot& slot, const std::string& stream) {
+    if (!metrics_server_ || !slot.store) return;
+    const std::string& connector = slot.conf->name;
+    try {
+      auto& c = slot.store->connection();
+      auto count = [&](const char* sql) {
+        return std::stoll(c.scalar(sql, {connectors::odbc::Param::str(connector), connectors::odbc::Param::str(stream)})
+                              .value_or("0"));
+      };
+      metrics_.set_open(connector, stream,
+                        count("SELECT COUNT(*) FROM sync_rejections WHERE resolved_at IS NULL AND connector = ? AND stream = ?"),
+                        count("SELECT COUNT(*) FROM sync_parked WHERE connector = ? AND stream = ?"));
+    } catch (const std::exception& e) {
+      logger("daemon")->warn("metrics: cannot count open rejections and parked records: {}", cfg.redact(e.what()));
+    }
   }
 
   // Back on the loop thread.
@@ -240,6 +276,23 @@ class Service {
     });
   }
 
+  // Retention runs at start and then every 6 hours, on a worker (it touches the database).
+  void tick_retention() {
+    retention_timer_.expires_after(std::chrono::hours(6));
+    retention_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || stopping_) return;
+      auto cfg = cfg_;
+      net::post(pool_, [cfg] {
+        try {
+          apply_retention(*cfg, *open_store(*cfg, StoreMode::normal));
+        } catch (const std::exception& e) {
+          logger("daemon")->warn("retention: {}", cfg->redact(e.what()));
+        }
+      });
+      tick_retention();
+    });
+  }
+
   void wait_signal() {
     signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
       if (ec) return;
@@ -258,6 +311,7 @@ class Service {
     logger("daemon")->info("stopping on {}: runs in flight end after their current batch", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     for (auto& [name, slot] : slots_) slot->timer.cancel();
     watchdog_timer_.cancel();
+    retention_timer_.cancel();
     signals_.cancel();
     // A run stuck in a source call (a stalled remote, a file that never settles) must not hold
     // the stop past systemd's TimeoutStopSec: after the grace period the process exits; the
@@ -352,6 +406,19 @@ class Service {
       if (slot->running) removed_[name] = slot;
     }
     slots_ = std::move(kept);
+    if (next->metrics.listen != cfg_->metrics.listen) {
+      metrics_server_.reset();
+      if (next->metrics.listen) {
+        try {
+          metrics_server_ = MetricsServer::start(*next->metrics.listen, metrics_);
+        } catch (const std::exception& e) {
+          log->error("reload: metrics endpoint: {}", e.what());
+        }
+      }
+    }
+    std::set<std::string> names;
+    for (const auto& c : next->connectors) names.insert(c.name);
+    metrics_.retain_only(names);
     cfg_ = next;
     log->info("configuration reloaded from {}: {} connector(s)", path_, slots_.size());
     sd_notify(0, "READY=1");
@@ -360,10 +427,13 @@ class Service {
 
   std::string path_;
   std::shared_ptr<const config::Config> cfg_;
+  MetricsRegistry metrics_;  // before the server: the server reads it until destroyed
+  std::unique_ptr<MetricsServer> metrics_server_;
   net::io_context io_;
   net::signal_set signals_;
   net::steady_timer watchdog_timer_;
   net::steady_timer stop_timer_{io_};
+  net::steady_timer retention_timer_{io_};
   static constexpr std::chrono::seconds kStopGrace{10};
   std::chrono::steady_clock::duration watchdog_every_ = std::chrono::minutes(1);
   net::thread_pool pool_;

@@ -1,6 +1,11 @@
 #include "daemon/wiring.hpp"
 
+#include <chrono>
+#include <ctime>
 #include <limits>
+
+#include "connectors/odbc/admin_queries.hpp"
+#include "daemon/logging.hpp"
 
 #include "connectors/feed/feed_source.hpp"
 #include "connectors/odoo/odoo_source.hpp"
@@ -23,6 +28,32 @@ std::unique_ptr<odbc::OdbcStore> open_store(const config::Config& cfg, StoreMode
     return std::make_unique<odbc::OdbcStore>(opts);
   } catch (const odbc::SchemaError& e) {
     throw StoreOpenRefused(std::string("database schema: ") + e.what());
+  }
+}
+
+namespace {
+
+// 'YYYY-MM-DD HH:MM:SS.mmm' UTC, the store's timestamp form.
+std::string utc_text(std::chrono::system_clock::time_point t) {
+  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return std::string(buf) + ".000";
+}
+
+}  // namespace
+
+void apply_retention(const config::Config& cfg, odbc::OdbcStore& store) {
+  const auto now = std::chrono::system_clock::now();
+  try {
+    const auto [runs, rejections] = odbc::purge_retention(
+        store.connection(), utc_text(now - cfg.retention.runs), utc_text(now - cfg.retention.resolved_rejections));
+    if (runs + rejections > 0)
+      logger("daemon")->info("retention: removed {} old run(s) and {} resolved rejection(s)", runs, rejections);
+  } catch (const std::exception& e) {
+    logger("daemon")->warn("retention: purge failed, retried later: {}", cfg.redact(e.what()));
   }
 }
 

@@ -28,6 +28,10 @@ class StoreOpenRefused : public std::runtime_error {
 // Throws StoreOpenRefused, or core::SyncError when the database cannot be reached.
 std::unique_ptr<connectors::odbc::OdbcStore> open_store(const config::Config& cfg, StoreMode mode);
 
+// Retention (SPEC §5 `retention`): purges runs and resolved rejections (with their payloads)
+// older than configured, and logs what it removed. Never throws: a failure is logged.
+void apply_retention(const config::Config& cfg, connectors::odbc::OdbcStore& store);
+
 // The streams a connector syncs, in order (feed: "accounts").
 std::vector<std::string> streams_of(const config::ConnectorConfig& conn);
 

@@ -1,5 +1,7 @@
 #include "connectors/odbc/admin_queries.hpp"
 
+#include "connectors/odbc/migrations.hpp"
+
 namespace erpsync::connectors::odbc {
 namespace {
 
@@ -59,8 +61,19 @@ Table parked_records(Connection& conn, const std::optional<std::string>& connect
 }
 
 std::int64_t resync_cursors(Connection& conn, const std::string& connector, const std::optional<std::string>& since) {
-  return conn.exec("UPDATE sync_cursors SET cursor = ?, content_hash = NULL WHERE connector = ?",
+  // CURSOR is a reserved word on MariaDB: the column name comes quoted per dialect.
+  return conn.exec("UPDATE sync_cursors SET " + cursor_column(conn.dialect()) + " = ?, content_hash = NULL WHERE connector = ?",
                    {Param::str(since.value_or("")), Param::str(connector)});
+}
+
+std::pair<std::int64_t, std::int64_t> purge_retention(Connection& conn, const std::string& runs_before,
+                                                      const std::string& rejections_before) {
+  const std::int64_t runs = conn.exec(
+      "DELETE FROM sync_runs WHERE status <> 'running' AND finished_at IS NOT NULL AND finished_at < ?",
+      {Param::ts(runs_before)});
+  const std::int64_t rejections = conn.exec(
+      "DELETE FROM sync_rejections WHERE resolved_at IS NOT NULL AND resolved_at < ?", {Param::ts(rejections_before)});
+  return {runs, rejections};
 }
 
 std::int64_t drop_parked(Connection& conn, const std::optional<std::string>& connector) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "connectors/odbc/odbc.hpp"
@@ -28,6 +29,12 @@ Table parked_records(Connection& conn, const std::optional<std::string>& connect
 // Moves the connector's cursors back: to the start (cursor '', content hash cleared, so a file
 // feed is read again) or, with `since`, to that UTC time. Returns the number of cursors moved.
 std::int64_t resync_cursors(Connection& conn, const std::string& connector, const std::optional<std::string>& since);
+
+// Retention (SPEC §5): deletes finished runs that ended before `runs_before` and resolved
+// rejections (with their payloads) resolved before `rejections_before`; both UTC
+// 'YYYY-MM-DD HH:MM:SS.mmm'. Returns {runs, rejections} deleted.
+std::pair<std::int64_t, std::int64_t> purge_retention(Connection& conn, const std::string& runs_before,
+                                                      const std::string& rejections_before);
 
 // Deletes the connector's parked records (all when nullopt). Returns how many.
 std::int64_t drop_parked(Connection& conn, const std::optional<std::string>& connector);
