@@ -912,11 +912,12 @@ core::StateSnapshot OdbcStore::load_state_once(const core::BatchKeys& keys) {
     each_chunk(kCols + "id IN ", {}, missing_ids, "", add_account, true);
 
     // Accounts waiting for one of the codes as their parent (rule 6).
-    // SQLite has no statistics and would search the member_of_id index for IS NULL (nearly
-    // every row: a scan per batch); the unary plus leaves it the member_of_code index.
-    const std::string pending_head = conn_->dialect() == Dialect::sqlite
-                                         ? kCols + "+member_of_id IS NULL AND member_of_code IN "
-                                         : kCols + "member_of_id IS NULL AND member_of_code IN ";
+    // SQLite (no statistics) and PostgreSQL (before its first ANALYZE of a growing table)
+    // would search the member_of_id index for IS NULL, nearly every row: a scan per batch. The
+    // unary plus leaves them the member_of_code index.
+    const std::string pending_head = conn_->dialect() == Dialect::mariadb
+                                         ? kCols + "member_of_id IS NULL AND member_of_code IN "
+                                         : kCols + "+member_of_id IS NULL AND member_of_code IN ";
     each_chunk(pending_head, {}, keys.codes, "", [&](const Row& r) {
       EntityId id = add_account(r);
       st.pending_children[str(r[4])].push_back(id);
