@@ -73,9 +73,10 @@ int once(const config::Config& cfg, const CommandLine& cl) {
       dlog->error("{}", cfg.redact(e.what()));
       return kExitUsage;
     }
+    ConnectorRunner runner(cfg, conn);
     for (const std::string& stream : streams_of(conn)) {
       RunLog events(logger(conn.name), conn.name, stream, cl.dry_run);
-      core::SyncReport report = run_connector_stream(cfg, conn, stream, *store, events);
+      core::SyncReport report = runner.run(stream, *store, events);
       report.message = cfg.redact(report.message);
       log_report(*logger(conn.name), report);
       if (cl.dry_run) print_dry_run_lists(conn.name, stream, events);

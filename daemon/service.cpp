@@ -63,6 +63,7 @@ struct Slot {
   explicit Slot(net::io_context& io) : timer(io) {}
   net::steady_timer timer;
   std::shared_ptr<const config::ConnectorConfig> conf;
+  std::shared_ptr<ConnectorRunner> runner;  // rebuilt when a reload changes the connector
   std::unique_ptr<connectors::odbc::OdbcStore> store;  // this connector's own connection
   bool running = false;
   bool removed = false;  // dropped by a reload while running
@@ -126,6 +127,7 @@ class Service {
     if (!c.enabled) return;
     auto slot = std::make_shared<Slot>(io_);
     slot->conf = std::make_shared<const config::ConnectorConfig>(c);
+    slot->runner = std::make_shared<ConnectorRunner>(*cfg_, c);
     slots_[c.name] = slot;
     schedule(slot, delay);
   }
@@ -143,15 +145,17 @@ class Service {
   void start_run(const std::shared_ptr<Slot>& slot) {
     slot->running = true;
     auto cfg = cfg_;
-    net::post(pool_, [this, slot, cfg] {
-      RunOutcome outcome = run_connector(*cfg, *slot);
+    auto runner = slot->runner;
+    net::post(pool_, [this, slot, cfg, runner] {
+      RunOutcome outcome = run_connector(*cfg, *slot, *runner);
       net::post(io_, [this, slot, outcome = std::move(outcome)] { finish_run(slot, outcome); });
     });
   }
 
   // Runs on a worker thread.
-  RunOutcome run_connector(const config::Config& cfg, Slot& slot) {
-    const config::ConnectorConfig& conn = *slot.conf;
+  RunOutcome run_connector(const config::Config& cfg, Slot& slot, ConnectorRunner& runner) {
+    // The runner's copy, not slot.conf: a reload may replace slot.conf while this run goes on.
+    const config::ConnectorConfig& conn = runner.connector();
     RunOutcome out;
     try {
       if (!slot.store) slot.store = open_store(cfg, StoreMode::normal);
@@ -165,11 +169,11 @@ class Service {
     for (const std::string& stream : streams_of(conn)) {
       RunLog inner(logger(conn.name), conn.name, stream, false);
       ServiceRunLog events(inner, stopping_);
-      core::SyncReport report = run_connector_stream(cfg, conn, stream, *slot.store, events);
+      core::SyncReport report = runner.run(stream, *slot.store, events);
       report.message = cfg.redact(report.message);
       log_report(*logger(conn.name), report);
       metrics_.record_run(report);
-      update_open(cfg, slot, stream);
+      update_open(cfg, slot, conn.name, stream);
       out.summary += (out.summary.empty() ? "" : ", ") + stream + " " + report.status + " fetched=" +
                      std::to_string(report.counters.fetched) + " rejected=" + std::to_string(report.counters.rejected);
       if (report.status == "stopped") {
@@ -188,9 +192,8 @@ class Service {
   }
 
   // Gauges of open rejections and parked records, read after each run (worker thread).
-  void update_open(const config::Config& cfg, Slot& slot, const std::string& stream) {
+  void update_open(const config::Config& cfg, Slot& slot, const std::string& connector, const std::string& stream) {
     if (!metrics_server_ || !slot.store) return;
-    const std::string& connector = slot.conf->name;
     try {
       auto& c = slot.store->connection();
       auto count = [&](const char* sql) {
@@ -385,6 +388,7 @@ class Service {
       if (it == slots_.end()) {
         auto slot = std::make_shared<Slot>(io_);
         slot->conf = std::make_shared<const config::ConnectorConfig>(c);
+        slot->runner = std::make_shared<ConnectorRunner>(*next, c);
         kept[c.name] = slot;
         schedule(slot, milliseconds(0));
         continue;
@@ -393,6 +397,7 @@ class Service {
       slots_.erase(it);
       // Changed settings take effect at its next run; an unchanged connector keeps its timer.
       slot->conf = std::make_shared<const config::ConnectorConfig>(c);
+      slot->runner = std::make_shared<ConnectorRunner>(*next, c);
       if (db_changed && !slot->running) slot->store.reset();
       if (slot->auth_failed) {  // a reload is what an auth failure waits for
         slot->auth_failed = false;

@@ -1,5 +1,6 @@
 #include "daemon/wiring.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <limits>
@@ -8,7 +9,11 @@
 #include "daemon/logging.hpp"
 
 #include "connectors/feed/feed_source.hpp"
+#include "connectors/http/http_client.hpp"
+#include "connectors/magento2/client.hpp"
+#include "connectors/magento2/source.hpp"
 #include "connectors/odoo/odoo_source.hpp"
+#include "core/commerce_engine.hpp"
 
 namespace erpsync::daemon {
 
@@ -61,15 +66,22 @@ std::vector<std::string> streams_of(const config::ConnectorConfig& conn) {
   switch (conn.type) {
     case config::ConnectorType::feed: return {"accounts"};
     case config::ConnectorType::odoo: return std::get<config::OdooConfig>(conn.settings).streams;
-    case config::ConnectorType::magento2: return {};
+    case config::ConnectorType::magento2: {
+      // Orders link to customers: customers first, whatever order the config lists them in.
+      std::vector<std::string> out;
+      const auto& streams = std::get<config::Magento2Config>(conn.settings).streams;
+      for (const char* s : {"customers", "orders"})
+        if (std::find(streams.begin(), streams.end(), s) != streams.end()) out.push_back(s);
+      return out;
+    }
   }
   return {};
 }
 
 namespace {
 
-// The source of one stream. Throws core::SyncError when it cannot be built (an unsupported URL).
-std::unique_ptr<core::AccountSource> make_source(const config::ConnectorConfig& conn, const std::string& stream) {
+// The source of one company-record stream. Throws core::SyncError when it cannot be built.
+std::unique_ptr<core::AccountSource> make_account_source(const config::ConnectorConfig& conn, const std::string& stream) {
   if (conn.type == config::ConnectorType::odoo && stream == "companies")
     return connectors::odoo::OdooCompaniesSource::create(conn);
   if (const config::FeedConfig* feed = conn.feed()) {
@@ -81,37 +93,61 @@ std::unique_ptr<core::AccountSource> make_source(const config::ConnectorConfig& 
     }
     return connectors::feed::FeedSource::create(copy);
   }
-  throw core::SyncError(core::SyncError::Kind::permanent,
-                        "connector type " + std::string(config::to_string(conn.type)) + " is not supported by this build");
+  throw core::SyncError(core::SyncError::Kind::permanent, "connector " + conn.name + ": stream " + stream +
+                                                              " is not supported by this build");
+}
+
+core::SyncReport failed_report(const config::ConnectorConfig& conn, const std::string& stream, const core::SyncError& e) {
+  core::SyncReport report;
+  report.connector = conn.name;
+  report.stream = stream;
+  report.status = "error";
+  report.message = e.what();
+  report.error_kind = e.kind();
+  return report;
 }
 
 }  // namespace
 
-core::SyncReport run_connector_stream(const config::Config& cfg, const config::ConnectorConfig& conn,
-                                      const std::string& stream, core::Store& store, core::SyncEvents& events,
-                                      core::SyncError::Kind* error_kind) {
+ConnectorRunner::ConnectorRunner(const config::Config& cfg, const config::ConnectorConfig& conn)
+    : batch_size_(static_cast<std::size_t>(cfg.database.batch_size)), instance_(cfg.cluster.instance_id), conn_(conn) {}
+
+ConnectorRunner::~ConnectorRunner() = default;
+
+core::SyncReport ConnectorRunner::run(const std::string& stream, core::Store& store, core::SyncEvents& events) {
   core::StreamRunOptions options;
-  options.batch_size = static_cast<std::size_t>(cfg.database.batch_size);
-  options.instance = cfg.cluster.instance_id;
-  if (const config::FeedConfig* feed = conn.feed()) {
+  options.batch_size = batch_size_;
+  options.instance = instance_;
+  const core::MatchPolicy policy = conn_.match_policy(stream);
+
+  if (conn_.type == config::ConnectorType::magento2) {
+    try {
+      if (!magento_) {
+        auto http = std::make_shared<connectors::http::CurlHttpClient>(connectors::magento2::http_options(conn_));
+        magento_ = std::make_shared<connectors::magento2::Magento2Client>(connectors::magento2::settings_from_config(conn_),
+                                                                           std::move(http));
+      }
+      connectors::magento2::Magento2Source source(stream, magento_);
+      core::CommerceRunOptions commerce;
+      commerce.stream = options;
+      commerce.park_ttl = std::chrono::duration_cast<std::chrono::seconds>(conn_.park_ttl);
+      return core::run_commerce_stream(policy, source, store, commerce, events);
+    } catch (const core::SyncError& e) {
+      return failed_report(conn_, stream, e);
+    }
+  }
+
+  if (const config::FeedConfig* feed = conn_.feed()) {
     options.snapshot.max_shrink_percent = feed->max_shrink_percent;
     options.snapshot.allow_empty = feed->allow_empty;
   }
-  const core::MatchPolicy policy = conn.match_policy(stream);
   std::unique_ptr<core::AccountSource> source;
   try {
-    source = make_source(conn, stream);
+    source = make_account_source(conn_, stream);
   } catch (const core::SyncError& e) {
-    core::SyncReport report;
-    report.connector = conn.name;
-    report.stream = stream;
-    report.status = "error";
-    report.message = e.what();
-    report.error_kind = e.kind();
-    if (error_kind) *error_kind = e.kind();
-    return report;
+    return failed_report(conn_, stream, e);
   }
-  return core::run_stream(policy, *source, store, options, events, error_kind);
+  return core::run_stream(policy, *source, store, options, events);
 }
 
 }  // namespace erpsync::daemon

@@ -1,6 +1,6 @@
 #pragma once
-// Turns configuration into objects: the store for a config, the source and policy of a
-// connector stream, and one run of it. The only place that knows which connector type is
+// Turns configuration into objects: the store for a config, and per connector a runner that
+// builds each stream's source and runs it. The only place that knows which connector type is
 // built from which folder.
 
 #include <memory>
@@ -11,6 +11,10 @@
 #include "config/config.hpp"
 #include "connectors/odbc/odbc_store.hpp"
 #include "core/sync_engine.hpp"
+
+namespace erpsync::connectors::magento2 {
+class Magento2Client;
+}
 
 namespace erpsync::daemon {
 
@@ -32,13 +36,28 @@ std::unique_ptr<connectors::odbc::OdbcStore> open_store(const config::Config& cf
 // older than configured, and logs what it removed. Never throws: a failure is logged.
 void apply_retention(const config::Config& cfg, connectors::odbc::OdbcStore& store);
 
-// The streams a connector syncs, in order (feed: "accounts").
+// The streams a connector syncs, in order (feed: "accounts"; odoo: "companies"; magento2:
+// "customers" before "orders").
 std::vector<std::string> streams_of(const config::ConnectorConfig& conn);
 
-// One run of one stream of `conn` (never throws for source or database failures: see
-// core::run_stream).
-core::SyncReport run_connector_stream(const config::Config& cfg, const config::ConnectorConfig& conn,
-                                      const std::string& stream, core::Store& store, core::SyncEvents& events,
-                                      core::SyncError::Kind* error_kind = nullptr);
+// One connector's runs. Keeps what must outlive a run (a Magento client holds its admin token
+// and refuses to retry a failed login until the configuration is reloaded, i.e. until a new
+// runner is built); builds each stream's source anew per run.
+// Thread-safety: one run at a time (the scheduler never runs a connector twice at once).
+class ConnectorRunner {
+ public:
+  ConnectorRunner(const config::Config& cfg, const config::ConnectorConfig& conn);
+  ~ConnectorRunner();
+
+  const config::ConnectorConfig& connector() const { return conn_; }
+  // One run of one stream (never throws for source or database failures: see core::run_stream).
+  core::SyncReport run(const std::string& stream, core::Store& store, core::SyncEvents& events);
+
+ private:
+  std::size_t batch_size_;
+  std::string instance_;
+  config::ConnectorConfig conn_;
+  std::shared_ptr<connectors::magento2::Magento2Client> magento_;
+};
 
 }  // namespace erpsync::daemon
