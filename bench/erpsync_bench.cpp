@@ -290,12 +290,20 @@ class BenchDatabase {
   }
   ~BenchDatabase() {
     if (keep_) return;
-    try {
-      if (engine_ == "sqlite") fs::remove(file_);
-      else if (engine_ == "postgresql") admin_exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
-      else admin_exec("DROP DATABASE IF EXISTS " + name_);
-    } catch (const std::exception& e) {
-      std::cerr << "dropping " << name_ << ": " << e.what() << "\n";
+    if (engine_ == "sqlite") {
+      std::error_code ec;
+      fs::remove(file_, ec);
+      return;
+    }
+    // An autovacuum worker may still be connected for a moment (and FORCE may not end it).
+    for (int attempt = 0; attempt < 10; ++attempt) {
+      try {
+        admin_exec("DROP DATABASE IF EXISTS " + name_);
+        return;
+      } catch (const std::exception& e) {
+        if (attempt == 9) std::cerr << "dropping " << name_ << ": " << e.what() << "\n";
+        sleep(1);
+      }
     }
   }
   const std::string& connection() const { return conn_; }
