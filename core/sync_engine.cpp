@@ -212,7 +212,17 @@ SyncReport run_stream(const MatchPolicy& policy, AccountSource& source, Store& s
         WriteBatch done;
         done.connector = policy.connector;
         done.cursor = CursorWrite{policy.stream, last_cursor, start.snapshot_size, start.content_hash};
-        store.apply(done);
+        // Another process may create the stream's first cursor row at the same moment: the
+        // loser's insert violates the key and goes again as an update.
+        for (int attempt = 1;; ++attempt) {
+          try {
+            store.apply(done);
+            break;
+          } catch (const ConstraintViolation& e) {
+            events.on_redecide(attempt, e.what());
+            if (attempt >= options.max_redecides) throw;
+          }
+        }
       }
     }
     report.status = "ok";

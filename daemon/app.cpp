@@ -1,6 +1,8 @@
 #include "daemon/app.hpp"
 
+#include <chrono>
 #include <iostream>
+#include <thread>
 #include <memory>
 #include <optional>
 #include <string>
@@ -56,6 +58,8 @@ void print_dry_run_lists(const std::string& connector, const std::string& stream
   }
 }
 
+constexpr int kOnceRetries = 3;
+
 int once(const config::Config& cfg, const CommandLine& cl) {
   auto dlog = logger("daemon");
   if (cl.connector && !cfg.connector(*cl.connector)) {
@@ -77,6 +81,22 @@ int once(const config::Config& cfg, const CommandLine& cl) {
     for (const std::string& stream : streams_of(conn)) {
       RunLog events(logger(conn.name), conn.name, stream, cl.dry_run);
       core::SyncReport report = runner.run(stream, *store, events);
+      // A transient failure (a lost database connection, a 503) is retried a few times with
+      // backoff, each attempt from the cursor the database holds. A dry run is one transaction
+      // and cannot resume: it is not retried.
+      for (int attempt = 1; !cl.dry_run && attempt <= kOnceRetries && report.status == "error" &&
+                            report.error_kind == core::SyncError::Kind::transient;
+           ++attempt) {
+        report.message = cfg.redact(report.message);
+        log_report(*logger(conn.name), report);
+        auto delay = std::chrono::milliseconds(500LL << attempt);
+        if (report.retry_after_s)
+          delay = std::max(delay, std::chrono::milliseconds(static_cast<long long>(*report.retry_after_s * 1000)));
+        logger(conn.name)->warn("connector={} stream={} failed transiently; retry {} of {} in {} ms", conn.name, stream,
+                                attempt, kOnceRetries, delay.count());
+        std::this_thread::sleep_for(delay);
+        report = runner.run(stream, *store, events);
+      }
       report.message = cfg.redact(report.message);
       log_report(*logger(conn.name), report);
       if (cl.dry_run) print_dry_run_lists(conn.name, stream, events);

@@ -28,6 +28,7 @@ void RunLog::on_decision(const core::Decision& d) {
 }
 
 void RunLog::on_progress(const core::Counters& c) {
+  log_->debug("batch committed connector={} stream={} fetched={}", connector_, stream_, c.fetched);
   const auto now = std::chrono::steady_clock::now();
   if (now - last_progress_ < std::chrono::seconds(10)) return;
   last_progress_ = now;
