@@ -25,6 +25,7 @@
 #include <iostream>
 #include <optional>
 #include <random>
+#include <stdexcept>
 
 #include "db_dump.hpp"
 #include "reliability_support.hpp"
@@ -86,7 +87,7 @@ TEST_P(CrashConsistency, KilledRunsRestartedToCompletionEqualAnUninterruptedRun)
   std::mt19937_64 rng(seed);
   const bool sqlite = GetParam() == Engine::sqlite;
 
-  int kills = 0, kills_with_cursor_committed = 0;
+  int kills = 0, kills_with_cursor_committed = 0, kills_during_migration = 0;
   for (int generation = 1; generation <= trials; ++generation) {
     SCOPED_TRACE("generation " + std::to_string(generation) + ", ERPSYNC_CRASH_SEED=" + std::to_string(seed));
     dir_.write("export.xml", generated_export(records, generation));
@@ -118,8 +119,18 @@ TEST_P(CrashConsistency, KilledRunsRestartedToCompletionEqualAnUninterruptedRun)
             SCOPED_TRACE("after a kill at " + std::to_string(delay.count()) + " ms");
             if (sqlite)
               EXPECT_EQ(odbc_scalar(crashed_.db->connection_string(), "PRAGMA integrity_check"), "ok");
-            // The cursor is never ahead of the data it covers.
-            const Dump now = dump_database(crashed_.db->connection_string());
+            // The cursor is never ahead of the data it covers. A kill during the very first
+            // start can leave the schema half-created where DDL is not transactional (MariaDB):
+            // then there is no data and no cursor yet, and the restart must finish the migration.
+            Dump now;
+            try {
+              now = dump_database(crashed_.db->connection_string());
+            } catch (const std::runtime_error& e) {
+              ASSERT_EQ(generation, 1) << "the schema is incomplete after a kill: " << e.what();
+              ASSERT_EQ(odbc_query(crashed_.db->connection_string(), "SELECT * FROM accounts").size(), 0u);
+              ++kills_during_migration;
+              continue;
+            }
             EXPECT_TRUE(duplicate_rows(now).empty()) << duplicate_rows(now).front();
             if (now.at("sync_cursors") == expected_cursor) {
               ++kills_with_cursor_committed;
@@ -146,7 +157,8 @@ TEST_P(CrashConsistency, KilledRunsRestartedToCompletionEqualAnUninterruptedRun)
               "0");
   }
   std::cout << "crash test on " << engine_name(GetParam()) << ": " << kills << " kills over " << trials
-            << " generations (" << kills_with_cursor_committed << " after the cursor was committed)" << std::endl;
+            << " generations (" << kills_with_cursor_committed << " after the cursor was committed, "
+            << kills_during_migration << " during the first migration)" << std::endl;
   // Guard against a vacuous pass: the runs were really interrupted.
   if (trials >= 5) EXPECT_GT(kills, 0);
 }

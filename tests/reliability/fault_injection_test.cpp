@@ -192,7 +192,8 @@ class Target {
     const std::string name = db_->name();
     if (backend_ == Backend::postgresql)
       return [s, name] {
-        s->query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + name +
+        // With a timeout, pg_terminate_backend waits until the session is really gone (PG 14+).
+        s->query("SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE datname = '" + name +
                  "' AND pid <> pg_backend_pid()");
       };
     return [s, name] {
