@@ -15,6 +15,9 @@ struct ProcessResult {
   std::string all() const { return out + err; }
 };
 
+// This process's environment as "KEY=value" strings, with `overrides` added or replacing.
+std::vector<std::string> environment_with(const std::map<std::string, std::string>& overrides);
+
 // Runs `argv` (argv[0] is the program path) to completion, with `env` added to (or replacing
 // entries of) this process's environment.
 ProcessResult run_process(const std::vector<std::string>& argv,
