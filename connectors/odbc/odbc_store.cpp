@@ -203,8 +203,11 @@ class Session {
     std::string col_list, tuple = "(" + marks(cols.size()) + ")";
     for (std::size_t i = 0; i < cols.size(); ++i) col_list += (i ? ", " : "") + cols[i];
     if (c_.dialect() == Dialect::postgresql) return insert_unnest(table, col_list, cols.size(), rows, with_ids);
-    std::size_t per = std::max<std::size_t>(
-        1, std::min<std::size_t>(OdbcStore::kInChunk, OdbcStore::kMaxParamsPerStatement / cols.size()));
+    // SQLite binds in-process and takes larger statements well (its limit is 32,766
+    // parameters): 16,000 loaded 10-20% faster than 3,000 there, and slower on MariaDB.
+    const std::size_t cap =
+        c_.dialect() == Dialect::sqlite ? OdbcStore::kMaxParamsSqlite : OdbcStore::kMaxParamsPerStatement;
+    std::size_t per = std::max<std::size_t>(1, std::min<std::size_t>(OdbcStore::kInChunk, cap / cols.size()));
     for (std::size_t start = 0; start < rows.size(); start += per) {
       std::size_t n = std::min(per, rows.size() - start);
       std::string sql = "INSERT INTO " + table + " (" + col_list + ") VALUES " + marks(n, tuple);

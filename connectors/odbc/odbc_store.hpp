@@ -57,6 +57,7 @@ class OdbcStore final : public core::Store {
   // cost per parameter also grows with their number: a 16-column account INSERT of 375 rows
   // (6,000 parameters) loaded fewer rows per second than two of 187 rows (bench/, PostgreSQL).
   static constexpr std::size_t kMaxParamsPerStatement = 3000;
+  static constexpr std::size_t kMaxParamsSqlite = 16000;  // multi-row INSERTs on SQLite
 
   // Connects, migrates (per options.migrate) and marks this instance's `running` runs
   // `aborted`. Throws OdbcError (connection), SchemaError (schema refused).
