@@ -188,7 +188,7 @@ struct OdooConfig {
   Protocol protocol = Protocol::xmlrpc;
   Secret api_key;
   int page_size = 500;
-  std::vector<std::string> streams{"companies"};
+  std::vector<std::string> streams{"companies", "contacts"};
   Duration timeout = std::chrono::seconds(60);
   std::int64_t max_response_size = std::int64_t{256} << 20;
   TlsConfig tls;

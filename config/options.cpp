@@ -14,7 +14,7 @@ using C = Capability;
 // options that need it are then accepted instead of refused as "not supported yet".
 constexpr std::array<std::pair<Capability, bool>, 6> kCapabilities = {{
     {C::core, true},
-    {C::magento2, false},
+    {C::magento2, true},
     {C::odoo, true},
     {C::feed_http, true},
     {C::feed_cursor, true},
@@ -101,8 +101,8 @@ const OptionSpec kOptions[] = {
   {"connectors[odoo].protocol", T::string, "\"xmlrpc\"", "xmlrpc (/xmlrpc/2), or json2 (/json/2, bearer API key).", C::odoo, false, false, "xmlrpc|json2"},
   {"connectors[odoo].api_key", T::string, "", "API key for json2.", C::odoo, false, true},
   {"connectors[odoo].page_size", T::integer, "500", "Records per search_read call.", C::odoo, false, false, {}, 1, 100000},
-  {"connectors[odoo].streams", T::array, "[\"companies\"]", "Streams to sync (the contacts stream is not supported yet).", C::odoo},
-  {"connectors[odoo].streams[]", T::string, "", "A stream.", C::odoo, false, false, "companies"},
+  {"connectors[odoo].streams", T::array, "[\"companies\",\"contacts\"]", "Streams to sync.", C::odoo},
+  {"connectors[odoo].streams[]", T::string, "", "A stream.", C::odoo, false, false, "companies|contacts"},
   {"connectors[odoo].timeout", T::duration, "\"60s\"", "Per-request timeout.", C::odoo},
   {"connectors[odoo].max_response_size", T::integer, "268435456", "Largest response body in bytes.", C::odoo, false, false, {}, 1024, INT64_MAX},
   {"connectors[odoo].tls", T::object, "{}", "TLS settings.", C::odoo},

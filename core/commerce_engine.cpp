@@ -37,6 +37,18 @@ struct OrderKind {
   static std::string code(const Record&) { return {}; }
 };
 
+struct ContactKind {
+  using Input = ContactInput;
+  using Record = IncomingContactRecord;
+  static CommerceKeys keys(const MatchPolicy& p, std::span<const Input> r) { return contact_keys(p, r); }
+  static WriteBatch decide(const MatchPolicy& p, std::span<const Input> r, const CommerceState& s) {
+    return decide_contacts(p, r, s);
+  }
+  static std::optional<Record> from_payload(const std::string& j) { return contact_from_payload(j); }
+  static std::vector<Record>& of(CommercePage& page) { return page.contacts; }
+  static std::string code(const Record&) { return {}; }
+};
+
 template <class Kind>
 class Runner {
  public:
@@ -211,17 +223,20 @@ SyncReport run_of(const MatchPolicy& policy, CommerceSource& source, Store& stor
 }
 
 bool is_customers(const MatchPolicy& policy) { return policy.stream == kCustomersStream; }
+bool is_contacts(const MatchPolicy& policy) { return policy.stream == kContactsStream; }
 
 }  // namespace
 
 Counters retry_waiting(const MatchPolicy& policy, Store& store, const CommerceRunOptions& options,
                        SyncEvents& events) {
+  if (is_contacts(policy)) return retry_waiting_of<ContactKind>(policy, store, options, events);
   return is_customers(policy) ? retry_waiting_of<CustomerKind>(policy, store, options, events)
                               : retry_waiting_of<OrderKind>(policy, store, options, events);
 }
 
 SyncReport run_commerce_stream(const MatchPolicy& policy, CommerceSource& source, Store& store,
                                const CommerceRunOptions& options, SyncEvents& events, SyncError::Kind* error_kind) {
+  if (is_contacts(policy)) return run_of<ContactKind>(policy, source, store, options, events, error_kind);
   return is_customers(policy) ? run_of<CustomerKind>(policy, source, store, options, events, error_kind)
                               : run_of<OrderKind>(policy, source, store, options, events, error_kind);
 }

@@ -426,6 +426,23 @@ CommerceState MemoryStore::load_commerce_state(const CommerceKeys& keys) {
     auto p = t_.parked.find({keys.base.connector, keys.base.stream, rid});
     if (p != t_.parked.end()) s.parked[rid] = {p->second.waits_for, p->second.payload_hash};
   }
+  // Odoo contacts: the company's account (and whether it has a default contact), the contact's row.
+  for (const auto& rid : keys.company_remote_ids) {
+    auto b = t_.bindings.find({keys.base.connector, "companies", rid});
+    if (b == t_.bindings.end() || b->second.entity != kAccount || !t_.accounts.contains(b->second.entity_id)) continue;
+    const EntityId account = b->second.entity_id;
+    const bool has_default = std::any_of(t_.contacts.begin(), t_.contacts.end(), [&](const auto& kv) {
+      return kv.second.account_id == account && kv.second.is_default;
+    });
+    s.companies[rid] = {account, has_default};
+  }
+  for (const auto& rid : keys.contact_row_remote_ids) {
+    auto b = t_.bindings.find({keys.base.connector, "contacts", rid});
+    if (b == t_.bindings.end() || b->second.entity != kContact) continue;
+    auto c = t_.contacts.find(b->second.entity_id);
+    if (c == t_.contacts.end()) continue;
+    s.contact_rows[rid] = {c->first, c->second.account_id, c->second.is_default};
+  }
   return s;
 }
 

@@ -91,6 +91,23 @@ struct ParkedState {
   std::string payload_hash;
 };
 
+// --- Odoo contacts (SPEC §4.2: contacts of their company's Account; rule 10) ---
+
+// The Account a company partner is bound to: binding (connector, "companies", remote id) →
+// entity "account", when that account still exists.
+struct CompanyAccountState {
+  EntityId account_id = 0;
+  bool has_default_contact = false;  // some contact of that account has is_default
+};
+
+// The contact row a contact binding (connector, "contacts", remote id) → entity "contact"
+// names, when that row still exists.
+struct ContactRowState {
+  EntityId id = 0;
+  EntityId account_id = 0;
+  bool is_default = false;
+};
+
 struct CommerceKeys {
   // connector, stream, remote_ids (bindings, open rejections and parked records of the
   // stream), contact_remote_ids (bindings of (connector, "contacts", id)), codes.
@@ -98,6 +115,10 @@ struct CommerceKeys {
   // Customer remote ids: the Customer rows of channel = connector (orders name their customer),
   // and the own-account bindings (connector, "accounts", id) of customers without a code.
   std::set<std::string> customer_remote_ids;
+  // Odoo contacts: company partner ids (→ CommerceState::companies) and contact partner ids
+  // (→ CommerceState::contact_rows). Empty for the Magento streams.
+  std::set<std::string> company_remote_ids;
+  std::set<std::string> contact_row_remote_ids;
 };
 
 struct CommerceState {
@@ -109,6 +130,12 @@ struct CommerceState {
   std::unordered_map<std::string, CustomerState> customers;
   // remote id → parked record of (connector, stream).
   std::unordered_map<std::string, ParkedState> parked;
+  // company remote id → its Account, for keys.company_remote_ids (absent: not bound, or the
+  // bound account no longer exists).
+  std::unordered_map<std::string, CompanyAccountState> companies;
+  // contact remote id → its contact row, for keys.contact_row_remote_ids (absent: not bound,
+  // or the bound row no longer exists).
+  std::unordered_map<std::string, ContactRowState> contact_rows;
 };
 
 }  // namespace erpsync::core

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdio>
 #include <set>
+#include <tuple>
 
 namespace erpsync::connectors::odoo {
 
@@ -161,12 +162,7 @@ std::optional<std::string> shift_timestamp(std::string_view timestamp, std::chro
   return format_timestamp(*t - secs);
 }
 
-OdooCompaniesSource::OdooCompaniesSource(OdooSourceOptions options, std::unique_ptr<OdooTransport> transport)
-    : options_(std::move(options)), transport_(std::move(transport)) {
-  if (options_.page_size < 1) options_.page_size = 1;
-}
-
-std::unique_ptr<OdooCompaniesSource> OdooCompaniesSource::create(const config::ConnectorConfig& connector) {
+std::unique_ptr<OdooTransport> make_transport(const config::ConnectorConfig& connector) {
   const auto* odoo = std::get_if<config::OdooConfig>(&connector.settings);
   if (odoo == nullptr) {
     throw core::SyncError(Kind::permanent, "connector '" + connector.name + "' is not an odoo connector");
@@ -195,17 +191,25 @@ std::unique_ptr<OdooCompaniesSource> OdooCompaniesSource::create(const config::C
   s.user = odoo->user;
   s.password = odoo->password.empty() ? odoo->api_key.reveal() : odoo->password.reveal();
   s.limits.max_bytes = static_cast<std::size_t>(odoo->max_response_size);
+  return std::make_unique<XmlRpcTransport>(std::move(s), std::move(client));
+}
 
+OdooSourceOptions source_options(const config::ConnectorConfig& connector) {
   OdooSourceOptions o;
   o.connector = connector.name;
   o.cursor_overlap = connector.cursor_overlap;
   o.start_date = connector.start_date;
-  o.page_size = odoo->page_size;
-  return std::make_unique<OdooCompaniesSource>(std::move(o),
-                                               std::make_unique<XmlRpcTransport>(std::move(s), std::move(client)));
+  if (const auto* odoo = std::get_if<config::OdooConfig>(&connector.settings)) o.page_size = odoo->page_size;
+  return o;
 }
 
-core::SourceStart OdooCompaniesSource::begin(const core::CursorState& cursor) {
+// ---- PartnerPager ------------------------------------------------------------------------------
+
+PartnerPager::PartnerPager(const OdooSourceOptions& options, OdooTransport& transport, Value::Array filter,
+                           std::vector<std::string> fields)
+    : options_(options), transport_(transport), filter_(std::move(filter)), fields_(std::move(fields)) {}
+
+void PartnerPager::begin(const core::CursorState& cursor) {
   since_.reset();
   cursor_.reset();
   anchor_.reset();
@@ -213,10 +217,8 @@ core::SourceStart OdooCompaniesSource::begin(const core::CursorState& cursor) {
   consumed_ = 0;
   restarts_ = 0;
   done_ = false;
-  parent_refs_.clear();
-  logins_.clear();
 
-  const std::string who = transport_->describe();
+  const std::string who = transport_.describe();
   if (!cursor.cursor.empty()) {
     const auto c = parse_cursor(cursor.cursor);
     if (!c) {
@@ -235,28 +237,26 @@ core::SourceStart OdooCompaniesSource::begin(const core::CursorState& cursor) {
     since_ = sd;
   }
   // Log in at the start of every run: a changed password shows up before any page is read.
-  transport_->authenticate();
-  return {};
+  transport_.authenticate();
 }
 
-std::vector<Value> OdooCompaniesSource::fetch(std::int64_t offset, std::int64_t limit) {
+std::vector<Value> PartnerPager::fetch(std::int64_t offset, std::int64_t limit) {
   SearchRead q;
   q.model = std::string(kModel);
-  Value::Array domain{Value::array({"is_company", "=", true})};
+  Value::Array domain = filter_;
   if (since_) domain.push_back(Value::array({"write_date", ">=", *since_}));
   q.domain = Value(std::move(domain));
-  q.fields = {"id", "name", "ref", "parent_id", "user_id", "email", "phone", "vat",
-              "street", "city", "zip", "country_id", "active", "write_date"};
+  q.fields = fields_;
   q.offset = offset;
   q.limit = limit;
   q.order = "write_date asc, id asc";
   q.context = {{"active_test", false}};
-  return transport_->search_read(q);
+  return transport_.search_read(q);
 }
 
-std::optional<core::SourcePage> OdooCompaniesSource::next_page() {
-  const std::string who = transport_->describe();
-  const std::int64_t page = options_.page_size;
+std::optional<PartnerPager::Page> PartnerPager::next() {
+  const std::string who = transport_.describe();
+  const std::int64_t page = std::max(options_.page_size, 1);
   while (!done_) {
     // After the first page, ask from one row earlier: that row must be the last one read.
     const bool check = anchor_.has_value() && consumed_ > 0;
@@ -288,17 +288,45 @@ std::optional<core::SourcePage> OdooCompaniesSource::next_page() {
       std::erase_if(rows, [&](const Value& r) { return row_position(r, who) <= *skip_through_; });
     }
     if (rows.empty()) continue;
-
-    resolve_parents(rows);
-    resolve_users(rows);
-    core::SourcePage out;
-    out.records.reserve(rows.size());
-    for (const Value& r : rows) out.records.push_back(map_row(r));
     if (!cursor_ || *cursor_ < *anchor_) cursor_ = *anchor_;
-    out.cursor_after = format_cursor(*cursor_);
-    return out;
+    return Page{std::move(rows), format_cursor(*cursor_)};
   }
   return std::nullopt;
+}
+
+// ---- OdooCompaniesSource -----------------------------------------------------------------------
+
+OdooCompaniesSource::OdooCompaniesSource(OdooSourceOptions options, std::unique_ptr<OdooTransport> transport)
+    : options_(std::move(options)),
+      transport_(std::move(transport)),
+      pager_(options_, *transport_, Value::Array{Value::array({"is_company", "=", true})},
+             {"id", "name", "ref", "parent_id", "user_id", "email", "phone", "vat", "street", "city", "zip",
+              "country_id", "active", "write_date"}) {
+  if (options_.page_size < 1) options_.page_size = 1;
+}
+
+std::unique_ptr<OdooCompaniesSource> OdooCompaniesSource::create(const config::ConnectorConfig& connector) {
+  auto transport = make_transport(connector);
+  return std::make_unique<OdooCompaniesSource>(source_options(connector), std::move(transport));
+}
+
+core::SourceStart OdooCompaniesSource::begin(const core::CursorState& cursor) {
+  parent_refs_.clear();
+  logins_.clear();
+  pager_.begin(cursor);
+  return {};
+}
+
+std::optional<core::SourcePage> OdooCompaniesSource::next_page() {
+  auto page = pager_.next();
+  if (!page) return std::nullopt;
+  resolve_parents(page->rows);
+  resolve_users(page->rows);
+  core::SourcePage out;
+  out.records.reserve(page->rows.size());
+  for (const Value& r : page->rows) out.records.push_back(map_row(r));
+  out.cursor_after = std::move(page->cursor_after);
+  return out;
 }
 
 void OdooCompaniesSource::resolve_parents(const std::vector<Value>& rows) {
@@ -429,6 +457,84 @@ core::IncomingAccount OdooCompaniesSource::map_row(const Value& row) {
     a.invalid = std::move(msg);
   }
   return a;
+}
+
+// ---- OdooContactsSource ------------------------------------------------------------------------
+
+OdooContactsSource::OdooContactsSource(OdooSourceOptions options, std::unique_ptr<OdooTransport> transport)
+    : options_(std::move(options)),
+      transport_(std::move(transport)),
+      pager_(options_, *transport_,
+             Value::Array{Value::array({"is_company", "=", false}), Value::array({"parent_id", "!=", false})},
+             {"id", "name", "parent_id", "email", "phone", "active", "write_date"}) {}
+
+std::unique_ptr<OdooContactsSource> OdooContactsSource::create(const config::ConnectorConfig& connector) {
+  auto transport = make_transport(connector);
+  return std::make_unique<OdooContactsSource>(source_options(connector), std::move(transport));
+}
+
+void OdooContactsSource::begin(const core::CursorState& cursor) { pager_.begin(cursor); }
+
+std::optional<core::CommercePage> OdooContactsSource::next_page() {
+  auto page = pager_.next();
+  if (!page) return std::nullopt;
+  core::CommercePage out;
+  out.contacts.reserve(page->rows.size());
+  for (const Value& r : page->rows) out.contacts.push_back(map_contact_row(r));
+  out.cursor_after = std::move(page->cursor_after);
+  return out;
+}
+
+std::pair<std::string, std::string> split_person_name(std::string_view name) {
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; };
+  while (!name.empty() && space(name.front())) name.remove_prefix(1);
+  while (!name.empty() && space(name.back())) name.remove_suffix(1);
+  std::size_t last_start = name.size();
+  while (last_start > 0 && !space(name[last_start - 1])) --last_start;
+  if (last_start == 0) return {std::string(), std::string(name)};
+  std::size_t first_end = last_start;
+  while (first_end > 0 && space(name[first_end - 1])) --first_end;
+  return {std::string(name.substr(0, first_end)), std::string(name.substr(last_start))};
+}
+
+core::IncomingContactRecord map_contact_row(const Value& row) {
+  core::IncomingContactRecord c;
+  const std::int64_t id = row.find("id")->as_int();
+  c.remote_id = std::to_string(id);
+  std::vector<std::string> problems;
+
+  auto text = [&](std::string_view odoo_field) {
+    const Value* v = row.find(odoo_field);
+    if (v == nullptr || v->is_false()) return std::string();
+    if (v->type() == Value::Type::string) return v->as_string();
+    problems.push_back("field '" + std::string(odoo_field) + "' is " + std::string(type_name(v->type())) +
+                       ", expected a string or false");
+    return std::string();
+  };
+  std::tie(c.first_name, c.last_name) = split_person_name(text("name"));
+  c.email = text("email");
+  c.phone = text("phone");
+
+  const Many2one parent = many2one(row.find("parent_id"), "parent_id");
+  if (!parent.error.empty()) problems.push_back(parent.error);
+  if (parent.id) c.company_remote_id = std::to_string(*parent.id);
+
+  const Value* active = row.find("active");
+  if (active != nullptr) {
+    if (active->type() == Value::Type::boolean) {
+      c.active = active->as_bool();
+    } else {
+      problems.push_back("field 'active' is " + std::string(type_name(active->type())) + ", expected a boolean");
+    }
+  }
+  if (const Value* wd = row.find("write_date")) c.updated_at = normalise_write_date(*wd).value_or("");
+
+  if (!problems.empty()) {
+    std::string msg = "res.partner " + std::to_string(id) + ": ";
+    for (std::size_t i = 0; i < problems.size(); ++i) msg += (i ? "; " : "") + problems[i];
+    c.invalid = std::move(msg);
+  }
+  return c;
 }
 
 }  // namespace erpsync::connectors::odoo

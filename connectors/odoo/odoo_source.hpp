@@ -35,9 +35,21 @@
 // wire type becomes an invalid_field rejection naming the partner and the field; a row without
 // an integer id or a readable write_date makes the page unreadable (SyncError{permanent}).
 //
-// Not here yet: the "contacts" stream (is_company = false with a parent_id → Contacts of the
-// company's Account, parked while the company is not synced) needs core support for contact
-// records from an authoritative source and parking by company; it is a separate source.
+// OdooContactsSource: the "contacts" stream — res.partner persons with a parent company,
+//   search_read(res.partner, [is_company = false, parent_id != false, write_date >= since], ...)
+// read by the same pager (order, context, overlap, restart safeguard and cursor format as
+// above; its own cursor), each mapped to a core::IncomingContactRecord and decided by
+// core::decide_contacts through run_commerce_stream() (contacts land on their company's
+// Account; a contact whose company is not synced is parked):
+//   id → remote_id                    parent_id → company_remote_id (the parent partner's id:
+//                                     the companies stream binds companies by id)
+//   name → first_name / last_name: Odoo keeps one `name`; it is split at its last run of white
+//          space ("Erika Muster" → "Erika" / "Muster", "Jean Paul Sartre" → "Jean Paul" /
+//          "Sartre"); a one-word name is all last_name. Joined with a space the two give
+//          the Odoo name back (inner runs of white space aside).
+//   email, phone → same names         active → active       write_date → updated_at
+// A row with a field of an unexpected wire type becomes an invalid_field rejection naming the
+// partner and the field.
 //
 // Thread-safety: one run at a time (the engine never runs a connector twice at once).
 
@@ -48,10 +60,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "config/config.hpp"
 #include "connectors/odoo/odoo_transport.hpp"
+#include "core/commerce_engine.hpp"
 #include "core/source.hpp"
 
 namespace erpsync::connectors::odoo {
@@ -75,15 +89,54 @@ struct OdooSourceOptions {
   int page_size = 500;                    // ≥ 1
 };
 
+// The transport and options of a configured odoo connector: a CurlHttpClient (timeout,
+// response size cap, TLS settings, password and API key registered as secrets) under an
+// XmlRpcTransport. The API key is used as the password when `password` is empty (Odoo 14+
+// accepts either). Throws core::SyncError{permanent} for what this build cannot do: protocol
+// "json2", a TLS client certificate, a connector of another type.
+std::unique_ptr<OdooTransport> make_transport(const config::ConnectorConfig& connector);
+OdooSourceOptions source_options(const config::ConnectorConfig& connector);
+
+// Reads res.partner rows matching `filter` (AND-ed with write_date >= since) in
+// (write_date, id) order, page by page, with the offset-shift safeguard described above. Both
+// streams read through one.
+class PartnerPager {
+ public:
+  struct Page {
+    std::vector<Value> rows;   // never empty; every row has an integer id and a readable write_date
+    std::string cursor_after;  // format_cursor() of the furthest row read so far
+  };
+
+  PartnerPager(const OdooSourceOptions& options, OdooTransport& transport, Value::Array filter,
+               std::vector<std::string> fields);
+
+  // Starts at `cursor` minus the overlap (or start_date, or the beginning) and logs in.
+  void begin(const core::CursorState& cursor);
+  // The next rows not read yet in this run, or nullopt when the source is exhausted.
+  std::optional<Page> next();
+
+ private:
+  std::vector<Value> fetch(std::int64_t offset, std::int64_t limit);
+
+  const OdooSourceOptions& options_;
+  OdooTransport& transport_;
+  Value::Array filter_;
+  std::vector<std::string> fields_;
+
+  std::optional<std::string> since_;         // write_date lower bound (>=)
+  std::optional<OdooCursor> cursor_;         // the run's cursor so far
+  std::optional<OdooCursor> anchor_;         // last row of the previous page
+  std::optional<OdooCursor> skip_through_;   // after a restart: rows up to here were read
+  std::int64_t consumed_ = 0;                // rows read at the current lower bound
+  bool done_ = true;
+  int restarts_ = 0;
+};
+
 class OdooCompaniesSource final : public core::AccountSource {
  public:
   OdooCompaniesSource(OdooSourceOptions options, std::unique_ptr<OdooTransport> transport);
 
-  // The source for a configured odoo connector: a CurlHttpClient (timeout, response size cap,
-  // TLS settings, password and API key registered as secrets) under an XmlRpcTransport. The
-  // API key is used as the password when `password` is empty (Odoo 14+ accepts either).
-  // Throws core::SyncError{permanent} for what this build cannot do: protocol "json2", a TLS
-  // client certificate.
+  // The source for a configured odoo connector (make_transport, source_options).
   static std::unique_ptr<OdooCompaniesSource> create(const config::ConnectorConfig& connector);
 
   const std::string& stream() const override { return stream_; }
@@ -94,25 +147,44 @@ class OdooCompaniesSource final : public core::AccountSource {
   OdooTransport& transport() { return *transport_; }
 
  private:
-  std::vector<Value> fetch(std::int64_t offset, std::int64_t limit);
   core::IncomingAccount map_row(const Value& row);
   void resolve_parents(const std::vector<Value>& rows);
   void resolve_users(const std::vector<Value>& rows);
 
   OdooSourceOptions options_;
   std::unique_ptr<OdooTransport> transport_;
+  PartnerPager pager_;
   std::string stream_ = "companies";
 
   // Per run.
-  std::optional<std::string> since_;         // write_date lower bound (>=)
-  std::optional<OdooCursor> cursor_;         // the run's cursor so far
-  std::optional<OdooCursor> anchor_;         // last row of the previous page
-  std::optional<OdooCursor> skip_through_;   // after a restart: rows up to here were read
-  std::int64_t consumed_ = 0;                // rows read at the current lower bound
-  bool done_ = true;
-  int restarts_ = 0;
   std::map<std::int64_t, std::string> parent_refs_;  // partner id → ref ("" when false)
   std::map<std::int64_t, std::optional<std::string>> logins_;  // user id → login (nullopt: unreadable)
 };
+
+// The "contacts" stream (see the header comment). A core::CommerceSource: run it with
+// core::run_commerce_stream() and a policy whose stream is "contacts".
+class OdooContactsSource final : public core::CommerceSource {
+ public:
+  OdooContactsSource(OdooSourceOptions options, std::unique_ptr<OdooTransport> transport);
+  static std::unique_ptr<OdooContactsSource> create(const config::ConnectorConfig& connector);
+
+  const std::string& stream() const override { return stream_; }
+  void begin(const core::CursorState& cursor) override;
+  std::optional<core::CommercePage> next_page() override;
+
+  OdooTransport& transport() { return *transport_; }
+
+ private:
+  OdooSourceOptions options_;
+  std::unique_ptr<OdooTransport> transport_;
+  PartnerPager pager_;
+  std::string stream_ = "contacts";
+};
+
+// Odoo's one `name` as first and last name: split at the last run of white space (trimmed);
+// one word is all last name.
+std::pair<std::string, std::string> split_person_name(std::string_view name);
+// The contact record of one res.partner row (id and write_date already checked).
+core::IncomingContactRecord map_contact_row(const Value& row);
 
 }  // namespace erpsync::connectors::odoo
