@@ -10,6 +10,7 @@
 #include "config/config.hpp"
 #include "connectors/feed/feed_source.hpp"
 #include "connectors/odbc/odbc_store.hpp"
+#include "core/commerce_engine.hpp"
 #include "core/sync_engine.hpp"
 #include "daemon/admin.hpp"
 #include "daemon/logging.hpp"
@@ -126,7 +127,15 @@ int retry_rejections(const config::Config& cfg, const CommandLine& cl) {
         core::StreamRunOptions options;
         options.batch_size = static_cast<std::size_t>(cfg.database.batch_size);
         options.instance = cfg.cluster.instance_id;
-        const core::Counters c = core::replay_rejections(conn.match_policy(stream), *store, options, events);
+        // Streams whose records attach to an Account (Magento, Odoo contacts) also retry their
+        // parked records; company streams replay their rejections.
+        const bool attached = conn.type == config::ConnectorType::magento2 ||
+                              (conn.type == config::ConnectorType::odoo && stream == "contacts");
+        core::CommerceRunOptions commerce;
+        commerce.stream = options;
+        commerce.park_ttl = std::chrono::duration_cast<std::chrono::seconds>(conn.park_ttl);
+        const core::Counters c = attached ? core::retry_waiting(conn.match_policy(stream), *store, commerce, events)
+                                          : core::replay_rejections(conn.match_policy(stream), *store, options, events);
         std::cout << "retried connector=" << conn.name << " stream=" << stream << " now synced=" << c.fetched
                   << " created=" << c.created << " adopted=" << c.adopted << " updated=" << c.updated
                   << " unchanged=" << c.unchanged << " rejected=" << c.rejected << "\n";

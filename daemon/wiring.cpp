@@ -65,7 +65,14 @@ void apply_retention(const config::Config& cfg, odbc::OdbcStore& store) {
 std::vector<std::string> streams_of(const config::ConnectorConfig& conn) {
   switch (conn.type) {
     case config::ConnectorType::feed: return {"accounts"};
-    case config::ConnectorType::odoo: return std::get<config::OdooConfig>(conn.settings).streams;
+    case config::ConnectorType::odoo: {
+      // Contacts attach to companies: companies first, whatever order the config lists them in.
+      std::vector<std::string> out;
+      const auto& streams = std::get<config::OdooConfig>(conn.settings).streams;
+      for (const char* s : {"companies", "contacts"})
+        if (std::find(streams.begin(), streams.end(), s) != streams.end()) out.push_back(s);
+      return out;
+    }
     case config::ConnectorType::magento2: {
       // Orders link to customers: customers first, whatever order the config lists them in.
       std::vector<std::string> out;
@@ -120,6 +127,21 @@ core::SyncReport ConnectorRunner::run(const std::string& stream, core::Store& st
   options.instance = instance_;
   const core::MatchPolicy policy = conn_.match_policy(stream);
 
+  // Streams of records that attach to an Account (and park while it is missing).
+  auto run_attached = [&](core::CommerceSource& source) {
+    core::CommerceRunOptions commerce;
+    commerce.stream = options;
+    commerce.park_ttl = std::chrono::duration_cast<std::chrono::seconds>(conn_.park_ttl);
+    return core::run_commerce_stream(policy, source, store, commerce, events);
+  };
+  if (conn_.type == config::ConnectorType::odoo && stream == "contacts") {
+    try {
+      auto source = connectors::odoo::OdooContactsSource::create(conn_);
+      return run_attached(*source);
+    } catch (const core::SyncError& e) {
+      return failed_report(conn_, stream, e);
+    }
+  }
   if (conn_.type == config::ConnectorType::magento2) {
     try {
       if (!magento_) {
@@ -128,10 +150,7 @@ core::SyncReport ConnectorRunner::run(const std::string& stream, core::Store& st
                                                                            std::move(http));
       }
       connectors::magento2::Magento2Source source(stream, magento_);
-      core::CommerceRunOptions commerce;
-      commerce.stream = options;
-      commerce.park_ttl = std::chrono::duration_cast<std::chrono::seconds>(conn_.park_ttl);
-      return core::run_commerce_stream(policy, source, store, commerce, events);
+      return run_attached(source);
     } catch (const core::SyncError& e) {
       return failed_report(conn_, stream, e);
     }

@@ -1,5 +1,7 @@
 #include "connectors/odbc/odbc_store.hpp"
 
+#include "connectors/odbc/commerce_sql.hpp"
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -296,6 +298,8 @@ class BatchWriter {
     write_bindings();
     write_rejections();
     write_resolves();
+    // Magento orders and parked records (connectors/odbc/commerce_sql), in the same transaction.
+    commerce_sql::write_commerce(s_.connection(), b_, now_);
     write_cursor();
   }
 
@@ -1105,6 +1109,18 @@ std::int64_t OdbcStore::mark_missing(const std::string& connector, const std::st
 void OdbcStore::end_dry_run() {
   if (!options_.dry_run || !conn_ || !conn_->connected()) return;
   conn_->rollback();
+}
+
+core::CommerceState OdbcStore::load_commerce_state(const core::CommerceKeys& keys) {
+  core::CommerceState state;
+  state.base = load_state(keys.base);
+  commerce_sql::load_commerce_extras(connection(), keys, state, kInChunk);
+  return state;
+}
+
+std::vector<core::StoredParked> OdbcStore::parked_records(const std::string& connector, const std::string& stream,
+                                                          std::chrono::seconds park_ttl) {
+  return commerce_sql::parked_records(connection(), connector, stream, park_ttl);
 }
 
 }  // namespace erpsync::connectors::odbc

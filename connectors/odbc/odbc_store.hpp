@@ -78,6 +78,10 @@ class OdbcStore final : public core::Store {
   std::int64_t mark_missing(const std::string& connector, const std::string& stream,
                             const std::unordered_set<std::string>& seen) override;
   void end_dry_run() override;
+  // Magento orders and parked records (SQL in commerce_sql.cpp).
+  core::CommerceState load_commerce_state(const core::CommerceKeys& keys) override;
+  std::vector<core::StoredParked> parked_records(const std::string& connector, const std::string& stream,
+                                                 std::chrono::seconds park_ttl) override;
 
   Dialect dialect() const { return conn_->dialect(); }
   bool dry_run() const { return options_.dry_run; }

@@ -85,27 +85,29 @@ constexpr const char* kSpecExample = R"jsonc({
   ]
 })jsonc";
 
-TEST(ConfigSpecExample, RefusesMagentoAsNotSupportedYetAndNamesTheUnreadableOdooSecret) {
+TEST(ConfigSpecExample, EveryConnectorTypeIsSupportedAndEachUnresolvableSecretIsNamed) {
   TempDir dir;
   auto path = dir.write("erpsync.json", kSpecExample);
   auto r = load_config(path);
   ASSERT_FALSE(r.ok());
-  const auto* shop = find_error(r, "connectors[0].type");
-  ASSERT_NE(shop, nullptr) << all_errors(r);
-  EXPECT_EQ(shop->file, path);
-  EXPECT_EQ(shop->line, 10);
-  EXPECT_THAT(shop->message, HasSubstr("\"magento2\" is not supported yet"));
-  // Odoo is supported; its ${file:} secret does not exist on this machine.
-  EXPECT_EQ(find_error(r, "connectors[1].type"), nullptr) << all_errors(r);
+  for (const char* type_key : {"connectors[0].type", "connectors[1].type", "connectors[2].type", "metrics"})
+    EXPECT_EQ(find_error(r, type_key), nullptr) << all_errors(r);
+  // Magento's ${credential:} secrets need systemd's $CREDENTIALS_DIRECTORY, unset here.
+  for (const char* key : {"connectors[0].auth.consumer_key", "connectors[0].auth.consumer_secret",
+                          "connectors[0].auth.access_token", "connectors[0].auth.access_token_secret"}) {
+    const auto* e = find_error(r, key);
+    ASSERT_NE(e, nullptr) << key << "\n" << all_errors(r);
+    EXPECT_EQ(e->file, path);
+    EXPECT_THAT(e->message, HasSubstr("CREDENTIALS_DIRECTORY"));
+  }
+  EXPECT_EQ(find_error(r, "connectors[0].auth.consumer_key")->line, 11);
+  // Odoo's ${file:} secret does not exist on this machine.
   const auto* odoo = find_error(r, "connectors[1].password");
   ASSERT_NE(odoo, nullptr) << all_errors(r);
   EXPECT_EQ(odoo->line, 17);
   EXPECT_THAT(odoo->message, HasSubstr("/etc/erpsync/odoo.pass"));
-  // The metrics endpoint is supported.
-  EXPECT_EQ(find_error(r, "metrics"), nullptr) << all_errors(r);
-  EXPECT_EQ(find_error(r, "metrics.listen"), nullptr) << all_errors(r);
   // Nothing else is wrong with it: the feed connector and the top level are fine.
-  EXPECT_EQ(r.errors.size(), 2u) << all_errors(r);
+  EXPECT_EQ(r.errors.size(), 5u) << all_errors(r);
 }
 
 TEST(ConfigSpecExample, FeedsOnlyVariantWithMetricsLoadsTheListenAddress) {
@@ -798,7 +800,7 @@ TEST(OptionTable, DeclaresEveryOptionSpecNames) {
 
 TEST(OptionTable, CapabilitiesOfThisBuild) {
   EXPECT_TRUE(supported(Capability::core));
-  EXPECT_FALSE(supported(Capability::magento2));
+  EXPECT_TRUE(supported(Capability::magento2));
   EXPECT_TRUE(supported(Capability::odoo));
   EXPECT_TRUE(supported(Capability::feed_http));
   EXPECT_TRUE(supported(Capability::feed_cursor));
@@ -818,7 +820,8 @@ TEST(OptionTable, JsonSchemaIsGeneratedFromTheTable) {
   EXPECT_TRUE(feed["properties"].contains("poll_interval"));
   EXPECT_TRUE(feed["properties"]["fields"]["properties"].contains("relationship"));
   EXPECT_EQ(feed["additionalProperties"], false);
-  EXPECT_THAT(variants[0]["properties"]["base_url"]["description"].get<std::string>(), HasSubstr("not supported yet"));
+  EXPECT_EQ(variants[0]["properties"]["type"]["const"], "magento2");
+  EXPECT_THAT(variants[0]["properties"]["base_url"]["description"].get<std::string>(), HasSubstr("base URL"));
 }
 
 TEST(Jsonc, RecordsLinesOfKeysAndItems) {

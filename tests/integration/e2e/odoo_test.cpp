@@ -1,0 +1,84 @@
+// The Odoo connector through the real binary (SPEC §4.2): a fake Odoo speaking XML-RPC over
+// loopback, both streams, owners mapped from salesperson logins, archived partners inactive,
+// a contact parked until its company is synced — the database read back on every engine.
+
+#include <fstream>
+#include <iterator>
+
+#include "e2e_fixture.hpp"
+#include "support/fake_odoo.hpp"
+
+namespace erpsync::testing {
+namespace {
+
+using connectors::odoo::Value;
+
+Value::Struct company(std::int64_t id, std::string name, std::string ref, std::int64_t user, std::string write_date,
+                      bool active = true) {
+  return {{"id", id}, {"name", std::move(name)}, {"ref", std::move(ref)}, {"is_company", true},
+          {"user_id", user}, {"active", active}, {"write_date", std::move(write_date)}};
+}
+
+Value::Struct person(std::int64_t id, std::string name, std::int64_t parent, std::string write_date) {
+  return {{"id", id}, {"name", std::move(name)}, {"is_company", false}, {"parent_id", parent},
+          {"email", "p" + std::to_string(id) + "@example.com"}, {"write_date", std::move(write_date)}};
+}
+
+class Odoo : public E2eTest {
+ protected:
+  void configure() {
+    write_config(std::string(R"([{ "name": "odoo", "type": "odoo", "url": ")") + odoo_.url() + R"(", "db": ")" +
+                 FakeOdoo::kDb + R"(", "user": ")" + FakeOdoo::kLogin + R"(", "password": ")" + FakeOdoo::kPassword +
+                 R"(", "poll_interval": "10m", "default_owner": "sales",
+                 "owners": { "john.smith@example.com": "jsmith", "erika@example.com": "erika" } }])");
+  }
+  FakeOdoo odoo_;
+};
+
+TEST_P(Odoo, CompaniesAndContactsLandWithMappedOwnersAndParkedContactsFollow) {
+  odoo_.add_user(7, "erika@example.com", "Erika Beispiel");
+  odoo_.add_user(8, "john.smith@example.com", "John Smith");
+  odoo_.add_user(9, "nobody@example.com", "Not In The Table");
+  odoo_.add_partner(company(41, "Nordwind GmbH", "C-41", 7, "2026-03-04 08:15:02"));
+  odoo_.add_partner(company(42, "Old Trading Ltd", "C-42", 8, "2026-03-04 08:15:03", /*active=*/false));
+  odoo_.add_partner(company(43, "Unmapped Rep AG", "C-43", 9, "2026-03-04 08:15:04"));
+  odoo_.add_partner(person(64, "Erika Muster", 41, "2026-03-04 09:00:00"));
+  odoo_.add_partner(person(65, "Hans Peter Meier", 41, "2026-03-04 09:05:00"));
+  // Her company is rejected (its salesperson is not in the owners table): she waits for it.
+  odoo_.add_partner(person(81, "Greta Gruen", 43, "2026-03-04 09:06:00"));
+  configure();
+
+  ProcessResult run = erpsyncd({"--once"});
+  ASSERT_EQ(run.exit_code, 0) << run.all();
+  auto companies = report_fields(run.all(), "odoo", "companies");
+  EXPECT_EQ(companies["created"], "2") << run.all();
+  EXPECT_EQ(companies["rejected"], "1");  // C-43: a salesperson the owners table does not list
+  auto contacts = report_fields(run.all(), "odoo", "contacts");
+  EXPECT_EQ(contacts["created"], "2") << run.all();
+  EXPECT_EQ(contacts["parked"], "1");
+
+  EXPECT_EQ(scalar("SELECT owner FROM accounts WHERE external_code = 'C-41'"), "erika");
+  EXPECT_EQ(scalar("SELECT owner FROM accounts WHERE external_code = 'C-42'"), "jsmith");
+  EXPECT_EQ(scalar("SELECT active FROM accounts WHERE external_code = 'C-42'"), "0");
+  EXPECT_EQ(scalar("SELECT reason FROM sync_rejections WHERE remote_id = '43'"), "unknown_owner");
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM contacts c JOIN accounts a ON a.id = c.account_id WHERE a.external_code = 'C-41'"), "2");
+  EXPECT_EQ(scalar("SELECT c.last_name FROM contacts c WHERE c.is_default = 1"), "Muster");
+
+  // An admin adds the missing owner, nothing changes in Odoo: the company's rejection is
+  // replayed, and the parked contact lands on it in the same run.
+  std::ifstream in(config_path_);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  text.replace(text.find("\"erika@example.com\": \"erika\""), 29, "\"erika@example.com\": \"erika\", \"nobody@example.com\": \"nina\"");
+  write_file("erpsync.json", text, false);
+  ProcessResult again = erpsyncd({"--once"});
+  ASSERT_EQ(again.exit_code, 0) << again.all();
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM sync_parked"), "0") << again.all();
+  EXPECT_EQ(scalar("SELECT a.external_code FROM contacts c JOIN accounts a ON a.id = c.account_id WHERE c.last_name = 'Gruen'"), "C-43");
+  EXPECT_EQ(scalar("SELECT owner FROM accounts WHERE external_code = 'C-43'"), "nina");
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM sync_rejections WHERE resolved_at IS NULL"), "0");
+}
+
+ERPSYNC_E2E_ON_ALL_ENGINES(Odoo);
+
+}  // namespace
+}  // namespace erpsync::testing
