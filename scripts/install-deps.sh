@@ -8,7 +8,7 @@ build_pkgs=(cmake ninja-build g++ pkg-config ccache
   libboost-dev libcurl4-openssl-dev libpugixml-dev nlohmann-json3-dev unixodbc-dev
   libspdlog-dev libfmt-dev libsystemd-dev libssl-dev libgtest-dev libgmock-dev)
 runtime_pkgs=(unixodbc libsqliteodbc odbc-postgresql odbc-mariadb sqlite3)
-server_pkgs=(postgresql mariadb-server python3)
+server_pkgs=(postgresql mariadb-server python3 curl)
 
 pkgs=("${runtime_pkgs[@]}")
 with_servers=0

@@ -129,3 +129,74 @@ INSTANTIATE_TEST_SUITE_P(E2e, ServiceWorkers, ::testing::Values(Engine::sqlite),
 
 }  // namespace
 }  // namespace erpsync::testing
+
+namespace erpsync::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string many_records(int n) {
+  std::string x = "<E>";
+  for (int i = 1; i <= n; ++i)
+    x += "<C id=\"" + std::to_string(i) + "\" code=\"M-" + std::to_string(i) + "\"><N>Company " + std::to_string(i) + "</N></C>";
+  return x + "</E>";
+}
+
+class ServiceStop : public Service {};
+
+TEST_P(ServiceStop, SigtermMidSyncCommitsOrRollsBackTheBatchAndTheNextStartCompletes) {
+  const std::string feed = write_file("big.xml", many_records(3000));
+  write_config("[" + feed_connector("erp", feed, "1h") + "]");
+  {
+    std::ifstream in(config_path_);
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    text.replace(text.find("\"info\""), 6, "\"debug\"");  // a line per committed batch: the event waited for
+    write_file("erpsync.json", text, false);
+  }
+  auto daemon = start();
+  ASSERT_TRUE(daemon->wait_for_output("batch committed", 60s, 3)) << daemon->output();
+  daemon->signal(SIGTERM);
+  auto code = daemon->wait_exit(30s);
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 0) << daemon->output();
+  EXPECT_NE(daemon->output().find("status=stopped"), std::string::npos) << daemon->output();
+  // Consistent: nothing `running`, every account has its binding and customer, none twice.
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM sync_runs WHERE status = 'running'"), "0");
+  const std::string accounts = scalar("SELECT COUNT(*) FROM accounts");
+  EXPECT_NE(accounts, "3000") << "the stop should have come before the end";
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM bindings"), accounts);
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM customers"), accounts);
+
+  // The next start finishes the job.
+  auto again = start();
+  ASSERT_TRUE(again->wait_for_output("sync connector=erp", 120s)) << again->output();
+  again->signal(SIGTERM);
+  ASSERT_EQ(again->wait_exit(30s), 0);
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM accounts"), "3000");
+  EXPECT_EQ(scalar("SELECT COUNT(DISTINCT external_code) FROM accounts"), "3000");
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM bindings"), "3000");
+}
+
+TEST_P(ServiceStop, TheMetricsEndpointAgreesWithSyncRuns) {
+  const std::string feed = write_file("a.xml", kFeed);
+  write_config("[" + feed_connector("erp", feed, "1h") + "]", "  \"metrics\": { \"listen\": \"127.0.0.1:0\" },\n");
+  auto daemon = start();
+  ASSERT_TRUE(daemon->wait_for_output("sync connector=erp", 30s)) << daemon->output();
+  const std::string out = daemon->output();
+  const auto at = out.find("metrics on http://");
+  ASSERT_NE(at, std::string::npos) << out;
+  const std::string url = out.substr(at + 11, out.find('\n', at) - at - 11);
+  ProcessResult scrape = run_process({"/usr/bin/curl", "-s", url});
+  ASSERT_EQ(scrape.exit_code, 0) << url;
+  const std::string created = scalar("SELECT created FROM sync_runs WHERE connector = 'erp'");
+  EXPECT_NE(scrape.out.find("erpsync_records_total{connector=\"erp\",stream=\"accounts\",outcome=\"created\"} " + created),
+            std::string::npos) << scrape.out;
+  EXPECT_NE(scrape.out.find("erpsync_last_success_timestamp_seconds{connector=\"erp\""), std::string::npos) << scrape.out;
+  daemon->signal(SIGTERM);
+  ASSERT_EQ(daemon->wait_exit(30s), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(E2e, ServiceStop, ::testing::Values(Engine::sqlite, Engine::postgresql), engine_param_name);
+
+}  // namespace
+}  // namespace erpsync::testing
