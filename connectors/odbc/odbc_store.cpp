@@ -939,7 +939,10 @@ core::StateSnapshot OdbcStore::load_state_once(const core::BatchKeys& keys) {
       for (const auto& chunk : chunks(key_set, kInChunk)) {
         std::vector<Param> p;
         for (const auto& k : chunk) p.push_back(Param::str(k));
-        for (const auto& r : s.query(kCols + "external_code IS NULL AND name_key IN (" +
+        // `COALESCE(external_code, '') = ''` rather than `IS NULL`: no index can serve it, so the
+        // planner uses name_key's (SQLite otherwise walks the unique code index over every
+        // uncoded account: 4x slower with 100k of them). Codes are never stored empty.
+        for (const auto& r : s.query(kCols + "COALESCE(external_code, '') = '' AND name_key IN (" +
                                          marks(chunk.size(), "lower(?)") + ")",
                                      p)) {
           std::string norm = core::normalize_name(str(r[5]));
@@ -950,7 +953,7 @@ core::StateSnapshot OdbcStore::load_state_once(const core::BatchKeys& keys) {
       }
     }
     if (!keys.adopt_vats.empty()) {
-      each_chunk(kCols + "external_code IS NULL AND vat IN ", {}, keys.adopt_vats, "", [&](const Row& r) {
+      each_chunk(kCols + "COALESCE(external_code, '') = '' AND vat IN ", {}, keys.adopt_vats, "", [&](const Row& r) {
         std::string vat = str(r[6]);
         if (!keys.adopt_vats.count(vat)) return;  // MariaDB compares vat case-insensitively
         EntityId id = add_account(r);
