@@ -174,8 +174,16 @@ struct Migration {
   const std::vector<std::string_view>* statements;
 };
 
+// v2: retention (SPEC §5) deletes runs by finished_at and resolved rejections by resolved_at;
+// without these indexes every purge scans both tables.
+const std::vector<std::string_view> kV2 = {
+    "CREATE INDEX IF NOT EXISTS sync_runs_finished_ix ON sync_runs (finished_at)",
+    "CREATE INDEX IF NOT EXISTS sync_rejections_resolved_ix ON sync_rejections (resolved_at)",
+};
+
 const std::vector<Migration> kMigrations = {
     {1, "initial schema: accounts, contacts, customers, orders, bindings, sync tables", &kV1},
+    {2, "indexes for retention: sync_runs.finished_at, sync_rejections.resolved_at", &kV2},
 };
 
 // The generated normalised-name column (see migrations.hpp): lower-cased, blanks removed.

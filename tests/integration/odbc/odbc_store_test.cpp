@@ -83,13 +83,38 @@ TEST_P(OdbcStoreTest, MigrationsCreateEveryTableAndAreIdempotent) {
   auto store = open();
   EXPECT_EQ(schema_version(store->connection()), kSchemaVersion);
   for (const auto& t : schema_tables()) EXPECT_NO_THROW(count(t)) << t;
-  EXPECT_EQ(scalar("SELECT COUNT(*) FROM schema_version"), "1");
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM schema_version"), std::to_string(kSchemaVersion));
   auto again = migrate(store->connection(), MigrateMode::auto_apply);
   EXPECT_EQ(again.from, kSchemaVersion);
   EXPECT_TRUE(again.applied.empty());
   store.reset();
   auto reopened = open();  // a second process start changes nothing
-  EXPECT_EQ(scalar("SELECT COUNT(*) FROM schema_version"), "1");
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM schema_version"), std::to_string(kSchemaVersion));
+}
+
+TEST_P(OdbcStoreTest, UpgradingARealVersionOneDatabaseKeepsItsData) {
+  // A version-1 database as an older erpsyncd left it: only migration 1 applied, with data.
+  {
+    Connection conn(std::make_shared<Environment>());
+    conn.connect(db_->connection_string());
+    const char* ts = conn.dialect() == Dialect::postgresql ? "TIMESTAMP(3)"
+                     : conn.dialect() == Dialect::mariadb  ? "DATETIME(3)"
+                                                           : "TEXT";
+    conn.exec(std::string("CREATE TABLE schema_version (version INTEGER NOT NULL PRIMARY KEY, description VARCHAR(255) "
+                          "NOT NULL, applied_at ") + ts + " NOT NULL)");
+    for (const auto& stmt : migration_statements(conn.dialect(), 1)) conn.exec(stmt);
+    conn.exec("INSERT INTO schema_version (version, description, applied_at) VALUES (1, 'v1', '2026-01-01 00:00:00.000')");
+    conn.exec("INSERT INTO accounts (external_code, name, owner, relationship, active) VALUES ('C-1', 'Kept', 'alice', 'customer', 1)");
+    conn.exec("INSERT INTO bindings (connector, stream, remote_id, entity, entity_id, payload_hash) "
+              "SELECT 'erp', 'accounts', '1', 'account', id, 'h' FROM accounts");
+    ASSERT_EQ(schema_version(conn), 1);
+  }
+  auto store = open();  // migrate=auto
+  EXPECT_EQ(schema_version(store->connection()), kSchemaVersion);
+  EXPECT_EQ(scalar("SELECT name FROM accounts WHERE external_code = 'C-1'"), "Kept");
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM bindings WHERE payload_hash = 'h'"), "1");
+  // The store works on the upgraded schema.
+  EXPECT_EQ(store->load_cursor("erp", "accounts").exists, false);
 }
 
 TEST_P(OdbcStoreTest, CheckModeRefusesAPendingSchemaAndCreatesNothing) {
