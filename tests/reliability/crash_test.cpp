@@ -142,7 +142,12 @@ TEST_P(CrashConsistency, KilledRunsRestartedToCompletionEqualAnUninterruptedRun)
               now = dump_database(crashed_.db->connection_string());
             } catch (const std::runtime_error& e) {
               ASSERT_EQ(generation, 1) << "the schema is incomplete after a kill: " << e.what();
-              ASSERT_EQ(odbc_query(crashed_.db->connection_string(), "SELECT * FROM accounts").size(), 0u);
+              std::size_t accounts = 0;  // the accounts table may not exist yet either
+              try {
+                accounts = odbc_query(crashed_.db->connection_string(), "SELECT * FROM accounts").size();
+              } catch (const std::runtime_error&) {
+              }
+              ASSERT_EQ(accounts, 0u);
               ++kills_during_migration;
               continue;
             }
