@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages erpsync needs to build, test and run (as root, or via sudo).
 # Usage: scripts/install-deps.sh [--runtime-only] [--with-servers]
-#   --with-servers  also PostgreSQL and MariaDB servers (the test suite starts throwaway ones)
+#   --with-servers  also what the test suite needs: PostgreSQL and MariaDB servers (it starts
+#                   throwaway ones), curl, and clang-14 for the fuzz corpus replay
 set -euo pipefail
 
 build_pkgs=(cmake ninja-build g++ pkg-config ccache
   libboost-dev libcurl4-openssl-dev libpugixml-dev nlohmann-json3-dev unixodbc-dev
   libspdlog-dev libfmt-dev libsystemd-dev libssl-dev libgtest-dev libgmock-dev)
 runtime_pkgs=(unixodbc libsqliteodbc odbc-postgresql odbc-mariadb sqlite3)
-server_pkgs=(postgresql mariadb-server python3 curl)
+# The test suite's own needs: database servers, curl, and clang for the fuzz targets' replay.
+server_pkgs=(postgresql mariadb-server python3 curl clang-14 libclang-rt-14-dev)
 
 pkgs=("${runtime_pkgs[@]}")
 with_servers=0

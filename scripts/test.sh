@@ -39,4 +39,7 @@ export LSAN_OPTIONS="suppressions=$root/tests/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 run_tree release
 [ "$quick" = 1 ] || run_tree asan
+# The libFuzzer targets over their committed corpora (seconds once built); fuzzing for
+# minutes is `scripts/fuzz.sh --minutes N` (docs/reliability.md).
+[ "$quick" = 1 ] || { scripts/fuzz.sh --replay; stamp "fuzz replay done"; }
 stamp "all tests passed"
