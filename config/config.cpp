@@ -1023,6 +1023,12 @@ class Loader {
       if (!ok)
         error(at.child("database").child("table_prefix"),
               "expected letters, digits and '_' only (it becomes part of SQL table names), got " + q(p));
+      // SPEC §6: an option whose capability the build lacks is refused, never ignored. The
+      // store does not prefix its table names yet.
+      else if (!p.empty())
+        error(at.child("database").child("table_prefix"),
+              "a table prefix is not supported yet by this build: remove the option (the tables are named "
+              "accounts, contacts, customers, orders, bindings, sync_*)");
     }
     if (d.contains("connection") && d["connection"].is_string() && d["connection"].get<std::string>().empty())
       error(at.child("database").child("connection"), "expected an ODBC connection string, got an empty string");

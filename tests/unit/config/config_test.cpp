@@ -378,10 +378,18 @@ TEST(ConfigConnectors, UnknownTypeAndMissingRequiredKeys) {
   EXPECT_THAT(feed_errors, HasSubstr("connectors[1]: missing required key \"fields\""));
 }
 
+TEST(ConfigDatabase, ATablePrefixIsRefusedAsNotSupportedYetNeverIgnored) {
+  TempDir dir;
+  auto r = load_config(dir.write("c.json", R"({ "database": { "connection": "x", "table_prefix": "crm_" }, "connectors": [] })"));
+  ASSERT_FALSE(r.ok());
+  ASSERT_NE(find_error(r, "database.table_prefix"), nullptr) << all_errors(r);
+  EXPECT_THAT(find_error(r, "database.table_prefix")->message, HasSubstr("not supported yet"));
+}
+
 TEST(ConfigConnectors, CommonOptionsAreTyped) {
   TempDir dir;
   auto r = load_config(dir.write("c.json", R"({
-  "database": { "connection": "x", "migrate": "check", "table_prefix": "crm_" },
+  "database": { "connection": "x", "migrate": "check" },
   "log": { "level": "debug", "format": "json", "file": "/var/log/erpsync.log" },
   "connectors": [ { "name": "erp-1", "type": "feed", "enabled": false, "url": "file://localhost/a.json",
      "format": "json", "records": "/customers", "fields": { "external_code": "/code", "owner": "/rep" },
@@ -392,7 +400,7 @@ TEST(ConfigConnectors, CommonOptionsAreTyped) {
   ASSERT_TRUE(r.ok()) << all_errors(r);
   const auto& c = r.config->connectors.at(0);
   EXPECT_EQ(r.config->database.migrate, Migrate::check);
-  EXPECT_EQ(r.config->database.table_prefix, "crm_");
+  EXPECT_EQ(r.config->database.table_prefix, "");
   EXPECT_EQ(r.config->log.format, LogFormat::json);
   EXPECT_EQ(*r.config->log.file, "/var/log/erpsync.log");
   EXPECT_FALSE(c.enabled);
