@@ -1,5 +1,7 @@
 #include "connectors/odoo/odoo_source.hpp"
 
+#include "connectors/odoo/json2_transport.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
@@ -167,10 +169,6 @@ std::unique_ptr<OdooTransport> make_transport(const config::ConnectorConfig& con
   if (odoo == nullptr) {
     throw core::SyncError(Kind::permanent, "connector '" + connector.name + "' is not an odoo connector");
   }
-  if (odoo->protocol == config::OdooConfig::Protocol::json2) {
-    throw core::SyncError(Kind::permanent, "odoo connector '" + connector.name +
-                                               "': protocol \"json2\" is not supported by this build yet; use \"xmlrpc\"");
-  }
   if (!odoo->tls.client_cert.empty()) {
     throw core::SyncError(Kind::permanent, "odoo connector '" + connector.name +
                                                "': tls.client_cert is not supported by this build yet");
@@ -184,6 +182,16 @@ std::unique_ptr<OdooTransport> make_transport(const config::ConnectorConfig& con
   if (!odoo->api_key.empty()) co.secrets.push_back(odoo->api_key.reveal());
   auto client = std::make_shared<http::CurlHttpClient>(std::move(co));
 
+  if (odoo->protocol == config::OdooConfig::Protocol::json2) {
+    Json2Settings j;
+    j.connector = connector.name;
+    j.url = odoo->url;
+    j.db = odoo->db;
+    j.user = odoo->user;
+    j.api_key = odoo->api_key.reveal();
+    j.limits.max_bytes = static_cast<std::size_t>(odoo->max_response_size);
+    return std::make_unique<Json2Transport>(std::move(j), std::move(client));
+  }
   XmlRpcSettings s;
   s.connector = connector.name;
   s.url = odoo->url;

@@ -91,9 +91,10 @@ struct OdooSourceOptions {
 
 // The transport and options of a configured odoo connector: a CurlHttpClient (timeout,
 // response size cap, TLS settings, password and API key registered as secrets) under an
-// XmlRpcTransport. The API key is used as the password when `password` is empty (Odoo 14+
-// accepts either). Throws core::SyncError{permanent} for what this build cannot do: protocol
-// "json2", a TLS client certificate, a connector of another type.
+// XmlRpcTransport (protocol "xmlrpc": the API key is used as the password when `password` is
+// empty; Odoo 14+ accepts either) or a Json2Transport (protocol "json2": the API key as bearer
+// token, `db` as X-Odoo-Database). Throws core::SyncError{permanent} for what this build cannot
+// do: a TLS client certificate, a connector of another type.
 std::unique_ptr<OdooTransport> make_transport(const config::ConnectorConfig& connector);
 OdooSourceOptions source_options(const config::ConnectorConfig& connector);
 

@@ -1,14 +1,15 @@
 #pragma once
 // OdooTransport: the few Odoo calls the connector needs, whatever the protocol carries them.
-// XmlRpcTransport (/xmlrpc/2/common + /xmlrpc/2/object on an HttpClient) is the one in this
-// build; JSON-2 (Odoo 19+: POST /json/2/<model>/<method>, bearer API key; XML-RPC is due to be
-// removed in Odoo 22) goes behind the same interface, mapping JSON onto Value, so the source
-// and its mapping do not change.
+// XmlRpcTransport (/xmlrpc/2/common + /xmlrpc/2/object on an HttpClient) is defined here;
+// Json2Transport (json2_transport.hpp; Odoo 19+: POST /json/2/<model>/<method>, bearer API
+// key; XML-RPC is due to be removed in Odoo 22) implements the same interface, mapping JSON
+// onto Value, so the source and its mapping do not know which protocol is in use.
 //
 // Errors: every call throws core::SyncError, already classified: transport and HTTP status
 // failures come from the HTTP layer (transient/permanent/auth), an Odoo fault is an
 // XmlRpcFault (faultCode 3 → auth, else permanent), a refused login is SyncError{auth} naming
-// the database and the user (never the password), a malformed answer is permanent.
+// the database and the user (never the password), a malformed answer is permanent. (JSON-2's
+// errors: json2_transport.hpp.)
 //
 // Thread-safety: one caller at a time (a connector's runs never overlap).
 

@@ -1,5 +1,9 @@
 #include "support/fake_odoo.hpp"
 
+#include <nlohmann/json.hpp>
+
+#include "connectors/odoo/json2_transport.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -156,15 +160,30 @@ const Value* FakeOdoo::Call::arg(const std::string& name, std::size_t position) 
 }
 
 FakeOdoo::FakeOdoo() {
+  models_["res.users"][uid_] = Record{{"id", uid_}, {"login", login_}, {"name", "Sync Bot"}, {"active", true},
+                                      {"write_date", now_}};
   server_.on("POST", "/xmlrpc/2/common", [this](const RecordedRequest& r) { return handle("common", r); });
   server_.on("POST", "/xmlrpc/2/object", [this](const RecordedRequest& r) { return handle("object", r); });
+  // The kit routes exact paths: one route per model and method served. Any other path is a
+  // 404, as Odoo answers an unknown model or method.
+  for (const auto& [model, fields] : schemas()) {
+    for (const char* method : {"search_read", "search_count", "search", "read"}) {
+      server_.on("POST", "/json/2/" + model + "/" + method,
+                 [this, model = model, method = std::string(method)](const RecordedRequest& r) {
+                   return handle_json2(model, method, r);
+                 });
+    }
+  }
 }
 
 FakeOdoo::~FakeOdoo() { server_.stop(); }
 
 void FakeOdoo::set_credentials(std::string db, std::string login, std::string password, std::int64_t uid) {
   std::lock_guard lock(mutex_);
+  Table& users = models_["res.users"];
+  if (const auto old = users.find(uid_); old != users.end() && old->second.at("login") == Value(login_)) users.erase(old);
   db_ = std::move(db), login_ = std::move(login), password_ = std::move(password), uid_ = uid;
+  users[uid_] = Record{{"id", uid_}, {"login", login_}, {"name", "Sync Bot"}, {"active", true}, {"write_date", now_}};
 }
 
 void FakeOdoo::set_now(std::string timestamp) {
@@ -231,11 +250,57 @@ void FakeOdoo::set_interceptor(Interceptor interceptor) {
 
 void FakeOdoo::fail_next(FakeReply reply) {
   std::lock_guard lock(mutex_);
+  fail_next_.push_back([reply = std::move(reply)](const Call&) { return reply; });
+}
+
+void FakeOdoo::fail_next(ReplyFor reply) {
+  std::lock_guard lock(mutex_);
   fail_next_.push_back(std::move(reply));
 }
 
 FakeReply FakeOdoo::fault(int code, std::string fault_string) {
   return FakeReply::xml(200, odoo::encode_fault(code, fault_string));
+}
+
+FakeReply FakeOdoo::json2_error(unsigned status, std::string name, std::string message, std::string debug) {
+  nlohmann::json body = {{"name", std::move(name)},
+                         {"message", message},
+                         {"arguments", nlohmann::json::array({message})},
+                         {"context", nlohmann::json::object()},
+                         {"debug", std::move(debug)}};
+  return FakeReply::json(status, body.dump());
+}
+
+FakeReply FakeOdoo::error(const Call& call, int code, std::string fault_string) {
+  if (call.service != "json2") return fault(code, std::move(fault_string));
+  // The exception line: a traceback's last line, else the whole text (a UserError's message).
+  std::string line = fault_string;
+  if (line.starts_with("Traceback")) {
+    std::size_t end = line.find_last_not_of("\n");
+    line.resize(end == std::string::npos ? 0 : end + 1);
+    line = line.substr(line.find_last_of('\n') + 1);
+  }
+  switch (code) {
+    case 2:
+      return json2_error(422, "odoo.exceptions.UserError", fault_string);
+    case 3:
+      return json2_error(401, "werkzeug.exceptions.Unauthorized", "Invalid apikey");
+    case 4:
+      return json2_error(403, "odoo.exceptions.AccessError", fault_string);
+    default: {
+      // "ValueError: Invalid field ..." → name builtins.ValueError; "psycopg2.errors.X: ..." kept.
+      const std::size_t colon = line.find(": ");
+      std::string name = colon == std::string::npos ? "Exception" : line.substr(0, colon);
+      std::string message = colon == std::string::npos ? line : line.substr(colon + 2);
+      if (name.find('.') == std::string::npos) name = "builtins." + name;
+      return json2_error(500, std::move(name), std::move(message), std::move(fault_string));
+    }
+  }
+}
+
+FakeReply FakeOdoo::result(const Call& call, const Value& result) {
+  if (call.service == "json2") return FakeReply::json(200, odoo::to_json(result).dump());
+  return FakeReply::xml(200, odoo::encode_response(result));
 }
 
 FakeReply FakeOdoo::deeply_nested(int depth) {
@@ -259,7 +324,7 @@ std::vector<FakeOdoo::Call> FakeOdoo::calls() const {
 std::size_t FakeOdoo::count(const std::string& model, const std::string& method) const {
   std::lock_guard lock(mutex_);
   return static_cast<std::size_t>(std::count_if(calls_.begin(), calls_.end(), [&](const Call& c) {
-    return c.method == "execute_kw" && c.model == model && c.model_method == method;
+    return (c.method == "execute_kw" || c.service == "json2") && c.model == model && c.model_method == method;
   }));
 }
 
@@ -284,6 +349,18 @@ FakeReply FakeOdoo::handle(const std::string& service, const RecordedRequest& re
     if (call.params.size() > 5 && call.params[5].type() == Type::array) call.args = call.params[5].as_array();
     if (call.params.size() > 6 && call.params[6].type() == Type::structure) call.kwargs = call.params[6].as_struct();
   }
+  return answer(call, [&] {
+    try {
+      return FakeReply::xml(200, odoo::encode_response(execute(call)));
+    } catch (const OdooFault& f) {
+      return fault(f.code, f.text);
+    } catch (const core::SyncError& e) {  // a value the codec cannot carry, or a bad argument type
+      return fault(1, std::string("Traceback (most recent call last):\n  ...\nTypeError: ") + e.what());
+    }
+  });
+}
+
+FakeReply FakeOdoo::answer(const Call& call, const std::function<FakeReply()>& normal) {
   Interceptor interceptor;
   {
     std::lock_guard lock(mutex_);
@@ -294,18 +371,66 @@ FakeReply FakeOdoo::handle(const std::string& service, const RecordedRequest& re
     if (auto reply = interceptor(call)) return std::move(*reply);
   }
   std::lock_guard lock(mutex_);
-  if (service == "object" && !fail_next_.empty()) {
-    FakeReply reply = std::move(fail_next_.front());
+  if (call.service != "common" && !fail_next_.empty()) {
+    ReplyFor reply = std::move(fail_next_.front());
     fail_next_.pop_front();
-    return reply;
+    return reply(call);
   }
-  try {
-    return FakeReply::xml(200, odoo::encode_response(execute(call)));
-  } catch (const OdooFault& f) {
-    return fault(f.code, f.text);
-  } catch (const core::SyncError& e) {  // a value the codec cannot carry, or a bad argument type
-    return fault(1, std::string("Traceback (most recent call last):\n  ...\nTypeError: ") + e.what());
+  return normal();
+}
+
+FakeReply FakeOdoo::handle_json2(const std::string& model, const std::string& method, const RecordedRequest& request) {
+  std::string db, key;
+  {
+    std::lock_guard lock(mutex_);
+    db = db_;
+    key = password_;
   }
+  // What Odoo checks before the method runs: the database (routing), the bearer key
+  // (ir.http _auth_method_bearer), then the body (Json2Dispatcher).
+  const auto database = request.header("X-Odoo-Database");
+  if (!database || *database != db) {
+    return json2_error(404, "werkzeug.exceptions.NotFound",
+                       "The requested URL was not found on the server. (database " +
+                           (database ? "'" + *database + "' does not exist" : std::string("not selected")) + ")");
+  }
+  const auto authorization = request.header("Authorization");
+  if (!authorization) return json2_error(401, "werkzeug.exceptions.Unauthorized", "Missing \"Authorization\" header");
+  const std::size_t space = authorization->find(' ');
+  const std::string scheme = lower(authorization->substr(0, space));
+  const std::string token = space == std::string::npos ? "" : authorization->substr(space + 1);
+  if (scheme != "bearer" || token != key) {
+    return json2_error(401, "werkzeug.exceptions.Unauthorized", "Invalid apikey",
+                       "Traceback (most recent call last):\n  File \"/opt/odoo/odoo/addons/base/models/ir_http.py\", "
+                       "line 240, in _auth_method_bearer\n    raise werkzeug.exceptions.Unauthorized(\n"
+                       "werkzeug.exceptions.Unauthorized: 401 Unauthorized: Invalid apikey\n");
+  }
+  const auto content_type = request.header("Content-Type");
+  if (!content_type || !lower(*content_type).starts_with("application/json")) {
+    return json2_error(400, "werkzeug.exceptions.BadRequest",
+                       "State-changing json2 requests must use the 'application/json' Content-Type (CSRF protection).");
+  }
+  const nlohmann::json body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) {
+    return json2_error(400, "werkzeug.exceptions.BadRequest", "could not parse the body as json: Expecting value");
+  }
+  if (!body.is_object()) return json2_error(400, "werkzeug.exceptions.BadRequest", "Top-level JSON must be an object");
+
+  Call call;
+  call.service = "json2";
+  call.method = method;
+  call.model = model;
+  call.model_method = method;
+  call.kwargs = odoo::from_json(body).as_struct();
+  return answer(call, [&] {
+    try {
+      return result(call, call_model(call));
+    } catch (const OdooFault& f) {
+      return error(call, f.code, f.text);
+    } catch (const core::SyncError& e) {  // a bad argument type
+      return error(call, 1, std::string("Traceback (most recent call last):\n  ...\nTypeError: ") + e.what());
+    }
+  });
 }
 
 Value FakeOdoo::execute(const Call& call) {
@@ -335,10 +460,20 @@ Value FakeOdoo::execute(const Call& call) {
   if (p[1].type() != Type::integer || p[1].as_int() != uid_ || str(2) != password_) {
     throw OdooFault{3, "Access Denied"};
   }
+  return call_model(call);
+}
+
+Value FakeOdoo::call_model(const Call& call) {
   if (!models_.contains(call.model) && !schemas().contains(call.model)) python_error("KeyError: '" + call.model + "'");
   schema(call.model);
   if (call.model_method == "search_read") return search_read(call.model, call, false);
   if (call.model_method == "search_count") return search_read(call.model, call, true);
+  if (call.model_method == "search") {
+    const Value rows = search_read(call.model, call, false);
+    Value::Array ids;
+    for (const Value& r : rows.as_array()) ids.push_back(*r.find("id"));
+    return Value(std::move(ids));
+  }
   if (call.model_method == "read") return read(call.model, call);
   python_error("AttributeError: The method '" + call.model + "." + call.model_method + "' does not exist");
 }

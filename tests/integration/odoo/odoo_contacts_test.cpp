@@ -1,12 +1,14 @@
 // The Odoo "contacts" stream (SPEC §4.2) against FakeOdoo over real HTTP, through the commerce
 // engine into a MemoryStore, beside the "companies" stream: contacts land on their company's
 // Account (the first the default contact), wait parked for a company not synced yet, update,
-// archive, and page safely while Odoo changes under them.
+// archive, and page safely while Odoo changes under them. Over both protocols (suite
+// OdooContactsStream/Protocols, parameter xmlrpc or json2).
 
 #include <cstdio>
 
 #include <gtest/gtest.h>
 
+#include "connectors/odoo/json2_transport.hpp"
 #include "connectors/odoo/odoo_source.hpp"
 #include "core/commerce_engine.hpp"
 #include "core/memory_store.hpp"
@@ -39,7 +41,9 @@ Value::Struct with_phone(Value::Struct s, std::string phone) {
   return s;
 }
 
-class OdooContactsStream : public ::testing::Test {
+enum class Protocol { xmlrpc, json2 };
+
+class OdooContactsStream : public ::testing::TestWithParam<Protocol> {
  protected:
   OdooContactsStream() {
     odoo.add_user(7, "erika@example.com", "Erika Beispiel");
@@ -49,11 +53,20 @@ class OdooContactsStream : public ::testing::Test {
     contacts_policy.stream = "contacts";
   }
 
-  std::unique_ptr<XmlRpcTransport> transport() {
+  std::unique_ptr<OdooTransport> transport() {
     http::ClientOptions o;
     o.timeouts.connect = 2s;
     o.timeouts.total = 5s;
     o.secrets.push_back(FakeOdoo::kPassword);
+    if (GetParam() == Protocol::json2) {
+      Json2Settings s;
+      s.connector = "erp";
+      s.url = odoo.url() + "/";
+      s.db = FakeOdoo::kDb;
+      s.user = FakeOdoo::kLogin;
+      s.api_key = FakeOdoo::kPassword;
+      return std::make_unique<Json2Transport>(std::move(s), std::make_shared<http::CurlHttpClient>(o));
+    }
     XmlRpcSettings s;
     s.connector = "erp";
     s.url = odoo.url() + "/";
@@ -119,7 +132,7 @@ TEST(OdooContactNames, OdoosOneNameIsSplitAtItsLastSpace) {
   EXPECT_EQ(split_person_name(""), std::make_pair(std::string(), std::string()));
 }
 
-TEST_F(OdooContactsStream, ContactsLandOnTheirCompanysAccountWithTheFirstAsDefault) {
+TEST_P(OdooContactsStream, ContactsLandOnTheirCompanysAccountWithTheFirstAsDefault) {
   odoo.add_partner(company(41, "Nordwind Handels GmbH", "C-10042", "2024-03-04 08:15:02"));
   odoo.add_partner(company(58, "Blue Heron Supplies Ltd", "B-58", "2024-03-04 08:15:02"));
   odoo.add_partner(person(64, "Erika Muster", 41, "2024-03-04 09:00:00"));
@@ -179,7 +192,7 @@ TEST_F(OdooContactsStream, ContactsLandOnTheirCompanysAccountWithTheFirstAsDefau
   EXPECT_EQ(store.contacts().size(), 3U);
 }
 
-TEST_F(OdooContactsStream, AContactWhoseCompanyArrivesInALaterRunIsParkedThenWritten) {
+TEST_P(OdooContactsStream, AContactWhoseCompanyArrivesInALaterRunIsParkedThenWritten) {
   odoo.set_now("2024-04-01 10:00:00");
   odoo.add_partner(person(81, "Greta Gruen", 80, "2024-04-01 10:00:00"));
   // The company exists in Odoo but is created after the companies stream's run.
@@ -212,7 +225,7 @@ TEST_F(OdooContactsStream, AContactWhoseCompanyArrivesInALaterRunIsParkedThenWri
   EXPECT_TRUE(greta->is_default);
 }
 
-TEST_F(OdooContactsStream, AnEditedContactUpdatesAndAnArchivedOneTurnsInactive) {
+TEST_P(OdooContactsStream, AnEditedContactUpdatesAndAnArchivedOneTurnsInactive) {
   odoo.set_now("2024-05-01 08:00:00");
   odoo.add_partner(company(41, "Nordwind Handels GmbH", "C-10042", "2024-05-01 08:00:00"));
   odoo.add_partner(person(64, "Erika Muster", 41, "2024-05-01 08:00:00"));
@@ -241,7 +254,7 @@ TEST_F(OdooContactsStream, AnEditedContactUpdatesAndAnArchivedOneTurnsInactive) 
   EXPECT_EQ(cursor("contacts"), "2024-05-02 09:00:00#65");
 }
 
-TEST_F(OdooContactsStream, AnEditDuringTheRunIsNeitherSkippedNorLost) {
+TEST_P(OdooContactsStream, AnEditDuringTheRunIsNeitherSkippedNorLost) {
   odoo.add_partner(company(41, "Nordwind Handels GmbH", "C-10042", "2024-05-01 09:00:00"));
   for (int i = 1; i <= 7; ++i) {
     char wd[32];
@@ -268,7 +281,7 @@ TEST_F(OdooContactsStream, AnEditDuringTheRunIsNeitherSkippedNorLost) {
   EXPECT_EQ(defaults, 1);
 }
 
-TEST_F(OdooContactsStream, AFieldOfAnUnexpectedWireTypeIsAnInvalidFieldRejection) {
+TEST_P(OdooContactsStream, AFieldOfAnUnexpectedWireTypeIsAnInvalidFieldRejection) {
   odoo.add_partner(company(41, "Nordwind Handels GmbH", "C-10042", "2024-05-01 09:00:00"));
   odoo.add_partner(person(64, "Erika Muster", 41, "2024-05-01 10:00:00"));
   ASSERT_EQ(run_companies().status, "ok");
@@ -277,7 +290,7 @@ TEST_F(OdooContactsStream, AFieldOfAnUnexpectedWireTypeIsAnInvalidFieldRejection
     Value row = Value::Struct{{"id", 64}, {"name", 12}, {"parent_id", Value::array({41, "Nordwind"})},
                               {"email", false}, {"phone", false}, {"active", true},
                               {"write_date", "2024-05-01 10:00:00"}};
-    return FakeReply::xml(200, encode_response(Value::array({row})));
+    return FakeOdoo::result(c, Value::array({row}));
   });
   const core::SyncReport r = run_contacts();
   odoo.set_interceptor(nullptr);
@@ -288,6 +301,11 @@ TEST_F(OdooContactsStream, AFieldOfAnUnexpectedWireTypeIsAnInvalidFieldRejection
   EXPECT_NE(rej->message.find("field 'name'"), std::string::npos) << rej->message;
   EXPECT_TRUE(store.contacts().empty());
 }
+
+INSTANTIATE_TEST_SUITE_P(Protocols, OdooContactsStream, ::testing::Values(Protocol::xmlrpc, Protocol::json2),
+                         [](const ::testing::TestParamInfo<Protocol>& info) {
+                           return std::string(info.param == Protocol::xmlrpc ? "xmlrpc" : "json2");
+                         });
 
 }  // namespace
 }  // namespace erpsync::connectors::odoo

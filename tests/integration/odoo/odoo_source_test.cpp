@@ -1,8 +1,12 @@
 // The Odoo connector (transport + companies source) against FakeOdoo over real HTTP, and
 // through the sync engine into a MemoryStore: what lands in the CRM after initial,
-// incremental and faulty runs.
+// incremental and faulty runs. The source's tests run over both protocols (XML-RPC and
+// JSON-2: suite OdooConnector/Protocols, parameter xmlrpc or json2); what only one protocol
+// has (XML-RPC's login and faults, JSON-2's bearer key and error statuses) has its own tests.
 
 #include "connectors/odoo/odoo_source.hpp"
+
+#include "connectors/odoo/json2_transport.hpp"
 
 #include <fstream>
 #include <set>
@@ -47,9 +51,16 @@ Value::Struct with(Value::Struct s, std::string key, Value v) {
   return s;
 }
 
-class OdooConnector : public ::testing::Test {
+enum class Protocol { xmlrpc, json2 };
+
+std::string protocol_name(const ::testing::TestParamInfo<Protocol>& info) {
+  return info.param == Protocol::xmlrpc ? "xmlrpc" : "json2";
+}
+
+// The fake, a store and transports of either protocol. `protocol` picks what transport() makes.
+class OdooFixture {
  protected:
-  OdooConnector() {
+  OdooFixture() {
     odoo.add_user(7, "erika@example.com", "Erika Beispiel");
     odoo.add_user(9, "tomasz@example.com", "Tomasz Przyklad");
     odoo.add_user(11, "gone@example.com", "Former Colleague", /*active=*/false);
@@ -78,8 +89,34 @@ class OdooConnector : public ::testing::Test {
     return s;
   }
 
-  std::unique_ptr<XmlRpcTransport> transport(std::string password = FakeOdoo::kPassword) {
+  std::unique_ptr<XmlRpcTransport> xmlrpc_transport(std::string password = FakeOdoo::kPassword) {
     return std::make_unique<XmlRpcTransport>(settings(std::move(password)), client());
+  }
+
+  Json2Settings json2_settings(std::string api_key = FakeOdoo::kPassword) {
+    Json2Settings s;
+    s.connector = "erp";
+    s.url = odoo.url() + "/";
+    s.db = FakeOdoo::kDb;
+    s.user = FakeOdoo::kLogin;
+    s.api_key = std::move(api_key);
+    return s;
+  }
+
+  std::unique_ptr<Json2Transport> json2_transport(std::string api_key = FakeOdoo::kPassword) {
+    return std::make_unique<Json2Transport>(json2_settings(std::move(api_key)), client());
+  }
+
+  // The password (XML-RPC) or API key (JSON-2) is the same secret to the fake.
+  std::unique_ptr<OdooTransport> transport(std::string secret = FakeOdoo::kPassword) {
+    if (protocol == Protocol::json2) return json2_transport(std::move(secret));
+    return xmlrpc_transport(std::move(secret));
+  }
+
+  // A model call with keyword arguments in the fixture's protocol.
+  Value call(const std::string& model, const std::string& method, Value::Struct kwargs) {
+    if (protocol == Protocol::json2) return json2_transport()->call(model, method, kwargs);
+    return xmlrpc_transport()->execute_kw(model, method, {}, std::move(kwargs));
   }
 
   std::unique_ptr<OdooCompaniesSource> source(int page_size = 500, std::chrono::milliseconds overlap = 30s) {
@@ -128,16 +165,32 @@ class OdooConnector : public ::testing::Test {
                       {"write_date", "2024-03-04 09:00:00"}});
   }
 
+  Protocol protocol = Protocol::xmlrpc;
   FakeOdoo odoo;
   core::MemoryStore store;
   core::MatchPolicy policy;
   Kind last_kind = Kind::transient;
 };
 
+// What only XML-RPC has: its login, its faults, positional arguments.
+class OdooXmlRpc : public OdooFixture, public ::testing::Test {};
+
+// What only JSON-2 has: the bearer key, the database header, HTTP error statuses.
+class OdooJson2 : public OdooFixture, public ::testing::Test {
+ protected:
+  OdooJson2() { protocol = Protocol::json2; }
+};
+
+// The transport-independent behaviour, once per protocol.
+class OdooConnector : public OdooFixture, public ::testing::TestWithParam<Protocol> {
+ protected:
+  OdooConnector() { protocol = GetParam(); }
+};
+
 // ---- transport ---------------------------------------------------------------------------------
 
-TEST_F(OdooConnector, AuthenticateReturnsTheUid) {
-  auto t = transport();
+TEST_F(OdooXmlRpc, AuthenticateReturnsTheUid) {
+  auto t = xmlrpc_transport();
   EXPECT_EQ(t->authenticate(), FakeOdoo::kUid);
   const auto calls = odoo.calls();
   ASSERT_EQ(calls.size(), 1U);
@@ -148,8 +201,8 @@ TEST_F(OdooConnector, AuthenticateReturnsTheUid) {
   EXPECT_EQ(calls[0].params[3], Value(Value::Struct{}));
 }
 
-TEST_F(OdooConnector, AWrongPasswordIsAnAuthErrorNamingDatabaseAndUserButNotThePassword) {
-  auto t = transport("wrong-password-1234");
+TEST_F(OdooXmlRpc, AWrongPasswordIsAnAuthErrorNamingDatabaseAndUserButNotThePassword) {
+  auto t = xmlrpc_transport("wrong-password-1234");
   try {
     t->authenticate();
     FAIL() << "accepted";
@@ -163,7 +216,7 @@ TEST_F(OdooConnector, AWrongPasswordIsAnAuthErrorNamingDatabaseAndUserButNotTheP
   }
 }
 
-TEST_F(OdooConnector, AnUnknownDatabaseIsAPermanentFaultSummarisedToItsLastLine) {
+TEST_F(OdooXmlRpc, AnUnknownDatabaseIsAPermanentFaultSummarisedToItsLastLine) {
   XmlRpcSettings s = settings();
   s.db = "no_such_db";
   XmlRpcTransport t(s, client());
@@ -178,9 +231,9 @@ TEST_F(OdooConnector, AnUnknownDatabaseIsAPermanentFaultSummarisedToItsLastLine)
   }
 }
 
-TEST_F(OdooConnector, AStaleLoginIsRenewedOnceOnAccessDenied) {
+TEST_F(OdooXmlRpc, AStaleLoginIsRenewedOnceOnAccessDenied) {
   seed();
-  auto t = transport();
+  auto t = xmlrpc_transport();
   t->authenticate();
   odoo.fail_next(FakeOdoo::fault(3, "Access Denied"));
   SearchRead q;
@@ -193,8 +246,8 @@ TEST_F(OdooConnector, AStaleLoginIsRenewedOnceOnAccessDenied) {
   EXPECT_EQ(logins, 2U);
 }
 
-TEST_F(OdooConnector, AccessDeniedTwiceIsAnAuthError) {
-  auto t = transport();
+TEST_F(OdooXmlRpc, AccessDeniedTwiceIsAnAuthError) {
+  auto t = xmlrpc_transport();
   odoo.fail_next(FakeOdoo::fault(3, "Access Denied"));
   odoo.fail_next(FakeOdoo::fault(3, "Access Denied"));
   SearchRead q;
@@ -208,13 +261,13 @@ TEST_F(OdooConnector, AccessDeniedTwiceIsAnAuthError) {
   }
 }
 
-TEST_F(OdooConnector, TheFakeEvaluatesPolishNotationDomainsAndPositionalArguments) {
+TEST_P(OdooConnector, TheFakeEvaluatesPolishNotationDomainsAndKeywordArguments) {
   seed();
-  auto t = transport();
   auto ids = [&](Value domain, Value::Struct kwargs = {{"context", Value::structure({{"active_test", false}})}}) {
     kwargs.emplace_back("order", "id asc");
+    kwargs.emplace_back("domain", std::move(domain));
     std::vector<std::int64_t> out;
-    const Value rows = t->execute_kw("res.partner", "search_read", {std::move(domain)}, kwargs);
+    const Value rows = call("res.partner", "search_read", kwargs);
     for (const Value& r : rows.as_array()) {
       out.push_back(r.find("id")->as_int());
     }
@@ -240,32 +293,56 @@ TEST_F(OdooConnector, TheFakeEvaluatesPolishNotationDomainsAndPositionalArgument
   EXPECT_EQ(ids(Value::array({Value::array({"id", "not in", Value::array({41, 58, 63, 64})})})), (V{70, 75}));
   EXPECT_EQ(ids(Value::array({Value::array({"parent_id", "=", false}), Value::array({"user_id", "=", 7})})), (V{41, 75}));
 
-  // search_read(domain, fields, offset, limit, order) positionally.
-  const Value page = t->execute_kw("res.partner", "search_read",
-                                   {Value::array({Value::array({"is_company", "=", true})}), Value::array({"ref"}), 1, 2,
-                                    "write_date desc, id desc"},
-                                   {});
+  // Offset, limit, order and fields as keyword arguments.
+  const Value page = call("res.partner", "search_read",
+                          {{"domain", Value::array({Value::array({"is_company", "=", true})})},
+                           {"fields", Value::array({"ref"})},
+                           {"offset", 1},
+                           {"limit", 2},
+                           {"order", "write_date desc, id desc"}});
   ASSERT_EQ(page.as_array().size(), 2U);
   EXPECT_EQ(*page.as_array()[0].find("id"), Value(63));
   EXPECT_EQ(*page.as_array()[1].find("id"), Value(58));
   EXPECT_EQ(page.as_array()[0].as_struct().size(), 2U);  // id + ref
   // Many2one pairs and false for empty char fields.
-  const Value contact = t->execute_kw("res.partner", "read", {Value::array({64})}, {{"fields", Value::array({"parent_id", "email", "display_name"})}});
+  const Value contact =
+      call("res.partner", "read", {{"ids", Value::array({64})}, {"fields", Value::array({"parent_id", "email", "display_name"})}});
   EXPECT_EQ(*contact.as_array()[0].find("parent_id"), Value::array({41, "Nordwind Handels GmbH"}));
   EXPECT_TRUE(contact.as_array()[0].find("email")->is_false());
   EXPECT_EQ(*contact.as_array()[0].find("display_name"), Value("Nordwind Handels GmbH, Erika Muster"));
-  // Odoo's error for a field that does not exist: a fault with a traceback, summarised.
+  // Odoo's error for a field that does not exist (a ValueError with a traceback): summarised
+  // to its last line, never the traceback.
   try {
-    t->execute_kw("res.partner", "search_read", {Value::array({})}, {{"fields", Value::array({"customer_code"})}});
+    call("res.partner", "search_read", {{"domain", Value::array({})}, {"fields", Value::array({"customer_code"})}});
     FAIL();
-  } catch (const XmlRpcFault& f) {
-    EXPECT_EQ(f.summary(), "ValueError: Invalid field 'customer_code' on model 'res.partner'");
+  } catch (const core::SyncError& e) {
+    EXPECT_EQ(e.kind(), protocol == Protocol::xmlrpc ? Kind::permanent : Kind::transient)
+        << "an XML-RPC fault is permanent; JSON-2 answers 500, which may be a passing server failure";
+    const std::string what = e.what();
+    EXPECT_NE(what.find("ValueError: Invalid field 'customer_code' on model 'res.partner'"), std::string::npos) << what;
+    EXPECT_EQ(what.find("Traceback"), std::string::npos) << what;
   }
+}
+
+TEST_F(OdooXmlRpc, SearchReadTakesPositionalArguments) {
+  seed();
+  // search_read(domain, fields, offset, limit, order) positionally: XML-RPC's execute_kw has
+  // args besides kwargs; JSON-2 has only named arguments.
+  const Value page = xmlrpc_transport()->execute_kw(
+      "res.partner", "search_read",
+      {Value::array({Value::array({"is_company", "=", true})}), Value::array({"ref"}), 1, 2, "write_date desc, id desc"},
+      {});
+  ASSERT_EQ(page.as_array().size(), 2U);
+  EXPECT_EQ(*page.as_array()[0].find("id"), Value(63));
+  EXPECT_EQ(*page.as_array()[1].find("id"), Value(58));
+  const Value contact = xmlrpc_transport()->execute_kw("res.partner", "read", {Value::array({64})},
+                                                       {{"fields", Value::array({"parent_id"})}});
+  EXPECT_EQ(*contact.as_array()[0].find("parent_id"), Value::array({41, "Nordwind Handels GmbH"}));
 }
 
 // ---- the companies stream --------------------------------------------------------------------------
 
-TEST_F(OdooConnector, FirstRunReadsEveryCompanyInPagesAndMapsIt) {
+TEST_P(OdooConnector, FirstRunReadsEveryCompanyInPagesAndMapsIt) {
   seed();
   auto src = source(/*page_size=*/2);
   const core::SyncReport report = run(*src);
@@ -307,7 +384,7 @@ TEST_F(OdooConnector, FirstRunReadsEveryCompanyInPagesAndMapsIt) {
     if (c.arg("domain", 0)->as_array().front() == Value::array({"is_company", "=", true})) pages.push_back(c);
   }
   ASSERT_EQ(pages.size(), 3U);
-  EXPECT_EQ(pages[0].args[0], Value::array({Value::array({"is_company", "=", true})}));  // no cursor: everything
+  EXPECT_EQ(*pages[0].arg("domain", 0), Value::array({Value::array({"is_company", "=", true})}));  // no cursor: everything
   EXPECT_EQ(*pages[0].arg("order", 4), Value("write_date asc, id asc"));
   EXPECT_EQ(*pages[0].arg("context", 99), Value::structure({{"active_test", false}}));
   EXPECT_EQ(*pages[0].arg("offset", 2), Value(0));
@@ -329,7 +406,7 @@ TEST_F(OdooConnector, FirstRunReadsEveryCompanyInPagesAndMapsIt) {
   EXPECT_EQ(asked, (std::multiset<std::int64_t>{7, 9, 11}));
 }
 
-TEST_F(OdooConnector, ParentRefsAreReadByIdsOncePerPageWhenThePageDoesNotHoldThem) {
+TEST_P(OdooConnector, ParentRefsAreReadByIdsOncePerPageWhenThePageDoesNotHoldThem) {
   seed();
   // 41 was synced long ago: it is not in this run's window, so its ref is read by id.
   auto first = source();
@@ -346,13 +423,13 @@ TEST_F(OdooConnector, ParentRefsAreReadByIdsOncePerPageWhenThePageDoesNotHoldThe
   EXPECT_EQ(report.counters.created, 1);
   const auto partner_reads = reads("res.partner");
   ASSERT_EQ(partner_reads.size(), 2U);  // the page, and one parent read for both children
-  EXPECT_EQ(partner_reads[1].args[0], Value::array({Value::array({"id", "in", Value::array({41})})}));
+  EXPECT_EQ(*partner_reads[1].arg("domain", 0), Value::array({Value::array({"id", "in", Value::array({41})})}));
   EXPECT_EQ(*partner_reads[1].arg("fields", 1), Value::array({"ref"}));
   EXPECT_EQ(store.account_by_code("C-80")->member_of_id, store.account_by_code("C-10042")->id);
   EXPECT_EQ(store.account_by_code("C-10077")->name, "Nordwind Logistik AG");
 }
 
-TEST_F(OdooConnector, ASecondRunReReadsTheOverlapAndFindsItUnchanged) {
+TEST_P(OdooConnector, ASecondRunReReadsTheOverlapAndFindsItUnchanged) {
   seed();
   auto first = source();
   ASSERT_EQ(run(*first).status, "ok");
@@ -364,14 +441,14 @@ TEST_F(OdooConnector, ASecondRunReReadsTheOverlapAndFindsItUnchanged) {
   // 30 s before 2024-03-07 10:00:00: only partner 75 is in the window.
   const auto pages = reads("res.partner");
   ASSERT_GE(pages.size(), 1U);
-  EXPECT_EQ(pages[0].args[0], Value::array({Value::array({"is_company", "=", true}),
+  EXPECT_EQ(*pages[0].arg("domain", 0), Value::array({Value::array({"is_company", "=", true}),
                                             Value::array({"write_date", ">=", "2024-03-07 09:59:30"})}));
   EXPECT_EQ(report.counters.fetched, 1);
   EXPECT_EQ(report.counters.unchanged, 1);
   EXPECT_EQ(cursor(), "2024-03-07 10:00:00#75") << "the cursor never moves backwards";
 }
 
-TEST_F(OdooConnector, ALateCommitInsideTheOverlapIsCaughtOnTheNextRun) {
+TEST_P(OdooConnector, ALateCommitInsideTheOverlapIsCaughtOnTheNextRun) {
   seed();
   auto first = source();
   ASSERT_EQ(run(*first).status, "ok");
@@ -387,7 +464,7 @@ TEST_F(OdooConnector, ALateCommitInsideTheOverlapIsCaughtOnTheNextRun) {
   EXPECT_EQ(cursor(), "2024-03-07 10:00:00#75");
 }
 
-TEST_F(OdooConnector, AnEditDuringTheRunIsNeitherSkippedNorLost) {
+TEST_P(OdooConnector, AnEditDuringTheRunIsNeitherSkippedNorLost) {
   // Ten companies, one second apart; pages of three.
   for (int i = 1; i <= 10; ++i) {
     char wd[32];
@@ -424,7 +501,7 @@ TEST_F(OdooConnector, AnEditDuringTheRunIsNeitherSkippedNorLost) {
   EXPECT_EQ(cursor(), "2024-05-01 12:00:00#105");
 }
 
-TEST_F(OdooConnector, ManyRowsInOneSecondPageWithoutLoopingOrSkipping) {
+TEST_P(OdooConnector, ManyRowsInOneSecondPageWithoutLoopingOrSkipping) {
   for (int i = 1; i <= 25; ++i) {
     odoo.add_partner(with(company(200 + i, "Mass " + std::to_string(i), "M-" + std::to_string(i), "2024-06-01 08:00:00"),
                           "user_id", 9));
@@ -437,9 +514,19 @@ TEST_F(OdooConnector, ManyRowsInOneSecondPageWithoutLoopingOrSkipping) {
   EXPECT_EQ(odoo.count("res.users", "search_read"), 1U);
 }
 
-TEST_F(OdooConnector, TheRecordedFixturePageMapsAsSpecified) {
-  // Odoo's own answer (fixtures/odoo/07) for the first page; then the end.
-  odoo.fail_next(FakeReply::xml(200, fixture("07_search_read_res_partner_response.xml")));
+TEST_P(OdooConnector, TheRecordedFixturePageMapsAsSpecified) {
+  // Odoo's own answer (fixtures/odoo/07) for the first page, as recorded over XML-RPC and as
+  // the same records over JSON-2; then the end.
+  const std::string recorded = fixture("07_search_read_res_partner_response.xml");
+  const FakeReply first_page = protocol == Protocol::xmlrpc
+                                   ? FakeReply::xml(200, recorded)
+                                   : FakeReply::json(200, to_json(decode_response(recorded, {}, "fixture 07")).dump());
+  bool served = false;
+  odoo.set_interceptor([&](const FakeOdoo::Call& c) -> std::optional<FakeReply> {
+    if (c.model != "res.partner" || served) return std::nullopt;
+    served = true;
+    return first_page;
+  });
   auto src = source(/*page_size=*/3);
   src->begin({});
   const auto page = src->next_page();
@@ -471,10 +558,12 @@ TEST_F(OdooConnector, TheRecordedFixturePageMapsAsSpecified) {
   EXPECT_EQ(odoo.count("res.partner", "search_read"), 1U);
 }
 
-TEST_F(OdooConnector, ASalespersonWithoutReadableLoginMakesTheRecordInvalidNotDefaultOwned) {
+TEST_P(OdooConnector, ASalespersonWithoutReadableLoginMakesTheRecordInvalidNotDefaultOwned) {
   seed();
   odoo.set_interceptor([](const FakeOdoo::Call& c) -> std::optional<FakeReply> {
-    if (c.model == "res.users") return FakeReply::xml(200, encode_response(Value(Value::Array{})));  // a record rule
+    if (c.model == "res.users" && c.model_method == "search_read") {
+      return FakeOdoo::result(c, Value(Value::Array{}));  // a record rule hides the salespeople
+    }
     return std::nullopt;
   });
   auto src = source();
@@ -488,7 +577,7 @@ TEST_F(OdooConnector, ASalespersonWithoutReadableLoginMakesTheRecordInvalidNotDe
 
 // ---- failures ---------------------------------------------------------------------------------------
 
-TEST_F(OdooConnector, AWrongPasswordFailsTheRunAsAuthBeforeAnyRead) {
+TEST_P(OdooConnector, AWrongPasswordFailsTheRunAsAuthBeforeAnyRead) {
   seed();
   odoo.set_credentials(FakeOdoo::kDb, FakeOdoo::kLogin, "rotated-key-5678", FakeOdoo::kUid);
   auto src = source();
@@ -501,13 +590,13 @@ TEST_F(OdooConnector, AWrongPasswordFailsTheRunAsAuthBeforeAnyRead) {
   EXPECT_TRUE(store.accounts().empty());
 }
 
-TEST_F(OdooConnector, AFaultMidRunKeepsWhatWasCommittedAndTheNextRunResumes) {
+TEST_P(OdooConnector, AFaultMidRunKeepsWhatWasCommittedAndTheNextRunResumes) {
   seed();
   int partner_pages = 0;
   odoo.set_interceptor([&](const FakeOdoo::Call& c) -> std::optional<FakeReply> {
     if (c.model == "res.partner" && c.model_method == "search_read" && ++partner_pages == 2) {
-      return FakeOdoo::fault(1, "Traceback (most recent call last):\n  File \"x.py\"\n"
-                                    "psycopg2.errors.QueryCanceled: canceling statement due to statement timeout\n");
+      return FakeOdoo::error(c, 1, "Traceback (most recent call last):\n  File \"x.py\"\n"
+                                   "psycopg2.errors.QueryCanceled: canceling statement due to statement timeout\n");
     }
     return std::nullopt;
   });
@@ -518,8 +607,12 @@ TEST_F(OdooConnector, AFaultMidRunKeepsWhatWasCommittedAndTheNextRunResumes) {
   core::SyncEvents events;
   const core::SyncReport report = core::run_stream(policy, *src, store, options, events, &last_kind);
   EXPECT_EQ(report.status, "error");
-  EXPECT_EQ(last_kind, Kind::permanent);
-  EXPECT_NE(report.message.find("Odoo fault 1: psycopg2.errors.QueryCanceled: canceling statement"), std::string::npos)
+  // XML-RPC: a fault (200) is permanent; JSON-2: Odoo's 500 is transient.
+  EXPECT_EQ(last_kind, protocol == Protocol::xmlrpc ? Kind::permanent : Kind::transient);
+  EXPECT_NE(report.message.find(protocol == Protocol::xmlrpc
+                                    ? "Odoo fault 1: psycopg2.errors.QueryCanceled: canceling statement"
+                                    : "HTTP 500: QueryCanceled: canceling statement"),
+            std::string::npos)
       << report.message;
   EXPECT_EQ(report.message.find("Traceback"), std::string::npos) << report.message;
   EXPECT_EQ(store.accounts().size(), 2U);  // page 1 committed
@@ -533,7 +626,7 @@ TEST_F(OdooConnector, AFaultMidRunKeepsWhatWasCommittedAndTheNextRunResumes) {
   EXPECT_EQ(cursor(), "2024-03-07 10:00:00#75");
 }
 
-TEST_F(OdooConnector, TransportAndParserFaultsAreClassifiedAndWriteNothing) {
+TEST_P(OdooConnector, TransportAndParserFaultsAreClassifiedAndWriteNothing) {
   seed();
   struct Case {
     const char* name;
@@ -541,19 +634,33 @@ TEST_F(OdooConnector, TransportAndParserFaultsAreClassifiedAndWriteNothing) {
     Kind kind;
     const char* says;
   };
-  const std::string page = encode_response(Value::array({Value::structure({{"id", 1}})}));
+  const Value rows = Value::array({Value::structure({{"id", 1}})});
+  const bool json2 = protocol == Protocol::json2;
+  const std::string deep = std::string(10000, '[') + std::string(10000, ']');
   std::vector<Case> cases = {
       {"500", FakeReply::html_error(500, "Internal Server Error", "boom"), Kind::transient, "500"},
       {"502 from a proxy", FakeReply::html_error(502, "Bad Gateway", "upstream"), Kind::transient, "502"},
-      {"truncated body", FakeOdoo::truncated(page, 40), Kind::transient, ""},
-      {"deep nesting", FakeOdoo::deeply_nested(10000), Kind::permanent, "nesting deeper than"},
+      {"truncated body",
+       json2 ? FakeReply::json(200, to_json(rows).dump()).with_fault(FakeReply::Fault::truncate, 5)
+             : FakeOdoo::truncated(encode_response(rows), 40),
+       Kind::transient, ""},
+      {"deep nesting", json2 ? FakeReply::json(200, deep) : FakeOdoo::deeply_nested(10000), Kind::permanent,
+       "nesting deeper than"},
       {"a login page with 200", FakeReply::html_error(200, "Odoo", "Log in"), Kind::permanent, "body starts"},
-      {"access error", FakeOdoo::fault(4, "You are not allowed to access 'Contact' (res.partner) records."),
-       Kind::permanent, "Odoo fault 4: You are not allowed to access 'Contact'"},
+      // XML-RPC: a fault 4 (permanent); JSON-2: 403, the key's user lacks rights (auth).
+      {"access error", FakeReply{}, json2 ? Kind::auth : Kind::permanent,
+       json2 ? "HTTP 403: Odoo refused access to the API key's user (AccessError: You are not allowed to access 'Contact'"
+             : "Odoo fault 4: You are not allowed to access 'Contact'"},
   };
   for (auto& c : cases) {
     SCOPED_TRACE(c.name);
-    odoo.fail_next(c.reply);
+    if (std::string_view(c.name) == "access error") {
+      odoo.fail_next([](const FakeOdoo::Call& call) {
+        return FakeOdoo::error(call, 4, "You are not allowed to access 'Contact' (res.partner) records.");
+      });
+    } else {
+      odoo.fail_next(c.reply);
+    }
     auto src = source();
     const core::SyncReport report = run(*src);
     EXPECT_EQ(report.status, "error");
@@ -565,7 +672,7 @@ TEST_F(OdooConnector, TransportAndParserFaultsAreClassifiedAndWriteNothing) {
   }
 }
 
-TEST_F(OdooConnector, AStoredCursorOfAnotherShapeIsAPermanentError) {
+TEST_P(OdooConnector, AStoredCursorOfAnotherShapeIsAPermanentError) {
   auto src = source();
   core::CursorState c;
   c.exists = true;
@@ -576,6 +683,185 @@ TEST_F(OdooConnector, AStoredCursorOfAnotherShapeIsAPermanentError) {
   } catch (const core::SyncError& e) {
     EXPECT_EQ(e.kind(), Kind::permanent);
     EXPECT_NE(std::string(e.what()).find("YYYY-MM-DD HH:MM:SS#id"), std::string::npos) << e.what();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Protocols, OdooConnector, ::testing::Values(Protocol::xmlrpc, Protocol::json2), protocol_name);
+
+// ---- JSON-2 only ------------------------------------------------------------------------------------
+
+TEST_F(OdooJson2, RequestsCarryTheBearerKeyTheDatabaseHeaderAndNamedArguments) {
+  seed();
+  auto t = json2_transport();
+  EXPECT_EQ(t->authenticate(), FakeOdoo::kUid);
+  SearchRead q;
+  q.model = "res.partner";
+  q.domain = Value::array({Value::array({"is_company", "=", true})});
+  q.fields = {"name", "ref"};
+  q.offset = 1;
+  q.limit = 2;
+  q.order = "id asc";
+  q.context = {{"active_test", false}};
+  const std::vector<Value> rows = t->search_read(q);
+  ASSERT_EQ(rows.size(), 2U);
+  EXPECT_EQ(*rows[0].find("id"), Value(58));
+  EXPECT_EQ(*rows[1].find("ref"), Value("C-10077"));
+
+  const auto requests = odoo.http().requests();
+  ASSERT_EQ(requests.size(), 2U);
+  EXPECT_EQ(requests[0].path, "/json/2/res.users/search");
+  EXPECT_EQ(requests[1].path, "/json/2/res.partner/search_read");
+  for (const auto& r : requests) {
+    EXPECT_EQ(r.method, "POST");
+    EXPECT_EQ(r.header("Authorization"), "bearer " + std::string(FakeOdoo::kPassword));
+    EXPECT_EQ(r.header("X-Odoo-Database"), FakeOdoo::kDb);
+    EXPECT_EQ(r.header("Content-Type"), "application/json; charset=utf-8");
+  }
+  // The body is the method's keyword arguments, as JSON.
+  const auto login = nlohmann::json::parse(requests[0].body);
+  EXPECT_EQ(login, nlohmann::json::parse(R"({"domain": [["login", "=", "sync-bot@example.com"]], "limit": 1})"));
+  const auto body = nlohmann::json::parse(requests[1].body);
+  EXPECT_EQ(body, nlohmann::json::parse(R"({"domain": [["is_company", "=", true]], "fields": ["name", "ref"],
+                                           "offset": 1, "limit": 2, "order": "id asc",
+                                           "context": {"active_test": false}})"));
+}
+
+TEST_F(OdooJson2, AWrongKeyIsAnAuthErrorNamingTheConnectorThatNeverContainsTheKey) {
+  seed();
+  const std::string wrong = "wrong-key-5f0c2a9e77d1b3c4e5f6a7b8c9d0e1f2a3b4c5d6";
+  // The client masks both keys, as make_transport registers the configured one.
+  http::ClientOptions o;
+  o.timeouts.total = 5s;
+  o.secrets = {wrong};
+  Json2Transport t(json2_settings(wrong), std::make_shared<http::CurlHttpClient>(o));
+  try {
+    t.authenticate();
+    FAIL() << "accepted";
+  } catch (const core::SyncError& e) {
+    EXPECT_EQ(e.kind(), Kind::auth);
+    const std::string what = e.what();
+    EXPECT_NE(what.find("odoo connector 'erp'"), std::string::npos) << what;
+    EXPECT_NE(what.find("HTTP 401: Odoo refused the API key (Unauthorized: Invalid apikey)"), std::string::npos) << what;
+    EXPECT_NE(what.find("check `api_key`"), std::string::npos) << what;
+    EXPECT_EQ(what.find(wrong), std::string::npos) << what;
+    EXPECT_EQ(what.find(FakeOdoo::kPassword), std::string::npos) << what;
+    EXPECT_EQ(what.find("Traceback"), std::string::npos) << what;
+  }
+  // Through the engine: the run fails as auth before any partner is read.
+  OdooCompaniesSource src(OdooSourceOptions{.connector = "erp"}, std::make_unique<Json2Transport>(json2_settings(wrong), std::make_shared<http::CurlHttpClient>(o)));
+  const core::SyncReport report = run(src);
+  EXPECT_EQ(report.status, "error");
+  EXPECT_EQ(last_kind, Kind::auth);
+  EXPECT_EQ(report.message.find(wrong), std::string::npos) << report.message;
+  EXPECT_EQ(odoo.count("res.partner", "search_read"), 0U);
+  EXPECT_TRUE(store.accounts().empty());
+}
+
+TEST_F(OdooJson2, AnUnknownLoginIsAnAuthErrorNamingIt) {
+  Json2Settings s = json2_settings();
+  s.user = "someone-else@example.com";
+  Json2Transport t(s, client());
+  try {
+    t.authenticate();
+    FAIL();
+  } catch (const core::SyncError& e) {
+    EXPECT_EQ(e.kind(), Kind::auth);
+    EXPECT_NE(std::string(e.what()).find("no active user with login 'someone-else@example.com'"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST_F(OdooJson2, AnUnknownDatabaseIsAPermanentErrorNamingIt) {
+  Json2Settings s = json2_settings();
+  s.db = "no_such_db";
+  Json2Transport t(s, client());
+  try {
+    t.authenticate();
+    FAIL();
+  } catch (const core::SyncError& e) {
+    EXPECT_EQ(e.kind(), Kind::permanent);
+    const std::string what = e.what();
+    EXPECT_NE(what.find("HTTP 404"), std::string::npos) << what;
+    EXPECT_NE(what.find("no_such_db"), std::string::npos) << what;
+  }
+}
+
+TEST_F(OdooJson2, ServerErrorsAreTransientAndSummarisedNotDumped) {
+  seed();
+  auto t = json2_transport();
+  SearchRead q;
+  q.model = "res.partner";
+  for (const FakeReply& reply :
+       {FakeOdoo::json2_error(500, "psycopg2.errors.SerializationFailure",
+                              "could not serialize access due to concurrent update",
+                              "Traceback (most recent call last):\n  File \"/opt/odoo/odoo/service/model.py\"\n"),
+        FakeReply::html_error(503, "Service Unavailable", "maintenance").with_header("Retry-After", "120")}) {
+    odoo.fail_next(reply);
+    try {
+      t->search_read(q);
+      FAIL();
+    } catch (const core::SyncError& e) {
+      EXPECT_EQ(e.kind(), Kind::transient) << e.what();
+      const std::string what = e.what();
+      EXPECT_NE(what.find("/json/2/res.partner/search_read"), std::string::npos) << what;
+      EXPECT_EQ(what.find("Traceback"), std::string::npos) << what;
+      if (reply.status == 500) {
+        EXPECT_NE(what.find("HTTP 500: SerializationFailure: could not serialize access"), std::string::npos) << what;
+      } else {
+        EXPECT_EQ(e.retry_after_s(), 120.0) << what;
+        EXPECT_NE(what.find("Service Unavailable"), std::string::npos) << what;
+      }
+    }
+  }
+}
+
+TEST_F(OdooJson2, AMalformedBodyIsAPermanentErrorNamingTheUrl) {
+  seed();
+  auto t = json2_transport();
+  odoo.fail_next(FakeReply::json(200, R"([{"id": 41, "name": "Nordwind")"));
+  SearchRead q;
+  q.model = "res.partner";
+  try {
+    t->search_read(q);
+    FAIL();
+  } catch (const core::SyncError& e) {
+    EXPECT_EQ(e.kind(), Kind::permanent);
+    const std::string what = e.what();
+    EXPECT_NE(what.find("POST " + odoo.url() + "/json/2/res.partner/search_read"), std::string::npos) << what;
+    EXPECT_NE(what.find("odoo connector 'erp'"), std::string::npos) << what;
+    EXPECT_NE(what.find("body starts"), std::string::npos) << what;
+  }
+  // A JSON answer of the wrong shape: an object where the rows should be.
+  odoo.fail_next(FakeReply::json(200, R"({"records": []})"));
+  try {
+    t->search_read(q);
+    FAIL();
+  } catch (const core::SyncError& e) {
+    EXPECT_EQ(e.kind(), Kind::permanent);
+    EXPECT_NE(std::string(e.what()).find("res.partner.search_read returned struct, expected an array"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST_F(OdooJson2, TheConfiguredConnectorSyncsOverJson2) {
+  seed();
+  config::ConnectorConfig c;
+  c.name = "erp";
+  c.type = config::ConnectorType::odoo;
+  config::OdooConfig o;
+  o.url = odoo.url();
+  o.db = FakeOdoo::kDb;
+  o.user = FakeOdoo::kLogin;
+  o.protocol = config::OdooConfig::Protocol::json2;
+  o.api_key = config::Secret(FakeOdoo::kPassword);
+  c.settings = o;
+  auto src = OdooCompaniesSource::create(c);
+  const core::SyncReport report = run(*src);
+  ASSERT_EQ(report.status, "ok") << report.message;
+  EXPECT_EQ(report.counters.created, 5);
+  EXPECT_EQ(store.account_by_code("C-10042")->owner, "erika@example.com");
+  for (const auto& r : odoo.http().requests()) {
+    EXPECT_TRUE(r.path.starts_with("/json/2/")) << r.path;
   }
 }
 
@@ -592,21 +878,28 @@ TEST(OdooCursor, ParsesFormatsAndShifts) {
   EXPECT_LT((OdooCursor{"2024-03-04 08:15:02", 99}), (OdooCursor{"2024-03-04 08:15:03", 1}));
 }
 
-TEST(OdooSourceFactory, RefusesWhatThisBuildCannotDo) {
+TEST(OdooSourceFactory, BuildsEitherProtocolAndRefusesWhatThisBuildCannotDo) {
   config::ConnectorConfig c;
   c.name = "erp";
   c.type = config::ConnectorType::odoo;
   config::OdooConfig o;
   o.url = "http://127.0.0.1:1";
   o.protocol = config::OdooConfig::Protocol::json2;
+  o.api_key = config::Secret("0123456789abcdef");
   c.settings = o;
-  EXPECT_THROW(OdooCompaniesSource::create(c), core::SyncError);
+  auto json2 = OdooCompaniesSource::create(c);
+  ASSERT_NE(json2, nullptr);
+  EXPECT_NE(dynamic_cast<Json2Transport*>(&json2->transport()), nullptr);
   o.protocol = config::OdooConfig::Protocol::xmlrpc;
   c.settings = o;
   auto src = OdooCompaniesSource::create(c);
   ASSERT_NE(src, nullptr);
+  EXPECT_NE(dynamic_cast<XmlRpcTransport*>(&src->transport()), nullptr);
   EXPECT_EQ(src->stream(), "companies");
   EXPECT_FALSE(src->is_snapshot());
+  o.tls.client_cert = "/etc/erpsync/client.pem";
+  c.settings = o;
+  EXPECT_THROW(OdooCompaniesSource::create(c), core::SyncError);
 }
 
 }  // namespace
