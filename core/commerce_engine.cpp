@@ -212,13 +212,7 @@ SyncReport run_of(const MatchPolicy& policy, CommerceSource& source, Store& stor
   }
 
   report.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
-  if (report.run_id != 0) {
-    try {
-      store.finish_run(report.run_id, report.status, counters, report.message);
-    } catch (const std::exception& e) {
-      if (report.message.empty()) report.message = std::string("recording the run failed: ") + e.what();
-    }
-  }
+  record_run_end(store, report, error_kind);
   return report;
 }
 

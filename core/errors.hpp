@@ -15,6 +15,9 @@ class SyncError : public std::runtime_error {
     transient,   // retry with backoff: timeouts, 5xx, 429, lost DB connection, lock timeouts
     permanent,   // retrying the same thing will not help: malformed document, other 4xx, schema errors
     auth,        // authentication failed after one renewal: back off until the config is reloaded
+    lease_lost,  // another process took the connector's lease over (SPEC §10): the batch was rolled
+                 // back; this process stops the connector and runs it again only once it holds the
+                 // lease anew (never a retry of the same run)
   };
   SyncError(Kind kind, const std::string& what, std::optional<double> retry_after_s = std::nullopt)
       : std::runtime_error(what), kind_(kind), retry_after_s_(retry_after_s) {}

@@ -246,16 +246,28 @@ SyncReport run_stream(const MatchPolicy& policy, AccountSource& source, Store& s
 
   report.duration_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
-  if (report.run_id != 0) {
-    try {
-      store.finish_run(report.run_id, report.status, counters, report.message);
-    } catch (const std::exception& e) {
-      // The database went away mid-run: the row stays `running` and is marked `aborted` at the
-      // next start; the report still reaches the log.
-      if (report.message.empty()) report.message = std::string("recording the run failed: ") + e.what();
-    }
-  }
+  record_run_end(store, report, error_kind);
   return report;
+}
+
+void record_run_end(Store& store, SyncReport& report, SyncError::Kind* error_kind) {
+  if (report.run_id == 0) return;
+  try {
+    store.finish_run(report.run_id, report.status, report.counters, report.message);
+  } catch (const SyncError& e) {
+    if (e.kind() == SyncError::Kind::lease_lost) {
+      report.status = "error";
+      report.message = e.what();
+      report.error_kind = e.kind();
+      if (error_kind) *error_kind = e.kind();
+    } else if (report.message.empty()) {
+      report.message = std::string("recording the run failed: ") + e.what();
+    }
+  } catch (const std::exception& e) {
+    // The database went away mid-run: the row stays `running` and is marked `aborted` at the
+    // next start; the report still reaches the log.
+    if (report.message.empty()) report.message = std::string("recording the run failed: ") + e.what();
+  }
 }
 
 }  // namespace erpsync::core

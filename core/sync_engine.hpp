@@ -64,4 +64,10 @@ SyncReport run_stream(const MatchPolicy& policy, AccountSource& source, Store& s
 Counters replay_rejections(const MatchPolicy& policy, Store& store, const StreamRunOptions& options,
                            SyncEvents& events);
 
+// Records the end of `report`'s run in sync_runs (both engines end their runs here). A store
+// that refuses an `ok` end because the connector's lease was taken over (SyncError lease_lost,
+// SPEC §10) turns the report into that error; any other failure to record leaves the row
+// `running` (marked `aborted` at the next start) and only notes it in the report's message.
+void record_run_end(Store& store, SyncReport& report, SyncError::Kind* error_kind);
+
 }  // namespace erpsync::core

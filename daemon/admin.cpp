@@ -81,6 +81,7 @@ int run_admin(const config::Config& cfg, const CommandLine& cl) {
                     odbc::recent_runs(conn, cl.last, cl.connector));
         print_table("Open rejections", odbc::open_rejections(conn, cl.connector));
         print_table("Parked records", odbc::parked_records(conn, cl.connector));
+        print_table("Leases (who syncs which connector)", odbc::connector_leases(conn, cl.connector));
         return kExitOk;
       case Command::rejections_list:
         print_table("Open rejections", odbc::open_rejections(conn, cl.connector));

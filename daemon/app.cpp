@@ -13,6 +13,7 @@
 #include "core/commerce_engine.hpp"
 #include "core/sync_engine.hpp"
 #include "daemon/admin.hpp"
+#include "daemon/lease_keeper.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/run_log.hpp"
 #include "daemon/service.hpp"
@@ -61,6 +62,25 @@ void print_dry_run_lists(const std::string& connector, const std::string& stream
 
 constexpr int kOnceRetries = 3;
 
+// One-off commands hold each connector's lease while they write (SPEC §10). A lease held by
+// another process is waited for during one lease_ttl (a dead holder's lease lapses by then, a
+// stopping service releases its own), then reported: the connector is not run.
+std::optional<connectors::odbc::Lease> take_lease(LeaseKeeper& keeper, const std::string& connector) {
+  auto log = logger(connector);
+  connectors::odbc::AcquireResult r = keeper.acquire(connector);
+  if (!r.lease && r.held_by) {
+    log->info("connector={} lease held by {} until {} (database clock); waiting up to {} ms for it", connector,
+              r.held_by->holder, r.held_by->expires_at, keeper.ttl().count());
+    r = keeper.acquire_within(connector, keeper.ttl());
+  }
+  if (r.lease) return r.lease;
+  log->error("connector={} not run: its lease is held by {} until {} (database clock), so another erpsyncd is "
+             "syncing it; let that instance sync it, or stop it and run again",
+             connector, r.held_by ? r.held_by->holder : std::string("another process"),
+             r.held_by ? r.held_by->expires_at : std::string("?"));
+  return std::nullopt;
+}
+
 int once(const config::Config& cfg, const CommandLine& cl) {
   auto dlog = logger("daemon");
   if (cl.connector && !cfg.connector(*cl.connector)) {
@@ -68,6 +88,11 @@ int once(const config::Config& cfg, const CommandLine& cl) {
     return kExitUsage;
   }
   bool failed = false;
+  // A dry run takes no lease: it writes nothing that stays.
+  std::unique_ptr<LeaseKeeper> leases;
+  if (!cl.dry_run)
+    leases = std::make_unique<LeaseKeeper>(cfg.database.connection, once_holder(cfg.cluster.instance_id),
+                                           cfg.cluster.lease_ttl);
   for (const config::ConnectorConfig& conn : cfg.connectors) {
     if (cl.connector ? conn.name != *cl.connector : !conn.enabled) continue;
     // A dry run is one transaction per connector, rolled back at the end: its own store.
@@ -77,6 +102,19 @@ int once(const config::Config& cfg, const CommandLine& cl) {
     } catch (const StoreOpenRefused& e) {
       dlog->error("{}", cfg.redact(e.what()));
       return kExitUsage;
+    }
+    if (leases) {
+      std::optional<connectors::odbc::Lease> lease;
+      try {
+        lease = take_lease(*leases, conn.name);
+      } catch (const std::exception& e) {
+        logger(conn.name)->error("connector={} not run: cannot take its lease: {}", conn.name, cfg.redact(e.what()));
+      }
+      if (!lease) {
+        failed = true;
+        continue;
+      }
+      store->set_fence(std::move(lease));
     }
     ConnectorRunner runner(cfg, conn);
     for (const std::string& stream : streams_of(conn)) {
@@ -105,6 +143,7 @@ int once(const config::Config& cfg, const CommandLine& cl) {
     }
     if (cl.dry_run) store->end_dry_run();
     else apply_retention(cfg, *store);
+    if (leases) leases->release(conn.name);
   }
   return failed ? kExitFailed : kExitOk;
 }
@@ -118,10 +157,17 @@ int retry_rejections(const config::Config& cfg, const CommandLine& cl) {
     return kExitUsage;
   }
   bool failed = false;
+  LeaseKeeper leases(cfg.database.connection, once_holder(cfg.cluster.instance_id), cfg.cluster.lease_ttl);
   for (const config::ConnectorConfig& conn : cfg.connectors) {
     if (cl.connector ? conn.name != *cl.connector : !conn.enabled) continue;
     try {
       auto store = open_store(cfg, StoreMode::normal);
+      std::optional<connectors::odbc::Lease> lease = take_lease(leases, conn.name);
+      if (!lease) {
+        failed = true;
+        continue;
+      }
+      store->set_fence(std::move(lease));
       for (const std::string& stream : streams_of(conn)) {
         RunLog events(logger(conn.name), conn.name, stream, false);
         core::StreamRunOptions options;
@@ -140,6 +186,7 @@ int retry_rejections(const config::Config& cfg, const CommandLine& cl) {
                   << " created=" << c.created << " adopted=" << c.adopted << " updated=" << c.updated
                   << " unchanged=" << c.unchanged << " rejected=" << c.rejected << "\n";
       }
+      leases.release(conn.name);
     } catch (const StoreOpenRefused& e) {
       std::cerr << "erpsyncd: " << cfg.redact(e.what()) << "\n";
       return kExitUsage;

@@ -20,6 +20,7 @@
 #include <set>
 
 #include "connectors/odbc/odbc.hpp"
+#include "daemon/lease_keeper.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/run_log.hpp"
@@ -40,6 +41,9 @@ struct RunOutcome {
   std::optional<core::SyncError::Kind> failure;
   std::optional<double> retry_after_s;
   std::string summary;
+  // Not run because another process holds the connector's lease: who, and until when.
+  std::optional<connectors::odbc::LeaseRow> held_elsewhere;
+  bool lease_lost = false;  // a commit was refused by the fencing check
 };
 
 // RunLog that stops between batches once the service is stopping.
@@ -72,6 +76,7 @@ struct Slot {
   bool auth_failed = false;  // waits for a reload
   bool alarmed = false;      // "no ok run for 3 intervals" was raised
   std::string last_summary;
+  std::string standby_for;   // the holder of the lease while another process syncs this connector
 };
 
 class Service {
@@ -93,6 +98,8 @@ class Service {
       log->error("cannot open the database: {}", cfg_->redact(e.what()));
       return 1;
     }
+    leases_ = std::make_shared<LeaseKeeper>(cfg_->database.connection, cfg_->cluster.instance_id,
+                                            cfg_->cluster.lease_ttl);
     if (cfg_->metrics.listen) {
       try {
         metrics_server_ = MetricsServer::start(*cfg_->metrics.listen, metrics_);
@@ -146,14 +153,15 @@ class Service {
     slot->running = true;
     auto cfg = cfg_;
     auto runner = slot->runner;
-    net::post(pool_, [this, slot, cfg, runner] {
-      RunOutcome outcome = run_connector(*cfg, *slot, *runner);
+    auto leases = leases_;
+    net::post(pool_, [this, slot, cfg, runner, leases] {
+      RunOutcome outcome = run_connector(*cfg, *slot, *runner, *leases);
       net::post(io_, [this, slot, outcome = std::move(outcome)] { finish_run(slot, outcome); });
     });
   }
 
   // Runs on a worker thread.
-  RunOutcome run_connector(const config::Config& cfg, Slot& slot, ConnectorRunner& runner) {
+  RunOutcome run_connector(const config::Config& cfg, Slot& slot, ConnectorRunner& runner, LeaseKeeper& leases) {
     // The runner's copy, not slot.conf: a reload may replace slot.conf while this run goes on.
     const config::ConnectorConfig& conn = runner.connector();
     RunOutcome out;
@@ -164,6 +172,24 @@ class Service {
       out.failure = core::SyncError::Kind::transient;
       out.summary = "database unreachable";
       logger(conn.name)->error("connector={} cannot open the database: {}", conn.name, cfg.redact(e.what()));
+      return out;
+    }
+    // One process at a time syncs a connector (SPEC §10): the lease first, held across runs
+    // (renewed by the keeper) until this process stops or loses it.
+    try {
+      connectors::odbc::AcquireResult lease = leases.acquire(conn.name);
+      if (!lease.lease) {
+        out.ok = false;
+        out.held_elsewhere = lease.held_by;
+        return out;
+      }
+      slot.store->set_fence(std::move(lease.lease));
+    } catch (const std::exception& e) {
+      out.ok = false;
+      out.failure = core::SyncError::Kind::transient;
+      out.summary = "lease unavailable";
+      logger(conn.name)->error("connector={} cannot take its lease: {}", conn.name, cfg.redact(e.what()));
+      slot.store.reset();
       return out;
     }
     for (const std::string& stream : streams_of(conn)) {
@@ -186,6 +212,12 @@ class Service {
         out.retry_after_s = report.retry_after_s;
         // A lost connection: the next run reconnects from scratch and re-reads the cursor.
         if (report.error_kind == core::SyncError::Kind::transient) slot.store.reset();
+        if (report.error_kind == core::SyncError::Kind::lease_lost) {
+          // Another process syncs it now: stop here, and ask for the lease again later.
+          leases.forget(conn.name);
+          out.lease_lost = true;
+          return out;
+        }
       }
     }
     return out;
@@ -215,12 +247,37 @@ class Service {
       maybe_finish_stop();
       return;
     }
-    if (slot->removed) return;
+    if (slot->removed) {
+      release_lease_later(slot->conf->name);
+      return;
+    }
     const config::ConnectorConfig& conn = *slot->conf;
     const auto now = Clock::now();
     const auto interval = duration_cast<milliseconds>(conn.poll_interval);
     slot->last_summary = out.summary;
     milliseconds delay = interval;
+    if (out.held_elsewhere || out.lease_lost) {
+      // Standing by: not a failure of this process (the holder alarms if it is stuck). Ask
+      // again within a lease TTL, so that a dead holder's connectors move within about one TTL.
+      const std::string holder = out.held_elsewhere ? out.held_elsewhere->holder : std::string("another process");
+      if (slot->standby_for != holder)
+        logger(conn.name)->info("connector={} is synced by {} (it holds the lease); this instance ({}) stands by",
+                                conn.name, holder, leases_->holder());
+      slot->standby_for = holder;
+      slot->last_summary = "standby (lease held by " + holder + ")";
+      slot->last_ok = now;
+      slot->alarmed = false;
+      const auto ttl = duration_cast<milliseconds>(cfg_->cluster.lease_ttl);
+      const auto retry = std::min(interval, ttl);
+      notify_status();
+      schedule(slot, retry + jitter(retry));
+      return;
+    }
+    if (!slot->standby_for.empty()) {
+      logger(conn.name)->info("connector={} taken over by this instance ({}) from {}", conn.name, leases_->holder(),
+                              slot->standby_for);
+      slot->standby_for.clear();
+    }
     if (out.ok) {
       slot->consecutive_failures = 0;
       slot->last_ok = now;
@@ -338,7 +395,14 @@ class Service {
     for (auto& [name, slot] : removed_)
       if (slot->running) return;
     stop_timer_.cancel();
+    // SIGTERM releases the leases, so that a standby takes the connectors over at once.
+    if (leases_) leases_->release_all();
     io_.stop();
+  }
+
+  // Gives up a connector's lease on a worker (it touches the database).
+  void release_lease_later(const std::string& name) {
+    net::post(pool_, [leases = leases_, name] { leases->release(name); });
   }
 
   void notify_status() {
@@ -381,6 +445,14 @@ class Service {
         return;
       }
     }
+    if (db_changed || next->cluster.instance_id != cfg_->cluster.instance_id ||
+        next->cluster.lease_ttl != cfg_->cluster.lease_ttl) {
+      // Runs in flight finish under the keeper they started with; it releases its leases then.
+      auto previous = leases_;
+      leases_ = std::make_shared<LeaseKeeper>(next->database.connection, next->cluster.instance_id,
+                                              next->cluster.lease_ttl);
+      net::post(pool_, [previous] { previous->release_all(); });
+    }
     std::map<std::string, std::shared_ptr<Slot>> kept;
     for (const auto& c : next->connectors) {
       if (!c.enabled) continue;
@@ -409,6 +481,7 @@ class Service {
       slot->removed = true;
       slot->timer.cancel();
       if (slot->running) removed_[name] = slot;
+      else release_lease_later(name);
     }
     slots_ = std::move(kept);
     if (next->metrics.listen != cfg_->metrics.listen) {
@@ -434,6 +507,7 @@ class Service {
   std::shared_ptr<const config::Config> cfg_;
   MetricsRegistry metrics_;  // before the server: the server reads it until destroyed
   std::unique_ptr<MetricsServer> metrics_server_;
+  std::shared_ptr<LeaseKeeper> leases_;  // workers keep the one they started with
   net::io_context io_;
   net::signal_set signals_;
   net::steady_timer watchdog_timer_;

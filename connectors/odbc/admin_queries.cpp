@@ -1,5 +1,6 @@
 #include "connectors/odbc/admin_queries.hpp"
 
+#include "connectors/odbc/leases.hpp"
 #include "connectors/odbc/migrations.hpp"
 
 namespace erpsync::connectors::odbc {
@@ -19,6 +20,16 @@ std::string connector_filter(const std::optional<std::string>& connector, std::v
 }
 
 }  // namespace
+
+Table connector_leases(Connection& conn, const std::optional<std::string>& connector) {
+  Table t{{"connector", "holder", "fencing_token", "expires_at", "state"}, {}};
+  for (const LeaseRow& l : list_leases(conn)) {
+    if (connector && l.connector != *connector) continue;
+    t.rows.push_back(Row{l.connector, l.holder, std::to_string(l.fencing_token), l.expires_at,
+                         std::string(l.released ? "released" : l.expired ? "expired" : "held")});
+  }
+  return t;
+}
 
 Table recent_runs(Connection& conn, int last, const std::optional<std::string>& connector) {
   std::vector<Param> params;

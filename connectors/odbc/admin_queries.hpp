@@ -25,6 +25,9 @@ Table recent_runs(Connection& conn, int last, const std::optional<std::string>& 
 Table open_rejections(Connection& conn, const std::optional<std::string>& connector);
 // Parked records, oldest first.
 Table parked_records(Connection& conn, const std::optional<std::string>& connector);
+// Who holds which connector's lease (SPEC §10), by connector: state `held` until expires_at,
+// then `expired` (judged by the database server's clock; a released lease shows as expired).
+Table connector_leases(Connection& conn, const std::optional<std::string>& connector);
 
 // Moves the connector's cursors back: to the start (cursor '', content hash cleared, so a file
 // feed is read again) or, with `since`, to that UTC time. Returns the number of cursors moved.

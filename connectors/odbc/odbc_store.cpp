@@ -728,6 +728,16 @@ void OdbcStore::ensure_connected() {
   broken_ = false;
 }
 
+namespace {
+core::SyncError lease_lost(const Lease& lease) {
+  return core::SyncError(core::SyncError::Kind::lease_lost,
+                         "connector " + lease.connector + ": the lease of holder " + lease.holder +
+                             " (fencing token " + std::to_string(lease.fencing_token) +
+                             ") was taken over by another process; this transaction was rolled back and the "
+                             "connector stops here (it runs again once this process holds the lease anew)");
+}
+}  // namespace
+
 template <class Fn>
 void OdbcStore::in_transaction(const char* what, Fn&& fn) {
   ensure_connected();
@@ -769,6 +779,7 @@ void OdbcStore::in_transaction(const char* what, Fn&& fn) {
     c.set_autocommit(false);
     try {
       fn(session);
+      if (fence_ && !check_fence(c, *fence_)) throw lease_lost(*fence_);
       c.commit();
     } catch (...) {
       c.rollback();
@@ -1031,16 +1042,30 @@ void OdbcStore::finish_run(std::int64_t run_id, const std::string& status, const
                            const std::string& message) {
   if (options_.dry_run || run_id == 0) return;
   ensure_connected();
-  guarded(broken_, [&] {
-    conn_->exec(
-        "UPDATE sync_runs SET status = ?, finished_at = ?, fetched = ?, created = ?, adopted = ?, updated = ?, "
-        "unchanged = ?, superseded = ?, parked = ?, rejected = ?, failed = ?, warnings = ?, missing = ?, "
-        "message = ? WHERE id = ?",
-        {Param::str(status), Param::ts(utc_timestamp_now()), Param::i64(c.fetched), Param::i64(c.created),
-         Param::i64(c.adopted), Param::i64(c.updated), Param::i64(c.unchanged), Param::i64(c.superseded),
-         Param::i64(c.parked), Param::i64(c.rejected), Param::i64(c.failed), Param::i64(c.warnings),
-         Param::i64(c.missing), Param::str_or_null(message), Param::i64(run_id)});
-  });
+  const std::string sql =
+      "UPDATE sync_runs SET status = ?, finished_at = ?, fetched = ?, created = ?, adopted = ?, updated = ?, "
+      "unchanged = ?, superseded = ?, parked = ?, rejected = ?, failed = ?, warnings = ?, missing = ?, "
+      "message = ? WHERE id = ?";
+  auto params = [&](const std::string& st, const std::string& msg) {
+    return std::vector<Param>{Param::str(st), Param::ts(utc_timestamp_now()), Param::i64(c.fetched),
+                              Param::i64(c.created), Param::i64(c.adopted), Param::i64(c.updated),
+                              Param::i64(c.unchanged), Param::i64(c.superseded), Param::i64(c.parked),
+                              Param::i64(c.rejected), Param::i64(c.failed), Param::i64(c.warnings),
+                              Param::i64(c.missing), Param::str_or_null(msg), Param::i64(run_id)};
+  };
+  if (fence_ && status == "ok") {
+    // An `ok` run ends while this process still holds the lease, or not at all: a process
+    // paused past its lease must not leave an `ok` run that overlaps its successor's.
+    try {
+      in_transaction("finish_run", [&](Session& s) { s.exec(sql, params(status, message)); });
+      return;
+    } catch (const core::SyncError& e) {
+      if (e.kind() != core::SyncError::Kind::lease_lost) throw;
+      guarded(broken_, [&] { conn_->exec(sql, params("error", e.what())); });
+      throw;
+    }
+  }
+  guarded(broken_, [&] { conn_->exec(sql, params(status, message)); });
 }
 
 std::vector<core::StoredRejection> OdbcStore::replayable_rejections(const std::string& connector,

@@ -28,6 +28,7 @@
 #include <memory>
 #include <string>
 
+#include "connectors/odbc/leases.hpp"
 #include "connectors/odbc/migrations.hpp"
 #include "connectors/odbc/odbc.hpp"
 #include "core/store.hpp"
@@ -83,6 +84,14 @@ class OdbcStore final : public core::Store {
   std::vector<core::StoredParked> parked_records(const std::string& connector, const std::string& stream,
                                                  std::chrono::seconds park_ttl) override;
 
+  // Fencing (SPEC §10): while a lease is set, every transaction that writes a connector's
+  // data (apply, mark_missing) and the `ok` end of a run check, as their last statement before
+  // COMMIT, that the lease still carries this token (see leases.hpp). When it does not, the
+  // transaction is rolled back and core::SyncError{lease_lost} is thrown; finish_run then
+  // records the run as `error` instead of `ok`. nullopt: no fencing (dry runs, admin commands).
+  void set_fence(std::optional<Lease> lease) { fence_ = std::move(lease); }
+  const std::optional<Lease>& fence() const { return fence_; }
+
   Dialect dialect() const { return conn_->dialect(); }
   bool dry_run() const { return options_.dry_run; }
   // Statements executed by this store since it was opened, over every connection it had
@@ -107,6 +116,7 @@ class OdbcStore final : public core::Store {
   bool broken_ = false;
   std::unique_ptr<KnownAbsent> absent_;  // from the last load_state, for the next apply
   StatementStats closed_stats_;  // of connections replaced after a loss
+  std::optional<Lease> fence_;
 };
 
 }  // namespace erpsync::connectors::odbc

@@ -1,0 +1,151 @@
+#include "connectors/odbc/leases.hpp"
+
+#include <cstdio>
+
+namespace erpsync::connectors::odbc {
+namespace {
+
+// The server's UTC now, in the form expires_at is stored in.
+std::string now_sql(Dialect d) {
+  switch (d) {
+    case Dialect::sqlite: return "strftime('%Y-%m-%d %H:%M:%f', 'now')";
+    case Dialect::postgresql: return "(clock_timestamp() AT TIME ZONE 'UTC')";
+    case Dialect::mariadb: return "UTC_TIMESTAMP(3)";
+  }
+  return {};
+}
+
+// The server's UTC now plus one bound parameter (see ttl_param).
+std::string now_plus_sql(Dialect d) {
+  switch (d) {
+    case Dialect::sqlite: return "strftime('%Y-%m-%d %H:%M:%f', 'now', ?)";
+    case Dialect::postgresql:
+      return "((clock_timestamp() AT TIME ZONE 'UTC') + CAST(? AS DOUBLE PRECISION) * INTERVAL '1 millisecond')";
+    case Dialect::mariadb: return "(UTC_TIMESTAMP(3) + INTERVAL ? MICROSECOND)";
+  }
+  return {};
+}
+
+Param ttl_param(Dialect d, std::chrono::milliseconds ttl) {
+  switch (d) {
+    case Dialect::sqlite: {  // a date modifier: "+30.000 seconds"
+      const long long ms = ttl.count();
+      char buf[48];
+      std::snprintf(buf, sizeof buf, "+%lld.%03lld seconds", ms / 1000, ms % 1000);
+      return Param::str(buf);
+    }
+    case Dialect::postgresql: return Param::i64(ttl.count());
+    case Dialect::mariadb: return Param::i64(ttl.count() * 1000);
+  }
+  return Param::i64(0);
+}
+
+// A time long past: what release writes, so that the row (and its token) stays.
+constexpr const char* kReleased = "1970-01-01 00:00:00.000";
+
+// Lease rows with `expired` judged by the server's clock; append a WHERE/ORDER BY.
+std::string select_rows_sql(Dialect d) {
+  return "SELECT connector, holder, fencing_token, expires_at, CASE WHEN expires_at < " + now_sql(d) +
+         " THEN 1 ELSE 0 END FROM sync_leases";
+}
+
+LeaseRow to_lease_row(const Row& r) {
+  LeaseRow row{r[0].value_or(""), r[1].value_or(""), std::stoll(r[2].value_or("0")), r[3].value_or(""),
+               r[4].value_or("0") == "1"};
+  row.released = row.expires_at.rfind("1970-01-01", 0) == 0;
+  return row;
+}
+
+std::optional<LeaseRow> read_row(Connection& conn, const std::string& connector) {
+  auto rows = conn.query(select_rows_sql(conn.dialect()) + " WHERE connector = ?", {Param::str(connector)});
+  if (rows.empty()) return std::nullopt;
+  return to_lease_row(rows.front());
+}
+
+// Runs `fn` in one transaction on `conn` (autocommit off for its span).
+template <class Fn>
+auto transaction(Connection& conn, Fn&& fn) -> decltype(fn()) {
+  conn.set_autocommit(false);
+  try {
+    auto result = fn();
+    conn.commit();
+    conn.set_autocommit(true);
+    return result;
+  } catch (...) {
+    conn.rollback();
+    try {
+      conn.set_autocommit(true);
+    } catch (...) {
+    }
+    throw;
+  }
+}
+
+}  // namespace
+
+AcquireResult acquire_lease(Connection& conn, const std::string& connector, const std::string& holder,
+                            std::chrono::milliseconds ttl) {
+  const Dialect d = conn.dialect();
+  // Take it over when it is ours or has expired: one conditional UPDATE decides atomically.
+  AcquireResult taken = transaction(conn, [&] {
+    AcquireResult r;
+    const std::int64_t n = conn.exec(
+        "UPDATE sync_leases SET holder = ?, fencing_token = fencing_token + 1, expires_at = " + now_plus_sql(d) +
+            " WHERE connector = ? AND (holder = ? OR expires_at < " + now_sql(d) + ")",
+        {Param::str(holder), ttl_param(d, ttl), Param::str(connector), Param::str(holder)});
+    if (n == 1) {
+      auto row = read_row(conn, connector);
+      if (row) r.lease = Lease{connector, holder, row->fencing_token};
+    }
+    return r;
+  });
+  if (taken.lease) return taken;
+  if (auto row = read_row(conn, connector)) {
+    taken.held_by = std::move(row);
+    return taken;
+  }
+  // No row yet: the first holder inserts it with token 1. Two processes may race here; the
+  // primary key lets one win, and the loser reads who did.
+  try {
+    conn.exec("INSERT INTO sync_leases (connector, holder, fencing_token, expires_at) VALUES (?, ?, 1, " +
+                  now_plus_sql(d) + ")",
+              {Param::str(connector), Param::str(holder), ttl_param(d, ttl)});
+    taken.lease = Lease{connector, holder, 1};
+    return taken;
+  } catch (const OdbcError& e) {
+    if (e.error_class() != ErrorClass::unique_violation) throw;
+  }
+  taken.held_by = read_row(conn, connector);
+  return taken;
+}
+
+bool renew_lease(Connection& conn, const Lease& lease, std::chrono::milliseconds ttl) {
+  const Dialect d = conn.dialect();
+  // MariaDB reports matched rows (OPTION=2, see prepare_connection_string), like the others.
+  return conn.exec("UPDATE sync_leases SET expires_at = " + now_plus_sql(d) +
+                       " WHERE connector = ? AND holder = ? AND fencing_token = ?",
+                   {ttl_param(d, ttl), Param::str(lease.connector), Param::str(lease.holder),
+                    Param::i64(lease.fencing_token)}) == 1;
+}
+
+void release_lease(Connection& conn, const Lease& lease) {
+  conn.exec("UPDATE sync_leases SET expires_at = ? WHERE connector = ? AND holder = ? AND fencing_token = ?",
+            {Param::ts(kReleased), Param::str(lease.connector), Param::str(lease.holder),
+             Param::i64(lease.fencing_token)});
+}
+
+bool check_fence(Connection& conn, const Lease& lease) {
+  const std::string lock = conn.dialect() == Dialect::sqlite ? "" : " FOR UPDATE";
+  auto rows = conn.query("SELECT holder, fencing_token FROM sync_leases WHERE connector = ?" + lock,
+                         {Param::str(lease.connector)});
+  return !rows.empty() && rows.front()[0].value_or("") == lease.holder &&
+         std::stoll(rows.front()[1].value_or("0")) == lease.fencing_token;
+}
+
+std::vector<LeaseRow> list_leases(Connection& conn) {
+  std::vector<LeaseRow> out;
+  for (const Row& r : conn.query(select_rows_sql(conn.dialect()) + " ORDER BY connector")) out.push_back(to_lease_row(r));
+  return out;
+}
+
+}  // namespace erpsync::connectors::odbc
