@@ -67,6 +67,7 @@ bool is_valid_utf8(std::string_view s) {
     if (len == 3 && cp < 0x800) return false;              // overlong
     if (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) return false;
     if (cp >= 0xD800 && cp <= 0xDFFF) return false;         // surrogates
+    if (cp == 0xFDD0) return false;                         // kInvalidUtf8Marker
     i += len;
   }
   return true;

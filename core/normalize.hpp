@@ -15,7 +15,15 @@ std::string normalize_code(std::string_view raw);
 // folded to one space, trimmed.
 std::string normalize_name(std::string_view raw);
 
-// True when `s` is valid UTF-8 (no overlongs, no surrogates, no code points past U+10FFFF).
+// What the JSON parsers (connectors/http/bounded_parse.hpp) put inside a string in place of
+// each byte that does not begin a well-formed UTF-8 sequence, so that the document still parses
+// and only the record holding that string is rejected (SPEC §10: invalid UTF-8 is an
+// `invalid_field`, the batch goes on). U+FDD0 is a Unicode noncharacter, reserved for a
+// program's internal use and never assigned: no ERP or shop sends it in a name or a code.
+inline constexpr std::string_view kInvalidUtf8Marker = "\xEF\xB7\x90";  // U+FDD0
+
+// True when `s` is valid UTF-8 (no overlongs, no surrogates, no code points past U+10FFFF)
+// and holds no kInvalidUtf8Marker (a value that came from ill-formed bytes is not valid).
 bool is_valid_utf8(std::string_view s);
 
 // `active` values: true/false, 1/0, yes/no, y/n in any case; empty means true.

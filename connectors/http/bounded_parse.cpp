@@ -14,6 +14,7 @@
 #include <string>
 
 #include "core/errors.hpp"
+#include "core/normalize.hpp"
 
 namespace erpsync::connectors {
 namespace {
@@ -124,20 +125,88 @@ std::size_t line_of(std::string_view text, std::size_t offset) {
   return 1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + offset, '\n'));
 }
 
+// Length of the well-formed UTF-8 sequence (RFC 3629) that starts at p[i], or 0 when the byte
+// there does not begin one. p[i] >= 0x80.
+std::size_t utf8_sequence_length(const unsigned char* p, std::size_t n, std::size_t i) {
+  const unsigned char c = p[i];
+  std::size_t len;
+  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+  if (c >= 0xC2 && c <= 0xDF) {
+    len = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    len = 3;
+    if (c == 0xE0) lo = 0xA0;  // overlong
+    if (c == 0xED) hi = 0x9F;  // surrogates
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    len = 4;
+    if (c == 0xF0) lo = 0x90;  // overlong
+    if (c == 0xF4) hi = 0x8F;  // past U+10FFFF
+  } else {
+    return 0;
+  }
+  if (i + len > n || p[i + 1] < lo || p[i + 1] > hi) return 0;
+  for (std::size_t k = 2; k < len; ++k)
+    if ((p[i + k] & 0xC0) != 0x80) return 0;
+  return len;
+}
+
 }  // namespace
 
-nlohmann::json parse_json_bounded(std::string_view text, const ParseLimits& limits,
-                                  const std::string& what) {
-  if (text.size() > limits.max_bytes) {
-    fail(what, "JSON", limits.max_bytes,
-         "document too large (" + std::to_string(text.size()) + " bytes, limit " +
-             std::to_string(limits.max_bytes) + ")");
+std::size_t Utf8MarkedJson::original_offset(std::size_t offset) const {
+  // Each marker stands for one original byte, so it adds (marker size - 1) bytes.
+  const auto before = static_cast<std::size_t>(std::lower_bound(marks.begin(), marks.end(), offset) - marks.begin());
+  return offset - before * (core::kInvalidUtf8Marker.size() - 1);
+}
+
+std::optional<Utf8MarkedJson> mark_invalid_utf8_in_json_strings(std::string_view text) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t n = text.size();
+  std::optional<Utf8MarkedJson> out;  // created at the first bad byte
+  std::size_t copied = 0;             // text[0, copied) is in out->text already
+  bool in_string = false;
+  for (std::size_t i = 0; i < n;) {
+    const unsigned char c = p[i];
+    if (c < 0x80) {
+      if (in_string && c == '\\') {
+        i += (i + 1 < n && p[i + 1] < 0x80) ? 2 : 1;  // an escaped ASCII byte; a bad one is checked next
+        continue;
+      }
+      if (c == '"') in_string = !in_string;
+      ++i;
+      continue;
+    }
+    if (const std::size_t len = utf8_sequence_length(p, n, i)) {
+      i += len;
+      continue;
+    }
+    if (!in_string) {  // structural garbage: the parser reports it
+      ++i;
+      continue;
+    }
+    if (!out) {
+      out.emplace();
+      out->text.reserve(n + 64);
+    }
+    out->text.append(text.substr(copied, i - copied));
+    out->marks.push_back(out->text.size());
+    out->text.append(core::kInvalidUtf8Marker);
+    copied = ++i;
   }
+  if (out) out->text.append(text.substr(copied));
+  return out;
+}
+
+namespace {
+
+// parse_json_bounded on a document already marked; `marked` (when set) maps error offsets back.
+nlohmann::json parse_json_marked(std::string_view text, const Utf8MarkedJson* marked, const ParseLimits& limits,
+                                 const std::string& what) {
+  auto original = [&](std::size_t offset) { return marked ? marked->original_offset(offset) : offset; };
   DepthLimitSax sax(limits.max_depth);
   const bool ok = json::sax_parse(text.begin(), text.end(), &sax);
   if (!ok) {
     if (sax.too_deep()) {
-      fail(what, "JSON", json_depth_offset(text, limits.max_depth),
+      fail(what, "JSON", original(json_depth_offset(text, limits.max_depth)),
            "nesting deeper than " + std::to_string(limits.max_depth) + " levels");
     }
     if (sax.has_error()) {
@@ -145,7 +214,7 @@ nlohmann::json parse_json_bounded(std::string_view text, const ParseLimits& limi
       // nlohmann reports the position after the offending byte (1-based count of bytes read).
       const std::size_t offset = sax.error_position() > 0 ? sax.error_position() - 1 : 0;
       const bool utf8 = reason.find("UTF-8") != std::string::npos;
-      fail(what, "JSON", offset, utf8 ? "invalid UTF-8 (" + reason + ")" : reason);
+      fail(what, "JSON", original(offset), utf8 ? "invalid UTF-8 (" + reason + ")" : reason);
     }
     fail(what, "JSON", 0, "rejected by the parser");
   }
@@ -156,6 +225,20 @@ nlohmann::json parse_json_bounded(std::string_view text, const ParseLimits& limi
   } catch (const json::exception& e) {
     fail(what, "JSON", 0, json_reason(e.what()));
   }
+}
+
+}  // namespace
+
+nlohmann::json parse_json_bounded(std::string_view text, const ParseLimits& limits,
+                                  const std::string& what) {
+  if (text.size() > limits.max_bytes) {
+    fail(what, "JSON", limits.max_bytes,
+         "document too large (" + std::to_string(text.size()) + " bytes, limit " +
+             std::to_string(limits.max_bytes) + ")");
+  }
+  if (const auto marked = mark_invalid_utf8_in_json_strings(text))
+    return parse_json_marked(marked->text, &*marked, limits, what);
+  return parse_json_marked(text, nullptr, limits, what);
 }
 
 void parse_xml_bounded(pugi::xml_document& doc, std::string_view text, const ParseLimits& limits,

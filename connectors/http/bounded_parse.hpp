@@ -5,8 +5,10 @@
 // before it sees the bytes. Neither expands external entities.
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 #include <pugixml.hpp>
@@ -18,9 +20,26 @@ struct ParseLimits {
   int max_depth = 64;                               // nesting of arrays/objects or elements
 };
 
-// Parses `text` as JSON. Throws core::SyncError{permanent} whose message names `what` (the
-// connector and URL or file), the byte offset and the reason: malformed, too large, too deep,
-// invalid UTF-8.
+// A JSON document whose ill-formed UTF-8 inside strings was replaced (see below).
+struct Utf8MarkedJson {
+  std::string text;                // the document, each bad byte inside a string now a marker
+  std::vector<std::size_t> marks;  // offsets in `text` where a marker begins, ascending
+  // The offset in the original document of `offset` in `text` (for error positions).
+  std::size_t original_offset(std::size_t offset) const;
+};
+
+// SPEC §10: invalid UTF-8 in a field rejects that record, not the document. nlohmann refuses a
+// whole document over one ill-formed byte, so before parsing, every byte inside a string
+// literal (a value or a key) that does not begin a well-formed UTF-8 sequence (RFC 3629: no
+// overlongs, surrogates or code points past U+10FFFF) is replaced by core::kInvalidUtf8Marker,
+// which the field checks reject as "not valid UTF-8" (core::is_valid_utf8). Bytes outside
+// strings are left alone: the parser reports such a document malformed, at that byte.
+// nullopt when nothing needed replacing (the usual case: one pass, no copy).
+std::optional<Utf8MarkedJson> mark_invalid_utf8_in_json_strings(std::string_view text);
+
+// Parses `text` as JSON (ill-formed UTF-8 inside strings marked as above). Throws
+// core::SyncError{permanent} whose message names `what` (the connector and URL or file), the
+// byte offset and the reason: malformed, too large, too deep, invalid UTF-8 outside a string.
 nlohmann::json parse_json_bounded(std::string_view text, const ParseLimits& limits,
                                   const std::string& what);
 

@@ -65,11 +65,16 @@ json parse_exact_json(std::string_view text, const ParseLimits& limits, const st
   };
   if (text.size() > limits.max_bytes)
     return fail(limits.max_bytes, "the document is larger than " + std::to_string(limits.max_bytes) + " bytes");
+  // Ill-formed UTF-8 inside a string rejects that customer or order, not the page (SPEC §10).
+  const auto marked = mark_invalid_utf8_in_json_strings(text);
+  const std::string_view input = marked ? std::string_view(marked->text) : text;
   json root;
   ExactSax sax(root, limits.max_depth);
-  const bool ok = json::sax_parse(text.begin(), text.end(), &sax, nlohmann::detail::input_format_t::json, true);
+  const bool ok = json::sax_parse(input.begin(), input.end(), &sax, nlohmann::detail::input_format_t::json, true);
   if (sax.too_deep) return fail(0, "nested deeper than " + std::to_string(limits.max_depth) + " levels");
-  if (!ok) return fail(sax.error_at_, sax.error_.empty() ? "malformed" : sax.error_);
+  if (!ok)
+    return fail(marked ? marked->original_offset(sax.error_at_) : sax.error_at_,
+                sax.error_.empty() ? "malformed" : sax.error_);
   return root;
 }
 

@@ -4,7 +4,8 @@
 // wrongly typed bodies, 10k- and 1M-deep nesting, an endless chunked body, invalid UTF-8 and
 // oversize fields. Each must end as a clear error (run status "error", nothing written, the
 // cursor not advanced) or as per-record invalid_field rejections with the rest of the batch
-// written — never a crash, a hang or an unbounded read.
+// written — never a crash, a hang or an unbounded read. Invalid UTF-8 inside a JSON or XML
+// field value is such a per-record rejection.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -182,12 +183,44 @@ TEST_F(RemoteFaults, InvalidUtf8InAnXmlFieldRejectsThatRecordOnly) {
   EXPECT_THAT(r->message, HasSubstr("UTF-8"));
 }
 
-TEST_F(RemoteFaults, InvalidUtf8InJsonIsAnErrorSayingSo) {
-  // RFC 8259 JSON is UTF-8: a document with ill-formed bytes is not JSON at all.
-  server_.on("GET", "/feed", FakeReply::json(200, items(3, "{\"id\":\"9\",\"code\":\"C-9\",\"name\":\"Bad \xC3\x28\"}")));
+TEST_F(RemoteFaults, InvalidUtf8InAJsonFieldRejectsThatRecordOnly) {
+  // nlohmann refuses a whole document over one ill-formed byte; SPEC §10 wants only the record
+  // rejected. A truncated sequence and a stray byte in a name, an encoded surrogate in a code,
+  // an overlong in a key's value of a contact-less record: four records, each rejected alone.
+  const std::string bad =
+      "{\"id\":\"11\",\"code\":\"C-11\",\"name\":\"Bad \xC3\x28 name \xFF\"},"
+      "{\"id\":\"12\",\"code\":\"C-\xED\xA0\x80\",\"name\":\"Surrogate code\"},"
+      "{\"id\":\"13\",\"code\":\"C-13\",\"name\":\"Overlong \xC0\xAF\"},"
+      "{\"id\":\"14\",\"code\":\"C-14\",\"name\":\"Cut at the end \xE2\x82\"},"
+      "{\"id\":\"15\",\"code\":\"C-15\",\"name\":\"D\xC3\xBCsseldorf \xE2\x82\xAC \xF0\x9F\x98\x80\"}";
+  server_.on("GET", "/feed", FakeReply::json(200, items(10, bad)));
+  const Outcome o = sync(connector("/feed"));
+  EXPECT_EQ(o.report.status, "ok") << o.report.message;
+  EXPECT_EQ(o.report.counters.created, 11);  // 1..10 and 15 (valid multi-byte UTF-8 is kept)
+  EXPECT_EQ(o.report.counters.rejected, 4);
+  for (const char* id : {"11", "12", "13", "14"}) {
+    SCOPED_TRACE(id);
+    const core::RejectionRow* r = store_.rejection("erp", "accounts", id, core::RejectReason::invalid_field);
+    ASSERT_NE(r, nullptr);
+    EXPECT_THAT(r->message, HasSubstr("not valid UTF-8"));
+  }
+  EXPECT_THAT(store_.rejection("erp", "accounts", "12", core::RejectReason::invalid_field)->message,
+              HasSubstr("external_code"));
+  ASSERT_NE(store_.account_by_code("C-15"), nullptr);
+  EXPECT_EQ(store_.account_by_code("C-15")->name, "D\xC3\xBCsseldorf \xE2\x82\xAC \xF0\x9F\x98\x80");
+  EXPECT_EQ(store_.account_by_code("C-11"), nullptr);
+  EXPECT_EQ(store_.accounts().size(), 11u);
+}
+
+TEST_F(RemoteFaults, InvalidUtf8OutsideAJsonStringIsADocumentErrorAtItsByte) {
+  // Outside a string an ill-formed byte is not a field value: the document is malformed. The
+  // position is the byte's offset in the body as received, even after a marked string before it.
+  const std::string head = "{\"items\":[{\"id\":\"1\",\"code\":\"C-1\",\"name\":\"a \xFF\xFE\"}";
+  const std::string body = head + ",\xFF]}";
+  server_.on("GET", "/feed", FakeReply::json(200, body));
   const Outcome o = sync(connector("/feed"));
   expect_clean_error(o, "/feed");
-  EXPECT_THAT(o.report.message, HasSubstr("UTF-8"));
+  EXPECT_THAT(o.report.message, HasSubstr("at byte " + std::to_string(head.size() + 1))) << o.report.message;
 }
 
 TEST_F(RemoteFaults, OversizeFieldsAreInvalidFieldRejectionsAndTheBatchGoesOn) {

@@ -158,7 +158,8 @@ TEST(Normalize, ValidatesUtf8Strictly) {
   const std::vector<Case> cases = {
       {"plain", true}, {"D\xC3\xBCsseldorf", true}, {"\xE2\x82\xAC", true}, {"\xF0\x9F\x98\x80", true},
       {"\xC3", false}, {"\x80", false}, {"\xC0\xAF", false} /* overlong */, {"\xE0\x80\xAF", false},
-      {"\xED\xA0\x80", false} /* surrogate */, {"\xF4\x90\x80\x80", false} /* > U+10FFFF */, {"\xFF", false}};
+      {"\xED\xA0\x80", false} /* surrogate */, {"\xF4\x90\x80\x80", false} /* > U+10FFFF */, {"\xFF", false},
+      {"ok \xEF\xB7\x8F", true} /* U+FDCF */, {"bad \xEF\xB7\x90 bytes", false} /* kInvalidUtf8Marker */};
   for (const auto& c : cases) EXPECT_EQ(is_valid_utf8(c.s), c.ok) << ::testing::PrintToString(c.s);
 }
 
