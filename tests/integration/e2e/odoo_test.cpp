@@ -1,6 +1,7 @@
-// The Odoo connector through the real binary (SPEC §4.2): a fake Odoo speaking XML-RPC over
-// loopback, both streams, owners mapped from salesperson logins, archived partners inactive,
-// a contact parked until its company is synced — the database read back on every engine.
+// The Odoo connector through the real binary (SPEC §4.2): a fake Odoo speaking XML-RPC or
+// JSON-2 over loopback, both streams, owners mapped from salesperson logins, archived partners
+// inactive, a contact parked until its company is synced — the database read back on every
+// engine, the same scenario over each protocol.
 
 #include <fstream>
 #include <iterator>
@@ -26,16 +27,18 @@ Value::Struct person(std::int64_t id, std::string name, std::int64_t parent, std
 
 class Odoo : public E2eTest {
  protected:
-  void configure() {
+  // `credentials`: the protocol's members, e.g. "password": "..." or "protocol": "json2", ...
+  void configure(const std::string& credentials) {
     write_config(std::string(R"([{ "name": "odoo", "type": "odoo", "url": ")") + odoo_.url() + R"(", "db": ")" +
-                 FakeOdoo::kDb + R"(", "user": ")" + FakeOdoo::kLogin + R"(", "password": ")" + FakeOdoo::kPassword +
-                 R"(", "poll_interval": "10m", "default_owner": "sales",
+                 FakeOdoo::kDb + R"(", "user": ")" + FakeOdoo::kLogin + R"(", )" + credentials +
+                 R"(, "poll_interval": "10m", "default_owner": "sales",
                  "owners": { "john.smith@example.com": "jsmith", "erika@example.com": "erika" } }])");
   }
+  void companies_and_contacts_land_with_mapped_owners_and_parked_contacts_follow(const std::string& credentials);
   FakeOdoo odoo_;
 };
 
-TEST_P(Odoo, CompaniesAndContactsLandWithMappedOwnersAndParkedContactsFollow) {
+void Odoo::companies_and_contacts_land_with_mapped_owners_and_parked_contacts_follow(const std::string& credentials) {
   odoo_.add_user(7, "erika@example.com", "Erika Beispiel");
   odoo_.add_user(8, "john.smith@example.com", "John Smith");
   odoo_.add_user(9, "nobody@example.com", "Not In The Table");
@@ -46,7 +49,7 @@ TEST_P(Odoo, CompaniesAndContactsLandWithMappedOwnersAndParkedContactsFollow) {
   odoo_.add_partner(person(65, "Hans Peter Meier", 41, "2026-03-04 09:05:00"));
   // Her company is rejected (its salesperson is not in the owners table): she waits for it.
   odoo_.add_partner(person(81, "Greta Gruen", 43, "2026-03-04 09:06:00"));
-  configure();
+  configure(credentials);
 
   ProcessResult run = erpsyncd({"--once"});
   ASSERT_EQ(run.exit_code, 0) << run.all();
@@ -76,6 +79,29 @@ TEST_P(Odoo, CompaniesAndContactsLandWithMappedOwnersAndParkedContactsFollow) {
   EXPECT_EQ(scalar("SELECT a.external_code FROM contacts c JOIN accounts a ON a.id = c.account_id WHERE c.last_name = 'Gruen'"), "C-43");
   EXPECT_EQ(scalar("SELECT owner FROM accounts WHERE external_code = 'C-43'"), "nina");
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM sync_rejections WHERE resolved_at IS NULL"), "0");
+  // The API key or password never reaches the output.
+  EXPECT_EQ(run.all().find(FakeOdoo::kPassword), std::string::npos);
+  EXPECT_EQ(again.all().find(FakeOdoo::kPassword), std::string::npos);
+}
+
+TEST_P(Odoo, CompaniesAndContactsLandWithMappedOwnersAndParkedContactsFollow) {
+  companies_and_contacts_land_with_mapped_owners_and_parked_contacts_follow(R"("password": ")" +
+                                                                             std::string(FakeOdoo::kPassword) + "\"");
+  if (HasFatalFailure()) return;
+  for (const auto& r : odoo_.http().requests()) EXPECT_TRUE(r.path.starts_with("/xmlrpc/2/")) << r.path;
+}
+
+TEST_P(Odoo, OverJson2TheSameCompaniesAndContactsLand) {
+  companies_and_contacts_land_with_mapped_owners_and_parked_contacts_follow(
+      R"("protocol": "json2", "api_key": ")" + std::string(FakeOdoo::kPassword) + "\"");
+  if (HasFatalFailure()) return;
+  const auto requests = odoo_.http().requests();
+  ASSERT_FALSE(requests.empty());
+  for (const auto& r : requests) {
+    EXPECT_TRUE(r.path.starts_with("/json/2/")) << r.path;
+    EXPECT_EQ(r.header("Authorization"), "bearer " + std::string(FakeOdoo::kPassword));
+    EXPECT_EQ(r.header("X-Odoo-Database"), FakeOdoo::kDb);
+  }
 }
 
 ERPSYNC_E2E_ON_ALL_ENGINES(Odoo);
