@@ -80,8 +80,8 @@ class Json2Transport final : public OdooTransport {
 // (a repeated key keeps the last value). Throws core::SyncError{permanent} for a non-finite
 // double or a string that is not UTF-8 (JSON cannot carry either).
 nlohmann::json to_json(const Value& v);
-// null → nil, integers that fit int64 → integer, other numbers → double. Object members keep
-// the parser's order.
+// null → nil, integers that fit int64 → integer, other numbers → double. Object members come
+// in key order (nlohmann::json keeps objects sorted; member order has no meaning to Odoo).
 Value from_json(const nlohmann::json& j);
 
 // One line for an Odoo JSON-2 error body: "<exception class>: <message>" (the class without its
