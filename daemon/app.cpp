@@ -91,7 +91,7 @@ int once(const config::Config& cfg, const CommandLine& cl) {
   // A dry run takes no lease: it writes nothing that stays.
   std::unique_ptr<LeaseKeeper> leases;
   if (!cl.dry_run)
-    leases = std::make_unique<LeaseKeeper>(cfg.database.connection, once_holder(cfg.cluster.instance_id),
+    leases = std::make_unique<LeaseKeeper>(cfg.database.connection, cfg.cluster.instance_id,
                                            cfg.cluster.lease_ttl);
   for (const config::ConnectorConfig& conn : cfg.connectors) {
     if (cl.connector ? conn.name != *cl.connector : !conn.enabled) continue;
@@ -157,7 +157,7 @@ int retry_rejections(const config::Config& cfg, const CommandLine& cl) {
     return kExitUsage;
   }
   bool failed = false;
-  LeaseKeeper leases(cfg.database.connection, once_holder(cfg.cluster.instance_id), cfg.cluster.lease_ttl);
+  LeaseKeeper leases(cfg.database.connection, cfg.cluster.instance_id, cfg.cluster.lease_ttl);
   for (const config::ConnectorConfig& conn : cfg.connectors) {
     if (cl.connector ? conn.name != *cl.connector : !conn.enabled) continue;
     try {

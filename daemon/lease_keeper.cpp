@@ -1,6 +1,13 @@
 #include "daemon/lease_keeper.hpp"
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 
 #include "daemon/logging.hpp"
 
@@ -50,7 +57,8 @@ odbc::AcquireResult LeaseKeeper::acquire(const std::string& connector) {
       if (odbc::renew_lease(c, it->second, ttl_)) return odbc::AcquireResult{it->second, std::nullopt};
       held_.erase(it);
     }
-    odbc::AcquireResult r = odbc::acquire_lease(c, connector, holder_, ttl_);
+    odbc::AcquireResult r = odbc::acquire_lease(c, connector, odbc::Claimant{holder_, process_}, ttl_,
+                                                [](const odbc::LeaseRow& row) { return process_gone(row.process); });
     if (r.lease) held_[connector] = *r.lease;
     return r;
   } catch (const std::exception&) {
@@ -128,6 +136,50 @@ void LeaseKeeper::renew_loop() {
   while (!wake_.wait_for(lock, every, [this] { return stop_; })) renew_held();
 }
 
-std::string once_holder(const std::string& instance_id) { return instance_id + "/once"; }
+namespace {
+
+std::string read_first_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+std::string boot_id() { return read_first_line("/proc/sys/kernel/random/boot_id"); }
+
+// Field 22 of /proc/PID/stat (the start time in clock ticks since boot); "" when unreadable.
+// The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+std::string start_ticks(const std::string& pid) {
+  const std::string stat = read_first_line("/proc/" + pid + "/stat");
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos) return "";
+  std::istringstream rest(stat.substr(close + 1));
+  std::string field;
+  for (int i = 3; i <= 22 && rest >> field; ++i)
+    if (i == 22) return field;
+  return "";
+}
+
+}  // namespace
+
+std::string this_process_identity() {
+  const std::string pid = std::to_string(::getpid());
+  return pid + ":" + start_ticks(pid) + "@" + boot_id();
+}
+
+bool process_gone(const std::string& identity) {
+  const auto colon = identity.find(':'), at = identity.find('@');
+  if (colon == std::string::npos || at == std::string::npos || at < colon) return false;
+  const std::string pid = identity.substr(0, colon);
+  if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) return false;
+  const std::string boot = identity.substr(at + 1);
+  if (boot != boot_id()) return true;
+  // kill(pid, 0) sees processes that /proc hides (the unit's ProtectProc=invisible hides other
+  // users' processes, e.g. an admin's --once run as root): ESRCH is the one sure "gone".
+  if (::kill(static_cast<pid_t>(std::stol(pid)), 0) != 0 && errno == ESRCH) return true;
+  // The pid runs: the same process unless its start time (when readable) says it was reused.
+  const std::string ticks = start_ticks(pid);
+  return !ticks.empty() && ticks != identity.substr(colon + 1, at - colon - 1);
+}
 
 }  // namespace erpsync::daemon

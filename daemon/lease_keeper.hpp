@@ -6,10 +6,11 @@
 // instance takes them, and the fencing check in every commit (OdbcStore::set_fence) refuses
 // the paused process's late writes.
 //
-// Holder names: the service holds leases as its cluster.instance_id, so a restarted service
-// takes its own leases back at once; `--once` and `rejections retry` hold them as
-// "<instance_id>/once", so that an admin's one-off run on the service's host never takes a
-// lease from the running service but waits for it or reports it (see once_holder()).
+// Who holds: the instance (cluster.instance_id) and this process's identity (see
+// this_process_identity()). A lease of the same instance whose process is gone — a restarted
+// service or `--once` on the same host, or the instance moved to another host — is taken back
+// at once; one whose process still runs (an admin's `--once` beside the service on its host,
+// both with the host name as instance_id) is waited for or reported, never taken.
 //
 // Thread-safety: every public member may be called from any thread.
 
@@ -26,6 +27,16 @@
 #include "connectors/odbc/odbc.hpp"
 
 namespace erpsync::daemon {
+
+// This process as sync_leases.process: "<pid>:<start time in clock ticks>@<boot id>" — the
+// pid alone could be reused after a restart, the start time and boot id cannot.
+std::string this_process_identity();
+
+// True when `identity` (as this_process_identity() writes it) names a process that no longer
+// runs: another boot (a reboot, or another host), no process with that pid, or one whose start
+// time differs (the pid was reused). What it cannot tell counts as running (never take a lease
+// on a guess).
+bool process_gone(const std::string& identity);
 
 class LeaseKeeper {
  public:
@@ -62,6 +73,7 @@ class LeaseKeeper {
 
   const std::string connection_string_;
   const std::string holder_;
+  const std::string process_ = this_process_identity();
   const std::chrono::milliseconds ttl_;
 
   std::mutex mu_;  // guards everything below
@@ -73,8 +85,5 @@ class LeaseKeeper {
   std::condition_variable wake_;
   std::thread renewer_;
 };
-
-// The holder name of one-off commands (`--once`, `rejections retry`) for `instance_id`.
-std::string once_holder(const std::string& instance_id);
 
 }  // namespace erpsync::daemon

@@ -46,13 +46,14 @@ constexpr const char* kReleased = "1970-01-01 00:00:00.000";
 // Lease rows with `expired` judged by the server's clock; append a WHERE/ORDER BY.
 std::string select_rows_sql(Dialect d) {
   return "SELECT connector, holder, fencing_token, expires_at, CASE WHEN expires_at < " + now_sql(d) +
-         " THEN 1 ELSE 0 END FROM sync_leases";
+         " THEN 1 ELSE 0 END, process FROM sync_leases";
 }
 
 LeaseRow to_lease_row(const Row& r) {
   LeaseRow row{r[0].value_or(""), r[1].value_or(""), std::stoll(r[2].value_or("0")), r[3].value_or(""),
                r[4].value_or("0") == "1"};
   row.released = row.expires_at.rfind("1970-01-01", 0) == 0;
+  row.process = r[5].value_or("");
   return row;
 }
 
@@ -83,34 +84,46 @@ auto transaction(Connection& conn, Fn&& fn) -> decltype(fn()) {
 
 }  // namespace
 
-AcquireResult acquire_lease(Connection& conn, const std::string& connector, const std::string& holder,
-                            std::chrono::milliseconds ttl) {
+AcquireResult acquire_lease(Connection& conn, const std::string& connector, const Claimant& who,
+                            std::chrono::milliseconds ttl, const TakeOverCheck& may_take_over) {
   const Dialect d = conn.dialect();
-  // Take it over when it is ours or has expired: one conditional UPDATE decides atomically.
-  AcquireResult taken = transaction(conn, [&] {
-    AcquireResult r;
-    const std::int64_t n = conn.exec(
-        "UPDATE sync_leases SET holder = ?, fencing_token = fencing_token + 1, expires_at = " + now_plus_sql(d) +
-            " WHERE connector = ? AND (holder = ? OR expires_at < " + now_sql(d) + ")",
-        {Param::str(holder), ttl_param(d, ttl), Param::str(connector), Param::str(holder)});
-    if (n == 1) {
-      auto row = read_row(conn, connector);
-      if (row) r.lease = Lease{connector, holder, row->fencing_token};
-    }
-    return r;
-  });
+  const std::string take = "UPDATE sync_leases SET holder = ?, process = ?, fencing_token = fencing_token + 1, "
+                           "expires_at = " + now_plus_sql(d) + " WHERE connector = ? AND ";
+  // One conditional UPDATE decides atomically; the token is read back in the same transaction.
+  auto take_if = [&](const std::string& condition, std::vector<Param> condition_params) {
+    return transaction(conn, [&] {
+      AcquireResult r;
+      std::vector<Param> p = {Param::str(who.holder), Param::str_or_null(who.process), ttl_param(d, ttl),
+                              Param::str(connector)};
+      for (auto& c : condition_params) p.push_back(std::move(c));
+      if (conn.exec(take + condition, p) == 1)
+        if (auto row = read_row(conn, connector)) r.lease = Lease{connector, who.holder, row->fencing_token, who.process};
+      return r;
+    });
+  };
+  // Free (expired or released), or already this very process's.
+  AcquireResult taken = take_if("(expires_at < " + now_sql(d) + " OR (holder = ? AND process = ?))",
+                                {Param::str(who.holder), Param::str(who.process)});
   if (taken.lease) return taken;
-  if (auto row = read_row(conn, connector)) {
+  std::optional<LeaseRow> row = read_row(conn, connector);
+  if (row && row->holder == who.holder && may_take_over && may_take_over(*row)) {
+    // A dead process of this instance: taken back at once, unless someone else moved first
+    // (the token it was seen with has changed).
+    taken = take_if("holder = ? AND fencing_token = ?", {Param::str(row->holder), Param::i64(row->fencing_token)});
+    if (taken.lease) return taken;
+    row = read_row(conn, connector);
+  }
+  if (row) {
     taken.held_by = std::move(row);
     return taken;
   }
   // No row yet: the first holder inserts it with token 1. Two processes may race here; the
   // primary key lets one win, and the loser reads who did.
   try {
-    conn.exec("INSERT INTO sync_leases (connector, holder, fencing_token, expires_at) VALUES (?, ?, 1, " +
+    conn.exec("INSERT INTO sync_leases (connector, holder, process, fencing_token, expires_at) VALUES (?, ?, ?, 1, " +
                   now_plus_sql(d) + ")",
-              {Param::str(connector), Param::str(holder), ttl_param(d, ttl)});
-    taken.lease = Lease{connector, holder, 1};
+              {Param::str(connector), Param::str(who.holder), Param::str_or_null(who.process), ttl_param(d, ttl)});
+    taken.lease = Lease{connector, who.holder, 1, who.process};
     return taken;
   } catch (const OdbcError& e) {
     if (e.error_class() != ErrorClass::unique_violation) throw;

@@ -2,7 +2,11 @@
 // Connector leases (SPEC §10): one process at a time syncs a connector, coordinated through
 // the `sync_leases` table of the database everyone already shares — no cluster protocol.
 //
-//   sync_leases(connector PK, holder, fencing_token, expires_at)
+//   sync_leases(connector PK, holder, fencing_token, expires_at, process)
+//
+// `holder` is the instance (cluster.instance_id); `process` says which process of it holds the
+// lease (see daemon/lease_keeper.hpp for its form), so that a holder can tell a dead
+// predecessor of its own instance from a live sibling.
 //
 // Contracts:
 //   - acquire/renew/release are atomic conditional statements; expiry is judged by the
@@ -10,8 +14,9 @@
 //     clocks of the hosts, which may disagree.
 //   - every acquisition increments the connector's fencing token; a released lease keeps its
 //     row (expires_at in the past), so a token is never handed out twice.
-//   - a holder takes its own lease back at once (a restarted process with the same holder
-//     name), and anyone takes a lease whose expires_at has passed.
+//   - anyone takes a lease whose expires_at has passed; a process takes a lease of its own
+//     instance back at once when the caller's `may_take_over` says the process holding it is
+//     gone (a restarted process with the same instance_id, SPEC §10).
 //   - check_fence() runs inside the writer's transaction, as its last statement before COMMIT:
 //     it locks the lease row (FOR UPDATE on PostgreSQL and MariaDB; SQLite's write lock is
 //     already held by then) and says whether the lease still carries the writer's token. An
@@ -20,6 +25,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,8 +37,15 @@ namespace erpsync::connectors::odbc {
 // A lease this process holds: what every fenced commit checks.
 struct Lease {
   std::string connector;
-  std::string holder;
+  std::string holder;   // the instance
   std::int64_t fencing_token = 0;
+  std::string process;  // which process of the instance
+};
+
+// Who asks for a lease.
+struct Claimant {
+  std::string holder;   // the instance
+  std::string process;  // this process
 };
 
 // A lease row as the database has it.
@@ -42,6 +55,7 @@ struct LeaseRow {
   std::string expires_at;  // UTC, as the database prints it
   bool expired = false;    // by the database server's clock
   bool released = false;   // given up by its holder (expired too)
+  std::string process;     // "" when unknown
 };
 
 struct AcquireResult {
@@ -49,10 +63,15 @@ struct AcquireResult {
   std::optional<LeaseRow> held_by;     // otherwise: who holds it, until when
 };
 
-// Takes `connector`'s lease for `holder` for `ttl` when it is free, expired or already
-// `holder`'s. Uses `conn` in autocommit mode (its own short transaction). Throws OdbcError.
-AcquireResult acquire_lease(Connection& conn, const std::string& connector, const std::string& holder,
-                            std::chrono::milliseconds ttl);
+// Decides whether a live lease held by the claimant's own instance may be taken over at once
+// (its process is gone). Never called for other instances' leases.
+using TakeOverCheck = std::function<bool(const LeaseRow&)>;
+
+// Takes `connector`'s lease for `who` for `ttl` when it is free, expired, already this
+// process's, or held by a process of the same instance that `may_take_over` says is gone.
+// Uses `conn` in autocommit mode (its own short transactions). Throws OdbcError.
+AcquireResult acquire_lease(Connection& conn, const std::string& connector, const Claimant& who,
+                            std::chrono::milliseconds ttl, const TakeOverCheck& may_take_over = {});
 
 // Extends a held lease by `ttl` from the server's now. False when the lease no longer carries
 // `lease`'s token (another process took it over). Throws OdbcError.

@@ -69,57 +69,76 @@ class LeaseTest : public ::testing::TestWithParam<Engine> {
 
 TEST_P(LeaseTest, TheFirstAcquisitionGetsTokenOneAndAnotherHolderIsToldWhoHasIt) {
   auto a = connect(), b = connect();
-  AcquireResult got = acquire_lease(*a, "erp", "host-a", 30s);
+  AcquireResult got = acquire_lease(*a, "erp", Claimant{"host-a", "process-1"}, 30s);
   ASSERT_TRUE(got.lease);
   EXPECT_EQ(got.lease->fencing_token, 1);
   EXPECT_EQ(got.lease->holder, "host-a");
 
-  AcquireResult refused = acquire_lease(*b, "erp", "host-b", 30s);
+  AcquireResult refused = acquire_lease(*b, "erp", Claimant{"host-b", "process-1"}, 30s);
   EXPECT_FALSE(refused.lease);
   ASSERT_TRUE(refused.held_by);
   EXPECT_EQ(refused.held_by->holder, "host-a");
   EXPECT_EQ(refused.held_by->fencing_token, 1);
   EXPECT_FALSE(refused.held_by->expired);
   // Another connector is free for host-b.
-  EXPECT_TRUE(acquire_lease(*b, "shop", "host-b", 30s).lease);
+  EXPECT_TRUE(acquire_lease(*b, "shop", Claimant{"host-b", "process-1"}, 30s).lease);
   EXPECT_EQ(scalar("SELECT holder FROM sync_leases WHERE connector = 'erp'"), "host-a");
 }
 
-TEST_P(LeaseTest, AHolderTakesItsOwnLeaseBackAtOnceWithANewToken) {
-  auto before = connect();
-  ASSERT_EQ(acquire_lease(*before, "erp", "host-a", 60s).lease->fencing_token, 1);
-  // The process restarts (a new connection, same holder name), long before the TTL ends.
-  auto after = connect();
-  AcquireResult again = acquire_lease(*after, "erp", "host-a", 60s);
+TEST_P(LeaseTest, AnInstanceTakesItsOwnLeaseBackAtOnceOnlyFromAProcessThatIsGone) {
+  auto before = connect(), after = connect(), other = connect();
+  ASSERT_EQ(acquire_lease(*before, "erp", Claimant{"host-a", "process-1"}, 60s).lease->fencing_token, 1);
+  std::vector<std::string> asked;  // which holders' processes the check was asked about
+  auto alive = [&](const LeaseRow& row) {
+    asked.push_back(row.holder + "/" + row.process);
+    return false;
+  };
+  auto gone = [&](const LeaseRow& row) {
+    asked.push_back(row.holder + "/" + row.process);
+    return true;
+  };
+  // A live sibling of the same instance (an admin's --once beside the service): refused.
+  AcquireResult sibling = acquire_lease(*after, "erp", Claimant{"host-a", "process-2"}, 60s, alive);
+  EXPECT_FALSE(sibling.lease);
+  ASSERT_TRUE(sibling.held_by);
+  EXPECT_EQ(sibling.held_by->process, "process-1");
+  // Another instance is never taken over early, whatever its process: the check is not asked.
+  EXPECT_FALSE(acquire_lease(*other, "erp", Claimant{"host-b", "process-9"}, 60s, gone).lease);
+  EXPECT_EQ(asked, std::vector<std::string>{"host-a/process-1"});
+  // The process restarted (the old one is gone), long before the TTL ends: taken back at once.
+  AcquireResult again = acquire_lease(*after, "erp", Claimant{"host-a", "process-2"}, 60s, gone);
   ASSERT_TRUE(again.lease);
   EXPECT_EQ(again.lease->fencing_token, 2);  // the old incarnation is fenced off
-  EXPECT_FALSE(renew_lease(*before, Lease{"erp", "host-a", 1}, 60s));
+  EXPECT_EQ(again.lease->process, "process-2");
+  EXPECT_FALSE(renew_lease(*before, Lease{"erp", "host-a", 1, "process-1"}, 60s));
+  EXPECT_TRUE(renew_lease(*after, *again.lease, 60s));
+  EXPECT_EQ(scalar("SELECT process FROM sync_leases WHERE connector = 'erp'"), "process-2");
 }
 
 TEST_P(LeaseTest, AnExpiredLeaseIsTakenOverAndTheOldHolderCanNoLongerRenew) {
   auto a = connect(), b = connect();
-  const Lease la = *acquire_lease(*a, "erp", "host-a", 30s).lease;
+  const Lease la = *acquire_lease(*a, "erp", Claimant{"host-a", "process-1"}, 30s).lease;
   EXPECT_TRUE(renew_lease(*a, la, 30s));
-  EXPECT_FALSE(acquire_lease(*b, "erp", "host-b", 30s).lease);
+  EXPECT_FALSE(acquire_lease(*b, "erp", Claimant{"host-b", "process-1"}, 30s).lease);
 
   expire("erp");
-  AcquireResult taken = acquire_lease(*b, "erp", "host-b", 30s);
+  AcquireResult taken = acquire_lease(*b, "erp", Claimant{"host-b", "process-1"}, 30s);
   ASSERT_TRUE(taken.lease);
   EXPECT_EQ(taken.lease->fencing_token, la.fencing_token + 1);
   EXPECT_FALSE(renew_lease(*a, la, 30s));
   EXPECT_TRUE(renew_lease(*b, *taken.lease, 30s));
-  AcquireResult back = acquire_lease(*a, "erp", "host-a", 30s);
+  AcquireResult back = acquire_lease(*a, "erp", Claimant{"host-a", "process-1"}, 30s);
   EXPECT_FALSE(back.lease);
   EXPECT_EQ(back.held_by->holder, "host-b");
 }
 
 TEST_P(LeaseTest, RenewalExtendsTheLeaseOnTheServersClock) {
   auto a = connect(), b = connect();
-  const Lease la = *acquire_lease(*a, "erp", "host-a", 30s).lease;
+  const Lease la = *acquire_lease(*a, "erp", Claimant{"host-a", "process-1"}, 30s).lease;
   expire("erp");
   // Renewed before anyone took it: it holds again, and host-b is refused.
   ASSERT_TRUE(renew_lease(*a, la, 30s));
-  EXPECT_FALSE(acquire_lease(*b, "erp", "host-b", 30s).lease);
+  EXPECT_FALSE(acquire_lease(*b, "erp", Claimant{"host-b", "process-1"}, 30s).lease);
   auto rows = list_leases(*b);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_FALSE(rows[0].expired);
@@ -128,13 +147,13 @@ TEST_P(LeaseTest, RenewalExtendsTheLeaseOnTheServersClock) {
 
 TEST_P(LeaseTest, AReleasedLeaseIsFreeAtOnceAndItsTokenIsNeverHandedOutAgain) {
   auto a = connect(), b = connect();
-  const Lease la = *acquire_lease(*a, "erp", "host-a", 60s).lease;
+  const Lease la = *acquire_lease(*a, "erp", Claimant{"host-a", "process-1"}, 60s).lease;
   release_lease(*a, la);
   auto rows = list_leases(*b);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_TRUE(rows[0].released);
   EXPECT_TRUE(rows[0].expired);
-  AcquireResult taken = acquire_lease(*b, "erp", "host-b", 60s);
+  AcquireResult taken = acquire_lease(*b, "erp", Claimant{"host-b", "process-1"}, 60s);
   ASSERT_TRUE(taken.lease);
   EXPECT_EQ(taken.lease->fencing_token, 2);
   // Releasing a lease someone else holds by now changes nothing.
@@ -155,7 +174,7 @@ TEST_P(LeaseTest, ConcurrentAcquirersOfAFreeConnectorGetExactlyOneWinner) {
       threads.emplace_back([&, i] {
         while (!go.load()) std::this_thread::yield();
         try {
-          if (acquire_lease(*conns[i], "erp", "host-" + std::to_string(i), 30s).lease) ++winners;
+          if (acquire_lease(*conns[i], "erp", Claimant{"host-" + std::to_string(i), "process-1"}, 30s).lease) ++winners;
         } catch (const std::exception&) {
           ++errors;  // a lock timeout is an honest answer too; never two winners
         }
@@ -170,7 +189,7 @@ TEST_P(LeaseTest, ConcurrentAcquirersOfAFreeConnectorGetExactlyOneWinner) {
 
 TEST_P(LeaseTest, AFencedStoreCommitsWhileItHoldsTheLeaseAndRollsBackOnceItIsTakenOver) {
   auto a = connect(), b = connect();
-  const Lease la = *acquire_lease(*a, "erp", "host-a", 30s).lease;
+  const Lease la = *acquire_lease(*a, "erp", Claimant{"host-a", "process-1"}, 30s).lease;
   store_->set_fence(la);
   core::WriteBatch first = cursor_batch("first");
   core::AccountWrite a1;
@@ -183,7 +202,7 @@ TEST_P(LeaseTest, AFencedStoreCommitsWhileItHoldsTheLeaseAndRollsBackOnceItIsTak
 
   // host-a pauses past its TTL; host-b takes the connector over.
   expire("erp");
-  ASSERT_TRUE(acquire_lease(*b, "erp", "host-b", 30s).lease);
+  ASSERT_TRUE(acquire_lease(*b, "erp", Claimant{"host-b", "process-1"}, 30s).lease);
   core::WriteBatch late = cursor_batch("late");
   core::AccountWrite acc;
   acc.ref = -1;
@@ -206,10 +225,10 @@ TEST_P(LeaseTest, AFencedStoreCommitsWhileItHoldsTheLeaseAndRollsBackOnceItIsTak
 
 TEST_P(LeaseTest, AnOkRunThatEndsAfterATakeoverIsRecordedAsAnError) {
   auto a = connect(), b = connect();
-  store_->set_fence(*acquire_lease(*a, "erp", "host-a", 30s).lease);
+  store_->set_fence(*acquire_lease(*a, "erp", Claimant{"host-a", "process-1"}, 30s).lease);
   const std::int64_t run = store_->begin_run("erp", "accounts", "host-a");
   expire("erp");
-  ASSERT_TRUE(acquire_lease(*b, "erp", "host-b", 30s).lease);
+  ASSERT_TRUE(acquire_lease(*b, "erp", Claimant{"host-b", "process-1"}, 30s).lease);
   try {
     store_->finish_run(run, "ok", core::Counters{}, "");
     FAIL() << "an ok end after the lease was lost was accepted";
@@ -228,7 +247,7 @@ TEST_P(LeaseTest, AnOkRunThatEndsAfterATakeoverIsRecordedAsAnError) {
 
 TEST_P(LeaseTest, WithoutAFenceTheStoreWritesAsBefore) {
   auto b = connect();
-  ASSERT_TRUE(acquire_lease(*b, "erp", "host-b", 30s).lease);
+  ASSERT_TRUE(acquire_lease(*b, "erp", Claimant{"host-b", "process-1"}, 30s).lease);
   store_->apply(cursor_batch("unfenced"));  // admin paths and dry runs carry no fence
   EXPECT_EQ(store_->load_cursor("erp", "accounts").cursor, "unfenced");
 }
