@@ -149,8 +149,9 @@ struct FeedConfig {
   std::int64_t max_size = std::int64_t{256} << 20;
   int max_depth = 64;
   // Records per page handed to the engine. Not a config option: 0 (the default) hands a file's
-  // whole document over as one page, because SPEC §3 rule 7 supersedes duplicate remote ids
-  // within one document. HTTP feeds hand over each fetched page as one page and ignore it.
+  // document over in slices of FeedSource::kFileSliceRecords (SPEC §3 rule 7 still supersedes
+  // duplicate remote ids across the whole document). HTTP feeds hand over each fetched page as
+  // one page and ignore it.
   int page_size = 0;
   // HTTP only (the loader refuses them on file:// feeds); see connectors/feed/http_reader.hpp
   // and feed_source.hpp. tls.client_cert/client_key are refused as not supported yet.

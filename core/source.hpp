@@ -23,6 +23,11 @@ struct SourceStart {
 
 struct SourcePage {
   std::vector<IncomingAccount> records;  // in arrival order
+  // Ascending indices into `records` of the records whose remote id appears again later in the
+  // same document, in this page or a later one (SPEC §3 rule 7 across the slices a source cuts
+  // one document into): the engine counts them superseded and syncs only the last one. A source
+  // that hands over whole documents leaves it empty: the engine finds duplicates within a page.
+  std::vector<std::size_t> superseded;
   // The cursor that covers this page and all before it; committed with the page's last batch.
   // Empty for snapshots without a cursor.
   std::string cursor_after;

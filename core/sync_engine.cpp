@@ -21,23 +21,28 @@ struct StopRequested {};
 
 // Rule 7 across a whole fetched page: only the last record of each remote id is kept; the
 // earlier ones are counted superseded here, so that splitting a page into batches never lets
-// a duplicate through.
-std::vector<IncomingAccount> drop_superseded(std::vector<IncomingAccount> page, Counters& counters,
-                                            SyncEvents& events) {
+// a duplicate through. `later` lists the records a later page of the same document supersedes
+// (SourcePage::superseded).
+std::vector<IncomingAccount> drop_superseded(std::vector<IncomingAccount> page, const std::vector<std::size_t>& later,
+                                            Counters& counters, SyncEvents& events) {
   std::unordered_map<std::string, std::size_t> last;
   for (std::size_t i = 0; i < page.size(); ++i) last[page[i].get(Field::remote_id)] = i;
-  if (last.size() == page.size()) return page;
+  if (last.size() == page.size() && later.empty()) return page;
   std::vector<IncomingAccount> kept;
   kept.reserve(last.size());
+  auto next_later = later.begin();
   for (std::size_t i = 0; i < page.size(); ++i) {
     const std::string& rid = page[i].get(Field::remote_id);
-    if (last[rid] == i) {
+    while (next_later != later.end() && *next_later < i) ++next_later;
+    const bool superseded_later = next_later != later.end() && *next_later == i;
+    if (last[rid] == i && !superseded_later) {
       kept.push_back(std::move(page[i]));
       continue;
     }
     counters.count(Outcome::superseded);
     events.on_decision(Decision{rid, page[i].get(Field::external_code), Outcome::superseded, std::nullopt,
-                                "remote id " + rid + " appears again later in the same page; the last one is the record"});
+                                "remote id " + rid + " appears again later in the same " +
+                                    (superseded_later ? "document" : "page") + "; the last one is the record"});
   }
   return kept;
 }
@@ -184,7 +189,7 @@ SyncReport run_stream(const MatchPolicy& policy, AccountSource& source, Store& s
       while (auto page = source.next_page()) {
         if (source.is_snapshot())
           for (const IncomingAccount& r : page->records) seen.insert(r.get(Field::remote_id));
-        std::vector<IncomingAccount> records = drop_superseded(std::move(page->records), counters, events);
+        std::vector<IncomingAccount> records = drop_superseded(std::move(page->records), page->superseded, counters, events);
         const std::span<const IncomingAccount> all(records);
         if (all.empty() && !page->cursor_after.empty() && page->cursor_after != last_cursor) {
           runner.run(all, CursorWrite{policy.stream, page->cursor_after, std::nullopt, std::nullopt}, keep_all);

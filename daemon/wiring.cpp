@@ -91,15 +91,9 @@ namespace {
 std::unique_ptr<core::AccountSource> make_account_source(const config::ConnectorConfig& conn, const std::string& stream) {
   if (conn.type == config::ConnectorType::odoo && stream == "companies")
     return connectors::odoo::OdooCompaniesSource::create(conn);
-  if (const config::FeedConfig* feed = conn.feed()) {
-    config::ConnectorConfig copy = conn;
-    if (!feed->cursor) {
-      // A snapshot is one fetched document: the engine sees it as one page, so that duplicate
-      // rows anywhere in it are superseded (rule 7); batches still split it for the database.
-      std::get<config::FeedConfig>(copy.settings).page_size = std::numeric_limits<int>::max();
-    }
-    return connectors::feed::FeedSource::create(copy);
-  }
+  // A file's document goes to the engine in slices; FeedSource keeps rule 7 (duplicate remote
+  // ids superseded) across the whole document.
+  if (conn.feed()) return connectors::feed::FeedSource::create(conn);
   throw core::SyncError(core::SyncError::Kind::permanent, "connector " + conn.name + ": stream " + stream +
                                                               " is not supported by this build");
 }

@@ -3,10 +3,12 @@
 //
 // file:// feeds: begin() reads the whole document (through its DocumentReader), hashes it and,
 // when the hash equals the one kept with the stream's cursor, reports the source unchanged and
-// yields no records. Otherwise it parses the document and selects the records; next_page() maps
-// them. By default the whole document is one page (SPEC §3 rule 7: duplicate remote ids within
-// one document are superseded, so the engine must see them together); FeedConfig::page_size > 0
-// splits it (tests).
+// yields no records. Otherwise it parses the document in place (the bytes read are the document
+// pugixml's nodes point into: it is in memory once) and selects the records; next_page() maps
+// them in slices of kFileSliceRecords (FeedConfig::page_size > 0 sets another size), so that
+// only one slice of mapped records exists at a time. SPEC §3 rule 7 supersedes duplicate remote
+// ids across the whole document: begin() finds the records whose remote id appears again later
+// (a pass over the remote ids alone) and each slice lists its own in SourcePage::superseded.
 //
 // http(s):// feeds: every fetched page is one SourcePage (rule 7 supersedes within it), its
 // records mapped with the same mappers. `paging`:
@@ -42,6 +44,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config/config.hpp"
 #include "connectors/feed/cursor_time.hpp"
@@ -60,6 +63,9 @@ struct FeedSourceOptions {
 
 class FeedSource final : public core::AccountSource {
  public:
+  // Records per page of a file's document when FeedConfig::page_size is 0: a few batches' worth.
+  static constexpr std::size_t kFileSliceRecords = 2000;
+
   // `reader` supplies the documents: read() the configured URL, read(url) further pages.
   FeedSource(std::string connector, const config::FeedConfig& feed, std::unique_ptr<DocumentReader> reader,
              FeedSourceOptions options = {});
@@ -79,6 +85,9 @@ class FeedSource final : public core::AccountSource {
 
  private:
   std::optional<core::SourcePage> next_file_page();
+  // The ascending indices of the loaded document's records whose remote id appears again later
+  // in it; empty when the document is one page.
+  std::vector<std::size_t> superseded_in_document() const;
   std::optional<core::SourcePage> next_http_page();
   // Loads `doc` into the mapper and decides the URL after it (sets done_ when none). Returns its
   // record count, or nullopt for a page/offset page identical to the one before (the end).
@@ -99,6 +108,7 @@ class FeedSource final : public core::AccountSource {
   // file://
   std::size_t count_ = 0;
   std::size_t next_ = 0;
+  std::vector<std::size_t> superseded_;
   // http(s)://
   std::string base_url_;   // the configured URL with the cursor's parameters
   std::string first_url_;

@@ -7,7 +7,9 @@
 #include <nlohmann/json.hpp>
 #include <pugixml.hpp>
 
+#include "connectors/feed/xml_records.hpp"
 #include "core/errors.hpp"
+#include "core/normalize.hpp"
 #include "core/payload.hpp"
 
 namespace erpsync::connectors::feed {
@@ -75,6 +77,16 @@ class XmlMapper final : public DocumentMapper {
       fields_[i].query.emplace(compile(feed.fields[i]->path, "a field"));
     }
     if (feed.cursor) cursor_field_.emplace(compile(feed.cursor->field, "cursor.field"));
+    record_path_ = plain_records_path(feed.records);
+    auto local = [&](const std::optional<config::FieldPath>& f) { return !f || record_local_xpath(f->path); };
+    for (const auto& f : feed.fields)
+      if (!local(f)) record_path_.reset();
+    if (feed.cursor && !record_local_xpath(feed.cursor->field)) record_path_.reset();
+    if (feed.contacts) {
+      if (!record_local_xpath(feed.contacts->records)) record_path_.reset();
+      for (const auto& f : feed.contacts->fields)
+        if (!local(f)) record_path_.reset();
+    }
     if (feed.contacts) {
       contact_records_.emplace(compile(feed.contacts->records, "contacts.records"));
       for (std::size_t i = 0; i < core::kContactFieldCount; ++i) {
@@ -86,9 +98,115 @@ class XmlMapper final : public DocumentMapper {
   }
 
   std::size_t load(std::string_view text, const std::string& what) override {
+    clear();
+    parse_xml_bounded(doc_, text, limits_, what);
+    return select(what);
+  }
+
+  // Parses record by record when the scan handles the document and every path stays inside its
+  // record (xml_records.hpp); otherwise parses the whole document in place. A document the
+  // record-by-record checks refuse is parsed whole too: that parse reports the error (or, should
+  // it accept what the checks refused, its reading is the one that counts).
+  std::size_t load_in_place(std::string&& text, const std::string& what) override {
+    clear();
+    buffer_ = std::move(text);
+    if (record_path_ && buffer_.size() <= limits_.max_bytes && load_records(what)) return ranges_.size();
+    ranges_.clear();
+    by_record_ = false;
+    try {
+      parse_xml_bounded_inplace(doc_, buffer_, limits_, what);
+    } catch (...) {
+      std::string().swap(buffer_);
+      throw;
+    }
+    return select(what);
+  }
+
+  std::string remote_id(std::size_t index) const override {
+    if (index >= size()) return {};
+    const pugi::xpath_node n = record(index);
+    std::optional<std::string> invalid;
+    if (const XmlField& f = fields_[static_cast<std::size_t>(Field::remote_id)]; f.spec) {
+      std::string id = translate(*f.spec, value(f, n), false, invalid);
+      if (!id.empty()) return id;
+    }
+    if (const XmlField& f = fields_[static_cast<std::size_t>(Field::external_code)]; f.spec) {
+      std::string code = core::normalize_code(translate(*f.spec, value(f, n), false, invalid));
+      if (!code.empty()) return code;
+    }
+    return map_one(n).get(Field::remote_id);  // defaulted from the whole record
+  }
+
+  std::vector<IncomingAccount> map(std::size_t first, std::size_t last) const override {
+    std::vector<IncomingAccount> out;
+    last = std::min(last, size());
+    if (last > first) out.reserve(last - first);
+    for (std::size_t i = first; i < last; ++i) out.push_back(map_one(record(i)));
+    return out;
+  }
+
+  std::string cursor_value(std::size_t index) const override {
+    if (!cursor_field_ || index >= size()) return {};
+    return trim(cursor_field_->evaluate_string(record(index)));
+  }
+
+  std::string document_value(const std::string& path) const override {
+    pugi::xpath_query q = compile(path, "a document path");
+    if (!by_record_) return trim(q.evaluate_string(doc_));
+    pugi::xml_document whole;  // not kept: only HTTP pages ask, and they are loaded whole
+    whole.load_buffer(buffer_.data(), buffer_.size(), pugi::parse_default, pugi::encoding_utf8);
+    return trim(q.evaluate_string(whole));
+  }
+
+ private:
+  void clear() {
     doc_.reset();
     nodes_ = {};
-    parse_xml_bounded(doc_, text, limits_, what);
+    ranges_.clear();
+    by_record_ = false;
+    std::string().swap(buffer_);
+  }
+
+  std::size_t size() const { return by_record_ ? ranges_.size() : nodes_.size(); }
+
+  // Record `index`: a node of the whole document, or the record parsed on its own (valid until
+  // the next call).
+  pugi::xpath_node record(std::size_t index) const {
+    if (!by_record_) return nodes_[index];
+    const ByteRange& r = ranges_[index];
+    record_doc_.load_buffer(buffer_.data() + r.begin, r.end - r.begin, pugi::parse_default, pugi::encoding_utf8);
+    return pugi::xpath_node(record_doc_.document_element());
+  }
+
+  // The record-by-record load: the scan, then the skeleton and every record parsed (by copy, so
+  // that buffer_ keeps the original bytes) with the limits the whole document has. False when
+  // the scan refuses the document or a parse fails.
+  bool load_records(const std::string& what) {
+    std::optional<XmlRecordScan> scan = scan_xml_records(buffer_, *record_path_);
+    if (!scan) return false;
+    try {
+      parse_xml_bounded(doc_, scan->skeleton, limits_, what);
+      doc_.reset();
+      std::string().swap(scan->skeleton);
+      ParseLimits record_limits = limits_;
+      record_limits.max_depth -= static_cast<int>(record_path_->size()) - 1;  // the record's own depth
+      if (record_limits.max_depth < 1) return false;
+      for (const ByteRange& r : scan->records) {
+        parse_xml_bounded(record_doc_, std::string_view(buffer_).substr(r.begin, r.end - r.begin), record_limits, what);
+        if (!record_doc_.document_element() || record_doc_.first_child() != record_doc_.last_child()) return false;
+      }
+    } catch (const core::SyncError&) {
+      doc_.reset();
+      return false;
+    }
+    record_doc_.reset();
+    ranges_ = std::move(scan->records);
+    by_record_ = true;
+    return true;
+  }
+
+  // Selects the records of the parsed document.
+  std::size_t select(const std::string& what) {
     try {
       nodes_ = records_.evaluate_node_set(doc_);
     } catch (const pugi::xpath_exception& e) {
@@ -97,24 +215,6 @@ class XmlMapper final : public DocumentMapper {
     return nodes_.size();
   }
 
-  std::vector<IncomingAccount> map(std::size_t first, std::size_t last) const override {
-    std::vector<IncomingAccount> out;
-    last = std::min(last, nodes_.size());
-    for (std::size_t i = first; i < last; ++i) out.push_back(map_one(nodes_[i]));
-    return out;
-  }
-
-  std::string cursor_value(std::size_t index) const override {
-    if (!cursor_field_ || index >= nodes_.size()) return {};
-    return trim(cursor_field_->evaluate_string(nodes_[index]));
-  }
-
-  std::string document_value(const std::string& path) const override {
-    pugi::xpath_query q = compile(path, "a document path");
-    return trim(q.evaluate_string(doc_));
-  }
-
- private:
   static std::string value(const XmlField& f, const pugi::xpath_node& n) {
     return trim(f.query->evaluate_string(n));
   }
@@ -149,8 +249,14 @@ class XmlMapper final : public DocumentMapper {
   std::optional<pugi::xpath_query> contact_records_;
   std::array<XmlField, core::kContactFieldCount> contact_fields_;
   std::optional<pugi::xpath_query> cursor_field_;
+  // Set when the records path and every field path allow parsing record by record.
+  std::optional<std::vector<std::string>> record_path_;
+  std::string buffer_;  // the document of load_in_place: doc_'s nodes or ranges_ point into it
   pugi::xml_document doc_;
   pugi::xpath_node_set nodes_;
+  bool by_record_ = false;            // ranges_ (not doc_ and nodes_) hold the records
+  std::vector<ByteRange> ranges_;
+  mutable pugi::xml_document record_doc_;  // the record record() parsed last
 };
 
 // ---- JSON -----------------------------------------------------------------------------------
@@ -204,6 +310,28 @@ class JsonMapper final : public DocumentMapper {
                 ", expected an array");
     array_ = found;
     return array_->size();
+  }
+
+  std::size_t load_in_place(std::string&& text, const std::string& what) override {
+    const std::string owned = std::move(text);  // released when parsed: the DOM holds the values
+    return load(owned, what);
+  }
+
+  std::string remote_id(std::size_t index) const override {
+    if (!array_ || index >= array_->size()) return {};
+    const Json& r = (*array_)[index];
+    if (r.is_object()) {
+      std::optional<std::string> invalid;
+      if (const JsonField& f = fields_[static_cast<std::size_t>(Field::remote_id)]; f.spec) {
+        std::string id = translate(*f.spec, scalar(r, f, "remote_id", invalid), false, invalid);
+        if (!id.empty()) return id;
+      }
+      if (const JsonField& f = fields_[static_cast<std::size_t>(Field::external_code)]; f.spec) {
+        std::string code = core::normalize_code(translate(*f.spec, scalar(r, f, "external_code", invalid), false, invalid));
+        if (!code.empty()) return code;
+      }
+    }
+    return map_one(r, index).get(Field::remote_id);  // defaulted from the whole record
   }
 
   std::vector<IncomingAccount> map(std::size_t first, std::size_t last) const override {

@@ -46,6 +46,17 @@ class DocumentMapper {
   // lead to records (JSON: not an array).
   virtual std::size_t load(std::string_view text, const std::string& what) = 0;
 
+  // The same for a document the mapper may keep and rewrite: XML is parsed in place (its nodes
+  // point into `text`, kept until the next load), so the document exists once in memory. JSON
+  // has no in-place parse: `text` is parsed and released. Errors as load(), except that an XML
+  // error's line is counted in the rewritten bytes (the byte offset is exact).
+  virtual std::size_t load_in_place(std::string&& text, const std::string& what) = 0;
+
+  // The remote id record `index` of the loaded document maps to (as map() would give it,
+  // defaulted by SPEC §3 rule 8), without mapping the rest of the record when the remote id or
+  // external code field gives it. For SPEC §3 rule 7 across the slices of one document.
+  virtual std::string remote_id(std::size_t index) const = 0;
+
   // Maps records [first, last) of the loaded document, in document order.
   virtual std::vector<core::IncomingAccount> map(std::size_t first, std::size_t last) const = 0;
 

@@ -241,26 +241,13 @@ nlohmann::json parse_json_bounded(std::string_view text, const ParseLimits& limi
   return parse_json_marked(text, nullptr, limits, what);
 }
 
-void parse_xml_bounded(pugi::xml_document& doc, std::string_view text, const ParseLimits& limits,
-                       const std::string& what) {
-  if (text.size() > limits.max_bytes) {
-    fail(what, "XML", limits.max_bytes,
-         "document too large (" + std::to_string(text.size()) + " bytes, limit " +
-             std::to_string(limits.max_bytes) + ")");
-  }
-  // parse_default: no parse_doctype, so DOCTYPE internals (entity declarations) are skipped, and
-  // pugixml never expands custom or external entities anyway.
-  const pugi::xml_parse_result result =
-      doc.load_buffer(text.data(), text.size(), pugi::parse_default, pugi::encoding_auto);
-  if (!result) {
-    const auto offset = static_cast<std::size_t>(std::max<std::ptrdiff_t>(result.offset, 0));
-    doc.reset();
-    fail(what, "XML", offset,
-         std::string(result.description()) + " (line " + std::to_string(line_of(text, offset)) +
-             ")");
-  }
+namespace {
 
-  // Iterative pre-order walk; depth counts element nesting (the root element is depth 1).
+// The depth check after a successful parse: an iterative pre-order walk (no recursion, so a
+// 1M-deep tree cannot overflow the stack); depth counts element nesting (the root element is
+// depth 1). `text` is what offsets and lines are counted in.
+void check_xml_depth(pugi::xml_document& doc, std::string_view text, const ParseLimits& limits,
+                     const std::string& what) {
   int depth = 0;
   pugi::xml_node node = doc.first_child();
   while (node) {
@@ -291,6 +278,50 @@ void parse_xml_bounded(pugi::xml_document& doc, std::string_view text, const Par
     }
     if (node) node = node.next_sibling();
   }
+}
+
+void check_xml_size(std::size_t size, const ParseLimits& limits, const std::string& what) {
+  if (size > limits.max_bytes) {
+    fail(what, "XML", limits.max_bytes,
+         "document too large (" + std::to_string(size) + " bytes, limit " +
+             std::to_string(limits.max_bytes) + ")");
+  }
+}
+
+}  // namespace
+
+void parse_xml_bounded(pugi::xml_document& doc, std::string_view text, const ParseLimits& limits,
+                       const std::string& what) {
+  check_xml_size(text.size(), limits, what);
+  // parse_default: no parse_doctype, so DOCTYPE internals (entity declarations) are skipped, and
+  // pugixml never expands custom or external entities anyway.
+  const pugi::xml_parse_result result =
+      doc.load_buffer(text.data(), text.size(), pugi::parse_default, pugi::encoding_auto);
+  if (!result) {
+    const auto offset = static_cast<std::size_t>(std::max<std::ptrdiff_t>(result.offset, 0));
+    doc.reset();
+    fail(what, "XML", offset,
+         std::string(result.description()) + " (line " + std::to_string(line_of(text, offset)) +
+             ")");
+  }
+  check_xml_depth(doc, text, limits, what);
+}
+
+void parse_xml_bounded_inplace(pugi::xml_document& doc, std::string& text, const ParseLimits& limits,
+                               const std::string& what) {
+  check_xml_size(text.size(), limits, what);
+  // Same options as parse_xml_bounded. pugixml rewrites the bytes as it goes (terminators,
+  // unescaped text), so the line of an error is counted in the rewritten bytes.
+  const pugi::xml_parse_result result =
+      doc.load_buffer_inplace(text.data(), text.size(), pugi::parse_default, pugi::encoding_auto);
+  if (!result) {
+    const auto offset = static_cast<std::size_t>(std::max<std::ptrdiff_t>(result.offset, 0));
+    doc.reset();
+    fail(what, "XML", offset,
+         std::string(result.description()) + " (line " + std::to_string(line_of(text, offset)) +
+             ")");
+  }
+  check_xml_depth(doc, text, limits, what);
 }
 
 }  // namespace erpsync::connectors

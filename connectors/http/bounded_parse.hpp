@@ -49,4 +49,11 @@ nlohmann::json parse_json_bounded(std::string_view text, const ParseLimits& limi
 void parse_xml_bounded(pugi::xml_document& doc, std::string_view text, const ParseLimits& limits,
                        const std::string& what);
 
+// The same, parsing `text` in place: no copy of the document, whose nodes then point into
+// `text` (which must outlive `doc`'s use and is rewritten by the parse). Same errors, except
+// that an error's line is counted in the rewritten bytes (the byte offset is exact); a caller
+// that can read the document again gets the exact line from parse_xml_bounded.
+void parse_xml_bounded_inplace(pugi::xml_document& doc, std::string& text, const ParseLimits& limits,
+                               const std::string& what);
+
 }  // namespace erpsync::connectors

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <sstream>
 
 #include "config/config.hpp"
@@ -499,6 +500,115 @@ TEST(FeedSourceTest, MalformedFileNamesConnectorAndFile) {
   set_mtime(fx.path, kNow - std::chrono::minutes(1));
   auto src = FeedSource::create(fx.conn, fx.clock);
   expect_permanent([&] { src->begin(core::CursorState{}); }, {"feed erp-xml " + fx.path, "byte"});
+}
+
+TEST(FeedSourceTest, AMalformedFileParsedInPlaceStillNamesTheExactLine) {
+  // The in-place parse rewrites the bytes (here: the line break inside an attribute value becomes
+  // a space); the source reports what a copying parse of the same bytes reports.
+  SourceFixture fx;
+  const std::string text = "<Export>\n<Customer id=\"1\" note=\"a\nb\">\n<Name>A</Name>\n<Bad>\n</Export>\n";
+  fx.dir.write("accounts.xml", text);
+  set_mtime(fx.path, kNow - std::chrono::minutes(1));
+  std::string expected;
+  try {
+    map_document(feed_of(fx.conn), text, "feed erp-xml " + fx.path);
+  } catch (const core::SyncError& e) {
+    expected = e.what();
+  }
+  ASSERT_THAT(expected, HasSubstr("(line "));
+  auto src = FeedSource::create(fx.conn, fx.clock);
+  try {
+    src->begin(core::CursorState{});
+    ADD_FAILURE() << "no SyncError";
+  } catch (const core::SyncError& e) {
+    EXPECT_EQ(e.kind(), core::SyncError::Kind::permanent);
+    EXPECT_EQ(std::string(e.what()), expected);
+  }
+}
+
+// A document of `n` customers with ids 1..n, except that the ids listed in `again` (position,
+// id) reuse an earlier id; the name says the position.
+std::string numbered_export(std::size_t n, const std::map<std::size_t, std::size_t>& again) {
+  std::string out = "<?xml version=\"1.0\"?>\n<Export>\n";
+  for (std::size_t i = 1; i <= n; ++i) {
+    const std::size_t id = again.count(i) ? again.at(i) : i;
+    out += "<Customer id=\"" + std::to_string(id) + "\" code=\"C-" + std::to_string(id) + "\"><Name>at " +
+           std::to_string(i) + "</Name></Customer>\n";
+  }
+  return out + "</Export>\n";
+}
+
+config::ConnectorConfig numbered_connector(const std::string& path) {
+  auto conn = load_connector("feed-xml.json", "file://" + path);
+  auto& feed = std::get<config::FeedConfig>(conn.settings);
+  feed.records = "/Export/Customer";
+  feed.fields = {};
+  feed.fields[static_cast<std::size_t>(Field::remote_id)] = config::FieldPath{"@id", {}};
+  feed.fields[static_cast<std::size_t>(Field::external_code)] = config::FieldPath{"@code", {}};
+  feed.fields[static_cast<std::size_t>(Field::name)] = config::FieldPath{"Name", {}};
+  feed.contacts.reset();
+  return conn;
+}
+
+TEST(FeedSourceTest, ByDefaultADocumentIsHandedOverInSlices) {
+  const std::size_t n = 2 * FeedSource::kFileSliceRecords + 7;
+  TempDir dir;
+  const std::string path = dir.write("big.xml", numbered_export(n, {}));
+  FakeClock clock{kNow};
+  set_mtime(path, kNow - std::chrono::minutes(1));
+  auto src = FeedSource::create(numbered_connector(path), clock);
+  auto start = src->begin(core::CursorState{});
+  EXPECT_EQ(start.snapshot_size, static_cast<std::int64_t>(n));
+  std::vector<std::size_t> sizes;
+  std::size_t expected_id = 1;
+  while (auto page = src->next_page()) {
+    sizes.push_back(page->records.size());
+    EXPECT_TRUE(page->superseded.empty());
+    for (const auto& r : page->records) EXPECT_EQ(r.get(Field::remote_id), std::to_string(expected_id++));
+  }
+  EXPECT_EQ(sizes, (std::vector<std::size_t>{FeedSource::kFileSliceRecords, FeedSource::kFileSliceRecords, 7}));
+}
+
+TEST(FeedSourceTest, EachSliceListsItsRecordsThatALaterSliceSupersedes) {
+  // Slices of 3: positions [1 2 3] [4 5 6] [7 8 9] [10]. Positions 6 and 9 repeat id 2,
+  // position 10 repeats id 4, position 8 repeats id 7 (in the same slice as 7).
+  TempDir dir;
+  const std::string path = dir.write("dup.xml", numbered_export(10, {{6, 2}, {9, 2}, {10, 4}, {8, 7}}));
+  FakeClock clock{kNow};
+  set_mtime(path, kNow - std::chrono::minutes(1));
+  auto conn = numbered_connector(path);
+  std::get<config::FeedConfig>(conn.settings).page_size = 3;
+  auto src = FeedSource::create(conn, clock);
+  EXPECT_EQ(src->begin(core::CursorState{}).snapshot_size, 10);  // every record, repeats too
+  std::vector<std::vector<std::size_t>> superseded;
+  while (auto page = src->next_page()) superseded.push_back(page->superseded);
+  ASSERT_EQ(superseded.size(), 4u);
+  EXPECT_EQ(superseded[0], (std::vector<std::size_t>{1}));     // position 2 (id 2): again at 6 and 9
+  EXPECT_EQ(superseded[1], (std::vector<std::size_t>{0, 2}));  // position 4 (id 4), position 6 (id 2)
+  EXPECT_EQ(superseded[2], (std::vector<std::size_t>{0}));     // position 7 (id 7); 9 is the last id 2
+  EXPECT_EQ(superseded[3], (std::vector<std::size_t>{}));
+}
+
+TEST(FeedSourceTest, RemoteIdsDefaultedFromTheCodeOrTheRecordAreComparedAsMapped) {
+  // Without a remote id field the id is the normalised code (rule 8): " C-1 " and "C-1" are the
+  // same record; records without a code get a hash of their fields, equal for equal records.
+  TempDir dir;
+  const std::string path = dir.write(
+      "nocode.xml",
+      "<Export><Customer code=\" C-1 \"><Name>A</Name></Customer><Customer><Name>Same</Name></Customer>"
+      "<Customer code=\"C-1\"><Name>B</Name></Customer><Customer><Name>Same</Name></Customer></Export>");
+  FakeClock clock{kNow};
+  set_mtime(path, kNow - std::chrono::minutes(1));
+  auto conn = numbered_connector(path);
+  auto& feed = std::get<config::FeedConfig>(conn.settings);
+  feed.fields[static_cast<std::size_t>(Field::remote_id)].reset();
+  feed.page_size = 1;
+  auto src = FeedSource::create(conn, clock);
+  src->begin(core::CursorState{});
+  std::vector<std::size_t> superseded_pages;
+  for (std::size_t i = 0; auto page = src->next_page(); ++i)
+    if (!page->superseded.empty()) superseded_pages.push_back(i);
+  EXPECT_EQ(superseded_pages, (std::vector<std::size_t>{0, 1}));
 }
 
 TEST(FeedSourceTest, OnlyFileAndHttpUrlsAreSupported) {
