@@ -303,8 +303,33 @@ Connection::~Connection() {
   if (h_ != SQL_NULL_HDBC) SQLFreeHandle(SQL_HANDLE_DBC, h_);
 }
 
+namespace {
+// What an administrator can do when the database refuses to store data: it is read-only to
+// this process, its disk is full, or it cannot write (SQLite reports a file-size limit or a
+// failing disk as an I/O error). Empty for any other failure.
+std::string storage_advice(const std::vector<Diagnostic>& diags) {
+  for (const auto& d : diags) {
+    if (icontains(d.message, "readonly database") || icontains(d.message, "read-only") || d.sqlstate == "25006")
+      return "the database is read-only for this process: give the service user write access to the database "
+             "(for SQLite, the file and its folder) and run again";
+    if (icontains(d.message, "disk is full") || icontains(d.message, "disk full") || d.sqlstate == "53100")
+      return "the disk holding the database is full: free space and run again";
+    if (icontains(d.message, "disk I/O error"))
+      return "the database file could not be written (disk full, a file-size limit or a failing disk): check the "
+             "file system holding it and run again";
+  }
+  return "";
+}
+}  // namespace
+
 void Connection::raise(SQLSMALLINT type, SQLHANDLE handle, const std::string& context) const {
   auto diags = diagnostics_of(type, handle);
+  if (const std::string advice = storage_advice(diags); !advice.empty()) {
+    std::optional<Dialect> d;
+    if (dialect_known_) d = dialect_;
+    const ErrorClass cls = classify(d, diags);
+    throw OdbcError(cls, context + " on " + target_ + " (" + advice + ")", std::move(diags));
+  }
   std::optional<Dialect> d;
   if (dialect_known_) d = dialect_;
   ErrorClass cls = classify(d, diags);  // before the move below: argument order is unspecified
@@ -318,6 +343,7 @@ void Connection::raise(SQLSMALLINT type, SQLHANDLE handle, const std::string& co
 }
 
 void Connection::connect_raw(const std::string& conn) {
+  target_ = redact_connection_string(conn);
   SQLSetConnectAttr(h_, SQL_ATTR_LOGIN_TIMEOUT, reinterpret_cast<SQLPOINTER>(static_cast<SQLULEN>(15)), 0);
   SQLCHAR out[1024];
   SQLSMALLINT out_len = 0;

@@ -186,6 +186,7 @@ class Connection {
   Dialect dialect_ = Dialect::sqlite;
   bool dialect_known_ = false;
   std::string dbms_name_;
+  std::string target_;  // the connection string, redacted: named in storage errors
   StatementStats stats_;
 };
 
