@@ -5,51 +5,24 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/decider_support.hpp"
 #include "core/normalize.hpp"
 #include "core/payload.hpp"
 
 namespace erpsync::core {
 namespace {
 
-constexpr char kUnitSep = '\x1F';
-constexpr char kRecordSep = '\x1E';
+using detail::append_field;
+using detail::check_value;
+using detail::opt_get;
+using detail::quote_id;
 
 const std::string kAccountEntity = "account";
 const std::string kContactEntity = "contact";
 const std::string kOrderEntity = "order";
 
-void append_field(std::string& out, std::string_view name, std::string_view value) {
-  out.push_back(kUnitSep);
-  out.append(name);
-  out.push_back(kUnitSep);
-  out.append(value);
-  out.push_back(kRecordSep);
-}
-
-std::string quote_id(std::string_view s) { return "'" + std::string(s) + "'"; }
-
-std::size_t utf8_length(std::string_view s) {
-  std::size_t n = 0;
-  for (unsigned char c : s)
-    if ((c & 0xC0) != 0x80) ++n;
-  return n;
-}
-
-std::optional<std::string> check_value(std::string_view what, std::string_view value, std::size_t max) {
-  if (!is_valid_utf8(value)) return std::string(what) + " is not valid UTF-8";
-  const std::size_t len = utf8_length(value);
-  if (len > max)
-    return std::string(what) + " is " + std::to_string(len) + " characters long, longer than " + std::to_string(max);
-  return std::nullopt;
-}
-
 std::string join_name(const std::string& first, const std::string& last) {
   return normalize_code(first + " " + last);
-}
-
-std::string opt_get(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 // What both deciders share: counting, rejections, parking, resolving.
@@ -139,9 +112,9 @@ class DeciderBase {
   Ref next_ref_ = -1;
 };
 
-class CustomerDecider : DeciderBase {
+class CustomerDecider : detail::ParkingDecider {
  public:
-  using DeciderBase::DeciderBase;
+  using ParkingDecider::ParkingDecider;
 
   WriteBatch run(std::span<const CustomerInput> records) {
     std::unordered_map<std::string, std::size_t> last;
@@ -294,9 +267,9 @@ class CustomerDecider : DeciderBase {
   }
 };
 
-class OrderDecider : DeciderBase {
+class OrderDecider : detail::ParkingDecider {
  public:
-  using DeciderBase::DeciderBase;
+  using ParkingDecider::ParkingDecider;
 
   WriteBatch run(std::span<const OrderInput> records) {
     std::unordered_map<std::string, std::size_t> last;

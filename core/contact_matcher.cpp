@@ -5,45 +5,19 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/decider_support.hpp"
 #include "core/normalize.hpp"
 #include "core/payload.hpp"
 
 namespace erpsync::core {
 namespace {
 
-constexpr char kUnitSep = '\x1F';
-constexpr char kRecordSep = '\x1E';
+using detail::append_field;
+using detail::check_value;
+using detail::opt_get;
+using detail::quote_id;
+
 const std::string kContactEntity = "contact";
-
-void append_field(std::string& out, std::string_view name, std::string_view value) {
-  out.push_back(kUnitSep);
-  out.append(name);
-  out.push_back(kUnitSep);
-  out.append(value);
-  out.push_back(kRecordSep);
-}
-
-std::string quote_id(std::string_view s) { return "'" + std::string(s) + "'"; }
-
-std::size_t utf8_length(std::string_view s) {
-  std::size_t n = 0;
-  for (unsigned char c : s)
-    if ((c & 0xC0) != 0x80) ++n;
-  return n;
-}
-
-std::optional<std::string> check_value(std::string_view what, std::string_view value, std::size_t max) {
-  if (!is_valid_utf8(value)) return std::string(what) + " is not valid UTF-8";
-  const std::size_t len = utf8_length(value);
-  if (len > max)
-    return std::string(what) + " is " + std::to_string(len) + " characters long, longer than " + std::to_string(max);
-  return std::nullopt;
-}
-
-std::string opt_get(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 std::optional<std::string> validate(const IncomingContactRecord& c) {
   if (c.invalid) return *c.invalid;
@@ -57,10 +31,9 @@ std::optional<std::string> validate(const IncomingContactRecord& c) {
   return std::nullopt;
 }
 
-class ContactDecider {
+class ContactDecider : detail::ParkingDecider {
  public:
-  ContactDecider(const MatchPolicy& policy, const CommerceState& state) : policy_(policy), view_(state) {
-    out_.connector = policy.connector;
+  ContactDecider(const MatchPolicy& policy, const CommerceState& state) : ParkingDecider(policy, state) {
     for (const auto& [rid, company] : view_.companies) default_by_account_[company.account_id] |= company.has_default_contact;
     for (const auto& [rid, row] : view_.contact_rows)
       if (row.is_default) default_by_account_[row.account_id] = true;
@@ -74,15 +47,9 @@ class ContactDecider {
   }
 
  private:
-  struct Item {
-    std::string remote_id, hash, payload;
-    Arrival arrival = Arrival::source;
-    bool expired = false;
-  };
-
   void decide_one(const ContactInput& in, bool superseded) {
     const IncomingContactRecord& c = in.record;
-    Item p{c.remote_id, contact_payload_hash(c), to_contact_payload(c), in.arrival, in.expired};
+    Item p{c.remote_id, "", contact_payload_hash(c), to_contact_payload(c), in.arrival, in.expired, ""};
     if (superseded) {
       finish(p, Outcome::superseded, std::nullopt,
              "superseded: a later record of this batch has the same remote id " + quote_id(p.remote_id));
@@ -151,78 +118,7 @@ class ContactDecider {
     finish(p, exists ? Outcome::updated : Outcome::created, std::nullopt, std::move(what));
   }
 
-  bool has_open(const Item& p, RejectReason r, bool same_hash) const {
-    auto it = view_.base.open_rejections.find(p.remote_id);
-    if (it == view_.base.open_rejections.end()) return false;
-    return std::any_of(it->second.begin(), it->second.end(), [&](const OpenRejection& o) {
-      return o.reason == r && (!same_hash || o.payload_hash == p.hash);
-    });
-  }
-
-  void finish(const Item& p, Outcome o, std::optional<RejectReason> reason, std::string message) {
-    out_.decisions.push_back({p.remote_id, "", o, reason, std::move(message)});
-    out_.counters.count(o);
-  }
-
-  // A replayed rejection or retried parked record that ends as before (same reason, same
-  // payload) writes and counts nothing (SPEC §3 "Rejections come back", rule 10).
-  void reject(const Item& p, RejectReason reason, std::string message) {
-    const bool repeated = has_open(p, reason, /*same_hash=*/true);
-    if (repeated && p.arrival != Arrival::source) {
-      if (view_.parked.erase(p.remote_id)) out_.unparks.push_back({policy_.stream, p.remote_id});
-      return;
-    }
-    RejectionWrite r;
-    r.stream = policy_.stream;
-    r.remote_id = p.remote_id;
-    r.reason = reason;
-    r.message = message;
-    r.payload = p.payload;
-    r.payload_hash = p.hash;
-    r.is_new_or_changed = !repeated;
-    out_.rejections.push_back(std::move(r));
-    if (view_.parked.erase(p.remote_id)) out_.unparks.push_back({policy_.stream, p.remote_id});
-    finish(p, Outcome::rejected, reason, std::move(message));
-  }
-
-  // Rule 10: the contact waits for its company.
-  void park(const Item& p, const std::string& waits_for, const std::string& why) {
-    if (p.expired) {
-      reject(p, RejectReason::account_not_found, why + " after park_ttl; no longer parked");
-      return;
-    }
-    // Already rejected for this with the same payload (park_ttl ran out before): the source
-    // sending it again is a repeated rejection, not a new parking.
-    if (has_open(p, RejectReason::account_not_found, /*same_hash=*/true)) {
-      reject(p, RejectReason::account_not_found, why);
-      return;
-    }
-    // A retry that ends parked again writes and counts nothing.
-    if (p.arrival == Arrival::parked_retry) return;
-    auto it = view_.parked.find(p.remote_id);
-    const bool same = it != view_.parked.end() && it->second.payload_hash == p.hash && it->second.waits_for == waits_for;
-    if (!same) {
-      out_.parks.push_back({policy_.stream, p.remote_id, waits_for, p.payload, p.hash});
-      view_.parked[p.remote_id] = {waits_for, p.hash};
-    }
-    finish(p, Outcome::parked, std::nullopt, "parked: " + why + "; retried at every run");
-  }
-
-  // The record synced: its parked row goes, its open rejections are resolved.
-  void synced(const Item& p) {
-    if (view_.parked.erase(p.remote_id)) out_.unparks.push_back({policy_.stream, p.remote_id});
-    auto it = view_.base.open_rejections.find(p.remote_id);
-    if (it != view_.base.open_rejections.end() && !it->second.empty()) {
-      out_.resolves.push_back({policy_.stream, p.remote_id, {}});
-      view_.base.open_rejections.erase(it);
-    }
-  }
-
-  const MatchPolicy& policy_;
-  CommerceState view_;  // the snapshot plus this batch's decisions so far
   std::unordered_map<EntityId, bool> default_by_account_;  // account (id or new ref) → has a default contact
-  WriteBatch out_;
-  Ref next_ref_ = -1;
 };
 
 }  // namespace

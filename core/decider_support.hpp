@@ -1,0 +1,147 @@
+#pragma once
+// Internal to core/: what the commerce deciders (commerce.cpp: Magento customers and orders)
+// and the contact decider (contact_matcher.cpp: Odoo contacts) share — payload field framing,
+// field checks, and a batch's bookkeeping of rejections, parking (SPEC §3 rule 10) and
+// resolving. Not part of core's interface.
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "core/commerce.hpp"
+#include "core/normalize.hpp"
+#include "core/policy.hpp"
+#include "core/state.hpp"
+#include "core/write_batch.hpp"
+
+namespace erpsync::core::detail {
+
+inline constexpr char kUnitSep = '\x1F';
+inline constexpr char kRecordSep = '\x1E';
+
+
+inline void append_field(std::string& out, std::string_view name, std::string_view value) {
+  out.push_back(kUnitSep);
+  out.append(name);
+  out.push_back(kUnitSep);
+  out.append(value);
+  out.push_back(kRecordSep);
+}
+
+inline std::string quote_id(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+inline std::size_t utf8_length(std::string_view s) {
+  std::size_t n = 0;
+  for (unsigned char c : s)
+    if ((c & 0xC0) != 0x80) ++n;
+  return n;
+}
+
+inline std::optional<std::string> check_value(std::string_view what, std::string_view value, std::size_t max) {
+  if (!is_valid_utf8(value)) return std::string(what) + " is not valid UTF-8";
+  const std::size_t len = utf8_length(value);
+  if (len > max)
+    return std::string(what) + " is " + std::to_string(len) + " characters long, longer than " + std::to_string(max);
+  return std::nullopt;
+}
+
+inline std::string opt_get(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// What every commerce decider shares: counting, rejections, parking, resolving.
+class ParkingDecider {
+ public:
+  ParkingDecider(const MatchPolicy& policy, const CommerceState& state) : policy_(policy), view_(state) {
+    out_.connector = policy.connector;
+  }
+
+ protected:
+  struct Item {
+    std::string remote_id, code, hash, payload;
+    Arrival arrival = Arrival::source;
+    bool expired = false;
+    std::string incoming_owner;
+  };
+
+  bool has_open(const Item& p, RejectReason r, bool same_hash) const {
+    auto it = view_.base.open_rejections.find(p.remote_id);
+    if (it == view_.base.open_rejections.end()) return false;
+    return std::any_of(it->second.begin(), it->second.end(), [&](const OpenRejection& o) {
+      return o.reason == r && (!same_hash || o.payload_hash == p.hash);
+    });
+  }
+
+  void finish(const Item& p, Outcome o, std::optional<RejectReason> reason, std::string message) {
+    out_.decisions.push_back({p.remote_id, p.code, o, reason, std::move(message)});
+    out_.counters.count(o);
+  }
+
+  // A rejection. A replayed rejection or retried parked record that ends as before (same
+  // reason, same payload) writes and counts nothing (SPEC §3 "Rejections come back", rule 10).
+  void reject(const Item& p, RejectReason reason, std::string message) {
+    const bool repeated = has_open(p, reason, /*same_hash=*/true);
+    if (repeated && p.arrival != Arrival::source) {
+      // Nothing new to record; a parked row left beside the rejection (park_ttl ran out) goes.
+      if (view_.parked.erase(p.remote_id)) out_.unparks.push_back({policy_.stream, p.remote_id});
+      return;
+    }
+    RejectionWrite r;
+    r.stream = policy_.stream;
+    r.remote_id = p.remote_id;
+    r.external_code = p.code;
+    r.reason = reason;
+    r.message = message;
+    r.incoming_owner = p.incoming_owner;
+    r.payload = p.payload;
+    r.payload_hash = p.hash;
+    r.is_new_or_changed = !repeated;
+    out_.rejections.push_back(std::move(r));
+    if (view_.parked.erase(p.remote_id)) out_.unparks.push_back({policy_.stream, p.remote_id});
+    finish(p, Outcome::rejected, reason, std::move(message));
+  }
+
+  // Rule 10: the record waits for `waits_for`.
+  void park(const Item& p, const std::string& waits_for, const std::string& why) {
+    if (p.expired) {
+      reject(p, RejectReason::account_not_found, why + " after park_ttl; no longer parked");
+      return;
+    }
+    // Already rejected for this with the same payload (park_ttl ran out before): the source
+    // sending it again is a repeated rejection, not a new parking.
+    if (has_open(p, RejectReason::account_not_found, /*same_hash=*/true)) {
+      reject(p, RejectReason::account_not_found, why);
+      return;
+    }
+    // A retry that ends parked again writes and counts nothing.
+    if (p.arrival == Arrival::parked_retry) return;
+    auto it = view_.parked.find(p.remote_id);
+    const bool same = it != view_.parked.end() && it->second.payload_hash == p.hash && it->second.waits_for == waits_for;
+    if (!same) {
+      out_.parks.push_back({policy_.stream, p.remote_id, waits_for, p.payload, p.hash});
+      view_.parked[p.remote_id] = {waits_for, p.hash};
+    }
+    finish(p, Outcome::parked, std::nullopt, "parked: " + why + "; retried at every run");
+  }
+
+  // The record synced: its parked row goes, its open rejections are resolved.
+  void synced(const Item& p) {
+    if (view_.parked.erase(p.remote_id)) out_.unparks.push_back({policy_.stream, p.remote_id});
+    auto it = view_.base.open_rejections.find(p.remote_id);
+    if (it != view_.base.open_rejections.end() && !it->second.empty()) {
+      out_.resolves.push_back({policy_.stream, p.remote_id, {}});
+      view_.base.open_rejections.erase(it);
+    }
+  }
+
+  const MatchPolicy& policy_;
+  CommerceState view_;  // the snapshot plus this batch's decisions so far
+  WriteBatch out_;
+  Ref next_ref_ = -1;
+};
+
+}  // namespace erpsync::core::detail
