@@ -1,6 +1,9 @@
 #include "connectors/odbc/commerce_sql.hpp"
 
+#include <algorithm>
 #include <ctime>
+#include <map>
+#include <set>
 
 namespace erpsync::connectors::odbc::commerce_sql {
 namespace {
@@ -46,7 +49,116 @@ std::string cutoff(std::chrono::seconds ttl) {
 
 }  // namespace
 
-void write_commerce(Connection& c, const core::WriteBatch& batch, const std::string& now) {
+namespace {
+
+constexpr std::size_t kInChunk = 500;    // keys per IN list
+constexpr std::size_t kRowsPerInsert = 100;  // rows per multi-row INSERT (≤ 1,200 parameters)
+
+std::vector<Param> order_values(const core::OrderWrite& o) {
+  return {opt_id(o.customer),          opt_id(o.account),
+          Param::str_or_null(o.customer_email), Param::str_or_null(o.increment_id),
+          Param::str_or_null(o.status), Param::str_or_null(o.state),
+          Param::dec(o.grand_total),   Param::str_or_null(o.currency),
+          ts_or_null(o.ordered_at),    ts_or_null(o.updated_at)};
+}
+
+// `sql_head` + "(?, ...)" for each chunk of `keys` after the `fixed` parameters: the first two
+// columns of every row, as remote id → id.
+std::map<std::string, std::int64_t> ids_by_remote_id(Connection& c, const std::string& sql_head,
+                                                    const std::vector<Param>& fixed,
+                                                    const std::vector<std::string>& keys) {
+  std::map<std::string, std::int64_t> out;
+  for (const auto& part : chunks(keys, kInChunk)) {
+    std::vector<Param> params = fixed;
+    for (const auto& k : part) params.push_back(Param::str(k));
+    for (const Row& r : c.query(sql_head + "(" + marks(part.size()) + ")", params))
+      out[r[0].value_or("")] = to_i64(r[1]);
+  }
+  return out;
+}
+
+// Multi-row INSERTs of `rows` (each `width` parameters) into `head` ("INSERT INTO t (...) VALUES ").
+void insert_rows(Connection& c, const std::string& head, std::size_t width, const std::vector<std::vector<Param>>& rows) {
+  for (std::size_t at = 0; at < rows.size(); at += kRowsPerInsert) {
+    const std::size_t n = std::min(kRowsPerInsert, rows.size() - at);
+    std::string sql = head;
+    std::vector<Param> params;
+    params.reserve(n * width);
+    for (std::size_t i = 0; i < n; ++i) {
+      sql += (i ? ", (" : "(") + marks(width) + ")";
+      params.insert(params.end(), rows[at + i].begin(), rows[at + i].end());
+    }
+    c.exec(sql, params);
+  }
+}
+
+// The orders of the batch and their bindings, a few statements per batch: which orders and
+// bindings exist is read with IN lists, new rows go in multi-row INSERTs, existing ones (a
+// changed order) are updated one by one. A remote id twice in one batch (the engine keeps one)
+// would go row by row.
+void write_orders(Connection& c, const core::WriteBatch& batch, const std::string& now) {
+  std::vector<std::string> remote_ids;
+  for (const core::OrderWrite& o : batch.orders) remote_ids.push_back(o.remote_id);
+  std::map<std::string, std::int64_t> order_ids =
+      ids_by_remote_id(c, "SELECT remote_id, id FROM orders WHERE channel = ? AND remote_id IN ",
+                       {Param::str(batch.connector)}, remote_ids);
+  std::vector<std::vector<Param>> new_orders;
+  std::vector<std::string> new_ids;
+  for (const core::OrderWrite& o : batch.orders) {
+    std::vector<Param> values = order_values(o);
+    if (order_ids.count(o.remote_id)) {
+      values.push_back(Param::str(batch.connector));
+      values.push_back(Param::str(o.remote_id));
+      c.exec("UPDATE orders SET customer_id = ?, account_id = ?, customer_email = ?, increment_id = ?, status = ?, "
+             "state = ?, grand_total = ?, currency = ?, ordered_at = ?, updated_at = ? WHERE channel = ? AND "
+             "remote_id = ?",
+             values);
+      continue;
+    }
+    values.insert(values.begin(), {Param::str(batch.connector), Param::str(o.remote_id)});
+    new_orders.push_back(std::move(values));
+    new_ids.push_back(o.remote_id);
+  }
+  insert_rows(c,
+              "INSERT INTO orders (channel, remote_id, customer_id, account_id, customer_email, increment_id, status, "
+              "state, grand_total, currency, ordered_at, updated_at) VALUES ",
+              12, new_orders);
+  for (const auto& [rid, id] : ids_by_remote_id(c, "SELECT remote_id, id FROM orders WHERE channel = ? AND remote_id IN ",
+                                                {Param::str(batch.connector)}, new_ids))
+    order_ids[rid] = id;
+
+  // Bindings, per stream (one in practice).
+  std::map<std::string, std::vector<const core::OrderWrite*>> by_stream;
+  for (const core::OrderWrite& o : batch.orders) by_stream[o.stream].push_back(&o);
+  for (const auto& [stream, orders] : by_stream) {
+    std::vector<std::string> ids;
+    for (const core::OrderWrite* o : orders) ids.push_back(o->remote_id);
+    const std::map<std::string, std::int64_t> bound = ids_by_remote_id(
+        c, "SELECT remote_id, entity_id FROM bindings WHERE connector = ? AND stream = ? AND remote_id IN ",
+        {Param::str(batch.connector), Param::str(stream)}, ids);
+    std::vector<std::vector<Param>> new_bindings;
+    for (const core::OrderWrite* o : orders) {
+      const std::int64_t id = order_ids.at(o->remote_id);
+      if (bound.count(o->remote_id)) {
+        c.exec("UPDATE bindings SET entity = 'order', entity_id = ?, payload_hash = ?, missing_since = NULL, "
+               "updated_at = ? WHERE connector = ? AND stream = ? AND remote_id = ?",
+               {Param::i64(id), Param::str_or_null(o->payload_hash), Param::ts(now), Param::str(batch.connector),
+                Param::str(stream), Param::str(o->remote_id)});
+        continue;
+      }
+      new_bindings.push_back({Param::str(batch.connector), Param::str(stream), Param::str(o->remote_id),
+                              Param::str("order"), Param::i64(id), Param::str_or_null(o->payload_hash),
+                              Param::ts(now)});
+    }
+    insert_rows(c,
+                "INSERT INTO bindings (connector, stream, remote_id, entity, entity_id, payload_hash, updated_at) "
+                "VALUES ",
+                7, new_bindings);
+  }
+}
+
+// The orders one at a time (a batch that names a remote id twice).
+void write_orders_row_by_row(Connection& c, const core::WriteBatch& batch, const std::string& now) {
   for (const core::OrderWrite& o : batch.orders) {
     std::vector<Param> values = {opt_id(o.customer),          opt_id(o.account),
                                  Param::str_or_null(o.customer_email), Param::str_or_null(o.increment_id),
@@ -80,6 +192,17 @@ void write_commerce(Connection& c, const core::WriteBatch& batch, const std::str
              {Param::str(batch.connector), Param::str(o.stream), Param::str(o.remote_id), Param::i64(id),
               Param::str_or_null(o.payload_hash), Param::ts(now)});
   }
+}
+
+}  // namespace
+
+void write_commerce(Connection& c, const core::WriteBatch& batch, const std::string& now) {
+  std::set<std::string> distinct;
+  for (const core::OrderWrite& o : batch.orders) distinct.insert(o.remote_id);
+  if (distinct.size() == batch.orders.size())
+    write_orders(c, batch, now);
+  else
+    write_orders_row_by_row(c, batch, now);
   for (const core::ParkWrite& p : batch.parks) {
     const std::int64_t n = c.exec(
         "UPDATE sync_parked SET waits_for = ?, payload = ?, payload_hash = ? WHERE connector = ? AND stream = ? AND "

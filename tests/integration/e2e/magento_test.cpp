@@ -93,6 +93,42 @@ TEST_P(Magento, CustomersAttachParkAndOrdersKeepExactTotals) {
   EXPECT_EQ(shop_.rejected_signatures(), 0);
 }
 
+TEST_P(Magento, OrdersAreInsertedTogetherAndAChangedOrderIsUpdatedInPlace) {
+  configure(write_file("erp.xml", R"(<E><C id="1" code="C-1"><N>Acme</N><R>carol</R></C></E>)"));
+  shop_.put_customer(customer(1001, "2026-05-01 08:00:00", "C-1"));
+  for (long long id = 4001; id <= 4030; ++id) shop_.put_order(order(id, 1001, std::to_string(id) + ".25"));
+  ProcessResult run = erpsyncd({"--once"});
+  ASSERT_EQ(run.exit_code, 0) << run.all();
+  auto o = report_fields(run.all(), "shop", "orders");
+  EXPECT_EQ(o["fetched"], "30");
+  EXPECT_EQ(o["created"], "30");
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM orders WHERE channel = 'shop'"), "30");
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM bindings b JOIN orders o ON o.id = b.entity_id AND o.remote_id = b.remote_id "
+                   "WHERE b.connector = 'shop' AND b.stream = 'orders' AND b.entity = 'order'"), "30");
+  EXPECT_EQ(scalar("SELECT status FROM orders WHERE remote_id = '4017'"), "pending");
+
+  // The shop invoices order 4017: the next run updates that row and its binding, nothing else.
+  auto changed = order(4017, 1001, "99.75");
+  changed["status"] = "processing";
+  changed["updated_at"] = "2026-05-02 10:00:00";
+  shop_.put_order(changed);
+  const std::string binding_before =
+      scalar("SELECT payload_hash FROM bindings WHERE connector = 'shop' AND stream = 'orders' AND remote_id = '4017'");
+  ProcessResult again = erpsyncd({"--once"});
+  ASSERT_EQ(again.exit_code, 0) << again.all();
+  auto o2 = report_fields(again.all(), "shop", "orders");
+  EXPECT_EQ(o2["updated"], "1") << again.all();
+  EXPECT_EQ(o2["created"], "0");
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM orders WHERE channel = 'shop'"), "30");
+  EXPECT_EQ(scalar("SELECT status FROM orders WHERE remote_id = '4017'"), "processing");
+  EXPECT_EQ(scalar("SELECT grand_total FROM orders WHERE remote_id = '4017'").substr(0, 5), "99.75");
+  EXPECT_NE(scalar("SELECT payload_hash FROM bindings WHERE connector = 'shop' AND stream = 'orders' AND "
+                   "remote_id = '4017'"),
+            binding_before);
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM bindings WHERE connector = 'shop' AND stream = 'orders'"), "30");
+  EXPECT_EQ(shop_.rejected_signatures(), 0);
+}
+
 TEST_P(Magento, AWrongSecretIsAnAuthFailureNamingTheModeAndNeverTheSecret) {
   configure(write_file("erp.xml", R"(<E><C id="1" code="C-1"><N>Acme</N><R>carol</R></C></E>)"));
   std::ifstream in(config_path_);
