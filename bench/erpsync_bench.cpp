@@ -5,8 +5,11 @@
 // \copy, the sqlite3 CLI, mariadb LOAD DATA) into a scratch copy of the schema, in the same
 // run. Prints records/s, peak RSS, statements per record and the ratio to the native load.
 //
+// The Magento scenario (bench/magento_bench.hpp) syncs N customers and N orders served by the
+// test kit's fake Magento over loopback into a database of its own.
+//
 //   erpsync_bench --n 10000,100000 --engines sqlite,postgresql[,mariadb]
-//                 [--scenarios initial,resync,incremental] [--batch-size 500] [--million]
+//                 [--scenarios initial,resync,incremental,magento] [--batch-size 500] [--million]
 //                 [--workdir DIR] [--no-native] [--keep]
 //
 // PostgreSQL and MariaDB come from ODBC_PG / ODBC_MARIADB (scripts/test-dbs-start.sh's env
@@ -39,6 +42,9 @@
 #include "connectors/odbc/odbc.hpp"
 #include "connectors/odbc/odbc_store.hpp"
 #include "core/sync_engine.hpp"
+#ifdef ERPSYNC_BENCH_MAGENTO
+#include "bench/magento_bench.hpp"
+#endif
 
 namespace {
 
@@ -56,7 +62,11 @@ constexpr const char* kHash = "0123456789abcdef0123456789abcdef0123456789abcdef0
 struct Args {
   std::vector<std::size_t> ns{10000, 100000};
   std::vector<std::string> engines{"sqlite", "postgresql"};
+#ifdef ERPSYNC_BENCH_MAGENTO
+  std::vector<std::string> scenarios{"initial", "resync", "incremental", "magento"};
+#else
   std::vector<std::string> scenarios{"initial", "resync", "incremental"};
+#endif
   std::size_t batch_size = 500;
   fs::path workdir;
   bool native = true;
@@ -79,11 +89,13 @@ bool contains(const std::vector<std::string>& v, const std::string& x) {
 
 void usage(std::ostream& out) {
   out << "usage: erpsync_bench [--n N[,N...]] [--engines sqlite,postgresql,mariadb]\n"
-         "                     [--scenarios initial,resync,incremental] [--batch-size B]\n"
+         "                     [--scenarios initial,resync,incremental,magento] [--batch-size B]\n"
          "                     [--million] [--workdir DIR] [--no-native] [--keep]\n"
          "  --n          record counts (default 10000,100000); --million adds 1000000\n"
          "  --engines    postgresql needs ODBC_PG, mariadb ODBC_MARIADB (scripts/test-dbs-start.sh)\n"
-         "  --scenarios  the initial sync always runs (the others need its data); default: all\n"
+         "  --scenarios  feed: the initial sync runs whenever resync or incremental does (they need\n"
+         "               its data); magento: customers and orders from the fake Magento (builds\n"
+         "               with the test kit only); default: all\n"
          "  --no-native  skip the native bulk load (psql \\copy, sqlite3 CLI, mariadb LOAD DATA)\n"
          "  --keep       keep the generated files and databases\n";
 }
@@ -115,7 +127,7 @@ std::optional<Args> parse_args(int argc, char** argv) {
       if (!v) return std::nullopt;
       a.scenarios = split(*v, ',');
       for (const auto& s : a.scenarios)
-        if (s != "initial" && s != "resync" && s != "incremental") return std::nullopt;
+        if (s != "initial" && s != "resync" && s != "incremental" && s != "magento") return std::nullopt;
     } else if (k == "--batch-size") {
       auto v = value();
       if (!v) return std::nullopt;
@@ -567,8 +579,7 @@ SyncResult run_sync(odbc::OdbcStore& store, const fs::path& config_file, std::si
     throw std::runtime_error("benchmark connector config refused:\n" + why);
   }
   erpsync::config::ConnectorConfig conn = loaded.config->connectors.at(0);
-  // A snapshot is one page (as the daemon's wiring sets it); batches split it for the database.
-  std::get<erpsync::config::FeedConfig>(conn.settings).page_size = INT_MAX;
+  // As the daemon runs it: the document handed over in slices (FeedSource::kFileSliceRecords).
   core::MatchPolicy policy = conn.match_policy("accounts");
   core::StreamRunOptions options;
   options.batch_size = batch_size;
@@ -599,6 +610,51 @@ void print_header() {
               "seconds", "rec/s", "peakMB", "docMB", "stmt/rec", "writes", "native/s", "ratio");
 }
 
+#ifdef ERPSYNC_BENCH_MAGENTO
+// N customers and N orders from the fake Magento into a fresh database, twice (the second run
+// finds nothing new after its cursor); prints a row per stream and run. Returns the number of
+// runs that did not end as expected.
+int magento_scenario(const std::string& engine, std::size_t n, const Args& args) {
+  const std::string tag = "erp_t_bench_" + std::to_string(getpid()) + "_" + std::to_string(n) + "_m";
+  BenchDatabase db(engine, args.workdir, tag, args.keep);
+  odbc::OdbcStoreOptions o;
+  o.connection = db.connection();
+  o.instance = "bench";
+  odbc::OdbcStore store(o);
+  const erpsync::bench::MagentoResult r =
+      erpsync::bench::run_magento(store, args.workdir.string(), n, args.batch_size, reset_peak_rss, peak_rss_mb);
+  int failures = 0;
+  for (std::size_t i = 0; i < r.runs.size(); ++i) {
+    const erpsync::bench::MagentoRun& run = r.runs[i];
+    const bool rerun = i >= 2;
+    const core::Counters& c = run.report.counters;
+    std::string problem;
+    if (run.report.status != "ok") problem = "status " + run.report.status + ": " + run.report.message;
+    else if (!rerun && c.fetched != static_cast<std::int64_t>(n))
+      problem = "fetched " + std::to_string(c.fetched) + " of " + std::to_string(n);
+    else if (c.failed + c.parked + c.rejected != 0)
+      problem = "failed/parked/rejected " + std::to_string(c.failed) + "/" + std::to_string(c.parked) + "/" +
+                std::to_string(c.rejected);
+    else if (rerun && c.created + c.updated != 0)
+      problem = "the re-run wrote " + std::to_string(c.created + c.updated) + " records";
+    if (!problem.empty()) {
+      ++failures;
+      std::printf("# %s N=%zu magento %s: UNEXPECTED %s\n# %s\n", engine.c_str(), n, run.stream.c_str(),
+                  problem.c_str(), run.report.to_line().c_str());
+    }
+    const std::string name = std::string(rerun ? "mag-rerun-" : "mag-") + (run.stream == "customers" ? "cust" : "ord");
+    std::printf("%-10s %8zu %-12s %9zu %8.3f %10.0f %8.1f %8s %9.2f %7llu %10s %7s\n", engine.c_str(), n,
+                name.c_str(), n, run.seconds, n / run.seconds, run.peak_mb, "-",
+                static_cast<double>(run.statements) / static_cast<double>(n),
+                static_cast<unsigned long long>(run.writes), "n/a", "n/a");
+  }
+  std::printf("#   magento: page size %zu; the fake's process used %.3f s of CPU serving all four runs\n",
+              r.page_size, r.server_cpu_seconds);
+  std::fflush(stdout);
+  return failures;
+}
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -614,9 +670,11 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
 
   int failures = 0;
+  const bool feed_scenarios = contains(args->scenarios, "initial") || contains(args->scenarios, "resync") ||
+                              contains(args->scenarios, "incremental");
   for (const std::string& engine : args->engines) {
     for (std::size_t n : args->ns) {
-      try {
+      if (feed_scenarios) try {
         const std::string tag = "erp_t_bench_" + std::to_string(getpid()) + "_" + std::to_string(n);
         BenchDatabase db(engine, args->workdir, tag, args->keep);
         odbc::OdbcStoreOptions o;
@@ -685,6 +743,14 @@ int main(int argc, char** argv) {
         ++failures;
         std::printf("# %s N=%zu: FAILED: %s\n", engine.c_str(), n, e.what());
       }
+#ifdef ERPSYNC_BENCH_MAGENTO
+      if (contains(args->scenarios, "magento")) try {
+        failures += magento_scenario(engine, n, *args);
+      } catch (const std::exception& e) {
+        ++failures;
+        std::printf("# %s N=%zu magento: FAILED: %s\n", engine.c_str(), n, e.what());
+      }
+#endif
     }
   }
   if (!args->keep) fs::remove_all(args->workdir);
