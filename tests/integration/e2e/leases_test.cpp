@@ -341,6 +341,50 @@ TEST_P(Leases, APausedHolderLosesItsLeaseAndItsLateCommitIsRefused) {
             << std::chrono::duration_cast<std::chrono::milliseconds>(took_over_after).count() << " ms\n";
 }
 
+// A run longer than the TTL keeps its lease: the keeper renews it while the run waits for its
+// source, so a standby instance never takes a connector from a live holder. The holder's fetch
+// is held until the lease has been renewed six times (about two TTLs, by ttl/3 renewals).
+TEST_P(Leases, ARunLongerThanTheTtlKeepsItsLease) {
+  Gate gate;
+  std::atomic<int> fetches{0};
+  FakeHttpServer server;
+  server.on("GET", "/export.xml", [&](const RecordedRequest&) {
+    if (fetches++ == 0) gate.wait();
+    return FakeReply::xml(200, feed_xml("L", 6));
+  });
+  struct OpenAtEnd {
+    Gate& g;
+    ~OpenAtEnd() { g.open(); }
+  } open_at_end{gate};
+
+  const std::string connectors = "[" + feed_connector("erp", server.url("/export.xml"), "1h") + "]";
+  auto a = spawn(instance_config("a", connectors, "2s"));
+  ASSERT_TRUE(server.wait_for_requests(1, 60s)) << a->output();
+  auto b = spawn(instance_config("b", connectors, "2s"));
+  ASSERT_TRUE(b->wait_for_output("connector=erp is synced by a (it holds the lease); this instance (b) stands by", 60s))
+      << b->output();
+  std::set<std::string> seen;  // distinct expires_at values: one per renewal
+  ASSERT_TRUE(poll_until(
+      [&] {
+        seen.insert(scalar("SELECT expires_at FROM sync_leases WHERE connector = 'erp'"));
+        return seen.size() >= 7;
+      },
+      60s))
+      << a->output();
+  EXPECT_EQ(holder("erp"), "a");
+  EXPECT_EQ(token("erp"), 1);
+
+  gate.open();
+  ASSERT_TRUE(a->wait_for_output("sync connector=erp ", 60s)) << a->output();
+  EXPECT_EQ(report_fields(a->output(), "erp")["status"], "ok") << a->output();
+  stop(*a);
+  stop(*b);
+  EXPECT_EQ(b->output().find("sync connector=erp"), std::string::npos) << b->output();
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM sync_runs"), "1");
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM accounts"), "6");
+  EXPECT_EQ(token("erp"), 1);
+}
+
 // 3. A killed holder's connectors move to the other instances within about one TTL, and what
 // changed in the sources meanwhile is synced completely.
 TEST_P(Leases, AKilledHoldersConnectorsMoveToTheOthers) {
