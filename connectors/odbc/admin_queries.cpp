@@ -22,10 +22,10 @@ std::string connector_filter(const std::optional<std::string>& connector, std::v
 }  // namespace
 
 Table connector_leases(Connection& conn, const std::optional<std::string>& connector) {
-  Table t{{"connector", "holder", "fencing_token", "expires_at", "state"}, {}};
+  Table t{{"connector", "holder", "process", "fencing_token", "expires_at", "state"}, {}};
   for (const LeaseRow& l : list_leases(conn)) {
     if (connector && l.connector != *connector) continue;
-    t.rows.push_back(Row{l.connector, l.holder, std::to_string(l.fencing_token), l.expires_at,
+    t.rows.push_back(Row{l.connector, l.holder, l.process, std::to_string(l.fencing_token), l.expires_at,
                          std::string(l.released ? "released" : l.expired ? "expired" : "held")});
   }
   return t;
