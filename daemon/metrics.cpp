@@ -138,9 +138,15 @@ void MetricsRegistry::set_open(const std::string& connector, const std::string& 
   s.parked = parked;
 }
 
+void MetricsRegistry::set_lease_held(const std::string& connector, bool held) {
+  std::lock_guard lock(mu_);
+  lease_held_[connector] = held;
+}
+
 void MetricsRegistry::retain_only(const std::set<std::string>& connectors) {
   std::lock_guard lock(mu_);
   std::erase_if(series_, [&](const auto& kv) { return !connectors.contains(kv.first.first); });
+  std::erase_if(lease_held_, [&](const auto& kv) { return !connectors.contains(kv.first); });
 }
 
 std::string MetricsRegistry::render() const {
@@ -213,6 +219,11 @@ std::string MetricsRegistry::render() const {
   family(out, "erpsync_parked_records", "gauge", "Parked records waiting for what they refer to (sync_parked).");
   for (const auto& [key, s] : series_)
     if (s.parked) sample(out, "erpsync_parked_records", labels(key.first, key.second), std::to_string(*s.parked));
+
+  family(out, "erpsync_lease_held", "gauge",
+         "1 while this process holds the connector's lease, 0 while another instance does.");
+  for (const auto& [connector, held] : lease_held_)
+    sample(out, "erpsync_lease_held", "{connector=\"" + escape_label(connector) + "\"}", held ? "1" : "0");
   return out;
 }
 

@@ -15,6 +15,10 @@
 //   erpsync_last_success_timestamp_seconds      gauge    end of the last status=ok run
 //   erpsync_open_rejections                     gauge    unresolved sync_rejections rows
 //   erpsync_parked_records                      gauge    sync_parked rows
+// per connector (label connector="..."):
+//   erpsync_lease_held                          gauge    1 while this process holds the
+//                                                        connector's lease, 0 while another
+//                                                        instance does (SPEC §10)
 // and erpsync_build_info{version} 1. A connector and stream appear once something was
 // recorded for them. Counters start at zero with the process (Prometheus handles resets).
 //
@@ -55,6 +59,9 @@ class MetricsRegistry {
   void set_open(const std::string& connector, const std::string& stream, std::int64_t rejections,
                 std::int64_t parked);
 
+  // Whether this process holds `connector`'s lease (the service sets it at each run).
+  void set_lease_held(const std::string& connector, bool held);
+
   // Drops every series of the connectors not in `connectors` (after a reload removed some).
   void retain_only(const std::set<std::string>& connectors);
 
@@ -77,6 +84,7 @@ class MetricsRegistry {
 
   mutable std::mutex mu_;
   std::map<Key, Series> series_;
+  std::map<std::string, bool> lease_held_;  // by connector
 };
 
 // "host:port" parsed: an IPv4 literal, "[IPv6]" literal or "localhost", and a port 0..65535.

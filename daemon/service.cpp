@@ -178,6 +178,7 @@ class Service {
     // (renewed by the keeper) until this process stops or loses it.
     try {
       connectors::odbc::AcquireResult lease = leases.acquire(conn.name);
+      metrics_.set_lease_held(conn.name, lease.lease.has_value());
       if (!lease.lease) {
         out.ok = false;
         out.held_elsewhere = lease.held_by;
@@ -215,6 +216,7 @@ class Service {
         if (report.error_kind == core::SyncError::Kind::lease_lost) {
           // Another process syncs it now: stop here, and ask for the lease again later.
           leases.forget(conn.name);
+          metrics_.set_lease_held(conn.name, false);
           out.lease_lost = true;
           return out;
         }

@@ -93,6 +93,8 @@ class MetricsEndpoint : public ::testing::Test {
     failed.message = "HTTP 503";
     registry_.record_run(failed, at(500));
     registry_.set_open("shop", "customers", 0, 2);
+    registry_.set_lease_held("erp", true);
+    registry_.set_lease_held("shop", false);  // another instance syncs it
 
     server_ = MetricsServer::start("127.0.0.1:0", registry_);
   }
@@ -192,6 +194,10 @@ erpsync_open_rejections{connector="shop",stream="customers"} 0
 # TYPE erpsync_parked_records gauge
 erpsync_parked_records{connector="erp",stream="accounts"} 0
 erpsync_parked_records{connector="shop",stream="customers"} 2
+# HELP erpsync_lease_held 1 while this process holds the connector's lease, 0 while another instance does.
+# TYPE erpsync_lease_held gauge
+erpsync_lease_held{connector="erp"} 1
+erpsync_lease_held{connector="shop"} 0
 )";
   EXPECT_EQ(a.body, expected);
   EXPECT_EQ(a.body, registry_.render());
@@ -380,6 +386,23 @@ TEST(MetricsRegistry, AnEmptyRegistryHasOnlyTheBuildInfoSample) {
     if (!line.starts_with("#")) samples += line + "\n";
   }
   EXPECT_EQ(samples, std::string("erpsync_build_info{version=\"") + kVersion + "\"} 1\n");
+}
+
+}  // namespace
+}  // namespace erpsync::daemon
+
+namespace erpsync::daemon {
+namespace {
+
+TEST(MetricsRegistry, LeaseHeldIsOnePerConnectorThisProcessHoldsAndZeroWhileAnotherDoes) {
+  MetricsRegistry registry;
+  registry.set_lease_held("erp", true);
+  registry.set_lease_held("shop", false);
+  EXPECT_EQ(lines_of(registry.render(), "erpsync_lease_held"),
+            "erpsync_lease_held{connector=\"erp\"} 1\nerpsync_lease_held{connector=\"shop\"} 0\n");
+  registry.set_lease_held("erp", false);  // lost to another instance
+  registry.retain_only({"erp"});          // shop removed by a reload
+  EXPECT_EQ(lines_of(registry.render(), "erpsync_lease_held"), "erpsync_lease_held{connector=\"erp\"} 0\n");
 }
 
 }  // namespace
