@@ -10,7 +10,8 @@
 //
 // Asserted: the run ends in an error; while the server is down the daemon keeps retrying and
 // logs that it cannot connect, naming the server's port and database and never the password;
-// after the restart it reconnects on its own and a run ends ok; the database then equals a
+// what the interrupted run left (read with the daemon paused) has no duplicate and no cursor
+// ahead of its data; after the restart it reconnects on its own and a run ends ok; the database then equals a
 // reference database that synced the same export uninterrupted (the canonical dump of
 // db_dump.hpp), without a duplicate; no run is left `running`.
 
@@ -90,7 +91,16 @@ TEST_P(DatabaseRestart, ServerStoppedMidSyncAndRestartedEndsLikeAnUninterruptedR
   const std::string while_down = daemon.output().substr(before_stop);
   EXPECT_EQ(while_down.find("status=ok"), std::string::npos) << "the run finished before the server stopped";
 
+  // What the interruption left, read while the daemon is paused again: no duplicate, and the
+  // cursor not ahead of the data (absent, since the export was not fully written).
+  daemon.signal(SIGSTOP);
   server_->restart();
+  const Dump interrupted = dump_database(server_->connection_string());
+  daemon.signal(SIGCONT);
+  EXPECT_TRUE(duplicate_rows(interrupted).empty()) << duplicate_rows(interrupted).front();
+  EXPECT_LT(rows_of(interrupted, "accounts"), rows_of(expected, "accounts"));
+  EXPECT_EQ(rows_of(interrupted, "sync_cursors"), 0u) << "the cursor is ahead of the data";
+
   ASSERT_TRUE(daemon.wait_for_output("status=ok", 120s)) << daemon.output();
   daemon.signal(SIGTERM);
   ASSERT_TRUE(daemon.wait_exit(60s).has_value()) << daemon.output();
