@@ -108,6 +108,8 @@ class OdbcStore final : public core::Store {
   // roll back and classify on failure.
   template <class Fn>
   void in_transaction(const char* what, Fn&& fn);
+  // PostgreSQL: ANALYZE of the tables a sync fills, after `created` more records (see .cpp).
+  void analyze_grown_tables(std::int64_t created);
 
   OdbcStoreOptions options_;
   std::shared_ptr<Environment> env_;
@@ -117,6 +119,8 @@ class OdbcStore final : public core::Store {
   std::unique_ptr<KnownAbsent> absent_;  // from the last load_state, for the next apply
   StatementStats closed_stats_;  // of connections replaced after a loss
   std::optional<Lease> fence_;
+  std::int64_t created_since_analyze_ = 0;  // records created since this store's last ANALYZE
+  std::int64_t created_at_analyze_ = 0;     // records it had created by then
 };
 
 }  // namespace erpsync::connectors::odbc
