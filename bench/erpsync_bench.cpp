@@ -234,7 +234,7 @@ std::string connector_json(const fs::path& feed) {
   "connectors": [ {
     "name": "bench", "type": "feed", "url": "file://)" + feed.string() + R"(",
     "format": "xml", "records": "/Export/Customer", "poll_interval": "15m", "default_owner": "sales",
-    "stable_for": "0s",
+    "stable_for": "0s", "max_size": 2147483648,
     "fields": {
       "remote_id": "@id", "external_code": "@code", "name": "Name", "owner": "SalesRep", "member_of": "Parent",
       "relationship": { "path": "@type", "map": { "C": "customer", "P": "prospect", "R": "reseller" } },
@@ -615,6 +615,13 @@ void print_header() {
 // finds nothing new after its cursor); prints a row per stream and run. Returns the number of
 // runs that did not end as expected.
 int magento_scenario(const std::string& engine, std::size_t n, const Args& args) {
+  if (n > 200000) {
+    // FakeMagento filters and sorts every record it holds for each page it serves: 115 s of its
+    // CPU for the four runs at N = 100k, growing with N² / page size.
+    std::printf("# %s N=%zu magento: skipped above N = 200,000 (the fake Magento's cost grows with N^2)\n",
+                engine.c_str(), n);
+    return 0;
+  }
   const std::string tag = "erp_t_bench_" + std::to_string(getpid()) + "_" + std::to_string(n) + "_m";
   BenchDatabase db(engine, args.workdir, tag, args.keep);
   odbc::OdbcStoreOptions o;
