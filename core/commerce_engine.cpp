@@ -5,6 +5,8 @@
 #include <span>
 #include <unordered_map>
 
+#include "core/batch_commit.hpp"
+
 namespace erpsync::core {
 namespace {
 
@@ -57,23 +59,15 @@ class Runner {
   Runner(const MatchPolicy& policy, Store& store, const CommerceRunOptions& options, SyncEvents& events)
       : policy_(policy), store_(store), options_(options), events_(events) {}
 
-  // Decides and applies `records` with `cursor` (may be empty); returns the committed counters.
-  // A unique-constraint violation is re-decided over fresh state; if it persists, the records go
-  // one at a time so that only the loser is re-decided.
+  // Decides and applies `records` with `cursor` (may be empty); returns the committed counters
+  // (see decide_and_commit).
   Counters run(std::span<const Input> records, const std::optional<CursorWrite>& cursor) {
-    for (int attempt = 0;; ++attempt) {
-      try {
-        return apply_once(records, cursor);
-      } catch (const ConstraintViolation& e) {
-        events_.on_redecide(attempt + 1, e.what());
-        if (attempt + 1 < options_.stream.max_redecides) continue;
-        if (records.size() <= 1) throw;
-        Counters total;
-        for (std::size_t i = 0; i < records.size(); ++i)
-          total += run(records.subspan(i, 1), i + 1 == records.size() ? cursor : std::nullopt);
-        return total;
-      }
-    }
+    auto decide_batch = [&](std::span<const Input> rs) {
+      WriteBatch batch = Kind::decide(policy_, rs, store_.load_commerce_state(Kind::keys(policy_, rs)));
+      batch.connector = policy_.connector;
+      return batch;
+    };
+    return decide_and_commit(records, cursor, store_, events_, options_.stream.max_redecides, decide_batch);
   }
 
   // Batches of options.batch_size; the cursor goes with the last one.
@@ -100,18 +94,6 @@ class Runner {
   }
 
  private:
-  Counters apply_once(std::span<const Input> records, const std::optional<CursorWrite>& cursor) {
-    const CommerceState state = store_.load_commerce_state(Kind::keys(policy_, records));
-    WriteBatch batch = Kind::decide(policy_, records, state);
-    batch.connector = policy_.connector;
-    batch.cursor = cursor;
-    if (!batch.writes_nothing()) store_.apply(batch);
-    for (const Decision& d : batch.decisions) events_.on_decision(d);
-    for (const RejectionWrite& r : batch.rejections)
-      if (r.is_new_or_changed) events_.on_rejection(r);
-    return batch.counters;
-  }
-
   const MatchPolicy& policy_;
   Store& store_;
   const CommerceRunOptions& options_;

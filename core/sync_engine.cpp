@@ -8,6 +8,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "core/batch_commit.hpp"
 #include "core/errors.hpp"
 #include "core/matcher.hpp"
 #include "core/payload.hpp"
@@ -53,46 +54,22 @@ class BatchRunner {
       : policy_(policy), store_(store), options_(options), events_(events) {}
 
   // Decides and applies `records` with `cursor` (may be empty); returns the committed batch's
-  // counters. A unique-constraint violation is re-decided over fresh state; if it persists, the
-  // records go one at a time so that only the loser is re-decided.
-  // `filter` may drop parts of the decided batch before it is written (replays).
+  // counters (see decide_and_commit). `filter` may drop parts of the decided batch before it is
+  // written (replays).
   template <typename Filter>
   Counters run(std::span<const IncomingAccount> records, const std::optional<CursorWrite>& cursor,
                Filter&& filter) {
-    for (int attempt = 0;; ++attempt) {
-      try {
-        return apply_once(records, cursor, filter);
-      } catch (const ConstraintViolation& e) {
-        events_.on_redecide(attempt + 1, e.what());
-        if (attempt + 1 < options_.max_redecides) continue;
-        if (records.size() <= 1) throw;
-        Counters total;
-        for (std::size_t i = 0; i < records.size(); ++i) {
-          const bool last = i + 1 == records.size();
-          total += run(records.subspan(i, 1), last ? cursor : std::nullopt, filter);
-        }
-        return total;
-      }
-    }
+    auto decide_batch = [&](std::span<const IncomingAccount> rs) {
+      StateSnapshot state = store_.load_state(batch_keys(policy_, rs));
+      WriteBatch batch = decide(policy_, rs, state);
+      batch.connector = policy_.connector;
+      filter(batch);
+      return batch;
+    };
+    return decide_and_commit(records, cursor, store_, events_, options_.max_redecides, decide_batch);
   }
 
  private:
-  template <typename Filter>
-  Counters apply_once(std::span<const IncomingAccount> records, const std::optional<CursorWrite>& cursor,
-                      Filter& filter) {
-    StateSnapshot state = store_.load_state(batch_keys(policy_, records));
-    WriteBatch batch = decide(policy_, records, state);
-    batch.connector = policy_.connector;
-    batch.cursor = cursor;
-    filter(batch);
-    if (!batch.writes_nothing()) store_.apply(batch);
-    // Observers hear of a batch only once it is committed (or would be, in a dry run).
-    for (const Decision& d : batch.decisions) events_.on_decision(d);
-    for (const RejectionWrite& r : batch.rejections)
-      if (r.is_new_or_changed) events_.on_rejection(r);
-    return batch.counters;
-  }
-
   const MatchPolicy& policy_;
   Store& store_;
   const StreamRunOptions& options_;
