@@ -626,7 +626,6 @@ int magento_scenario(const std::string& engine, std::size_t n, const Args& args)
   BenchDatabase db(engine, args.workdir, tag, args.keep);
   odbc::OdbcStoreOptions o;
   o.connection = db.connection();
-  o.instance = "bench";
   odbc::OdbcStore store(o);
   const erpsync::bench::MagentoResult r =
       erpsync::bench::run_magento(store, args.workdir.string(), n, args.batch_size, reset_peak_rss, peak_rss_mb);
@@ -686,7 +685,6 @@ int main(int argc, char** argv) {
         BenchDatabase db(engine, args->workdir, tag, args->keep);
         odbc::OdbcStoreOptions o;
         o.connection = db.connection();
-        o.instance = "bench";
         odbc::OdbcStore store(o);
 
         const fs::path feed = args->workdir / ("accounts-" + std::to_string(n) + ".xml");

@@ -115,6 +115,12 @@ int once(const config::Config& cfg, const CommandLine& cl) {
         continue;
       }
       store->set_fence(std::move(lease));
+      try {
+        store->abort_abandoned_runs(conn.name);
+      } catch (const std::exception& e) {
+        logger(conn.name)->warn("connector={} cannot mark runs left running as aborted: {}", conn.name,
+                                cfg.redact(e.what()));
+      }
     }
     ConnectorRunner runner(cfg, conn);
     for (const std::string& stream : streams_of(conn)) {

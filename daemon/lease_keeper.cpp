@@ -147,24 +147,32 @@ std::string read_first_line(const std::string& path) {
 
 std::string boot_id() { return read_first_line("/proc/sys/kernel/random/boot_id"); }
 
-// Field 22 of /proc/PID/stat (the start time in clock ticks since boot); "" when unreadable.
-// The command name (field 2) may hold spaces and parentheses: count from the last ')'.
-std::string start_ticks(const std::string& pid) {
+// From /proc/PID/stat: the state (field 3; 'Z' for a zombie) and the start time in clock ticks
+// since boot (field 22); empty when unreadable. The command name (field 2) may hold spaces and
+// parentheses: fields are counted from the last ')'.
+struct ProcStat {
+  std::string state, start_ticks;
+};
+
+ProcStat proc_stat(const std::string& pid) {
   const std::string stat = read_first_line("/proc/" + pid + "/stat");
   const auto close = stat.rfind(')');
-  if (close == std::string::npos) return "";
+  if (close == std::string::npos) return {};
   std::istringstream rest(stat.substr(close + 1));
+  ProcStat out;
   std::string field;
-  for (int i = 3; i <= 22 && rest >> field; ++i)
-    if (i == 22) return field;
-  return "";
+  for (int i = 3; i <= 22 && rest >> field; ++i) {
+    if (i == 3) out.state = field;
+    if (i == 22) out.start_ticks = field;
+  }
+  return out;
 }
 
 }  // namespace
 
 std::string this_process_identity() {
   const std::string pid = std::to_string(::getpid());
-  return pid + ":" + start_ticks(pid) + "@" + boot_id();
+  return pid + ":" + proc_stat(pid).start_ticks + "@" + boot_id();
 }
 
 bool process_gone(const std::string& identity) {
@@ -177,9 +185,10 @@ bool process_gone(const std::string& identity) {
   // kill(pid, 0) sees processes that /proc hides (the unit's ProtectProc=invisible hides other
   // users' processes, e.g. an admin's --once run as root): ESRCH is the one sure "gone".
   if (::kill(static_cast<pid_t>(std::stol(pid)), 0) != 0 && errno == ESRCH) return true;
-  // The pid runs: the same process unless its start time (when readable) says it was reused.
-  const std::string ticks = start_ticks(pid);
-  return !ticks.empty() && ticks != identity.substr(colon + 1, at - colon - 1);
+  // The pid exists: the same process unless /proc (when readable) says it was reused or it is a
+  // zombie (killed, not yet reaped by its parent).
+  const ProcStat st = proc_stat(pid);
+  return st.state == "Z" || (!st.start_ticks.empty() && st.start_ticks != identity.substr(colon + 1, at - colon - 1));
 }
 
 }  // namespace erpsync::daemon

@@ -14,10 +14,12 @@
 #include <atomic>
 #include <cstdlib>
 #include <chrono>
+#include <future>
 #include <map>
 #include <memory>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "connectors/odbc/odbc.hpp"
 #include "daemon/lease_keeper.hpp"
@@ -88,7 +90,7 @@ class Service {
 
   int run() {
     auto log = logger("daemon");
-    // Migrations and the `aborted` marking happen once, before READY=1.
+    // Migrations happen once, before READY=1.
     try {
       apply_retention(*cfg_, *open_store(*cfg_, StoreMode::normal));
     } catch (const StoreOpenRefused& e) {
@@ -185,6 +187,7 @@ class Service {
         return out;
       }
       slot.store->set_fence(std::move(lease.lease));
+      slot.store->abort_abandoned_runs(conn.name);
     } catch (const std::exception& e) {
       out.ok = false;
       out.failure = core::SyncError::Kind::transient;
@@ -397,9 +400,24 @@ class Service {
     for (auto& [name, slot] : removed_)
       if (slot->running) return;
     stop_timer_.cancel();
-    // SIGTERM releases the leases, so that a standby takes the connectors over at once.
-    if (leases_) leases_->release_all();
+    release_leases_at_stop();
     io_.stop();
+  }
+
+  // SIGTERM releases the leases, so that a standby takes the connectors over at once — within a
+  // bound: a database that does not answer must not hold the stop past TimeoutStopSec (the
+  // leases then lapse after lease_ttl instead).
+  void release_leases_at_stop() {
+    if (!leases_) return;
+    auto done = std::make_shared<std::promise<void>>();
+    std::future<void> released = done->get_future();
+    std::thread([leases = leases_, done] {
+      leases->release_all();
+      done->set_value();
+    }).detach();
+    if (released.wait_for(kLeaseReleaseBound) != std::future_status::ready)
+      logger("daemon")->warn("leases: the database did not answer within {} s; they lapse after cluster.lease_ttl",
+                             std::chrono::duration_cast<std::chrono::seconds>(kLeaseReleaseBound).count());
   }
 
   // Gives up a connector's lease on a worker (it touches the database).
@@ -516,6 +534,7 @@ class Service {
   net::steady_timer stop_timer_{io_};
   net::steady_timer retention_timer_{io_};
   static constexpr std::chrono::seconds kStopGrace{10};
+  static constexpr std::chrono::seconds kLeaseReleaseBound{3};
   std::chrono::steady_clock::duration watchdog_every_ = std::chrono::minutes(1);
   net::thread_pool pool_;
   std::map<std::string, std::shared_ptr<Slot>> slots_;

@@ -674,20 +674,7 @@ OdbcStore::OdbcStore(OdbcStoreOptions options)
   conn_->connect(options_.connection);
   on_connect();
   migrate(*conn_, options_.dry_run ? MigrateMode::check : options_.migrate);
-  if (options_.dry_run) {
-    conn_->set_autocommit(false);
-    return;
-  }
-  // Runs of this instance that were `running` when its process died.
-  std::vector<Param> p = {Param::ts(utc_timestamp_now()),
-                          Param::str("the process ended before the run finished")};
-  std::string sql =
-      "UPDATE sync_runs SET status = 'aborted', finished_at = ?, message = ? WHERE status = 'running'";
-  if (!options_.instance.empty()) {
-    sql += " AND instance = ?";
-    p.push_back(Param::str(options_.instance));
-  }
-  conn_->exec(sql, p);
+  if (options_.dry_run) conn_->set_autocommit(false);
 }
 
 OdbcStore::~OdbcStore() {
@@ -1088,6 +1075,18 @@ void OdbcStore::finish_run(std::int64_t run_id, const std::string& status, const
     }
   }
   guarded(broken_, [&] { conn_->exec(sql, params(status, message)); });
+}
+
+std::int64_t OdbcStore::abort_abandoned_runs(const std::string& connector) {
+  if (options_.dry_run) return 0;
+  ensure_connected();
+  return guarded(broken_, [&] {
+    return conn_->exec(
+        "UPDATE sync_runs SET status = 'aborted', finished_at = ?, message = ? WHERE connector = ? AND status = 'running'",
+        {Param::ts(utc_timestamp_now()),
+         Param::str("the process ended (or lost the connector's lease) before the run finished"),
+         Param::str(connector)});
+  });
 }
 
 std::vector<core::StoredRejection> OdbcStore::replayable_rejections(const std::string& connector,

@@ -44,9 +44,6 @@ struct OdbcStoreOptions {
   // Dry run: everything in one transaction that end_dry_run() (or the destructor) rolls back;
   // no sync_runs row. The schema must exist and be current (migrate is forced to `check`).
   bool dry_run = false;
-  // sync_runs.instance of this process: at open, its runs left `running` become `aborted`
-  // (empty: every `running` run, for a single-instance deployment).
-  std::string instance;
 };
 
 class OdbcStore final : public core::Store {
@@ -60,8 +57,8 @@ class OdbcStore final : public core::Store {
   static constexpr std::size_t kMaxParamsPerStatement = 3000;
   static constexpr std::size_t kMaxParamsSqlite = 16000;  // multi-row INSERTs on SQLite
 
-  // Connects, migrates (per options.migrate) and marks this instance's `running` runs
-  // `aborted`. Throws OdbcError (connection), SchemaError (schema refused).
+  // Connects and migrates (per options.migrate). Throws OdbcError (connection), SchemaError
+  // (schema refused).
   explicit OdbcStore(OdbcStoreOptions options);
   ~OdbcStore() override;
 
@@ -90,6 +87,12 @@ class OdbcStore final : public core::Store {
   // transaction is rolled back and core::SyncError{lease_lost} is thrown; finish_run then
   // records the run as `error` instead of `ok`. nullopt: no fencing (dry runs, admin commands).
   void set_fence(std::optional<Lease> lease) { fence_ = std::move(lease); }
+
+  // Marks the connector's runs still `running` as `aborted`. Call it right after taking the
+  // connector's lease, before its run begins: only the lease holder runs a connector, so a run
+  // left `running` then belongs to a process that died or lost the lease (whose late end is
+  // refused by the fencing check). Returns how many. A no-op in dry-run mode.
+  std::int64_t abort_abandoned_runs(const std::string& connector);
   const std::optional<Lease>& fence() const { return fence_; }
 
   Dialect dialect() const { return conn_->dialect(); }

@@ -175,7 +175,6 @@ class Target {
     }
     connectors::odbc::OdbcStoreOptions o;
     o.connection = db_->connection_string();
-    o.instance = "fault-test";
     odbc_ = std::make_unique<connectors::odbc::OdbcStore>(o);
     for (const char* t : {"accounts", "contacts", "customers", "orders", "bindings", "sync_cursors", "sync_runs",
                           "sync_rejections", "sync_parked", "sync_leases"})

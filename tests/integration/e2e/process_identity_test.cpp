@@ -1,6 +1,7 @@
 // The process identity behind lease take-backs (daemon/lease_keeper.hpp): a live process is
 // never "gone", a reaped one is, and so is a reused pid or another boot.
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,6 +38,31 @@ TEST(ProcessIdentity, AProcessThatExitedIsGone) {
   ASSERT_EQ(::waitpid(child, &status, 0), child);
   ASSERT_FALSE(id.empty());
   EXPECT_TRUE(process_gone(id)) << id;
+}
+
+TEST(ProcessIdentity, AKilledProcessNotYetReapedIsGone) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const std::string id = this_process_identity() + "\n";
+    (void)!::write(fds[1], id.data(), id.size());
+    for (;;) ::pause();
+  }
+  ::close(fds[1]);
+  std::string id;
+  char c;
+  while (::read(fds[0], &c, 1) == 1 && c != '\n') id.push_back(c);
+  ::close(fds[0]);
+  EXPECT_FALSE(process_gone(id)) << id;  // alive
+  ASSERT_EQ(::kill(child, SIGKILL), 0);
+  // A zombie until reaped: waitid with WNOWAIT waits for the death without reaping it.
+  siginfo_t info{};
+  ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT), 0);
+  EXPECT_TRUE(process_gone(id)) << id;
+  int status = 0;
+  ::waitpid(child, &status, 0);
 }
 
 TEST(ProcessIdentity, AReusedPidOrAnotherBootIsGoneAndGarbageIsNot) {

@@ -36,7 +36,6 @@ class LeaseTest : public ::testing::TestWithParam<Engine> {
   std::unique_ptr<OdbcStore> open_store() {
     OdbcStoreOptions o;
     o.connection = db_->connection_string();
-    o.instance = "test-host";
     return std::make_unique<OdbcStore>(o);
   }
   // A process of its own: a separate connection.

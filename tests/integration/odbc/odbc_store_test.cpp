@@ -64,13 +64,11 @@ class OdbcStoreTest : public ::testing::TestWithParam<Engine> {
     db_ = TempDatabase::create(GetParam(), reason);
     if (!db_) GTEST_SKIP() << reason;
   }
-  std::unique_ptr<OdbcStore> open(bool dry_run = false, MigrateMode mode = MigrateMode::auto_apply,
-                                  std::string instance = "test-host") {
+  std::unique_ptr<OdbcStore> open(bool dry_run = false, MigrateMode mode = MigrateMode::auto_apply) {
     OdbcStoreOptions o;
     o.connection = db_->connection_string();
     o.dry_run = dry_run;
     o.migrate = mode;
-    o.instance = std::move(instance);
     return std::make_unique<OdbcStore>(o);
   }
   std::string scalar(const std::string& sql) { return odbc_scalar(db_->connection_string(), sql); }
@@ -758,10 +756,15 @@ TEST_P(OdbcStoreTest, RunsAreRecordedAndAbandonedRunsAborted) {
   EXPECT_TRUE(rows[0][6].has_value());
 
   auto dying = store->begin_run(kConn, "accounts", "test-host");
-  auto other = store->begin_run(kConn, "accounts", "other-host");
+  auto other = store->begin_run("other-connector", "accounts", "test-host");
   store.reset();  // the process dies without finishing
-  auto restarted = open(false, MigrateMode::auto_apply, "test-host");
+  auto restarted = open();
+  // Opening a store marks nothing: another live process may be running those.
+  EXPECT_EQ(scalar("SELECT status FROM sync_runs WHERE id = " + std::to_string(dying)), "running");
+  // The next holder of kConn's lease marks kConn's abandoned runs, and only those.
+  EXPECT_EQ(restarted->abort_abandoned_runs(kConn), 1);
   EXPECT_EQ(scalar("SELECT status FROM sync_runs WHERE id = " + std::to_string(dying)), "aborted");
+  EXPECT_NE(scalar("SELECT finished_at FROM sync_runs WHERE id = " + std::to_string(dying)), "");
   EXPECT_EQ(scalar("SELECT status FROM sync_runs WHERE id = " + std::to_string(other)), "running");
 }
 
