@@ -362,9 +362,10 @@ TEST_P(Leases, ARunLongerThanTheTtlKeepsItsLease) {
   } open_at_end{gate};
 
   const std::string connectors = "[" + feed_connector("erp", server.url("/export.xml"), "1h") + "]";
-  auto a = spawn(instance_config("a", connectors, "2s"));
+  // 3 s: renewals every second leave two seconds of slack for a loaded (sanitizer) machine.
+  auto a = spawn(instance_config("a", connectors, "3s"));
   ASSERT_TRUE(server.wait_for_requests(1, 60s)) << a->output();
-  auto b = spawn(instance_config("b", connectors, "2s"));
+  auto b = spawn(instance_config("b", connectors, "3s"));
   ASSERT_TRUE(b->wait_for_output("connector=erp is synced by a (it holds the lease); this instance (b) stands by", 60s))
       << b->output();
   std::set<std::string> seen;  // distinct expires_at values: one per renewal
