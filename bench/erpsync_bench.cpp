@@ -615,13 +615,6 @@ void print_header() {
 // finds nothing new after its cursor); prints a row per stream and run. Returns the number of
 // runs that did not end as expected.
 int magento_scenario(const std::string& engine, std::size_t n, const Args& args) {
-  if (n > 200000) {
-    // FakeMagento filters and sorts every record it holds for each page it serves: 115 s of its
-    // CPU for the four runs at N = 100k, growing with N² / page size.
-    std::printf("# %s N=%zu magento: skipped above N = 200,000 (the fake Magento's cost grows with N^2)\n",
-                engine.c_str(), n);
-    return 0;
-  }
   const std::string tag = "erp_t_bench_" + std::to_string(getpid()) + "_" + std::to_string(n) + "_m";
   BenchDatabase db(engine, args.workdir, tag, args.keep);
   odbc::OdbcStoreOptions o;

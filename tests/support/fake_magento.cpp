@@ -349,16 +349,27 @@ FakeReply FakeMagento::data(const RecordedRequest& r, bool customers) {
     }
     if (ok) rows.push_back(&item);
   }
-  std::stable_sort(rows.begin(), rows.end(), [&](const json* a, const json* b) {
+  // Ordered by the sort orders, ties in id order (the order rows were collected in). Only the
+  // rows up to the requested page are put in order (partial_sort): a keyset-paged sync asks for
+  // page 1 of what remains every time, and sorting all of it per page made the fake's work grow
+  // with N² log N.
+  const long long total = static_cast<long long>(rows.size());
+  std::vector<std::pair<std::size_t, const json*>> ordered;
+  ordered.reserve(rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) ordered.emplace_back(i, rows[i]);
+  long long needed = total;
+  if (c.page_size && *c.page_size > 0) needed = std::min(total, std::max(1LL, c.current_page) * *c.page_size);
+  std::partial_sort(ordered.begin(), ordered.begin() + needed, ordered.end(), [&](const auto& a, const auto& b) {
     for (const auto& [i, s] : c.sorts) {
-      const int cmp = compare(s.first, field_value(*a, s.first, customers), field_value(*b, s.first, customers));
+      const int cmp = compare(s.first, field_value(*a.second, s.first, customers),
+                              field_value(*b.second, s.first, customers));
       if (cmp == 0) continue;
       const bool asc = s.second == "ASC" || s.second == "asc";  // no direction: DESC
       return asc ? cmp < 0 : cmp > 0;
     }
-    return false;
+    return a.first < b.first;
   });
-  const long long total = static_cast<long long>(rows.size());
+  for (long long i = 0; i < needed; ++i) rows[static_cast<std::size_t>(i)] = ordered[static_cast<std::size_t>(i)].second;
   json items = json::array();
   if (!c.page_size) {
     for (const json* row : rows) items.push_back(*row);
