@@ -204,28 +204,9 @@ std::int64_t Json2Transport::authenticate() {
 }
 
 std::vector<Value> Json2Transport::search_read(const SearchRead& q) {
-  Value::Struct kwargs;
-  kwargs.emplace_back("domain", q.domain);
-  Value::Array fields;
-  for (const std::string& f : q.fields) fields.emplace_back(f);
-  kwargs.emplace_back("fields", Value(std::move(fields)));
-  kwargs.emplace_back("offset", Value(q.offset));
-  if (q.limit) kwargs.emplace_back("limit", Value(*q.limit));
-  if (!q.order.empty()) kwargs.emplace_back("order", q.order);
-  if (!q.context.empty()) kwargs.emplace_back("context", Value(q.context));
-  Value result = call(q.model, "search_read", kwargs);
-  if (result.type() != Value::Type::array) {
-    throw core::SyncError(Kind::permanent, describe() + ": " + q.model + ".search_read returned " +
-                                               std::string(type_name(result.type())) + ", expected an array");
-  }
-  std::vector<Value> records = std::move(result.as_array());
-  for (const Value& r : records) {
-    if (r.type() != Value::Type::structure) {
-      throw core::SyncError(Kind::permanent, describe() + ": " + q.model + ".search_read returned a " +
-                                                 std::string(type_name(r.type())) + " row, expected an object");
-    }
-  }
-  return records;
+  Value::Struct kwargs = search_read_options(q);
+  kwargs.emplace(kwargs.begin(), "domain", q.domain);
+  return search_read_rows(call(q.model, "search_read", kwargs), q);
 }
 
 }  // namespace erpsync::connectors::odoo

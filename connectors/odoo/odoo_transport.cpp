@@ -13,6 +13,33 @@ std::string strip_trailing_slashes(std::string url) {
 }
 }  // namespace
 
+Value::Struct OdooTransport::search_read_options(const SearchRead& q) {
+  Value::Struct kwargs;
+  Value::Array fields;
+  for (const std::string& f : q.fields) fields.emplace_back(f);
+  kwargs.emplace_back("fields", Value(std::move(fields)));
+  if (!q.order.empty()) kwargs.emplace_back("order", q.order);
+  kwargs.emplace_back("offset", Value(q.offset));
+  if (q.limit) kwargs.emplace_back("limit", Value(*q.limit));
+  if (!q.context.empty()) kwargs.emplace_back("context", Value(q.context));
+  return kwargs;
+}
+
+std::vector<Value> OdooTransport::search_read_rows(Value result, const SearchRead& q) const {
+  if (result.type() != Value::Type::array) {
+    throw core::SyncError(Kind::permanent, describe() + ": " + q.model + ".search_read returned " +
+                                               std::string(type_name(result.type())) + ", expected an array");
+  }
+  std::vector<Value> records = std::move(result.as_array());
+  for (const Value& r : records) {
+    if (r.type() != Value::Type::structure) {
+      throw core::SyncError(Kind::permanent, describe() + ": " + q.model + ".search_read returned a " +
+                                                 std::string(type_name(r.type())) + " row, expected a struct");
+    }
+  }
+  return records;
+}
+
 std::map<std::int64_t, std::string> OdooTransport::read_user_logins(const std::vector<std::int64_t>& ids) {
   std::map<std::int64_t, std::string> logins;
   if (ids.empty()) return logins;
@@ -116,27 +143,7 @@ Value XmlRpcTransport::execute_kw(const std::string& model, const std::string& m
 }
 
 std::vector<Value> XmlRpcTransport::search_read(const SearchRead& q) {
-  Value::Struct kwargs;
-  Value::Array fields;
-  for (const std::string& f : q.fields) fields.emplace_back(f);
-  kwargs.emplace_back("fields", Value(std::move(fields)));
-  if (!q.order.empty()) kwargs.emplace_back("order", q.order);
-  kwargs.emplace_back("offset", Value(q.offset));
-  if (q.limit) kwargs.emplace_back("limit", Value(*q.limit));
-  if (!q.context.empty()) kwargs.emplace_back("context", Value(q.context));
-  Value result = execute_kw(q.model, "search_read", {q.domain}, std::move(kwargs));
-  if (result.type() != Value::Type::array) {
-    throw core::SyncError(Kind::permanent, describe() + ": " + q.model + ".search_read returned " +
-                                               std::string(type_name(result.type())) + ", expected an array");
-  }
-  std::vector<Value> records = std::move(result.as_array());
-  for (const Value& r : records) {
-    if (r.type() != Value::Type::structure) {
-      throw core::SyncError(Kind::permanent, describe() + ": " + q.model + ".search_read returned a " +
-                                                 std::string(type_name(r.type())) + " row, expected a struct");
-    }
-  }
-  return records;
+  return search_read_rows(execute_kw(q.model, "search_read", {q.domain}, search_read_options(q)), q);
 }
 
 }  // namespace erpsync::connectors::odoo

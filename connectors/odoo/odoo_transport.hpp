@@ -55,6 +55,14 @@ class OdooTransport {
 
   // "odoo connector 'erp' (acme_prod at https://erp.example.com)": for messages.
   virtual std::string describe() const = 0;
+
+ protected:
+  // search_read's keyword arguments as both protocols send them (fields, order, offset, limit,
+  // context); the domain travels positionally (XML-RPC) or by name (JSON-2).
+  static Value::Struct search_read_options(const SearchRead& query);
+  // `result` checked as search_read's answer, an array of structs; anything else is a
+  // SyncError{permanent} naming this transport and the model.
+  std::vector<Value> search_read_rows(Value result, const SearchRead& query) const;
 };
 
 struct XmlRpcSettings {
