@@ -288,15 +288,10 @@ void check_xml_size(std::size_t size, const ParseLimits& limits, const std::stri
   }
 }
 
-}  // namespace
-
-void parse_xml_bounded(pugi::xml_document& doc, std::string_view text, const ParseLimits& limits,
-                       const std::string& what) {
-  check_xml_size(text.size(), limits, what);
-  // parse_default: no parse_doctype, so DOCTYPE internals (entity declarations) are skipped, and
-  // pugixml never expands custom or external entities anyway.
-  const pugi::xml_parse_result result =
-      doc.load_buffer(text.data(), text.size(), pugi::parse_default, pugi::encoding_auto);
+// After pugixml parsed `text` into `doc`: a parse error names its offset and line (and leaves
+// `doc` empty); a document deeper than the limits is refused.
+void check_xml_parsed(pugi::xml_document& doc, const pugi::xml_parse_result& result, std::string_view text,
+                      const ParseLimits& limits, const std::string& what) {
   if (!result) {
     const auto offset = static_cast<std::size_t>(std::max<std::ptrdiff_t>(result.offset, 0));
     doc.reset();
@@ -307,21 +302,24 @@ void parse_xml_bounded(pugi::xml_document& doc, std::string_view text, const Par
   check_xml_depth(doc, text, limits, what);
 }
 
+}  // namespace
+
+void parse_xml_bounded(pugi::xml_document& doc, std::string_view text, const ParseLimits& limits,
+                       const std::string& what) {
+  check_xml_size(text.size(), limits, what);
+  // parse_default: no parse_doctype, so DOCTYPE internals (entity declarations) are skipped, and
+  // pugixml never expands custom or external entities anyway.
+  check_xml_parsed(doc, doc.load_buffer(text.data(), text.size(), pugi::parse_default, pugi::encoding_auto), text,
+                   limits, what);
+}
+
 void parse_xml_bounded_inplace(pugi::xml_document& doc, std::string& text, const ParseLimits& limits,
                                const std::string& what) {
   check_xml_size(text.size(), limits, what);
   // Same options as parse_xml_bounded. pugixml rewrites the bytes as it goes (terminators,
   // unescaped text), so the line of an error is counted in the rewritten bytes.
-  const pugi::xml_parse_result result =
-      doc.load_buffer_inplace(text.data(), text.size(), pugi::parse_default, pugi::encoding_auto);
-  if (!result) {
-    const auto offset = static_cast<std::size_t>(std::max<std::ptrdiff_t>(result.offset, 0));
-    doc.reset();
-    fail(what, "XML", offset,
-         std::string(result.description()) + " (line " + std::to_string(line_of(text, offset)) +
-             ")");
-  }
-  check_xml_depth(doc, text, limits, what);
+  check_xml_parsed(doc, doc.load_buffer_inplace(text.data(), text.size(), pugi::parse_default, pugi::encoding_auto),
+                   text, limits, what);
 }
 
 }  // namespace erpsync::connectors
