@@ -19,50 +19,51 @@ TEST(ProcessIdentity, NamesThisProcessWhichIsNotGone) {
   EXPECT_FALSE(process_gone(me));
 }
 
-TEST(ProcessIdentity, AProcessThatExitedIsGone) {
+// A forked child that reports this_process_identity() and then exits or waits to be killed.
+struct Child {
+  pid_t pid = -1;
+  std::string identity;
+};
+
+Child fork_child(bool wait_for_kill) {
   int fds[2];
-  ASSERT_EQ(::pipe(fds), 0);
-  const pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    const std::string id = this_process_identity();
+  if (::pipe(fds) != 0) return {};
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const std::string id = this_process_identity() + "\n";
     (void)!::write(fds[1], id.data(), id.size());
+    if (wait_for_kill)
+      for (;;) ::pause();
     ::_exit(0);
   }
   ::close(fds[1]);
-  std::string id;
-  char buf[256];
-  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) id.append(buf, static_cast<std::size_t>(n));
+  Child child{pid, {}};
+  char c;
+  while (pid > 0 && ::read(fds[0], &c, 1) == 1 && c != '\n') child.identity.push_back(c);
   ::close(fds[0]);
+  return child;
+}
+
+TEST(ProcessIdentity, AProcessThatExitedIsGone) {
+  const Child child = fork_child(/*wait_for_kill=*/false);
+  ASSERT_GT(child.pid, 0);
   int status = 0;
-  ASSERT_EQ(::waitpid(child, &status, 0), child);
-  ASSERT_FALSE(id.empty());
-  EXPECT_TRUE(process_gone(id)) << id;
+  ASSERT_EQ(::waitpid(child.pid, &status, 0), child.pid);
+  ASSERT_FALSE(child.identity.empty());
+  EXPECT_TRUE(process_gone(child.identity)) << child.identity;
 }
 
 TEST(ProcessIdentity, AKilledProcessNotYetReapedIsGone) {
-  int fds[2];
-  ASSERT_EQ(::pipe(fds), 0);
-  const pid_t child = ::fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    const std::string id = this_process_identity() + "\n";
-    (void)!::write(fds[1], id.data(), id.size());
-    for (;;) ::pause();
-  }
-  ::close(fds[1]);
-  std::string id;
-  char c;
-  while (::read(fds[0], &c, 1) == 1 && c != '\n') id.push_back(c);
-  ::close(fds[0]);
-  EXPECT_FALSE(process_gone(id)) << id;  // alive
-  ASSERT_EQ(::kill(child, SIGKILL), 0);
+  const Child child = fork_child(/*wait_for_kill=*/true);
+  ASSERT_GT(child.pid, 0);
+  EXPECT_FALSE(process_gone(child.identity)) << child.identity;  // alive
+  ASSERT_EQ(::kill(child.pid, SIGKILL), 0);
   // A zombie until reaped: waitid with WNOWAIT waits for the death without reaping it.
   siginfo_t info{};
-  ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT), 0);
-  EXPECT_TRUE(process_gone(id)) << id;
+  ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(child.pid), &info, WEXITED | WNOWAIT), 0);
+  EXPECT_TRUE(process_gone(child.identity)) << child.identity;
   int status = 0;
-  ::waitpid(child, &status, 0);
+  ::waitpid(child.pid, &status, 0);
 }
 
 TEST(ProcessIdentity, AReusedPidOrAnotherBootIsGoneAndGarbageIsNot) {
