@@ -81,6 +81,27 @@ std::optional<connectors::odbc::Lease> take_lease(LeaseKeeper& keeper, const std
   return std::nullopt;
 }
 
+// Takes the connector's lease for `store` (fencing its commits) and marks the runs a dead
+// holder left `running` as aborted. False, logged, when the connector must not run now.
+bool hold_lease(LeaseKeeper& keeper, connectors::odbc::OdbcStore& store, const std::string& connector,
+                const config::Config& cfg) {
+  std::optional<connectors::odbc::Lease> lease;
+  try {
+    lease = take_lease(keeper, connector);
+  } catch (const std::exception& e) {
+    logger(connector)->error("connector={} not run: cannot take its lease: {}", connector, cfg.redact(e.what()));
+  }
+  if (!lease) return false;
+  store.set_fence(std::move(lease));
+  try {
+    store.abort_abandoned_runs(connector);
+  } catch (const std::exception& e) {
+    logger(connector)->warn("connector={} cannot mark runs left running as aborted: {}", connector,
+                            cfg.redact(e.what()));
+  }
+  return true;
+}
+
 int once(const config::Config& cfg, const CommandLine& cl) {
   auto dlog = logger("daemon");
   if (cl.connector && !cfg.connector(*cl.connector)) {
@@ -103,24 +124,9 @@ int once(const config::Config& cfg, const CommandLine& cl) {
       dlog->error("{}", cfg.redact(e.what()));
       return kExitUsage;
     }
-    if (leases) {
-      std::optional<connectors::odbc::Lease> lease;
-      try {
-        lease = take_lease(*leases, conn.name);
-      } catch (const std::exception& e) {
-        logger(conn.name)->error("connector={} not run: cannot take its lease: {}", conn.name, cfg.redact(e.what()));
-      }
-      if (!lease) {
-        failed = true;
-        continue;
-      }
-      store->set_fence(std::move(lease));
-      try {
-        store->abort_abandoned_runs(conn.name);
-      } catch (const std::exception& e) {
-        logger(conn.name)->warn("connector={} cannot mark runs left running as aborted: {}", conn.name,
-                                cfg.redact(e.what()));
-      }
+    if (leases && !hold_lease(*leases, *store, conn.name, cfg)) {
+      failed = true;
+      continue;
     }
     ConnectorRunner runner(cfg, conn);
     for (const std::string& stream : streams_of(conn)) {
@@ -168,12 +174,10 @@ int retry_rejections(const config::Config& cfg, const CommandLine& cl) {
     if (cl.connector ? conn.name != *cl.connector : !conn.enabled) continue;
     try {
       auto store = open_store(cfg, StoreMode::normal);
-      std::optional<connectors::odbc::Lease> lease = take_lease(leases, conn.name);
-      if (!lease) {
+      if (!hold_lease(leases, *store, conn.name, cfg)) {
         failed = true;
         continue;
       }
-      store->set_fence(std::move(lease));
       for (const std::string& stream : streams_of(conn)) {
         RunLog events(logger(conn.name), conn.name, stream, false);
         core::StreamRunOptions options;
