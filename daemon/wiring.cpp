@@ -7,6 +7,7 @@
 
 #include "connectors/odbc/admin_queries.hpp"
 #include "daemon/logging.hpp"
+#include "daemon/read_ahead_source.hpp"
 
 #include "connectors/feed/feed_source.hpp"
 #include "connectors/http/http_client.hpp"
@@ -156,6 +157,9 @@ core::SyncReport ConnectorRunner::run(const std::string& stream, core::Store& st
   std::unique_ptr<core::AccountSource> source;
   try {
     source = make_account_source(conn_, stream);
+    // A feed maps its next page on a thread of its own while the engine decides and writes
+    // this one (see read_ahead_source.hpp). Odoo's source is left as it is.
+    if (conn_.feed()) source = std::make_unique<ReadAheadSource>(std::move(source));
   } catch (const core::SyncError& e) {
     return failed_report(conn_, stream, e);
   }
