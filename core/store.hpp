@@ -53,6 +53,24 @@ class Store {
   // number of set-based queries (IN lists in chunks), never one query per record.
   virtual StateSnapshot load_state(const BatchKeys& keys) = 0;
 
+  // The quiet shortcut (a re-sync where nothing changed): a snapshot that is enough to decide
+  // a batch whose every record is bound and unchanged, read with fewer and smaller queries
+  // than load_state. It holds the bindings of keys.remote_ids, every account bound to them or
+  // holding one of keys.codes, and the ancestors of all of these (as load_state does); it
+  // leaves out open rejections, pending children, contact bindings, adoption candidates, the
+  // remote ids by account and default contacts. It returns nullopt instead when a bound
+  // record has an open rejection or its account's code has a pending child (accounts with
+  // that member_of_code and no member_of_id), and when the store offers no shortcut (the
+  // default).
+  //
+  // Why that is enough: the engine keeps the decisions made over this snapshot only when all
+  // of them are `unchanged` and the batch writes nothing (see sync_engine.cpp); otherwise it
+  // decides again over load_state. A record is decided `unchanged` only when it is bound to
+  // an existing account with its code, owner and payload hash, and then the decider consults
+  // no more than the parts held here: the binding, the accounts by code (its parent's), the
+  // ancestors (cycle check), the open rejections and pending children (none, checked above).
+  virtual std::optional<StateSnapshot> load_quiet_state(const BatchKeys& keys);
+
   // Carries out `batch` in ONE transaction, together with batch.cursor when set, in this
   // order: code changes phase 1 (from-codes → NULL), account inserts, code changes phase 2,
   // account updates, parent links (refs resolved), contacts, customers, bindings,

@@ -1,5 +1,6 @@
 #include "core/sync_engine.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <set>
@@ -48,6 +49,14 @@ std::vector<IncomingAccount> drop_superseded(std::vector<IncomingAccount> page, 
   return kept;
 }
 
+// The quiet shortcut's test (Store::load_quiet_state): every record of the batch decided
+// `unchanged`, without a warning, and nothing to write.
+bool all_unchanged(const WriteBatch& batch, std::size_t records) {
+  if (!batch.writes_nothing() || batch.counters.warnings != 0 || batch.decisions.size() != records) return false;
+  return std::all_of(batch.decisions.begin(), batch.decisions.end(),
+                     [](const Decision& d) { return d.outcome == Outcome::unchanged && !d.reason; });
+}
+
 class BatchRunner {
  public:
   BatchRunner(const MatchPolicy& policy, Store& store, const StreamRunOptions& options, SyncEvents& events)
@@ -60,8 +69,17 @@ class BatchRunner {
   Counters run(std::span<const IncomingAccount> records, const std::optional<CursorWrite>& cursor,
                Filter&& filter) {
     auto decide_batch = [&](std::span<const IncomingAccount> rs) {
-      StateSnapshot state = store_.load_state(batch_keys(policy_, rs));
-      WriteBatch batch = decide(policy_, rs, state);
+      const BatchKeys keys = batch_keys(policy_, rs);
+      WriteBatch batch;
+      bool decided = false;
+      if (quiet_.worth_trying()) {
+        if (std::optional<StateSnapshot> quiet = store_.load_quiet_state(keys)) {
+          batch = decide(policy_, rs, *quiet);
+          decided = all_unchanged(batch, rs.size());  // else the snapshot may have been short
+        }
+        quiet_.tried(decided);
+      }
+      if (!decided) batch = decide(policy_, rs, store_.load_state(keys));
       batch.connector = policy_.connector;
       filter(batch);
       return batch;
@@ -70,10 +88,29 @@ class BatchRunner {
   }
 
  private:
+  // When to ask for the quiet shortcut: always while batches are quiet; after a batch that was
+  // not, only every kRetryEvery-th batch, so that an initial sync or a busy stream does not pay
+  // for a quiet read in every batch. (Only speed depends on it: a batch not tried quiet is
+  // decided over the full snapshot.)
+  class QuietAttempts {
+   public:
+    static constexpr int kRetryEvery = 8;
+    bool worth_trying() { return quiet_ || ++skipped_ >= kRetryEvery; }
+    void tried(bool quiet) {
+      quiet_ = quiet;
+      skipped_ = 0;
+    }
+
+   private:
+    bool quiet_ = true;
+    int skipped_ = 0;
+  };
+
   const MatchPolicy& policy_;
   Store& store_;
   const StreamRunOptions& options_;
   SyncEvents& events_;
+  QuietAttempts quiet_;
 };
 
 void keep_all(WriteBatch&) {}

@@ -664,6 +664,97 @@ class BatchWriter {
   bool* skipped_;
 };
 
+// Reads the rows of a core::StateSnapshot (load_state, load_quiet_state) through `s`.
+class SnapshotReader {
+ public:
+  // The account columns, in the order add_account reads them.
+  static inline const std::string kAccounts =
+      "SELECT id, external_code, owner, member_of_id, member_of_code, name, vat FROM accounts WHERE ";
+  static inline const std::string kBindings =
+      "SELECT remote_id, entity, entity_id, payload_hash, missing_since FROM bindings "
+      "WHERE connector = ? AND stream = ? AND remote_id IN ";
+
+  SnapshotReader(Session& s, Dialect dialect, core::StateSnapshot& st)
+      : s_(s), pg_(dialect == Dialect::postgresql), st_(st) {}
+
+  // A binding from the columns of kBindings.
+  static core::BindingState binding(const Row& r) {
+    core::BindingState b;
+    b.entity = str(r[1]);
+    b.entity_id = to_i64(r[2]);
+    b.payload_hash = str(r[3]);
+    b.missing = r[4].has_value();
+    return b;
+  }
+
+  // Adds the account of kAccounts' columns starting at `at` (once) and returns its id.
+  EntityId add_account(const Row& r, std::size_t at = 0) {
+    EntityId id = to_i64(r[at]);
+    auto [it, fresh] = st_.accounts.try_emplace(id);
+    if (fresh) {
+      core::AccountState& a = it->second;
+      a.id = id;
+      a.external_code = str(r[at + 1]);
+      a.owner = str(r[at + 2]);
+      if (r[at + 3]) a.member_of_id = to_i64(r[at + 3]);
+      a.member_of_code = str(r[at + 4]);
+      a.name = str(r[at + 5]);
+      a.vat = str(r[at + 6]);
+      if (!a.external_code.empty()) st_.account_by_code[a.external_code] = id;
+    }
+    return id;
+  }
+
+  // Runs `sql_head` (ending in "IN ") + "(?, ...)" with `fixed` params and each chunk of
+  // `keys`, calling on_row for every row.
+  template <class Keys, class OnRow>
+  void each_chunk(const std::string& sql_head, const std::vector<Param>& fixed, const Keys& keys, OnRow&& on_row,
+                  bool as_int = false) {
+    for (const auto& chunk : chunks(keys, OdbcStore::kInChunk)) {
+      std::vector<Param> p = fixed;
+      for (const auto& k : chunk) p.push_back(as_int ? Param::i64(std::stoll(k)) : Param::str(k));
+      if (pg_) {
+        // PostgreSQL: the keys as one array parameter (see Session::insert_unnest).
+        std::vector<const Param*> values;
+        for (std::size_t i = fixed.size(); i < p.size(); ++i) values.push_back(&p[i]);
+        Param array = Param::str(pg_array_literal(values));
+        p.resize(fixed.size());
+        p.push_back(std::move(array));
+        std::string head = sql_head.substr(0, sql_head.rfind("IN "));
+        for (const auto& row : s_.query(head + (as_int ? "= ANY(?::bigint[])" : "= ANY(?::text[])"), p)) on_row(row);
+        continue;
+      }
+      // The list is padded (its last key repeated) to one of a few lengths, so that batches
+      // of any size reuse the same prepared statements.
+      const std::size_t n = padded_length(chunk.size());
+      while (p.size() < fixed.size() + n) p.push_back(p.back());
+      for (const auto& row : s_.query(sql_head + "(" + marks(n) + ")", p)) on_row(row);
+    }
+  }
+
+  void load_accounts_by_code(const std::set<std::string>& codes) {
+    each_chunk(kAccounts + "external_code IN ", {}, codes, [&](const Row& r) { add_account(r); });
+  }
+
+  // The ancestors of every loaded account, level by level, for cycle checks (rule 6).
+  void load_ancestors() {
+    for (int depth = 0; depth < OdbcStore::kMaxAncestorDepth; ++depth) {
+      std::set<std::string> parents;
+      for (const auto& [id, a] : st_.accounts)
+        if (a.member_of_id && !st_.accounts.count(*a.member_of_id)) parents.insert(std::to_string(*a.member_of_id));
+      if (parents.empty()) break;
+      std::size_t before = st_.accounts.size();
+      each_chunk(kAccounts + "id IN ", {}, parents, [&](const Row& r) { add_account(r); }, true);
+      if (st_.accounts.size() == before) break;  // dangling parents (deleted in the CRM)
+    }
+  }
+
+ private:
+  Session& s_;
+  bool pg_;
+  core::StateSnapshot& st_;
+};
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -833,98 +924,46 @@ core::StateSnapshot OdbcStore::load_state_once(const core::BatchKeys& keys) {
   return guarded(broken_, [&] {
     Session s(*conn_, *statements_);
     core::StateSnapshot st;
-    static const std::string kCols =
-        "SELECT id, external_code, owner, member_of_id, member_of_code, name, vat FROM accounts WHERE ";
-    auto add_account = [&](const Row& r) -> EntityId {
-      EntityId id = to_i64(r[0]);
-      auto [it, fresh] = st.accounts.try_emplace(id);
-      if (fresh) {
-        core::AccountState& a = it->second;
-        a.id = id;
-        a.external_code = str(r[1]);
-        a.owner = str(r[2]);
-        if (r[3]) a.member_of_id = to_i64(r[3]);
-        a.member_of_code = str(r[4]);
-        a.name = str(r[5]);
-        a.vat = str(r[6]);
-        if (!a.external_code.empty()) st.account_by_code[a.external_code] = id;
-      }
-      return id;
-    };
-    // Runs `sql_head` + "(?, ...)" with `fixed` params and each chunk of `keys`.
-    const bool pg = conn_->dialect() == Dialect::postgresql;
-    auto each_chunk = [&](const std::string& sql_head, const std::vector<Param>& fixed, const auto& ks,
-                          const std::string& sql_tail, auto&& on_row, bool as_int = false) {
-      for (const auto& chunk : chunks(ks, kInChunk)) {
-        std::vector<Param> p = fixed;
-        for (const auto& k : chunk) p.push_back(as_int ? Param::i64(std::stoll(k)) : Param::str(k));
-        if (pg) {
-          // PostgreSQL: the keys as one array parameter (see Session::insert_unnest).
-          std::vector<const Param*> values;
-          for (std::size_t i = fixed.size(); i < p.size(); ++i) values.push_back(&p[i]);
-          Param array = Param::str(pg_array_literal(values));
-          p.resize(fixed.size());
-          p.push_back(std::move(array));
-          std::string head = sql_head.substr(0, sql_head.rfind("IN "));
-          for (const auto& row : s.query(head + (as_int ? "= ANY(?::bigint[])" : "= ANY(?::text[])") + sql_tail, p))
-            on_row(row);
-          continue;
-        }
-        // The list is padded (its last key repeated) to one of a few lengths, so that batches
-        // of any size reuse the same prepared statements.
-        const std::size_t n = padded_length(chunk.size());
-        while (p.size() < fixed.size() + n) p.push_back(p.back());
-        for (const auto& row : s.query(sql_head + "(" + marks(n) + ")" + sql_tail, p)) on_row(row);
-      }
-    };
+    SnapshotReader rd(s, conn_->dialect(), st);
 
     // Bindings of the batch's remote ids, and of its contacts.
     std::set<std::string> bound_accounts;
-    auto read_binding = [](const Row& r) {
-      core::BindingState b;
-      b.entity = str(r[1]);
-      b.entity_id = to_i64(r[2]);
-      b.payload_hash = str(r[3]);
-      b.missing = r[4].has_value();
-      return b;
-    };
-    const std::string kBind =
-        "SELECT remote_id, entity, entity_id, payload_hash, missing_since FROM bindings "
-        "WHERE connector = ? AND stream = ? AND remote_id IN ";
-    each_chunk(kBind, {Param::str(keys.connector), Param::str(keys.stream)}, keys.remote_ids, "",
-               [&](const Row& r) {
-                 auto b = read_binding(r);
-                 if (b.entity == "account") bound_accounts.insert(std::to_string(b.entity_id));
-                 st.bindings[str(r[0])] = b;
-               });
-    each_chunk(kBind, {Param::str(keys.connector), Param::str("contacts")}, keys.contact_remote_ids, "",
-               [&](const Row& r) { st.contact_bindings[str(r[0])] = read_binding(r); });
+    rd.each_chunk(SnapshotReader::kBindings, {Param::str(keys.connector), Param::str(keys.stream)}, keys.remote_ids,
+                  [&](const Row& r) {
+                    auto b = SnapshotReader::binding(r);
+                    if (b.entity == "account") bound_accounts.insert(std::to_string(b.entity_id));
+                    st.bindings[str(r[0])] = b;
+                  });
+    rd.each_chunk(SnapshotReader::kBindings, {Param::str(keys.connector), Param::str("contacts")},
+                  keys.contact_remote_ids,
+                  [&](const Row& r) { st.contact_bindings[str(r[0])] = SnapshotReader::binding(r); });
 
     // Open rejections of the batch's remote ids.
-    each_chunk("SELECT remote_id, reason, payload_hash FROM sync_rejections WHERE connector = ? AND stream = ? "
-               "AND resolved_at IS NULL AND remote_id IN ",
-               {Param::str(keys.connector), Param::str(keys.stream)}, keys.remote_ids, "", [&](const Row& r) {
-                 auto reason = core::reject_reason_from_string(str(r[1]));
-                 if (!reason) return;  // a reason this binary does not know: not its business
-                 st.open_rejections[str(r[0])].push_back(core::OpenRejection{*reason, str(r[2])});
-               });
+    rd.each_chunk("SELECT remote_id, reason, payload_hash FROM sync_rejections WHERE connector = ? AND stream = ? "
+                  "AND resolved_at IS NULL AND remote_id IN ",
+                  {Param::str(keys.connector), Param::str(keys.stream)}, keys.remote_ids, [&](const Row& r) {
+                    auto reason = core::reject_reason_from_string(str(r[1]));
+                    if (!reason) return;  // a reason this binary does not know: not its business
+                    st.open_rejections[str(r[0])].push_back(core::OpenRejection{*reason, str(r[2])});
+                  });
 
     // Accounts holding one of the codes, and accounts bound to one of the remote ids.
-    each_chunk(kCols + "external_code IN ", {}, keys.codes, "", add_account);
+    rd.load_accounts_by_code(keys.codes);
     std::set<std::string> missing_ids;
     for (const auto& id : bound_accounts)
       if (!st.accounts.count(std::stoll(id))) missing_ids.insert(id);
-    each_chunk(kCols + "id IN ", {}, missing_ids, "", add_account, true);
+    rd.each_chunk(SnapshotReader::kAccounts + "id IN ", {}, missing_ids, [&](const Row& r) { rd.add_account(r); },
+                  true);
 
     // Accounts waiting for one of the codes as their parent (rule 6).
     // SQLite (no statistics) and PostgreSQL (before its first ANALYZE of a growing table)
     // would search the member_of_id index for IS NULL, nearly every row: a scan per batch. The
     // unary plus leaves them the member_of_code index.
     const std::string pending_head = conn_->dialect() == Dialect::mariadb
-                                         ? kCols + "member_of_id IS NULL AND member_of_code IN "
-                                         : kCols + "+member_of_id IS NULL AND member_of_code IN ";
-    each_chunk(pending_head, {}, keys.codes, "", [&](const Row& r) {
-      EntityId id = add_account(r);
+                                         ? SnapshotReader::kAccounts + "member_of_id IS NULL AND member_of_code IN "
+                                         : SnapshotReader::kAccounts + "+member_of_id IS NULL AND member_of_code IN ";
+    rd.each_chunk(pending_head, {}, keys.codes, [&](const Row& r) {
+      EntityId id = rd.add_account(r);
       st.pending_children[str(r[4])].push_back(id);
     });
 
@@ -940,49 +979,41 @@ core::StateSnapshot OdbcStore::load_state_once(const core::BatchKeys& keys) {
         // `COALESCE(external_code, '') = ''` rather than `IS NULL`: no index can serve it, so the
         // planner uses name_key's (SQLite otherwise walks the unique code index over every
         // uncoded account: 4x slower with 100k of them). Codes are never stored empty.
-        for (const auto& r : s.query(kCols + "COALESCE(external_code, '') = '' AND name_key IN (" +
+        for (const auto& r : s.query(SnapshotReader::kAccounts + "COALESCE(external_code, '') = '' AND name_key IN (" +
                                          marks(chunk.size(), "lower(?)") + ")",
                                      p)) {
           std::string norm = core::normalize_name(str(r[5]));
           if (!keys.adopt_names.count(norm)) continue;
-          EntityId id = add_account(r);
+          EntityId id = rd.add_account(r);
           st.uncoded_by_name[norm].push_back(id);
         }
       }
     }
     if (!keys.adopt_vats.empty()) {
-      each_chunk(kCols + "COALESCE(external_code, '') = '' AND vat IN ", {}, keys.adopt_vats, "", [&](const Row& r) {
-        std::string vat = str(r[6]);
-        if (!keys.adopt_vats.count(vat)) return;  // MariaDB compares vat case-insensitively
-        EntityId id = add_account(r);
-        st.uncoded_by_vat[vat].push_back(id);
-      });
+      rd.each_chunk(SnapshotReader::kAccounts + "COALESCE(external_code, '') = '' AND vat IN ", {}, keys.adopt_vats,
+                    [&](const Row& r) {
+                      std::string vat = str(r[6]);
+                      if (!keys.adopt_vats.count(vat)) return;  // MariaDB compares vat case-insensitively
+                      EntityId id = rd.add_account(r);
+                      st.uncoded_by_vat[vat].push_back(id);
+                    });
     }
 
-    // Ancestors, level by level, for cycle checks (rule 6).
-    for (int depth = 0; depth < kMaxAncestorDepth; ++depth) {
-      std::set<std::string> parents;
-      for (const auto& [id, a] : st.accounts)
-        if (a.member_of_id && !st.accounts.count(*a.member_of_id)) parents.insert(std::to_string(*a.member_of_id));
-      if (parents.empty()) break;
-      std::size_t before = st.accounts.size();
-      each_chunk(kCols + "id IN ", {}, parents, "", add_account, true);
-      if (st.accounts.size() == before) break;  // dangling parents (deleted in the CRM)
-    }
+    rd.load_ancestors();
 
     // Remote ids of (connector, stream) bound to the loaded accounts (rule 8), default contacts.
     std::set<std::string> all_ids;
     for (const auto& [id, a] : st.accounts) all_ids.insert(std::to_string(id));
-    each_chunk("SELECT entity_id, remote_id FROM bindings WHERE connector = ? AND stream = ? AND entity = 'account' "
-               "AND entity_id IN ",
-               {Param::str(keys.connector), Param::str(keys.stream)}, all_ids, "",
-               [&](const Row& r) { st.remote_ids_by_account[to_i64(r[0])].push_back(str(r[1])); }, true);
-    each_chunk("SELECT DISTINCT account_id FROM contacts WHERE is_default = 1 AND account_id IN ", {}, all_ids, "",
-               [&](const Row& r) {
-                 auto it = st.accounts.find(to_i64(r[0]));
-                 if (it != st.accounts.end()) it->second.has_default_contact = true;
-               },
-               true);
+    rd.each_chunk("SELECT entity_id, remote_id FROM bindings WHERE connector = ? AND stream = ? AND entity = 'account' "
+                  "AND entity_id IN ",
+                  {Param::str(keys.connector), Param::str(keys.stream)}, all_ids,
+                  [&](const Row& r) { st.remote_ids_by_account[to_i64(r[0])].push_back(str(r[1])); }, true);
+    rd.each_chunk("SELECT DISTINCT account_id FROM contacts WHERE is_default = 1 AND account_id IN ", {}, all_ids,
+                  [&](const Row& r) {
+                    auto it = st.accounts.find(to_i64(r[0]));
+                    if (it != st.accounts.end()) it->second.has_default_contact = true;
+                  },
+                  true);
     for (auto& [id, rids] : st.remote_ids_by_account) std::sort(rids.begin(), rids.end());
     auto absent = std::make_unique<KnownAbsent>();
     absent->connector = keys.connector;
@@ -994,6 +1025,53 @@ core::StateSnapshot OdbcStore::load_state_once(const core::BatchKeys& keys) {
     absent_ = std::move(absent);
     return st;
   });
+}
+
+std::optional<core::StateSnapshot> OdbcStore::load_quiet_state(const core::BatchKeys& keys) {
+  if (!options_.quiet_shortcut || keys.remote_ids.empty()) return std::nullopt;
+  ensure_connected();
+  absent_.reset();
+  try {
+    return guarded(broken_, [&]() -> std::optional<core::StateSnapshot> {
+      Session s(*conn_, *statements_);
+      core::StateSnapshot st;
+      SnapshotReader rd(s, conn_->dialect(), st);
+      // One row per binding: the binding, its account (columns 5-11, as kAccounts), the account's
+      // parent (12-18: usually the account holding the record's member_of code, so that no
+      // query by code is needed for it) and whether the record needs the full snapshot (19: an
+      // open rejection, or a child waiting for the account's code). The unary plus: see the
+      // pending children of load_state.
+      const std::string plus = conn_->dialect() == Dialect::mariadb ? "" : "+";
+      const std::string head =
+          "SELECT b.remote_id, b.entity, b.entity_id, b.payload_hash, b.missing_since, "
+          "a.id, a.external_code, a.owner, a.member_of_id, a.member_of_code, a.name, a.vat, "
+          "p.id, p.external_code, p.owner, p.member_of_id, p.member_of_code, p.name, p.vat, "
+          "CASE WHEN EXISTS (SELECT 1 FROM sync_rejections r WHERE r.connector = b.connector AND r.stream = b.stream "
+          "AND r.remote_id = b.remote_id AND r.resolved_at IS NULL) OR EXISTS (SELECT 1 FROM accounts c WHERE "
+          "c.member_of_code = a.external_code AND " + plus + "c.member_of_id IS NULL) THEN 1 ELSE 0 END "
+          "FROM bindings b LEFT JOIN accounts a ON a.id = b.entity_id AND b.entity = 'account' "
+          "LEFT JOIN accounts p ON p.id = a.member_of_id "
+          "WHERE b.connector = ? AND b.stream = ? AND b.remote_id IN ";
+      bool needs_full = false;
+      rd.each_chunk(head, {Param::str(keys.connector), Param::str(keys.stream)}, keys.remote_ids, [&](const Row& r) {
+        if (to_i64(r[19]) != 0) needs_full = true;
+        st.bindings[str(r[0])] = SnapshotReader::binding(r);
+        if (r[5]) rd.add_account(r, 5);
+        if (r[12]) rd.add_account(r, 12);
+      });
+      // A record without a binding is never unchanged (and an initial sync stops here).
+      if (needs_full || st.bindings.size() < keys.remote_ids.size()) return std::nullopt;
+      std::set<std::string> codes;  // held by accounts not loaded yet (when a parent link was edited)
+      for (const auto& code : keys.codes)
+        if (!st.account_by_code.count(code)) codes.insert(code);
+      rd.load_accounts_by_code(codes);
+      rd.load_ancestors();
+      return st;
+    });
+  } catch (...) {
+    statements_->clear();  // a failed read leaves no half-used statement behind
+    throw;
+  }
 }
 
 void OdbcStore::apply(const core::WriteBatch& batch) {

@@ -44,6 +44,9 @@ struct OdbcStoreOptions {
   // Dry run: everything in one transaction that end_dry_run() (or the destructor) rolls back;
   // no sync_runs row. The schema must exist and be current (migrate is forced to `check`).
   bool dry_run = false;
+  // Store::load_quiet_state: the shortcut for batches that change nothing. Off only to
+  // compare both ways of deciding (tests).
+  bool quiet_shortcut = true;
 };
 
 class OdbcStore final : public core::Store {
@@ -64,6 +67,10 @@ class OdbcStore final : public core::Store {
 
   core::CursorState load_cursor(const std::string& connector, const std::string& stream) override;
   core::StateSnapshot load_state(const core::BatchKeys& keys) override;
+  // One query per chunk of remote ids (bindings joined with their accounts and those accounts'
+  // parents, and whether the batch needs the full snapshot); then, only where needed, the
+  // accounts of codes not loaded that way and further ancestors.
+  std::optional<core::StateSnapshot> load_quiet_state(const core::BatchKeys& keys) override;
   void apply(const core::WriteBatch& batch) override;
   std::int64_t begin_run(const std::string& connector, const std::string& stream,
                          const std::string& instance) override;
