@@ -45,6 +45,7 @@ FeedSource::FeedSource(std::string connector, const config::FeedConfig& feed, st
   limits.max_bytes = static_cast<std::size_t>(feed.max_size);
   limits.max_depth = feed.max_depth;
   mapper_ = make_mapper(feed, limits);
+  mapper_->hash_remote_ids_above(page_size_);  // superseded_in_document() needs them beyond one page
   if (feed.cursor) {
     auto tz = parse_timezone(feed.cursor->timezone);
     if (!tz)
@@ -218,7 +219,9 @@ std::vector<std::size_t> FeedSource::superseded_in_document() const {
   if (count_ <= page_size_) return out;  // one page: the engine applies rule 7 itself
   // Hashes first (8 bytes a record, not a string each); ids compared only where hashes meet.
   std::vector<std::pair<std::uint64_t, std::size_t>> keys(count_);
-  for (std::size_t i = 0; i < count_; ++i) keys[i] = {std::hash<std::string>{}(mapper_->remote_id(i)), i};
+  const std::vector<std::uint64_t> hashes = mapper_->remote_id_hashes();  // when the load computed them
+  for (std::size_t i = 0; i < count_; ++i)
+    keys[i] = {hashes.size() == count_ ? hashes[i] : std::hash<std::string>{}(mapper_->remote_id(i)), i};
   std::sort(keys.begin(), keys.end());
   std::vector<std::pair<std::string, std::size_t>> group;
   for (std::size_t at = 0; at < keys.size();) {

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
+#include <cstring>
+#include <functional>
 #include <optional>
 
 #include <nlohmann/json.hpp>
@@ -53,10 +56,97 @@ std::string translate(const config::FieldPath& fp, std::string value, bool is_re
 
 // ---- XML ----------------------------------------------------------------------------------
 
+// A path made of child steps of plain ASCII names, optionally ending with an attribute step
+// ("Name", "Address/Street", "@id", "Contacts/Contact/@id"), evaluated by walking the tree. Its
+// result is the XPath one: the first node in document order (a preorder walk meets the
+// candidates in that order), and an element's string value is its descendant text and CDATA
+// concatenated (what pugixml's XPath gives). Any other path is evaluated by pugixml's XPath.
+struct ChildPath {
+  std::vector<std::string> steps;  // element names
+  std::string attribute;           // set: the last step is @attribute
+};
+
+bool is_plain_ascii_name(std::string_view s) {
+  if (s.empty()) return false;
+  auto letter = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; };
+  if (!letter(s[0])) return false;
+  for (char c : s)
+    if (!letter(c) && !(c >= '0' && c <= '9') && c != '-' && c != '.') return false;
+  // XPath operator names, which the lexer could read otherwise: left to pugixml.
+  return s != "and" && s != "or" && s != "div" && s != "mod";
+}
+
+std::optional<ChildPath> child_path(std::string_view path) {
+  ChildPath out;
+  while (true) {
+    const auto slash = path.find('/');
+    const std::string_view step = path.substr(0, slash);
+    if (slash == std::string_view::npos && !step.empty() && step[0] == '@') {
+      const std::string_view name = step.substr(1);
+      // pugixml's XPath does not see namespace declarations as attributes.
+      if (!is_plain_ascii_name(name) || name.substr(0, 5) == "xmlns") return std::nullopt;
+      out.attribute = std::string(name);
+      return out;
+    }
+    if (!is_plain_ascii_name(step)) return std::nullopt;
+    out.steps.emplace_back(step);
+    if (slash == std::string_view::npos) return out;
+    path.remove_prefix(slash + 1);
+  }
+}
+
 struct XmlField {
   const config::FieldPath* spec = nullptr;
   std::optional<pugi::xpath_query> query;
+  std::optional<ChildPath> plain;  // set: evaluated without XPath
 };
+
+// The first element at steps[depth...] below `node` in document order (preorder), or the first
+// such element's attribute `attribute` when set; calls `found` for each match in document order
+// until it returns false. Returns false once stopped.
+template <typename Found>
+bool walk_child_path(const ChildPath& p, const pugi::xml_node& node, std::size_t depth, Found&& found) {
+  if (p.steps.empty()) {  // "@name": the node's own attribute
+    if (pugi::xml_attribute a = node.attribute(p.attribute.c_str())) return found(pugi::xpath_node(a, node));
+    return true;
+  }
+  const char* name = p.steps[depth].c_str();
+  const bool last = depth + 1 == p.steps.size();
+  for (pugi::xml_node c = node.child(name); c; c = c.next_sibling(name)) {
+    if (!last) {
+      if (!walk_child_path(p, c, depth + 1, found)) return false;
+    } else if (p.attribute.empty()) {
+      if (!found(pugi::xpath_node(c))) return false;
+    } else if (pugi::xml_attribute a = c.attribute(p.attribute.c_str())) {
+      if (!found(pugi::xpath_node(a, c))) return false;
+    }
+  }
+  return true;
+}
+
+// The XPath string value of a node (pugixml's string_value for the node types a child path
+// selects): an attribute's value, or an element's text and CDATA descendants concatenated.
+void append_string_value(const pugi::xpath_node& n, std::string& out) {
+  if (n.attribute()) {
+    out += n.attribute().value();
+    return;
+  }
+  const pugi::xml_node root = n.node();
+  out += root.value();
+  pugi::xml_node cur = root.first_child();
+  while (cur && cur != root) {
+    const pugi::xml_node_type t = cur.type();
+    if (t == pugi::node_pcdata || t == pugi::node_cdata) out += cur.value();
+    if (pugi::xml_node child = cur.first_child()) {
+      cur = child;
+    } else if (pugi::xml_node next = cur.next_sibling()) {
+      cur = next;
+    } else {
+      while (!cur.next_sibling() && cur != root) cur = cur.parent();
+      if (cur != root) cur = cur.next_sibling();
+    }
+  }
+}
 
 pugi::xpath_query compile(const std::string& path, const char* what) {
   try {
@@ -75,6 +165,7 @@ class XmlMapper final : public DocumentMapper {
       if (!feed.fields[i]) continue;
       fields_[i].spec = &*feed.fields[i];
       fields_[i].query.emplace(compile(feed.fields[i]->path, "a field"));
+      fields_[i].plain = child_path(feed.fields[i]->path);
     }
     if (feed.cursor) cursor_field_.emplace(compile(feed.cursor->field, "cursor.field"));
     record_path_ = plain_records_path(feed.records);
@@ -89,10 +180,12 @@ class XmlMapper final : public DocumentMapper {
     }
     if (feed.contacts) {
       contact_records_.emplace(compile(feed.contacts->records, "contacts.records"));
+      if (auto p = child_path(feed.contacts->records); p && p->attribute.empty()) contact_records_plain_ = std::move(p);
       for (std::size_t i = 0; i < core::kContactFieldCount; ++i) {
         if (!feed.contacts->fields[i]) continue;
         contact_fields_[i].spec = &*feed.contacts->fields[i];
         contact_fields_[i].query.emplace(compile(feed.contacts->fields[i]->path, "a contact field"));
+        contact_fields_[i].plain = child_path(feed.contacts->fields[i]->path);
       }
     }
   }
@@ -124,17 +217,13 @@ class XmlMapper final : public DocumentMapper {
 
   std::string remote_id(std::size_t index) const override {
     if (index >= size()) return {};
-    const pugi::xpath_node n = record(index);
-    std::optional<std::string> invalid;
-    if (const XmlField& f = fields_[static_cast<std::size_t>(Field::remote_id)]; f.spec) {
-      std::string id = translate(*f.spec, value(f, n), false, invalid);
-      if (!id.empty()) return id;
-    }
-    if (const XmlField& f = fields_[static_cast<std::size_t>(Field::external_code)]; f.spec) {
-      std::string code = core::normalize_code(translate(*f.spec, value(f, n), false, invalid));
-      if (!code.empty()) return code;
-    }
-    return map_one(n).get(Field::remote_id);  // defaulted from the whole record
+    return remote_id_of(record(index));
+  }
+
+  std::vector<std::uint64_t> remote_id_hashes() override {
+    std::vector<std::uint64_t> out;
+    if (remote_id_hashes_.size() == size()) out.swap(remote_id_hashes_);
+    return out;
   }
 
   std::vector<IncomingAccount> map(std::size_t first, std::size_t last) const override {
@@ -159,7 +248,22 @@ class XmlMapper final : public DocumentMapper {
   }
 
  private:
+  // The remote id of record `n` (remote_id()).
+  std::string remote_id_of(const pugi::xpath_node& n) const {
+    std::optional<std::string> invalid;
+    if (const XmlField& f = fields_[static_cast<std::size_t>(Field::remote_id)]; f.spec) {
+      std::string id = translate(*f.spec, value(f, n), false, invalid);
+      if (!id.empty()) return id;
+    }
+    if (const XmlField& f = fields_[static_cast<std::size_t>(Field::external_code)]; f.spec) {
+      std::string code = core::normalize_code(translate(*f.spec, value(f, n), false, invalid));
+      if (!code.empty()) return code;
+    }
+    return map_one(n).get(Field::remote_id);  // defaulted from the whole record
+  }
+
   void clear() {
+    remote_id_hashes_.clear();
     doc_.reset();
     nodes_ = {};
     ranges_.clear();
@@ -180,28 +284,80 @@ class XmlMapper final : public DocumentMapper {
 
   // The record-by-record load: the scan, then the skeleton and every record parsed (by copy, so
   // that buffer_ keeps the original bytes) with the limits the whole document has. False when
-  // the scan refuses the document or a parse fails.
+  // the scan refuses the document or a parse fails. For a document of more records than
+  // hash_remote_ids_above_, each record's remote id is hashed while it is parsed here (for
+  // remote_id_hashes(), saving a second parse of every record).
   bool load_records(const std::string& what) {
     std::optional<XmlRecordScan> scan = scan_xml_records(buffer_, *record_path_);
     if (!scan) return false;
     try {
       parse_xml_bounded(doc_, scan->skeleton, limits_, what);
-      doc_.reset();
-      std::string().swap(scan->skeleton);
-      ParseLimits record_limits = limits_;
-      record_limits.max_depth -= static_cast<int>(record_path_->size()) - 1;  // the record's own depth
-      if (record_limits.max_depth < 1) return false;
-      for (const ByteRange& r : scan->records) {
-        parse_xml_bounded(record_doc_, std::string_view(buffer_).substr(r.begin, r.end - r.begin), record_limits, what);
-        if (!record_doc_.document_element() || record_doc_.first_child() != record_doc_.last_child()) return false;
-      }
     } catch (const core::SyncError&) {
       doc_.reset();
       return false;
     }
+    doc_.reset();
+    std::string().swap(scan->skeleton);
+    ParseLimits record_limits = limits_;
+    record_limits.max_depth -= static_cast<int>(record_path_->size()) - 1;  // the record's own depth
+    if (record_limits.max_depth < 1) return false;
+    const bool hash_ids = scan->records.size() > hash_remote_ids_above_;
+    std::vector<std::uint64_t> hashes;
+    if (hash_ids) hashes.reserve(scan->records.size());
+    for (const ByteRange& r : scan->records) {
+      if (!parse_record(std::string_view(buffer_).substr(r.begin, r.end - r.begin), record_limits)) {
+        record_doc_.reset();
+        return false;
+      }
+      if (!record_doc_.document_element() || record_doc_.first_child() != record_doc_.last_child()) return false;
+      if (hash_ids) hashes.push_back(std::hash<std::string>{}(remote_id_of(pugi::xpath_node(record_doc_.document_element()))));
+    }
     record_doc_.reset();
     ranges_ = std::move(scan->records);
     by_record_ = true;
+    if (hash_ids) remote_id_hashes_ = std::move(hashes);
+    return true;
+  }
+
+  // Parses one record into record_doc_: true where parse_xml_bounded(record_doc_, text, limits)
+  // would not throw (the same parse; the same depth rule, whose walk is skipped when the record
+  // has too few start tags to nest that deep).
+  bool parse_record(std::string_view text, const ParseLimits& limits) {
+    if (text.size() > limits.max_bytes) return false;
+    if (!record_doc_.load_buffer(text.data(), text.size(), pugi::parse_default, pugi::encoding_auto)) return false;
+    // Every element comes from a '<' not followed by '/': fewer of those than max_depth, and no
+    // element can be deeper.
+    int start_tags = 0;
+    for (const char* p = text.data(), *end = p + text.size();
+         (p = static_cast<const char*>(std::memchr(p, '<', static_cast<std::size_t>(end - p)))) != nullptr;) {
+      ++p;
+      if ((p == end || *p != '/') && ++start_tags > limits.max_depth) return within_depth(record_doc_, limits.max_depth);
+    }
+    return true;
+  }
+
+  // True when no element of `doc` is nested deeper than max_depth (check_xml_depth's walk).
+  static bool within_depth(const pugi::xml_document& doc, int max_depth) {
+    int depth = 0;
+    pugi::xml_node node = doc.first_child();
+    while (node) {
+      const bool element = node.type() == pugi::node_element;
+      if (element && depth + 1 > max_depth) return false;
+      if (element && node.first_child()) {
+        ++depth;
+        node = node.first_child();
+        continue;
+      }
+      while (node && !node.next_sibling()) {
+        node = node.parent();
+        if (!node || node.type() == pugi::node_document) {
+          node = pugi::xml_node();
+          break;
+        }
+        --depth;
+      }
+      if (node) node = node.next_sibling();
+    }
     return true;
   }
 
@@ -216,7 +372,39 @@ class XmlMapper final : public DocumentMapper {
   }
 
   static std::string value(const XmlField& f, const pugi::xpath_node& n) {
-    return trim(f.query->evaluate_string(n));
+    if (!f.plain || n.attribute() || n.node().type() != pugi::node_element)
+      return trim(f.query->evaluate_string(n));
+    pugi::xpath_node first;
+    walk_child_path(*f.plain, n.node(), 0, [&](const pugi::xpath_node& m) {
+      first = m;
+      return false;
+    });
+    if (const pugi::xml_attribute a = first.attribute()) return trim(a.value());
+    const pugi::xml_node e = first.node();
+    if (!e) return {};
+    // The usual element: one text child and nothing else.
+    const pugi::xml_node text = e.first_child();
+    if (!*e.value() && (!text || (text == e.last_child() && !text.first_child() &&
+                                  (text.type() == pugi::node_pcdata || text.type() == pugi::node_cdata))))
+      return text ? trim(text.value()) : std::string();
+    std::string whole;
+    append_string_value(first, whole);
+    return trim(whole);
+  }
+
+  // The contact nodes of a record, in document order.
+  std::vector<pugi::xpath_node> contact_nodes(const pugi::xpath_node& n) const {
+    std::vector<pugi::xpath_node> out;
+    if (contact_records_plain_ && !n.attribute() && n.node().type() == pugi::node_element) {
+      walk_child_path(*contact_records_plain_, n.node(), 0, [&](const pugi::xpath_node& m) {
+        out.push_back(m);
+        return true;
+      });
+      return out;
+    }
+    const pugi::xpath_node_set set = contact_records_->evaluate_node_set(n);
+    out.assign(set.begin(), set.end());
+    return out;
   }
 
   IncomingAccount map_one(const pugi::xpath_node& n) const {
@@ -229,7 +417,7 @@ class XmlMapper final : public DocumentMapper {
     }
     if (contact_records_) {
       rec.has_contacts_block = true;
-      for (const auto& cn : contact_records_->evaluate_node_set(n)) {
+      for (const auto& cn : contact_nodes(n)) {
         IncomingContact c;
         for (std::size_t i = 0; i < core::kContactFieldCount; ++i) {
           const XmlField& f = contact_fields_[i];
@@ -247,6 +435,7 @@ class XmlMapper final : public DocumentMapper {
   pugi::xpath_query records_;
   std::array<XmlField, core::kFieldCount> fields_;
   std::optional<pugi::xpath_query> contact_records_;
+  std::optional<ChildPath> contact_records_plain_;  // set: contact_records_ walked without XPath
   std::array<XmlField, core::kContactFieldCount> contact_fields_;
   std::optional<pugi::xpath_query> cursor_field_;
   // Set when the records path and every field path allow parsing record by record.
@@ -257,6 +446,7 @@ class XmlMapper final : public DocumentMapper {
   bool by_record_ = false;            // ranges_ (not doc_ and nodes_) hold the records
   std::vector<ByteRange> ranges_;
   mutable pugi::xml_document record_doc_;  // the record record() parsed last
+  std::vector<std::uint64_t> remote_id_hashes_;  // computed by load_records, or empty
 };
 
 // ---- JSON -----------------------------------------------------------------------------------

@@ -22,6 +22,7 @@
 // Thread-safety: a mapper is used by one run at a time.
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -57,6 +58,15 @@ class DocumentMapper {
   // external code field gives it. For SPEC §3 rule 7 across the slices of one document.
   virtual std::string remote_id(std::size_t index) const = 0;
 
+  // Asks load_in_place to hash (std::hash<std::string>) the remote id of every record of a
+  // document of more than `records` records while it loads it, where that saves reading each
+  // record again for remote_id(). Not set: never.
+  void hash_remote_ids_above(std::size_t records) { hash_remote_ids_above_ = records; }
+
+  // Those hashes for the document loaded last, in record order, handed over once; empty when
+  // they were not computed (then remote_id() gives the ids).
+  virtual std::vector<std::uint64_t> remote_id_hashes() { return {}; }
+
   // Maps records [first, last) of the loaded document, in document order.
   virtual std::vector<core::IncomingAccount> map(std::size_t first, std::size_t last) const = 0;
 
@@ -68,6 +78,9 @@ class DocumentMapper {
   // JSON), "" when absent or null. Used for next links. Throws core::SyncError{permanent} for a
   // path that does not compile, or (JSON) one that leads to an object or array.
   virtual std::string document_value(const std::string& path) const = 0;
+
+ protected:
+  std::size_t hash_remote_ids_above_ = static_cast<std::size_t>(-1);
 };
 
 // The mapper for `feed.format`. Throws core::SyncError{permanent} when a path does not
