@@ -137,7 +137,7 @@ struct Link {
 
 class Decider {
  public:
-  Decider(const MatchPolicy& policy, const StateSnapshot& state) : policy_(policy), view_(state) {
+  Decider(const MatchPolicy& policy, StateSnapshot state) : policy_(policy), view_(std::move(state)) {
     out_.connector = policy.connector;
   }
 
@@ -731,6 +731,10 @@ BatchKeys batch_keys(const MatchPolicy& policy, std::span<const IncomingAccount>
 
 WriteBatch decide(const MatchPolicy& policy, std::span<const IncomingAccount> records, const StateSnapshot& state) {
   return Decider(policy, state).run(records);
+}
+
+WriteBatch decide(const MatchPolicy& policy, std::span<const IncomingAccount> records, StateSnapshot&& state) {
+  return Decider(policy, std::move(state)).run(records);
 }
 
 }  // namespace erpsync::core

@@ -57,5 +57,8 @@ BatchKeys batch_keys(const MatchPolicy& policy, std::span<const IncomingAccount>
 //     are counted in characters (code points), as VARCHAR(n) counts them.
 WriteBatch decide(const MatchPolicy& policy, std::span<const IncomingAccount> records,
                   const StateSnapshot& state);
+// The same, taking the snapshot over instead of copying it (the engine's way: a snapshot is
+// read for one batch).
+WriteBatch decide(const MatchPolicy& policy, std::span<const IncomingAccount> records, StateSnapshot&& state);
 
 }  // namespace erpsync::core

@@ -56,9 +56,10 @@ class Store {
   // The quiet shortcut (a re-sync where nothing changed): a snapshot that is enough to decide
   // a batch whose every record is bound and unchanged, read with fewer and smaller queries
   // than load_state. It holds the bindings of keys.remote_ids, every account bound to them or
-  // holding one of keys.codes, and the ancestors of all of these (as load_state does); it
-  // leaves out open rejections, pending children, contact bindings, adoption candidates, the
-  // remote ids by account and default contacts. It returns nullopt instead when a bound
+  // holding one of keys.codes, and the ancestors of all of these (as load_state does, except
+  // that an account's member_of_code, name and vat may be left empty); it leaves out open
+  // rejections, pending children, contact bindings, adoption candidates, the remote ids by
+  // account and default contacts. It returns nullopt instead when a bound
   // record has an open rejection or its account's code has a pending child (accounts with
   // that member_of_code and no member_of_id), and when the store offers no shortcut (the
   // default).
@@ -67,8 +68,9 @@ class Store {
   // of them are `unchanged` and the batch writes nothing (see sync_engine.cpp); otherwise it
   // decides again over load_state. A record is decided `unchanged` only when it is bound to
   // an existing account with its code, owner and payload hash, and then the decider consults
-  // no more than the parts held here: the binding, the accounts by code (its parent's), the
-  // ancestors (cycle check), the open rejections and pending children (none, checked above).
+  // no more than the parts held here: the binding, its account's code, owner and parent, the
+  // accounts by code (its parent's), the ancestors (cycle check), the open rejections and
+  // pending children (none, checked above).
   virtual std::optional<StateSnapshot> load_quiet_state(const BatchKeys& keys);
 
   // Carries out `batch` in ONE transaction, together with batch.cursor when set, in this

@@ -74,7 +74,7 @@ class BatchRunner {
       bool decided = false;
       if (quiet_.worth_trying()) {
         if (std::optional<StateSnapshot> quiet = store_.load_quiet_state(keys)) {
-          batch = decide(policy_, rs, *quiet);
+          batch = decide(policy_, rs, std::move(*quiet));
           decided = all_unchanged(batch, rs.size());  // else the snapshot may have been short
         }
         quiet_.tried(decided);

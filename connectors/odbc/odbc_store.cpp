@@ -705,6 +705,20 @@ class SnapshotReader {
     return id;
   }
 
+  // Adds the account of the columns id, external_code, owner, member_of_id starting at `at`
+  // (once), leaving member_of_code, name and vat empty (load_quiet_state).
+  void add_account_identity(const Row& r, std::size_t at) {
+    EntityId id = to_i64(r[at]);
+    auto [it, fresh] = st_.accounts.try_emplace(id);
+    if (!fresh) return;
+    core::AccountState& a = it->second;
+    a.id = id;
+    a.external_code = str(r[at + 1]);
+    a.owner = str(r[at + 2]);
+    if (r[at + 3]) a.member_of_id = to_i64(r[at + 3]);
+    if (!a.external_code.empty()) st_.account_by_code[a.external_code] = id;
+  }
+
   // Runs `sql_head` (ending in "IN ") + "(?, ...)" with `fixed` params and each chunk of
   // `keys`, calling on_row for every row.
   template <class Keys, class OnRow>
@@ -958,7 +972,8 @@ core::StateSnapshot OdbcStore::load_state_once(const core::BatchKeys& keys) {
     // Accounts waiting for one of the codes as their parent (rule 6).
     // SQLite (no statistics) and PostgreSQL (before its first ANALYZE of a growing table)
     // would search the member_of_id index for IS NULL, nearly every row: a scan per batch. The
-    // unary plus leaves them the member_of_code index.
+    // unary plus leaves them the member_of_code index (an IN list of codes; the quiet read's
+    // single-code probe gets accounts_pending_ix, see load_quiet_state).
     const std::string pending_head = conn_->dialect() == Dialect::mariadb
                                          ? SnapshotReader::kAccounts + "member_of_id IS NULL AND member_of_code IN "
                                          : SnapshotReader::kAccounts + "+member_of_id IS NULL AND member_of_code IN ";
@@ -1036,28 +1051,31 @@ std::optional<core::StateSnapshot> OdbcStore::load_quiet_state(const core::Batch
       Session s(*conn_, *statements_);
       core::StateSnapshot st;
       SnapshotReader rd(s, conn_->dialect(), st);
-      // One row per binding: the binding, its account (columns 5-11, as kAccounts), the account's
-      // parent (12-18: usually the account holding the record's member_of code, so that no
-      // query by code is needed for it) and whether the record needs the full snapshot (19: an
-      // open rejection, or a child waiting for the account's code). The unary plus: see the
-      // pending children of load_state.
-      const std::string plus = conn_->dialect() == Dialect::mariadb ? "" : "+";
+      // One row per binding: the binding (columns 0-4), its account (5-8: id, code, owner,
+      // member_of_id), the account's parent (9-12, the same; usually the account holding the
+      // record's member_of code, so that no query by code is needed for it) and whether the
+      // record needs the full snapshot (13: an open rejection, or a child waiting for the
+      // account's code: accounts_pending_ix). Only the columns an unchanged record's decision
+      // reads: every value costs a driver call. SQLite, without statistics, would look for the
+      // open rejection through sync_rejections_open_ix (every open rejection of the stream, for
+      // each row); the unary plus leaves it the unique key, which starts with (connector,
+      // stream, remote_id).
+      const std::string plus = conn_->dialect() == Dialect::sqlite ? "+" : "";
       const std::string head =
           "SELECT b.remote_id, b.entity, b.entity_id, b.payload_hash, b.missing_since, "
-          "a.id, a.external_code, a.owner, a.member_of_id, a.member_of_code, a.name, a.vat, "
-          "p.id, p.external_code, p.owner, p.member_of_id, p.member_of_code, p.name, p.vat, "
+          "a.id, a.external_code, a.owner, a.member_of_id, p.id, p.external_code, p.owner, p.member_of_id, "
           "CASE WHEN EXISTS (SELECT 1 FROM sync_rejections r WHERE r.connector = b.connector AND r.stream = b.stream "
-          "AND r.remote_id = b.remote_id AND r.resolved_at IS NULL) OR EXISTS (SELECT 1 FROM accounts c WHERE "
-          "c.member_of_code = a.external_code AND " + plus + "c.member_of_id IS NULL) THEN 1 ELSE 0 END "
+          "AND r.remote_id = b.remote_id AND " + plus + "r.resolved_at IS NULL) OR EXISTS (SELECT 1 FROM accounts c "
+          "WHERE c.member_of_code = a.external_code AND c.member_of_id IS NULL) THEN 1 ELSE 0 END "
           "FROM bindings b LEFT JOIN accounts a ON a.id = b.entity_id AND b.entity = 'account' "
           "LEFT JOIN accounts p ON p.id = a.member_of_id "
           "WHERE b.connector = ? AND b.stream = ? AND b.remote_id IN ";
       bool needs_full = false;
       rd.each_chunk(head, {Param::str(keys.connector), Param::str(keys.stream)}, keys.remote_ids, [&](const Row& r) {
-        if (to_i64(r[19]) != 0) needs_full = true;
+        if (to_i64(r[13]) != 0) needs_full = true;
         st.bindings[str(r[0])] = SnapshotReader::binding(r);
-        if (r[5]) rd.add_account(r, 5);
-        if (r[12]) rd.add_account(r, 12);
+        if (r[5]) rd.add_account_identity(r, 5);
+        if (r[9]) rd.add_account_identity(r, 9);
       });
       // A record without a binding is never unchanged (and an initial sync stops here).
       if (needs_full || st.bindings.size() < keys.remote_ids.size()) return std::nullopt;
