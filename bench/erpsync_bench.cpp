@@ -10,7 +10,11 @@
 //
 //   erpsync_bench --n 10000,100000 --engines sqlite,postgresql[,mariadb]
 //                 [--scenarios initial,resync,incremental,magento] [--batch-size 500] [--million]
-//                 [--workdir DIR] [--no-native] [--keep]
+//                 [--runs K] [--workdir DIR] [--no-native] [--keep]
+//
+// --runs K repeats the feed block of each engine and N (fresh databases, native load, the
+// scenarios) K times and then prints the medians of the runs: the targets are judged on medians,
+// with each ratio taken within its own run, because the machine is shared and noisy.
 //
 // PostgreSQL and MariaDB come from ODBC_PG / ODBC_MARIADB (scripts/test-dbs-start.sh's env
 // file); each run creates and drops its own databases there. Exit status: 0 when every sync
@@ -21,9 +25,12 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cctype>
 #include <chrono>
 #include <climits>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -69,6 +76,7 @@ struct Args {
   std::vector<std::string> scenarios{"initial", "resync", "incremental"};
 #endif
   std::size_t batch_size = 500;
+  int runs = 1;
   fs::path workdir;
   bool native = true;
   bool keep = false;
@@ -91,12 +99,15 @@ bool contains(const std::vector<std::string>& v, const std::string& x) {
 void usage(std::ostream& out) {
   out << "usage: erpsync_bench [--n N[,N...]] [--engines sqlite,postgresql,mariadb]\n"
          "                     [--scenarios initial,resync,incremental,magento] [--batch-size B]\n"
-         "                     [--million] [--workdir DIR] [--no-native] [--keep]\n"
+         "                     [--million] [--runs K] [--workdir DIR] [--no-native] [--keep]\n"
          "  --n          record counts (default 10000,100000); --million adds 1000000\n"
          "  --engines    postgresql needs ODBC_PG, mariadb ODBC_MARIADB (scripts/test-dbs-start.sh)\n"
          "  --scenarios  feed: the initial sync runs whenever resync or incremental does (they need\n"
          "               its data); magento: customers and orders from the fake Magento (builds\n"
          "               with the test kit only); default: all\n"
+         "  --runs       repeat the feed block of each engine and N (fresh databases, native load,\n"
+         "               scenarios) K times, printing every run, then the medians (default 1: no\n"
+         "               medians); magento runs once\n"
          "  --no-native  skip the native bulk load (psql \\copy, sqlite3 CLI, mariadb LOAD DATA)\n"
          "  --keep       keep the generated files and databases\n";
 }
@@ -133,6 +144,10 @@ std::optional<Args> parse_args(int argc, char** argv) {
       auto v = value();
       if (!v) return std::nullopt;
       a.batch_size = std::stoul(*v);
+    } else if (k == "--runs") {
+      auto v = value();
+      if (!v) return std::nullopt;
+      a.runs = std::stoi(*v);
     } else if (k == "--million") {
       a.ns.push_back(1000000);
     } else if (k == "--workdir") {
@@ -147,7 +162,7 @@ std::optional<Args> parse_args(int argc, char** argv) {
       return std::nullopt;
     }
   }
-  if (a.ns.empty() || a.engines.empty() || a.batch_size == 0) return std::nullopt;
+  if (a.ns.empty() || a.engines.empty() || a.batch_size == 0 || a.runs < 1) return std::nullopt;
   return a;
 }
 
@@ -642,6 +657,29 @@ SyncResult run_sync(odbc::OdbcStore& store, const fs::path& config_file, std::si
   return r;
 }
 
+// The per-run samples of one feed scenario, for the medians of --runs K.
+struct Samples {
+  std::vector<double> rate;        // records/s
+  std::vector<double> ratio;       // to the native load of the same run, when it ran
+  std::vector<double> vs_initial;  // rate / the same run's initial rate (resync, incremental)
+  double peak_mb = 0;              // the maximum over runs
+
+  void add(const Samples& o) {
+    rate.insert(rate.end(), o.rate.begin(), o.rate.end());
+    ratio.insert(ratio.end(), o.ratio.begin(), o.ratio.end());
+    vs_initial.insert(vs_initial.end(), o.vs_initial.begin(), o.vs_initial.end());
+    peak_mb = std::max(peak_mb, o.peak_mb);
+  }
+};
+
+// NaN for no samples; the mean of the middle two for an even count.
+double median(std::vector<double> v) {
+  if (v.empty()) return std::nan("");
+  std::sort(v.begin(), v.end());
+  const std::size_t m = v.size() / 2;
+  return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
 void print_header() {
   std::printf("%-10s %8s %-12s %9s %8s %10s %8s %8s %9s %7s %10s %7s\n", "engine", "N", "scenario", "records",
               "seconds", "rec/s", "peakMB", "docMB", "stmt/rec", "writes", "native/s", "ratio");
@@ -710,8 +748,22 @@ int main(int argc, char** argv) {
                               contains(args->scenarios, "incremental");
   for (const std::string& engine : args->engines) {
     for (std::size_t n : args->ns) {
-      if (feed_scenarios) try {
-        const std::string tag = "erp_t_bench_" + std::to_string(getpid()) + "_" + std::to_string(n);
+      struct Scenario {
+        const char* name;
+        int generation;
+        bool revised;
+      };
+      static constexpr std::array<Scenario, 3> kScenarios{
+          Scenario{"initial", 1, false}, Scenario{"resync", 2, false}, Scenario{"incremental", 3, true}};
+      std::array<Samples, 3> medians_of;  // per scenario, over the runs that completed
+      int completed = 0;
+      for (int run = 1; feed_scenarios && run <= args->runs; ++run) try {
+        if (args->runs > 1) std::printf("# %s N=%zu run %d of %d\n", engine.c_str(), n, run, args->runs);
+        const int failures_before = failures;
+        std::array<Samples, 3> this_run;
+        double initial_rate = 0;
+        const std::string tag = "erp_t_bench_" + std::to_string(getpid()) + "_" + std::to_string(n) + "_r" +
+                                std::to_string(run);
         BenchDatabase db(engine, args->workdir, tag, args->keep);
         odbc::OdbcStoreOptions o;
         o.connection = db.connection();
@@ -730,13 +782,7 @@ int main(int argc, char** argv) {
                         native->rows / native->seconds, n / native->seconds);
         }
 
-        struct Scenario {
-          const char* name;
-          int generation;
-          bool revised;
-        };
-        for (const Scenario& sc : {Scenario{"initial", 1, false}, Scenario{"resync", 2, false},
-                                   Scenario{"incremental", 3, true}}) {
+        for (const Scenario& sc : kScenarios) {
           if (sc.generation > 1 && !contains(args->scenarios, sc.name)) continue;
           const double doc_mb = static_cast<double>(write_feed(feed, n, sc.generation, sc.revised)) / (1024.0 * 1024.0);
           std::string before = sc.generation == 2 ? fingerprint(store.connection()) : "";
@@ -757,8 +803,14 @@ int main(int argc, char** argv) {
             std::printf("# %s N=%zu %s: UNEXPECTED %s\n# %s\n", engine.c_str(), n, sc.name, problem.c_str(),
                         r.report.to_line().c_str());
           }
-          if (sc.generation == 1 && !contains(args->scenarios, "initial")) continue;
           const double rate = n / r.seconds;
+          if (sc.generation == 1) initial_rate = rate;
+          if (sc.generation == 1 && !contains(args->scenarios, "initial")) continue;
+          Samples& sample = this_run[sc.generation - 1];
+          sample.rate.push_back(rate);
+          if (native) sample.ratio.push_back(rate / (n / native->seconds));
+          if (sc.generation > 1) sample.vs_initial.push_back(rate / initial_rate);
+          sample.peak_mb = r.peak_mb;
           char native_rate[32] = "n/a", ratio[32] = "n/a";
           if (native) {
             std::snprintf(native_rate, sizeof native_rate, "%.0f", n / native->seconds);
@@ -775,9 +827,33 @@ int main(int argc, char** argv) {
           std::fflush(stdout);
         }
         if (!args->keep) fs::remove(feed);
+        if (failures == failures_before) {
+          ++completed;
+          for (std::size_t i = 0; i < kScenarios.size(); ++i) medians_of[i].add(this_run[i]);
+        }
       } catch (const std::exception& e) {
         ++failures;
-        std::printf("# %s N=%zu: FAILED: %s\n", engine.c_str(), n, e.what());
+        std::printf("# %s N=%zu%s: FAILED: %s\n", engine.c_str(), n,
+                    args->runs > 1 ? (" run " + std::to_string(run)).c_str() : "", e.what());
+      }
+      if (feed_scenarios && args->runs > 1) {
+        const std::string failed =
+            completed < args->runs ? " (" + std::to_string(args->runs - completed) + " failed)" : "";
+        std::printf("# medians of %d of %d runs%s, %s N=%zu (ratios taken within each run; peakMB: max over runs; "
+                    "xinitial: median of the run's rate / its initial rate):\n",
+                    completed, args->runs, failed.c_str(), engine.c_str(), n);
+        std::printf("%-6s %-10s %8s %-12s %10s %7s %8s %8s\n", "#", "engine", "N", "scenario", "rec/s", "ratio",
+                    "peakMB", "xinitial");
+        for (std::size_t i = 0; i < kScenarios.size(); ++i) {
+          const Samples& m = medians_of[i];
+          if (m.rate.empty()) continue;
+          char ratio[32] = "n/a", vs_initial[32] = "-";
+          if (!m.ratio.empty()) std::snprintf(ratio, sizeof ratio, "%.2f", median(m.ratio));
+          if (!m.vs_initial.empty()) std::snprintf(vs_initial, sizeof vs_initial, "%.2f", median(m.vs_initial));
+          std::printf("%-6s %-10s %8zu %-12s %10.0f %7s %8.1f %8s\n", "median", engine.c_str(), n,
+                      kScenarios[i].name, median(m.rate), ratio, m.peak_mb, vs_initial);
+        }
+        std::fflush(stdout);
       }
 #ifdef ERPSYNC_BENCH_MAGENTO
       if (contains(args->scenarios, "magento")) try {
