@@ -331,32 +331,7 @@ class XmlMapper final : public DocumentMapper {
     for (const char* p = text.data(), *end = p + text.size();
          (p = static_cast<const char*>(std::memchr(p, '<', static_cast<std::size_t>(end - p)))) != nullptr;) {
       ++p;
-      if ((p == end || *p != '/') && ++start_tags > limits.max_depth) return within_depth(record_doc_, limits.max_depth);
-    }
-    return true;
-  }
-
-  // True when no element of `doc` is nested deeper than max_depth (check_xml_depth's walk).
-  static bool within_depth(const pugi::xml_document& doc, int max_depth) {
-    int depth = 0;
-    pugi::xml_node node = doc.first_child();
-    while (node) {
-      const bool element = node.type() == pugi::node_element;
-      if (element && depth + 1 > max_depth) return false;
-      if (element && node.first_child()) {
-        ++depth;
-        node = node.first_child();
-        continue;
-      }
-      while (node && !node.next_sibling()) {
-        node = node.parent();
-        if (!node || node.type() == pugi::node_document) {
-          node = pugi::xml_node();
-          break;
-        }
-        --depth;
-      }
-      if (node) node = node.next_sibling();
+      if ((p == end || *p != '/') && ++start_tags > limits.max_depth) return !first_too_deep(record_doc_, limits.max_depth);
     }
     return true;
   }

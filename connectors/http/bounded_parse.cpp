@@ -243,41 +243,20 @@ nlohmann::json parse_json_bounded(std::string_view text, const ParseLimits& limi
 
 namespace {
 
-// The depth check after a successful parse: an iterative pre-order walk (no recursion, so a
-// 1M-deep tree cannot overflow the stack); depth counts element nesting (the root element is
-// depth 1). `text` is what offsets and lines are counted in.
+// The depth check after a successful parse (first_too_deep). `text` is what offsets and lines
+// are counted in.
 void check_xml_depth(pugi::xml_document& doc, std::string_view text, const ParseLimits& limits,
                      const std::string& what) {
-  int depth = 0;
-  pugi::xml_node node = doc.first_child();
-  while (node) {
-    const bool element = node.type() == pugi::node_element;
-    if (element && depth + 1 > limits.max_depth) {
-      const std::ptrdiff_t at = node.offset_debug();
-      auto offset = static_cast<std::size_t>(std::max<std::ptrdiff_t>(at, 0));
-      // offset_debug() points at the element's name; report the '<' that opens it.
-      if (offset > 0 && offset <= text.size() && text[offset - 1] == '<') --offset;
-      doc.reset();
-      fail(what, "XML", offset,
-           "nesting deeper than " + std::to_string(limits.max_depth) + " levels (line " +
-               std::to_string(line_of(text, offset)) + ")");
-    }
-    if (element && node.first_child()) {
-      ++depth;
-      node = node.first_child();
-      continue;
-    }
-    // Climb until a sibling exists; each element left behind closes one level.
-    while (node && !node.next_sibling()) {
-      node = node.parent();
-      if (!node || node.type() == pugi::node_document) {
-        node = pugi::xml_node();
-        break;
-      }
-      --depth;
-    }
-    if (node) node = node.next_sibling();
-  }
+  const pugi::xml_node node = first_too_deep(doc, limits.max_depth);
+  if (!node) return;
+  const std::ptrdiff_t at = node.offset_debug();
+  auto offset = static_cast<std::size_t>(std::max<std::ptrdiff_t>(at, 0));
+  // offset_debug() points at the element's name; report the '<' that opens it.
+  if (offset > 0 && offset <= text.size() && text[offset - 1] == '<') --offset;
+  doc.reset();
+  fail(what, "XML", offset,
+       "nesting deeper than " + std::to_string(limits.max_depth) + " levels (line " +
+           std::to_string(line_of(text, offset)) + ")");
 }
 
 void check_xml_size(std::size_t size, const ParseLimits& limits, const std::string& what) {
@@ -320,6 +299,28 @@ void parse_xml_bounded_inplace(pugi::xml_document& doc, std::string& text, const
   // unescaped text), so the line of an error is counted in the rewritten bytes.
   check_xml_parsed(doc, doc.load_buffer_inplace(text.data(), text.size(), pugi::parse_default, pugi::encoding_auto),
                    text, limits, what);
+}
+
+pugi::xml_node first_too_deep(const pugi::xml_document& doc, int max_depth) {
+  int depth = 0;
+  pugi::xml_node node = doc.first_child();
+  while (node) {
+    const bool element = node.type() == pugi::node_element;
+    if (element && depth + 1 > max_depth) return node;
+    if (element && node.first_child()) {
+      ++depth;
+      node = node.first_child();
+      continue;
+    }
+    // Climb until a sibling exists; each element left behind closes one level.
+    while (node && !node.next_sibling()) {
+      node = node.parent();
+      if (!node || node.type() == pugi::node_document) return {};
+      --depth;
+    }
+    if (node) node = node.next_sibling();
+  }
+  return {};
 }
 
 }  // namespace erpsync::connectors

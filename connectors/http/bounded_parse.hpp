@@ -56,4 +56,9 @@ void parse_xml_bounded(pugi::xml_document& doc, std::string_view text, const Par
 void parse_xml_bounded_inplace(pugi::xml_document& doc, std::string& text, const ParseLimits& limits,
                                const std::string& what);
 
+// The first element of `doc` nested deeper than `max_depth` levels (the root element is level
+// 1), in document order, or an empty node when there is none. An iterative pre-order walk: no
+// recursion, so a 1M-deep tree cannot overflow the stack.
+pugi::xml_node first_too_deep(const pugi::xml_document& doc, int max_depth);
+
 }  // namespace erpsync::connectors
