@@ -157,9 +157,13 @@ core::SyncReport ConnectorRunner::run(const std::string& stream, core::Store& st
   std::unique_ptr<core::AccountSource> source;
   try {
     source = make_account_source(conn_, stream);
-    // A feed maps its next page on a thread of its own while the engine decides and writes
-    // this one (see read_ahead_source.hpp). Odoo's source is left as it is.
-    if (conn_.feed()) source = std::make_unique<ReadAheadSource>(std::move(source));
+    // A file feed maps its next slice on a thread of its own while the engine decides and
+    // writes this one (see read_ahead_source.hpp). Not an http(s) feed: a page fetched ahead
+    // would be an HTTP request still under way when SIGTERM asks the run to stop, and the stop
+    // would wait for it. Odoo's source is left as it is.
+    if (const config::FeedConfig* feed = conn_.feed();
+        feed && feed->url.rfind("http://", 0) != 0 && feed->url.rfind("https://", 0) != 0)
+      source = std::make_unique<ReadAheadSource>(std::move(source));
   } catch (const core::SyncError& e) {
     return failed_report(conn_, stream, e);
   }
