@@ -6,7 +6,10 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <tuple>
+#include <utility>
 
 namespace erpsync::testing {
 namespace {
@@ -168,6 +171,116 @@ bool matches(const Criteria::Filter& f, const json& item, bool customers) {
   return false;
 }
 
+// compare()'s reading of an id field ("" is 0; std::stoll, which may throw).
+long long id_number(const std::string& text) { return text.empty() ? 0 : std::stoll(text); }
+
+bool ascending(const std::string& direction) { return direction == "ASC" || direction == "asc"; }
+
+// The fast path. When the criteria select a contiguous range of `index` (sorted by
+// (updated_at, entity_id, id), the fields read as the general path reads them) and ask for it in
+// exactly the order the general path would produce (its sort orders, ties in id order), returns
+// that range [first, last); otherwise nothing, and the general path answers. Shapes:
+//   updated_at gt|gteq V (or no filter), sorted updated_at ASC, entity_id ASC;
+//   updated_at eq V [AND entity_id gt|gteq X], sorted entity_id ASC or updated_at ASC, entity_id ASC
+//   (within one updated_at, index order is entity_id, then id);
+// always with a positive pageSize (the general path's paging arithmetic then applies to the range).
+template <class Index>
+std::optional<std::pair<std::size_t, std::size_t>> fast_range(const Criteria& c, const Index& index) {
+  if (!c.page_size || *c.page_size <= 0) return std::nullopt;
+  std::vector<std::pair<std::string, std::string>> sorts;
+  for (const auto& [i, s] : c.sorts) sorts.push_back(s);
+  const bool by_key = sorts.size() == 2 && sorts[0].first == "updated_at" && ascending(sorts[0].second) &&
+                      sorts[1].first == "entity_id" && ascending(sorts[1].second);
+  const bool by_id = sorts.size() == 1 && sorts[0].first == "entity_id" && ascending(sorts[0].second);
+  if (!by_key && !by_id) return std::nullopt;
+  const Criteria::Filter* at = nullptr;  // the updated_at filter
+  const Criteria::Filter* id = nullptr;  // the entity_id filter
+  for (const auto& [g, filters] : c.groups) {
+    if (filters.size() != 1) return std::nullopt;
+    const Criteria::Filter& f = filters.begin()->second;
+    if (f.field == "updated_at" && !at) at = &f;
+    else if (f.field == "entity_id" && !id) id = &f;
+    else return std::nullopt;
+  }
+  const auto begin = index.begin(), end = index.end();
+  auto first = begin, last = end;
+  if (!at || at->op == "gt" || at->op == "gteq") {
+    if (id || !by_key) return std::nullopt;
+    if (at) {
+      const std::string& v = at->value;
+      const bool gt = at->op == "gt";
+      first = std::partition_point(begin, end, [&](const auto& e) { return gt ? e.updated_at <= v : e.updated_at < v; });
+    }
+  } else if (at->op == "eq") {
+    const std::string& v = at->value;
+    last = std::partition_point(begin, end, [&](const auto& e) { return e.updated_at <= v; });
+    if (!id) {
+      first = std::partition_point(begin, last, [&](const auto& e) { return e.updated_at < v; });
+    } else {
+      if (id->op != "gt" && id->op != "gteq") return std::nullopt;
+      long long x = 0;
+      try {
+        x = id_number(id->value);
+      } catch (...) {
+        return std::nullopt;  // the general path meets the same exception
+      }
+      const bool gt = id->op == "gt";
+      first = std::partition_point(begin, last, [&](const auto& e) {
+        return e.updated_at < v || (gt ? e.entity_id <= x : e.entity_id < x);
+      });
+    }
+  } else {
+    return std::nullopt;
+  }
+  return std::make_pair(static_cast<std::size_t>(first - begin), static_cast<std::size_t>(last - begin));
+}
+
+// The general path: every record filtered, the matches ordered (up to the requested page), the
+// page cut.
+void general_page(const Criteria& c, const std::map<long long, json>& records, bool customers, bool legacy_paging,
+                  json& items, long long& total) {
+  std::vector<const json*> rows;
+  for (const auto& [id, item] : records) {
+    bool ok = true;
+    for (const auto& [g, filters] : c.groups) {
+      bool any = false;
+      for (const auto& [f, filter] : filters) any = any || matches(filter, item, customers);
+      ok = ok && any;
+    }
+    if (ok) rows.push_back(&item);
+  }
+  // Ordered by the sort orders, ties in id order (the order rows were collected in). Only the
+  // rows up to the requested page are put in order (partial_sort): a keyset-paged sync asks for
+  // page 1 of what remains every time, and sorting all of it per page made the fake's work grow
+  // with N² log N.
+  total = static_cast<long long>(rows.size());
+  std::vector<std::pair<std::size_t, const json*>> ordered;
+  ordered.reserve(rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) ordered.emplace_back(i, rows[i]);
+  long long needed = total;
+  if (c.page_size && *c.page_size > 0) needed = std::min(total, std::max(1LL, c.current_page) * *c.page_size);
+  std::partial_sort(ordered.begin(), ordered.begin() + needed, ordered.end(), [&](const auto& a, const auto& b) {
+    for (const auto& [i, s] : c.sorts) {
+      const int cmp = compare(s.first, field_value(*a.second, s.first, customers),
+                              field_value(*b.second, s.first, customers));
+      if (cmp == 0) continue;
+      const bool asc = s.second == "ASC" || s.second == "asc";  // no direction: DESC
+      return asc ? cmp < 0 : cmp > 0;
+    }
+    return a.first < b.first;
+  });
+  for (long long i = 0; i < needed; ++i) rows[static_cast<std::size_t>(i)] = ordered[static_cast<std::size_t>(i)].second;
+  if (!c.page_size) {
+    for (const json* row : rows) items.push_back(*row);
+  } else {
+    const long long size = *c.page_size;
+    long long page = c.current_page;
+    const long long pages = size > 0 ? (total + size - 1) / size : 0;
+    if (legacy_paging && page > pages && pages > 0) page = pages;  // 2.3 repeats the last page
+    for (long long i = (page - 1) * size; i < std::min(total, page * size); ++i) items.push_back(*rows[i]);
+  }
+}
+
 }  // namespace
 
 std::string FakeMagento::php_json(const json& value) {
@@ -192,21 +305,62 @@ FakeMagento::FakeMagento(Options options) : options_(std::move(options)) {
   server_.on("POST", "/rest/V1/integration/admin/token", [this](const RecordedRequest& r) { return token(r); });
 }
 
+void FakeMagento::put_record(Collection& c, long long id, json record, bool customers) {
+  erase_record(c, id, customers);
+  IndexEntry e;
+  e.updated_at = field_value(record, "updated_at", customers);
+  e.id = id;
+  bool indexed = true;
+  try {
+    e.entity_id = id_number(field_value(record, "entity_id", customers));
+  } catch (...) {
+    indexed = false;
+  }
+  c.records.emplace(id, std::move(record));
+  if (!indexed) {
+    c.unindexed[id] = true;
+    return;
+  }
+  const auto less = [](const IndexEntry& a, const IndexEntry& b) {
+    return std::tie(a.updated_at, a.entity_id, a.id) < std::tie(b.updated_at, b.entity_id, b.id);
+  };
+  if (c.index.empty() || less(c.index.back(), e)) c.index.push_back(std::move(e));  // records put in order
+  else c.index.insert(std::upper_bound(c.index.begin(), c.index.end(), e, less), std::move(e));
+}
+
+void FakeMagento::erase_record(Collection& c, long long id, bool customers) {
+  auto it = c.records.find(id);
+  if (it == c.records.end()) return;
+  if (c.unindexed.erase(id) == 0) {
+    // Its index entry, from the same reading of the stored record as when it was put.
+    IndexEntry e;
+    e.updated_at = field_value(it->second, "updated_at", customers);
+    e.entity_id = id_number(field_value(it->second, "entity_id", customers));
+    e.id = id;
+    const auto less = [](const IndexEntry& a, const IndexEntry& b) {
+      return std::tie(a.updated_at, a.entity_id, a.id) < std::tie(b.updated_at, b.entity_id, b.id);
+    };
+    const auto at = std::lower_bound(c.index.begin(), c.index.end(), e, less);
+    if (at != c.index.end() && at->id == id) c.index.erase(at);
+  }
+  c.records.erase(it);
+}
+
 void FakeMagento::put_customer(json customer) {
   std::lock_guard lock(mutex_);
   const long long id = customer.at("id").get<long long>();
-  customers_[id] = std::move(customer);
+  put_record(customers_, id, std::move(customer), true);
 }
 
 void FakeMagento::put_order(json order) {
   std::lock_guard lock(mutex_);
   const long long id = order.at("entity_id").get<long long>();
-  orders_[id] = std::move(order);
+  put_record(orders_, id, std::move(order), false);
 }
 
 void FakeMagento::remove_customer(long long id) {
   std::lock_guard lock(mutex_);
-  customers_.erase(id);
+  erase_record(customers_, id, true);
 }
 
 void FakeMagento::on_data_request(std::function<void(FakeMagento&, int)> hook) {
@@ -339,46 +493,22 @@ FakeReply FakeMagento::data(const RecordedRequest& r, bool customers) {
     if (!d.empty() && d != "ASC" && d != "DESC")
       return FakeReply::json(400, php_json(error_body("error-400-bad-sort-direction.json")));
   }
-  std::vector<const json*> rows;
-  for (const auto& [id, item] : customers ? customers_ : orders_) {
-    bool ok = true;
-    for (const auto& [g, filters] : c.groups) {
-      bool any = false;
-      for (const auto& [f, filter] : filters) any = any || matches(filter, item, customers);
-      ok = ok && any;
-    }
-    if (ok) rows.push_back(&item);
-  }
-  // Ordered by the sort orders, ties in id order (the order rows were collected in). Only the
-  // rows up to the requested page are put in order (partial_sort): a keyset-paged sync asks for
-  // page 1 of what remains every time, and sorting all of it per page made the fake's work grow
-  // with N² log N.
-  const long long total = static_cast<long long>(rows.size());
-  std::vector<std::pair<std::size_t, const json*>> ordered;
-  ordered.reserve(rows.size());
-  for (std::size_t i = 0; i < rows.size(); ++i) ordered.emplace_back(i, rows[i]);
-  long long needed = total;
-  if (c.page_size && *c.page_size > 0) needed = std::min(total, std::max(1LL, c.current_page) * *c.page_size);
-  std::partial_sort(ordered.begin(), ordered.begin() + needed, ordered.end(), [&](const auto& a, const auto& b) {
-    for (const auto& [i, s] : c.sorts) {
-      const int cmp = compare(s.first, field_value(*a.second, s.first, customers),
-                              field_value(*b.second, s.first, customers));
-      if (cmp == 0) continue;
-      const bool asc = s.second == "ASC" || s.second == "asc";  // no direction: DESC
-      return asc ? cmp < 0 : cmp > 0;
-    }
-    return a.first < b.first;
-  });
-  for (long long i = 0; i < needed; ++i) rows[static_cast<std::size_t>(i)] = ordered[static_cast<std::size_t>(i)].second;
+  const Collection& store = customers ? customers_ : orders_;
+  const auto fast = store.unindexed.empty() ? fast_range(c, store.index) : std::nullopt;
   json items = json::array();
-  if (!c.page_size) {
-    for (const json* row : rows) items.push_back(*row);
-  } else {
+  long long total = 0;
+  if (fast) {
+    // The matching records are index[first, last), already in the order asked for.
+    const auto [first, last] = *fast;
+    total = static_cast<long long>(last - first);
     const long long size = *c.page_size;
     long long page = c.current_page;
-    const long long pages = size > 0 ? (total + size - 1) / size : 0;
+    const long long pages = (total + size - 1) / size;
     if (options_.legacy_paging && page > pages && pages > 0) page = pages;  // 2.3 repeats the last page
-    for (long long i = (page - 1) * size; i < std::min(total, page * size); ++i) items.push_back(*rows[i]);
+    for (long long i = (page - 1) * size; i < std::min(total, page * size); ++i)
+      items.push_back(store.records.at(store.index[first + static_cast<std::size_t>(i)].id));
+  } else {
+    general_page(c, store.records, customers, options_.legacy_paging, items, total);
   }
   json criteria = json::object();
   json groups = json::array();

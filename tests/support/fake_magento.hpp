@@ -14,6 +14,14 @@
 // admin token this fake issued; anything else gets the real 401 body.
 //
 // Threading: handlers run on server threads; every public method locks.
+//
+// Cost: besides the records (by id), each collection keeps an index ordered by
+// (updated_at, entity_id, id), maintained on put/remove. The queries a keyset-paged sync sends
+// (updated_at gt/gteq V sorted updated_at ASC, entity_id ASC; updated_at eq V AND entity_id
+// gt/gteq X sorted entity_id ASC (or updated_at, entity_id ASC); with pageSize) select a
+// contiguous range of that index in the order the general path would produce, so they are
+// answered by binary search + advance (O(page_size + log N), total_count exact); every other
+// query takes the general path (filter every record, sort).
 
 #include <functional>
 #include <map>
@@ -73,9 +81,26 @@ class FakeMagento {
   bool authorised(const RecordedRequest& r, std::string& why);
   bool verify_oauth(const RecordedRequest& r, const std::string& header, std::string& why);
 
+  // One collection (customers or orders): records by id, and the (updated_at, entity_id, id)
+  // index of the fast path. A record whose entity_id the general path could not compare
+  // (std::stoll throws) is left out of the index and listed in `unindexed`; while any is, the
+  // collection is served by the general path only.
+  struct IndexEntry {
+    std::string updated_at;
+    long long entity_id = 0;
+    long long id = 0;
+  };
+  struct Collection {
+    std::map<long long, nlohmann::json> records;
+    std::vector<IndexEntry> index;  // sorted by (updated_at, entity_id, id)
+    std::map<long long, bool> unindexed;
+  };
+  static void put_record(Collection& c, long long id, nlohmann::json record, bool customers);
+  static void erase_record(Collection& c, long long id, bool customers);
+
   Options options_;
   mutable std::mutex mutex_;
-  std::map<long long, nlohmann::json> customers_, orders_;
+  Collection customers_, orders_;
   std::function<void(FakeMagento&, int)> hook_;
   std::vector<FakeReply> injected_;
   std::vector<std::string> admin_tokens_;
