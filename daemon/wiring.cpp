@@ -10,6 +10,7 @@
 #include "daemon/read_ahead_source.hpp"
 
 #include "connectors/feed/feed_source.hpp"
+#include "connectors/feed/url.hpp"
 #include "connectors/http/http_client.hpp"
 #include "connectors/magento2/client.hpp"
 #include "connectors/magento2/source.hpp"
@@ -161,8 +162,7 @@ core::SyncReport ConnectorRunner::run(const std::string& stream, core::Store& st
     // writes this one (see read_ahead_source.hpp). Not an http(s) feed: a page fetched ahead
     // would be an HTTP request still under way when SIGTERM asks the run to stop, and the stop
     // would wait for it. Odoo's source is left as it is.
-    if (const config::FeedConfig* feed = conn_.feed();
-        feed && feed->url.rfind("http://", 0) != 0 && feed->url.rfind("https://", 0) != 0)
+    if (const config::FeedConfig* feed = conn_.feed(); feed && !connectors::feed::is_http_url(feed->url))
       source = std::make_unique<ReadAheadSource>(std::move(source));
   } catch (const core::SyncError& e) {
     return failed_report(conn_, stream, e);

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "connectors/feed/http_reader.hpp"
+#include "connectors/feed/url.hpp"
 #include "connectors/http/http_client.hpp"
 #include "core/errors.hpp"
 #include "core/payload.hpp"
@@ -14,8 +15,6 @@ namespace erpsync::connectors::feed {
 namespace {
 
 using core::SyncError;
-
-bool is_http_url(const std::string& url) { return url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0; }
 
 std::string trim(std::string s) {
   const char* ws = " \t\r\n";

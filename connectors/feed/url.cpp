@@ -98,4 +98,6 @@ std::string resolve_url(const std::string& base, const std::string& ref) {
   return path_and_dir.substr(0, slash + 1) + ref;
 }
 
+bool is_http_url(std::string_view url) { return url.starts_with("http://") || url.starts_with("https://"); }
+
 }  // namespace erpsync::connectors::feed

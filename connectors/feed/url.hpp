@@ -11,6 +11,9 @@ namespace erpsync::connectors::feed {
 
 using QueryParams = std::vector<std::pair<std::string, std::string>>;
 
+// True for an http:// or https:// URL (an HTTP feed); a feed's other URLs are files.
+bool is_http_url(std::string_view url);
+
 // Percent-encodes a query parameter name or value: unreserved characters and "$:/@!'()*,;"
 // stay (OData's "$filter" and ISO times read as sent), everything else ("&", "=", "+", "#",
 // space, non-ASCII bytes) becomes %XX.
