@@ -176,6 +176,14 @@ long long id_number(const std::string& text) { return text.empty() ? 0 : std::st
 
 bool ascending(const std::string& direction) { return direction == "ASC" || direction == "asc"; }
 
+// The positions [from, to) of page `page` (1-based) of `size` items among `total` matches; a
+// page past the end is empty, except that 2.3 (`legacy_paging`) repeats the last page.
+std::pair<long long, long long> page_bounds(long long total, long long size, long long page, bool legacy_paging) {
+  const long long pages = size > 0 ? (total + size - 1) / size : 0;
+  if (legacy_paging && page > pages && pages > 0) page = pages;
+  return {(page - 1) * size, std::min(total, page * size)};
+}
+
 // The fast path. When the criteria select a contiguous range of `index` (sorted by
 // (updated_at, entity_id, id), the fields read as the general path reads them) and ask for it in
 // exactly the order the general path would produce (its sort orders, ties in id order), returns
@@ -264,8 +272,7 @@ void general_page(const Criteria& c, const std::map<long long, json>& records, b
       const int cmp = compare(s.first, field_value(*a.second, s.first, customers),
                               field_value(*b.second, s.first, customers));
       if (cmp == 0) continue;
-      const bool asc = s.second == "ASC" || s.second == "asc";  // no direction: DESC
-      return asc ? cmp < 0 : cmp > 0;
+      return ascending(s.second) ? cmp < 0 : cmp > 0;  // no direction: DESC
     }
     return a.first < b.first;
   });
@@ -273,11 +280,8 @@ void general_page(const Criteria& c, const std::map<long long, json>& records, b
   if (!c.page_size) {
     for (const json* row : rows) items.push_back(*row);
   } else {
-    const long long size = *c.page_size;
-    long long page = c.current_page;
-    const long long pages = size > 0 ? (total + size - 1) / size : 0;
-    if (legacy_paging && page > pages && pages > 0) page = pages;  // 2.3 repeats the last page
-    for (long long i = (page - 1) * size; i < std::min(total, page * size); ++i) items.push_back(*rows[i]);
+    const auto [from, to] = page_bounds(total, *c.page_size, c.current_page, legacy_paging);
+    for (long long i = from; i < to; ++i) items.push_back(*rows[i]);
   }
 }
 
@@ -501,11 +505,8 @@ FakeReply FakeMagento::data(const RecordedRequest& r, bool customers) {
     // The matching records are index[first, last), already in the order asked for.
     const auto [first, last] = *fast;
     total = static_cast<long long>(last - first);
-    const long long size = *c.page_size;
-    long long page = c.current_page;
-    const long long pages = (total + size - 1) / size;
-    if (options_.legacy_paging && page > pages && pages > 0) page = pages;  // 2.3 repeats the last page
-    for (long long i = (page - 1) * size; i < std::min(total, page * size); ++i)
+    const auto [from, to] = page_bounds(total, *c.page_size, c.current_page, options_.legacy_paging);
+    for (long long i = from; i < to; ++i)
       items.push_back(store.records.at(store.index[first + static_cast<std::size_t>(i)].id));
   } else {
     general_page(c, store.records, customers, options_.legacy_paging, items, total);
