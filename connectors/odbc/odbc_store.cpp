@@ -689,35 +689,18 @@ class SnapshotReader {
 
   // Adds the account of kAccounts' columns starting at `at` (once) and returns its id.
   EntityId add_account(const Row& r, std::size_t at = 0) {
-    EntityId id = to_i64(r[at]);
-    auto [it, fresh] = st_.accounts.try_emplace(id);
+    auto [a, fresh] = add_identity(r, at);
     if (fresh) {
-      core::AccountState& a = it->second;
-      a.id = id;
-      a.external_code = str(r[at + 1]);
-      a.owner = str(r[at + 2]);
-      if (r[at + 3]) a.member_of_id = to_i64(r[at + 3]);
       a.member_of_code = str(r[at + 4]);
       a.name = str(r[at + 5]);
       a.vat = str(r[at + 6]);
-      if (!a.external_code.empty()) st_.account_by_code[a.external_code] = id;
     }
-    return id;
+    return a.id;
   }
 
   // Adds the account of the columns id, external_code, owner, member_of_id starting at `at`
   // (once), leaving member_of_code, name and vat empty (load_quiet_state).
-  void add_account_identity(const Row& r, std::size_t at) {
-    EntityId id = to_i64(r[at]);
-    auto [it, fresh] = st_.accounts.try_emplace(id);
-    if (!fresh) return;
-    core::AccountState& a = it->second;
-    a.id = id;
-    a.external_code = str(r[at + 1]);
-    a.owner = str(r[at + 2]);
-    if (r[at + 3]) a.member_of_id = to_i64(r[at + 3]);
-    if (!a.external_code.empty()) st_.account_by_code[a.external_code] = id;
-  }
+  void add_account_identity(const Row& r, std::size_t at) { add_identity(r, at); }
 
   // Runs `sql_head` (ending in "IN ") + "(?, ...)" with `fixed` params and each chunk of
   // `keys`, calling on_row for every row.
@@ -764,6 +747,21 @@ class SnapshotReader {
   }
 
  private:
+  // The account's first four kAccounts columns, when it is new; returns it and whether it was.
+  std::pair<core::AccountState&, bool> add_identity(const Row& r, std::size_t at) {
+    const EntityId id = to_i64(r[at]);
+    auto [it, fresh] = st_.accounts.try_emplace(id);
+    core::AccountState& a = it->second;
+    if (fresh) {
+      a.id = id;
+      a.external_code = str(r[at + 1]);
+      a.owner = str(r[at + 2]);
+      if (r[at + 3]) a.member_of_id = to_i64(r[at + 3]);
+      if (!a.external_code.empty()) st_.account_by_code[a.external_code] = id;
+    }
+    return {a, fresh};
+  }
+
   Session& s_;
   bool pg_;
   core::StateSnapshot& st_;
