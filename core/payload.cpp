@@ -23,6 +23,7 @@ void append_field(std::string& out, std::string_view name, std::string_view valu
 
 std::string hash_input(const IncomingAccount& rec, const std::string& owner) {
   std::string in = "v1";
+  in.reserve(512);
   for (std::size_t i = 0; i < kFieldCount; ++i) {
     const auto f = static_cast<Field>(i);
     if (f == Field::owner) {
@@ -41,14 +42,31 @@ std::string hash_input(const IncomingAccount& rec, const std::string& owner) {
   return in;
 }
 
+// OpenSSL 3 looks EVP_sha256() up in its provider tables on every EVP_Digest (an implicit
+// fetch: locks and a table search, as much CPU as hashing a record's few hundred bytes). The
+// method is fetched once and each thread keeps its digest context.
+const EVP_MD* sha256_method() {
+  static EVP_MD* const fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return fetched ? fetched : EVP_sha256();
+}
+
+struct DigestContext {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  ~DigestContext() { EVP_MD_CTX_free(ctx); }
+};
+
 }  // namespace
 
 std::string sha256_hex(std::string_view bytes) {
+  thread_local DigestContext context;
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  // EVP_Digest only fails on allocation failure; an empty digest then makes every hash
-  // compare unequal, which costs a write, never a wrong `unchanged`.
-  if (EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr) != 1) return {};
+  // These only fail on allocation failure; an empty digest then makes every hash compare
+  // unequal, which costs a write, never a wrong `unchanged`.
+  EVP_MD_CTX* ctx = context.ctx;
+  if (ctx == nullptr || EVP_DigestInit_ex(ctx, sha256_method(), nullptr) != 1 ||
+      EVP_DigestUpdate(ctx, bytes.data(), bytes.size()) != 1 || EVP_DigestFinal_ex(ctx, md, &len) != 1)
+    return {};
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(len * 2);

@@ -6,6 +6,8 @@ namespace erpsync::core {
 
 std::optional<StateSnapshot> Store::load_quiet_state(const BatchKeys&) { return std::nullopt; }
 
+void Store::prefetch_quiet_stream(const std::string&, const std::string&) {}
+
 CommerceState Store::load_commerce_state(const CommerceKeys&) {
   throw SyncError(SyncError::Kind::permanent,
                   "this store does not support commerce streams (Magento customers and orders) yet");

@@ -73,6 +73,22 @@ class Store {
   // pending children (none, checked above).
   virtual std::optional<StateSnapshot> load_quiet_state(const BatchKeys& keys);
 
+  // A hint for the quiet shortcut: the rest of this run of (connector, stream) is expected to
+  // be quiet and long (most of a snapshot is still to come and the last batch was unchanged).
+  // The store may then read every binding of the stream at once, with what load_quiet_state
+  // would read for it, and answer the run's further load_quiet_state calls and its
+  // mark_missing from that read, until the store writes (an apply that writes anything,
+  // mark_missing) or a run begins. The default does nothing.
+  //
+  // Why a read made earlier is as good: a batch decided over load_quiet_state's snapshot is
+  // kept only when it writes nothing, and the store has written nothing since the read. Such
+  // a batch sees exactly what it would have seen had it run at the moment of the read, which
+  // is one order in which it and a concurrent CRM edit can happen (it writes nothing, so no
+  // edit is lost; the next run sees the edit). The first batch that writes ends it: that
+  // batch and every later one read afresh. The bindings of a stream are written only by the
+  // holder of its connector's lease, i.e. this run, so mark_missing finds them as they were.
+  virtual void prefetch_quiet_stream(const std::string& connector, const std::string& stream);
+
   // Carries out `batch` in ONE transaction, together with batch.cursor when set, in this
   // order: code changes phase 1 (from-codes → NULL), account inserts, code changes phase 2,
   // account updates, parent links (refs resolved), contacts, customers, bindings,

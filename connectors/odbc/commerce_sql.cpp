@@ -29,8 +29,6 @@ Param ts_or_null(const std::string& s) { return s.empty() ? Param::null_ts() : P
 
 Param opt_id(const std::optional<core::Ref>& r) { return Param::opt_i64(r ? std::optional<std::int64_t>(*r) : std::nullopt); }
 
-std::int64_t to_i64(const std::optional<std::string>& v) { return v ? std::stoll(*v) : 0; }
-
 std::string cutoff(std::chrono::seconds ttl) {
   const std::string now = utc_timestamp_now();  // 'YYYY-MM-DD HH:MM:SS.mmm'
   std::tm tm{};

@@ -525,34 +525,41 @@ std::int64_t Statement::row_count() {
 }
 
 std::optional<Row> Statement::fetch() {
-  if (columns_ <= 0) return std::nullopt;
+  Row row;
+  if (!fetch_into(row)) return std::nullopt;
+  return row;
+}
+
+bool Statement::fetch_into(Row& row) {
+  if (columns_ <= 0) return false;
   SQLRETURN rc = SQLFetch(h_);
-  if (rc == SQL_NO_DATA) return std::nullopt;
+  if (rc == SQL_NO_DATA) return false;
   if (!SQL_SUCCEEDED(rc)) raise("fetch failed");
-  Row row(static_cast<std::size_t>(columns_));
+  row.resize(static_cast<std::size_t>(columns_));
+  char buf[4096];
   for (SQLSMALLINT c = 1; c <= columns_; ++c) {
-    std::string value;
-    bool null = false;
-    char buf[4096];
+    std::optional<std::string>& cell = row[static_cast<std::size_t>(c - 1)];
+    // The cell's string is reused (its capacity kept from the previous row) until a NULL.
+    if (!cell) cell.emplace();
+    cell->clear();
     for (;;) {
       SQLLEN ind = 0;
       rc = SQLGetData(h_, static_cast<SQLUSMALLINT>(c), SQL_C_CHAR, buf, sizeof buf, &ind);
       if (rc == SQL_NO_DATA) break;
       if (!SQL_SUCCEEDED(rc)) raise("reading column " + std::to_string(c) + " failed");
       if (ind == SQL_NULL_DATA) {
-        null = true;
+        cell.reset();
         break;
       }
       if (rc == SQL_SUCCESS_WITH_INFO && (ind == SQL_NO_TOTAL || ind >= static_cast<SQLLEN>(sizeof buf))) {
-        value.append(buf, sizeof buf - 1);  // truncated: the rest comes with the next call
+        cell->append(buf, sizeof buf - 1);  // truncated: the rest comes with the next call
         continue;
       }
-      value.append(buf, static_cast<std::size_t>(ind));
+      cell->append(buf, static_cast<std::size_t>(ind));
       break;
     }
-    if (!null) row[static_cast<std::size_t>(c - 1)] = std::move(value);
   }
-  return row;
+  return true;
 }
 
 void Statement::close_cursor() noexcept { SQLFreeStmt(h_, SQL_CLOSE); }

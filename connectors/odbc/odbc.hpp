@@ -108,6 +108,10 @@ struct Param {
 
 using Row = std::vector<std::optional<std::string>>;  // one fetched row; nullopt = NULL
 
+// A fetched value as an integer (0 for NULL) and as text ("" for NULL).
+inline std::int64_t to_i64(const std::optional<std::string>& v) { return v ? std::stoll(*v) : 0; }
+inline std::string str(const std::optional<std::string>& v) { return v.value_or(std::string()); }
+
 class Environment {
  public:
   Environment();
@@ -204,6 +208,8 @@ class Statement {
   std::int64_t row_count();
   // Next row, or nullopt at the end of the result set.
   std::optional<Row> fetch();
+  // The same into `row`, reusing its strings' storage (long reads); false at the end.
+  bool fetch_into(Row& row);
   void close_cursor() noexcept;
 
  private:

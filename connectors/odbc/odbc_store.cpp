@@ -1,6 +1,7 @@
 #include "connectors/odbc/odbc_store.hpp"
 
 #include "connectors/odbc/commerce_sql.hpp"
+#include "connectors/odbc/quiet_read.hpp"
 
 #include <algorithm>
 #include <map>
@@ -131,9 +132,6 @@ std::vector<std::vector<std::string>> chunks(const Container& keys, std::size_t 
   }
   return out;
 }
-
-std::int64_t to_i64(const std::optional<std::string>& v) { return v ? std::stoll(*v) : 0; }
-std::string str(const std::optional<std::string>& v) { return v.value_or(std::string()); }
 
 std::string_view account_column(Field f) {
   switch (f) {
@@ -689,7 +687,9 @@ class SnapshotReader {
 
   // Adds the account of kAccounts' columns starting at `at` (once) and returns its id.
   EntityId add_account(const Row& r, std::size_t at = 0) {
-    auto [a, fresh] = add_identity(r, at);
+    AccountIdentity identity{to_i64(r[at]), str(r[at + 1]), str(r[at + 2]), std::nullopt};
+    if (r[at + 3]) identity.member_of_id = to_i64(r[at + 3]);
+    auto [a, fresh] = add_account_identity(st_, std::move(identity));
     if (fresh) {
       a.member_of_code = str(r[at + 4]);
       a.name = str(r[at + 5]);
@@ -697,10 +697,6 @@ class SnapshotReader {
     }
     return a.id;
   }
-
-  // Adds the account of the columns id, external_code, owner, member_of_id starting at `at`
-  // (once), leaving member_of_code, name and vat empty (load_quiet_state).
-  void add_account_identity(const Row& r, std::size_t at) { add_identity(r, at); }
 
   // Runs `sql_head` (ending in "IN ") + "(?, ...)" with `fixed` params and each chunk of
   // `keys`, calling on_row for every row.
@@ -747,21 +743,6 @@ class SnapshotReader {
   }
 
  private:
-  // The account's first four kAccounts columns, when it is new; returns it and whether it was.
-  std::pair<core::AccountState&, bool> add_identity(const Row& r, std::size_t at) {
-    const EntityId id = to_i64(r[at]);
-    auto [it, fresh] = st_.accounts.try_emplace(id);
-    core::AccountState& a = it->second;
-    if (fresh) {
-      a.id = id;
-      a.external_code = str(r[at + 1]);
-      a.owner = str(r[at + 2]);
-      if (r[at + 3]) a.member_of_id = to_i64(r[at + 3]);
-      if (!a.external_code.empty()) st_.account_by_code[a.external_code] = id;
-    }
-    return {a, fresh};
-  }
-
   Session& s_;
   bool pg_;
   core::StateSnapshot& st_;
@@ -796,7 +777,16 @@ void OdbcStore::on_connect() {
   // during a first sync the tables grow from empty and a plan made then (a sequential scan)
   // turns every later lookup into a scan. Custom plans keep the parse and plan with the sizes
   // of each execution.
-  if (conn_->dialect() == Dialect::postgresql) conn_->exec_direct("SET plan_cache_mode = force_custom_plan");
+  if (conn_->dialect() == Dialect::postgresql) {
+    conn_->exec_direct("SET plan_cache_mode = force_custom_plan");
+    // JIT compilation pays for queries that run for seconds; a quiet prefetch page (10,000
+    // bindings joined with their accounts) is costed above jit_above_cost and then spent 0.3 s
+    // of 0.5 s compiling (bench/, PostgreSQL 15). Every statement here is short.
+    try {
+      conn_->exec_direct("SET jit = off");
+    } catch (const OdbcError&) {  // a server before PostgreSQL 11 has no JIT to turn off
+    }
+  }
 }
 
 StatementStats OdbcStore::statement_stats() const {
@@ -1049,34 +1039,28 @@ std::optional<core::StateSnapshot> OdbcStore::load_quiet_state(const core::Batch
       Session s(*conn_, *statements_);
       core::StateSnapshot st;
       SnapshotReader rd(s, conn_->dialect(), st);
-      // One row per binding: the binding (columns 0-4), its account (5-8: id, code, owner,
-      // member_of_id), the account's parent (9-12, the same; usually the account holding the
-      // record's member_of code, so that no query by code is needed for it) and whether the
-      // record needs the full snapshot (13: an open rejection, or a child waiting for the
-      // account's code: accounts_pending_ix). Only the columns an unchanged record's decision
-      // reads: every value costs a driver call. SQLite, without statistics, would look for the
-      // open rejection through sync_rejections_open_ix (every open rejection of the stream, for
-      // each row); the unary plus leaves it the unique key, which starts with (connector,
-      // stream, remote_id).
-      const std::string plus = conn_->dialect() == Dialect::sqlite ? "+" : "";
-      const std::string head =
-          "SELECT b.remote_id, b.entity, b.entity_id, b.payload_hash, b.missing_since, "
-          "a.id, a.external_code, a.owner, a.member_of_id, p.id, p.external_code, p.owner, p.member_of_id, "
-          "CASE WHEN EXISTS (SELECT 1 FROM sync_rejections r WHERE r.connector = b.connector AND r.stream = b.stream "
-          "AND r.remote_id = b.remote_id AND " + plus + "r.resolved_at IS NULL) OR EXISTS (SELECT 1 FROM accounts c "
-          "WHERE c.member_of_code = a.external_code AND c.member_of_id IS NULL) THEN 1 ELSE 0 END "
-          "FROM bindings b LEFT JOIN accounts a ON a.id = b.entity_id AND b.entity = 'account' "
-          "LEFT JOIN accounts p ON p.id = a.member_of_id "
-          "WHERE b.connector = ? AND b.stream = ? AND b.remote_id IN ";
-      bool needs_full = false;
-      rd.each_chunk(head, {Param::str(keys.connector), Param::str(keys.stream)}, keys.remote_ids, [&](const Row& r) {
-        if (to_i64(r[13]) != 0) needs_full = true;
-        st.bindings[str(r[0])] = SnapshotReader::binding(r);
-        if (r[5]) rd.add_account_identity(r, 5);
-        if (r[9]) rd.add_account_identity(r, 9);
-      });
-      // A record without a binding is never unchanged (and an initial sync stops here).
-      if (needs_full || st.bindings.size() < keys.remote_ids.size()) return std::nullopt;
+      if (quiet_stream_ && quiet_stream_->serves(keys.connector, keys.stream)) {
+        if (!quiet_stream_->fill(keys, st, kMaxAncestorDepth)) return std::nullopt;
+      } else {
+        // One row per binding (QuietRow): the binding, its account and that account's parent
+        // (usually the account holding the record's member_of code, so that no query by code
+        // is needed for it).
+        bool needs_full = false;
+        rd.each_chunk(quiet_select(conn_->dialect()) + "b.remote_id IN ",
+                      {Param::str(keys.connector), Param::str(keys.stream)}, keys.remote_ids, [&](const Row& r) {
+                        QuietRow q = QuietRow::from(r);
+                        if (q.needs_full || q.missing) needs_full = true;
+                        if (needs_full) return;
+                        core::BindingState& b = st.bindings[q.remote_id];
+                        b.entity = "account";
+                        b.entity_id = q.account->id;
+                        b.payload_hash = std::move(q.payload_hash);
+                        add_account_identity(st, std::move(*q.account));
+                        if (q.parent) add_account_identity(st, std::move(*q.parent));
+                      });
+        // A record without a binding is never unchanged (and an initial sync stops here).
+        if (needs_full || st.bindings.size() < keys.remote_ids.size()) return std::nullopt;
+      }
       std::set<std::string> codes;  // held by accounts not loaded yet (when a parent link was edited)
       for (const auto& code : keys.codes)
         if (!st.account_by_code.count(code)) codes.insert(code);
@@ -1090,8 +1074,16 @@ std::optional<core::StateSnapshot> OdbcStore::load_quiet_state(const core::Batch
   }
 }
 
+void OdbcStore::prefetch_quiet_stream(const std::string& connector, const std::string& stream) {
+  if (!options_.quiet_shortcut) return;
+  ensure_connected();
+  quiet_stream_.reset();
+  quiet_stream_ = guarded(broken_, [&] { return QuietStream::read(*conn_, connector, stream); });
+}
+
 void OdbcStore::apply(const core::WriteBatch& batch) {
   if (batch.writes_nothing()) return;
+  quiet_stream_.reset();  // what it read no longer holds once this store writes
   // What load_state saw holds for the batch decided from it, once.
   std::unique_ptr<KnownAbsent> absent = std::move(absent_);
   bool skipped = false;
@@ -1128,6 +1120,7 @@ void OdbcStore::analyze_grown_tables(std::int64_t created) {
 
 std::int64_t OdbcStore::begin_run(const std::string& connector, const std::string& stream,
                                   const std::string& instance) {
+  quiet_stream_.reset();  // a prefetch serves one run
   if (options_.dry_run) return 0;
   ensure_connected();
   return guarded(broken_, [&]() -> std::int64_t {
@@ -1143,6 +1136,7 @@ std::int64_t OdbcStore::begin_run(const std::string& connector, const std::strin
 
 void OdbcStore::finish_run(std::int64_t run_id, const std::string& status, const core::Counters& c,
                            const std::string& message) {
+  quiet_stream_.reset();
   if (options_.dry_run || run_id == 0) return;
   ensure_connected();
   const std::string sql =
@@ -1213,21 +1207,30 @@ std::int64_t OdbcStore::mark_missing(const std::string& connector, const std::st
   ensure_connected();
   std::vector<std::string> to_mark, to_clear;
   std::int64_t missing = 0;
-  guarded(broken_, [&] {
-    Statement st(*conn_);
-    st.execute("SELECT remote_id, missing_since FROM bindings WHERE connector = ? AND stream = ?",
-               {Param::str(connector), Param::str(stream)});
-    while (auto r = st.fetch()) {
-      std::string rid = str((*r)[0]);
-      bool was_missing = (*r)[1].has_value();
-      if (!seen.count(rid)) {
-        ++missing;
-        if (!was_missing) to_mark.push_back(std::move(rid));
-      } else if (was_missing) {
-        to_clear.push_back(std::move(rid));
+  if (quiet_stream_ && quiet_stream_->serves(connector, stream)) {
+    // The prefetched bindings, as they still are: nothing was written since (apply drops it).
+    QuietStream::Missing m = quiet_stream_->missing(seen);
+    to_mark = std::move(m.to_mark);
+    to_clear = std::move(m.to_clear);
+    missing = m.missing;
+  } else {
+    guarded(broken_, [&] {
+      Statement st(*conn_);
+      st.execute("SELECT remote_id, missing_since FROM bindings WHERE connector = ? AND stream = ?",
+                 {Param::str(connector), Param::str(stream)});
+      while (auto r = st.fetch()) {
+        std::string rid = str((*r)[0]);
+        bool was_missing = (*r)[1].has_value();
+        if (!seen.count(rid)) {
+          ++missing;
+          if (!was_missing) to_mark.push_back(std::move(rid));
+        } else if (was_missing) {
+          to_clear.push_back(std::move(rid));
+        }
       }
-    }
-  });
+    });
+  }
+  quiet_stream_.reset();
   if (to_mark.empty() && to_clear.empty()) return missing;
   std::string now = utc_timestamp_now();
   in_transaction("mark_missing", [&](Session& s) {

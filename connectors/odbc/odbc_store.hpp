@@ -35,6 +35,7 @@
 
 namespace erpsync::connectors::odbc {
 
+class QuietStream;     // a stream's bindings read at once for the quiet shortcut (quiet_read.hpp)
 class StatementCache;  // prepared statements kept across batches (odbc_store.cpp)
 struct KnownAbsent;    // bindings the last load_state found absent (odbc_store.cpp)
 
@@ -71,6 +72,10 @@ class OdbcStore final : public core::Store {
   // parents, and whether the batch needs the full snapshot); then, only where needed, the
   // accounts of codes not loaded that way and further ancestors.
   std::optional<core::StateSnapshot> load_quiet_state(const core::BatchKeys& keys) override;
+  // Reads the stream with QuietStream (keyset pages of all its bindings, joined as above) and
+  // answers load_quiet_state and mark_missing from it until apply writes, mark_missing runs,
+  // or a run begins or finishes.
+  void prefetch_quiet_stream(const std::string& connector, const std::string& stream) override;
   void apply(const core::WriteBatch& batch) override;
   std::int64_t begin_run(const std::string& connector, const std::string& stream,
                          const std::string& instance) override;
@@ -127,6 +132,7 @@ class OdbcStore final : public core::Store {
   std::unique_ptr<StatementCache> statements_;  // of conn_; declared after it, destroyed before it
   bool broken_ = false;
   std::unique_ptr<KnownAbsent> absent_;  // from the last load_state, for the next apply
+  std::unique_ptr<QuietStream> quiet_stream_;  // prefetch_quiet_stream's read, while it holds
   StatementStats closed_stats_;  // of connections replaced after a loss
   std::optional<Lease> fence_;
   std::int64_t created_since_analyze_ = 0;  // records created since this store's last ANALYZE

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,15 +35,18 @@ core::IncomingAccount rec(std::string rid, std::string code, std::string parent 
   return r;
 }
 
-// One page of records, no cursor, not a snapshot.
+// One page of records, no cursor; a full snapshot (of known size) or not.
 class ListSource final : public core::AccountSource {
  public:
-  explicit ListSource(std::vector<core::IncomingAccount> records) : records_(std::move(records)) {}
+  ListSource(std::vector<core::IncomingAccount> records, bool snapshot)
+      : records_(std::move(records)), snapshot_(snapshot) {}
   const std::string& stream() const override { return stream_; }
-  bool is_snapshot() const override { return false; }
+  bool is_snapshot() const override { return snapshot_; }
   core::SourceStart begin(const core::CursorState&) override {
     done_ = false;
-    return {};
+    core::SourceStart start;
+    if (snapshot_) start.snapshot_size = static_cast<std::int64_t>(records_.size());
+    return start;
   }
   std::optional<core::SourcePage> next_page() override {
     if (done_) return std::nullopt;
@@ -55,6 +59,7 @@ class ListSource final : public core::AccountSource {
  private:
   std::string stream_ = "accounts";
   std::vector<core::IncomingAccount> records_;
+  bool snapshot_;
   bool done_ = false;
 };
 
@@ -62,7 +67,7 @@ class ListSource final : public core::AccountSource {
 class CountingStore final : public core::Store {
  public:
   explicit CountingStore(core::Store& s) : s_(s) {}
-  int full_loads = 0, quiet_loads = 0, quiet_answers = 0;
+  int full_loads = 0, quiet_loads = 0, quiet_answers = 0, prefetches = 0;
 
   core::CursorState load_cursor(const std::string& c, const std::string& st) override { return s_.load_cursor(c, st); }
   core::StateSnapshot load_state(const core::BatchKeys& k) override {
@@ -74,6 +79,10 @@ class CountingStore final : public core::Store {
     auto st = s_.load_quiet_state(k);
     if (st) ++quiet_answers;
     return st;
+  }
+  void prefetch_quiet_stream(const std::string& c, const std::string& st) override {
+    ++prefetches;
+    s_.prefetch_quiet_stream(c, st);
   }
   void apply(const core::WriteBatch& b) override { s_.apply(b); }
   std::int64_t begin_run(const std::string& c, const std::string& st, const std::string& i) override {
@@ -97,6 +106,10 @@ class CountingStore final : public core::Store {
 class Recorder final : public core::SyncEvents {
  public:
   std::vector<std::string> lines;
+  std::function<void()> after_second_batch;
+  void on_progress(const core::Counters&) override {
+    if (++batches_ == 2 && after_second_batch) after_second_batch();
+  }
   void on_decision(const core::Decision& d) override {
     lines.push_back(d.remote_id + " " + std::string(core::to_string(d.outcome)) + " " +
                     (d.reason ? std::string(core::to_string(*d.reason)) : "-") + " " + d.message);
@@ -104,6 +117,18 @@ class Recorder final : public core::SyncEvents {
   void on_rejection(const core::RejectionWrite& r) override {
     lines.push_back("rejection " + r.remote_id + " " + std::string(core::to_string(r.reason)));
   }
+
+ private:
+  int batches_ = 0;
+};
+
+// How a run reads its records: a list in batches of two (the engine never prefetches it), or
+// a full snapshot in batches of one (it prefetches once the first batch is quiet).
+struct Way {
+  bool snapshot = false;
+  // Run on the side's database after the second batch is committed: in a quiet snapshot, just
+  // after the prefetch (which follows the first).
+  std::string crm_after_second_batch;
 };
 
 // One database and its store.
@@ -132,19 +157,21 @@ class QuietShortcutTest : public ::testing::TestWithParam<Engine> {
   struct RunResult {
     std::string report;
     std::vector<std::string> decisions;
-    int full_loads = 0, quiet_answers = 0;
+    int full_loads = 0, quiet_answers = 0, prefetches = 0;
   };
 
-  static RunResult run(Side& side, const std::vector<core::IncomingAccount>& records) {
+  static RunResult run(Side& side, const std::vector<core::IncomingAccount>& records, const Way& way = {}) {
     core::MatchPolicy policy;
     policy.connector = "erp";
     policy.stream = "accounts";
     core::StreamRunOptions options;
-    options.batch_size = 2;  // several batches: quiet ones beside ones that are not
+    options.batch_size = way.snapshot ? 1 : 2;  // several batches: quiet ones beside ones that are not
     options.instance = "test";
-    ListSource source(records);
+    ListSource source(records, way.snapshot);
     CountingStore counting(*side.store);
     Recorder events;
+    if (!way.crm_after_second_batch.empty())
+      events.after_second_batch = [&] { odbc_query(side.db->connection_string(), way.crm_after_second_batch); };
     core::SyncReport report = core::run_stream(policy, source, counting, options, events);
     EXPECT_EQ(report.status, "ok") << report.message;
     RunResult r;
@@ -154,6 +181,7 @@ class QuietShortcutTest : public ::testing::TestWithParam<Engine> {
     r.decisions = events.lines;
     r.full_loads = counting.full_loads;
     r.quiet_answers = counting.quiet_answers;
+    r.prefetches = counting.prefetches;
     return r;
   }
 
@@ -168,16 +196,16 @@ class QuietShortcutTest : public ::testing::TestWithParam<Engine> {
     };
     add("SELECT a.external_code, a.owner, a.member_of_code, p.external_code, a.name FROM accounts a "
         "LEFT JOIN accounts p ON p.id = a.member_of_id ORDER BY a.name, a.external_code");
-    add("SELECT b.remote_id, a.external_code, b.payload_hash, b.missing_since FROM bindings b "
+    add("SELECT b.remote_id, a.external_code, b.payload_hash, b.missing_since IS NULL FROM bindings b "
         "LEFT JOIN accounts a ON a.id = b.entity_id ORDER BY b.remote_id");
     add("SELECT remote_id, reason, times_seen, resolved_at IS NULL FROM sync_rejections ORDER BY remote_id, reason");
     return out;
   }
 
   // Runs `records` through both sides and expects the same everything.
-  RunResult both(const std::vector<core::IncomingAccount>& records) {
-    RunResult q = run(quiet_, records);
-    RunResult f = run(full_, records);
+  RunResult both(const std::vector<core::IncomingAccount>& records, const Way& way = {}) {
+    RunResult q = run(quiet_, records, way);
+    RunResult f = run(full_, records, way);
     EXPECT_EQ(q.report, f.report);
     EXPECT_EQ(q.decisions, f.decisions);
     EXPECT_EQ(rows(quiet_), rows(full_));
@@ -258,6 +286,92 @@ TEST_P(QuietShortcutTest, ACycleMadeInTheCrmIsRefusedAlike) {
       "member_of_code = 'LEAF' WHERE external_code = 'ROOT'");
   both(companies());
   both(companies());
+}
+
+// Twenty companies: a hierarchy, a pending child and plain ones.
+std::vector<core::IncomingAccount> snapshot_companies() {
+  std::vector<core::IncomingAccount> records = companies();
+  for (int i = 7; i <= 20; ++i) records.push_back(rec(std::to_string(i), "P" + std::to_string(i), i % 3 ? "" : "ROOT"));
+  return records;
+}
+
+TEST_P(QuietShortcutTest, AQuietSnapshotIsPrefetchedOnceAndDecidedAsTheFullSnapshot) {
+  const Way snapshot{true, ""};
+  RunResult first = both(snapshot_companies(), snapshot);
+  EXPECT_EQ(first.prefetches, 0);  // nothing was quiet
+
+  RunResult again = both(snapshot_companies(), snapshot);
+  EXPECT_NE(again.report.find("unchanged=20"), std::string::npos) << again.report;
+  EXPECT_EQ(again.prefetches, 1);  // after the first batch came out quiet
+  EXPECT_EQ(again.quiet_answers, 20);
+  EXPECT_EQ(again.full_loads, 0);
+
+  // CRM edits between runs: an owner taken, an account deleted, a code renamed, a link cleared.
+  crm("UPDATE accounts SET owner = 'mallory' WHERE external_code = 'P8'");
+  crm("DELETE FROM customers WHERE account_id IN (SELECT id FROM accounts WHERE external_code = 'PLAIN')");
+  crm("DELETE FROM accounts WHERE external_code = 'PLAIN'");
+  crm("UPDATE accounts SET external_code = 'RENAMED' WHERE external_code = 'P11'");
+  crm("UPDATE accounts SET member_of_id = NULL WHERE external_code = 'P12'");
+  RunResult edited = both(snapshot_companies(), snapshot);
+  EXPECT_EQ(edited.prefetches, 1);
+  both(snapshot_companies(), snapshot);
+
+  // An account made in the CRM waits for P20, the last record: P20's batch, long after the
+  // prefetch, takes the full snapshot and links it.
+  crm("INSERT INTO accounts (external_code, owner, member_of_code, name) VALUES ('KID', 'jsmith', 'P20', 'Kid')");
+  RunResult waited = both(snapshot_companies(), snapshot);
+  EXPECT_EQ(waited.prefetches, 1);
+  EXPECT_EQ(odbc_query(quiet_.db->connection_string(),
+                       "SELECT COUNT(*) FROM accounts WHERE external_code = 'KID' AND member_of_id IS NOT NULL")[0][0],
+            "1");
+
+  // A cycle made in the CRM (ROOT under P9, P9 under ROOT): refused alike.
+  crm("UPDATE accounts SET member_of_id = (SELECT id FROM (SELECT id FROM accounts WHERE external_code = 'P9') l), "
+      "member_of_code = 'P9' WHERE external_code = 'ROOT'");
+  both(snapshot_companies(), snapshot);
+  both(snapshot_companies(), snapshot);
+
+  // A record leaves the snapshot (marked missing from the prefetched bindings) and comes back.
+  std::vector<core::IncomingAccount> fewer = snapshot_companies();
+  fewer.erase(fewer.begin() + 9);  // remote id 10
+  RunResult shrunk = both(fewer, snapshot);
+  EXPECT_NE(shrunk.report.find("missing=1"), std::string::npos) << shrunk.report;
+  EXPECT_EQ(shrunk.prefetches, 1);
+  both(fewer, snapshot);
+  both(snapshot_companies(), snapshot);
+  EXPECT_EQ(odbc_query(quiet_.db->connection_string(),
+                       "SELECT COUNT(*) FROM bindings WHERE missing_since IS NOT NULL")[0][0],
+            "0");
+}
+
+TEST_P(QuietShortcutTest, AfterAWriteTheRunReadsTheCrmAfresh) {
+  const Way snapshot{true, ""};
+  both(snapshot_companies(), snapshot);
+  both(snapshot_companies(), snapshot);
+  // Record 12 changed in the ERP; right after the prefetch (after batch 2) the CRM gives P20
+  // to another user. Batch 12 writes, which ends the prefetch: batch 20, the first one tried
+  // quiet again (every 8th after one that was not), reads afresh and P20 is rejected as the
+  // full snapshot rejects it.
+  std::vector<core::IncomingAccount> changed = snapshot_companies();
+  changed[11].set(Field::name, "Company renamed");
+  RunResult r = both(changed, Way{true, "UPDATE accounts SET owner = 'mallory' WHERE external_code = 'P20'"});
+  EXPECT_EQ(r.prefetches, 1);
+  EXPECT_NE(r.report.find("updated=1"), std::string::npos) << r.report;
+  EXPECT_NE(r.report.find("rejected=1"), std::string::npos) << r.report;
+}
+
+TEST_P(QuietShortcutTest, AQuietRunSeesTheCrmAsOfItsPrefetchAndTheNextRunSeesTheEdit) {
+  const Way snapshot{true, ""};
+  run(quiet_, snapshot_companies(), snapshot);
+  run(quiet_, snapshot_companies(), snapshot);
+  // Nothing is written after the prefetch, so the run's batches are decided as of its moment
+  // (one order in which a read-only batch and the edit can happen); the edit is the next
+  // run's news.
+  RunResult during =
+      run(quiet_, snapshot_companies(), Way{true, "UPDATE accounts SET owner = 'mallory' WHERE external_code = 'P16'"});
+  EXPECT_NE(during.report.find("unchanged=20"), std::string::npos) << during.report;
+  RunResult next = run(quiet_, snapshot_companies(), snapshot);
+  EXPECT_NE(next.report.find("rejected=1"), std::string::npos) << next.report;
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, QuietShortcutTest,

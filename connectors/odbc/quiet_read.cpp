@@ -1,0 +1,224 @@
+#include "connectors/odbc/quiet_read.hpp"
+
+#include <algorithm>
+
+namespace erpsync::connectors::odbc {
+
+std::pair<core::AccountState&, bool> add_account_identity(core::StateSnapshot& st, AccountIdentity a) {
+  auto [it, fresh] = st.accounts.try_emplace(a.id);
+  core::AccountState& account = it->second;
+  if (fresh) {
+    account.id = a.id;
+    account.external_code = std::move(a.external_code);
+    account.owner = std::move(a.owner);
+    account.member_of_id = a.member_of_id;
+    if (!account.external_code.empty()) st.account_by_code[account.external_code] = account.id;
+  }
+  return {account, fresh};
+}
+
+namespace {
+
+// The four identity columns starting at `at`; nullopt when the join found no account.
+std::optional<AccountIdentity> identity_at(const Row& r, std::size_t at) {
+  if (!r[at]) return std::nullopt;
+  AccountIdentity a;
+  a.id = to_i64(r[at]);
+  a.external_code = str(r[at + 1]);
+  a.owner = str(r[at + 2]);
+  if (r[at + 3]) a.member_of_id = to_i64(r[at + 3]);
+  return a;
+}
+
+}  // namespace
+
+QuietRow QuietRow::from(const Row& r) {
+  QuietRow q;
+  q.remote_id = str(r[0]);
+  q.payload_hash = str(r[1]);
+  q.missing = to_i64(r[2]) != 0;
+  q.account = identity_at(r, 3);
+  q.parent = identity_at(r, 7);
+  q.needs_full = to_i64(r[11]) != 0 || !q.account;
+  return q;
+}
+
+std::string quiet_select(Dialect dialect) {
+  // SQLite, without statistics, would look for the open rejection through
+  // sync_rejections_open_ix (every open rejection of the stream, for each row); the unary plus
+  // leaves it the unique key, which starts with (connector, stream, remote_id). The pending
+  // child probe reads accounts_pending_ix, which is empty when no child waits.
+  const std::string plus = dialect == Dialect::sqlite ? "+" : "";
+  return "SELECT b.remote_id, b.payload_hash, CASE WHEN b.missing_since IS NULL THEN 0 ELSE 1 END, "
+         "a.id, a.external_code, a.owner, a.member_of_id, p.id, p.external_code, p.owner, p.member_of_id, "
+         "CASE WHEN EXISTS (SELECT 1 FROM sync_rejections r WHERE r.connector = b.connector AND r.stream = b.stream "
+         "AND r.remote_id = b.remote_id AND " + plus + "r.resolved_at IS NULL) OR EXISTS (SELECT 1 FROM accounts c "
+         "WHERE c.member_of_code = a.external_code AND c.member_of_id IS NULL) THEN 1 ELSE 0 END "
+         "FROM bindings b LEFT JOIN accounts a ON a.id = b.entity_id AND b.entity = 'account' "
+         "LEFT JOIN accounts p ON p.id = a.member_of_id "
+         "WHERE b.connector = ? AND b.stream = ? AND ";
+}
+
+namespace {
+
+// Runs `sql` with `params` and calls on_row for every row, reusing one Row's storage.
+template <class OnRow>
+void each_row(Statement& st, const std::string& sql, const std::vector<Param>& params, OnRow&& on_row) {
+  st.execute(sql, params);
+  Row r;
+  while (st.fetch_into(r)) on_row(r);
+  st.close_cursor();
+}
+
+}  // namespace
+
+std::unique_ptr<QuietStream> QuietStream::read(Connection& conn, const std::string& connector,
+                                               const std::string& stream) {
+  const std::vector<Param> key = {Param::str(connector), Param::str(stream)};
+  Statement st(conn), page(conn);
+  std::int64_t bound = 0, id_span = 0;
+  each_row(st, "SELECT COUNT(*) FROM bindings WHERE connector = ? AND stream = ?", key,
+           [&](const Row& r) { bound = to_i64(r[0]); });
+  each_row(st, "SELECT MIN(id), MAX(id) FROM accounts", {}, [&](const Row& r) {
+    if (r[0] && r[1]) id_span = to_i64(r[1]) - to_i64(r[0]) + 1;
+  });
+  if (bound == 0 || id_span > kMaxAccountsPerBinding * bound) return nullptr;
+
+  auto qs = std::make_unique<QuietStream>();
+  qs->connector_ = connector;
+  qs->stream_ = stream;
+  // Sized up front: growing vectors of 100,000s of entries copies them and faults in fresh
+  // pages at every doubling (a third of the read's time without this). Capacity never
+  // touched (id gaps) costs address space, not memory.
+  qs->bindings_.reserve(static_cast<std::size_t>(bound));
+  qs->accounts_.reserve(static_cast<std::size_t>(id_span));
+  const std::string limit = " LIMIT " + std::to_string(kPageRows);  // a literal: some drivers quote a bound one
+
+  // 1. The bindings, in the primary key's order: each page seeks past the last remote id of
+  //    the one before (the first includes "", a real id for some ERPs).
+  std::string after;
+  for (bool first = true;; first = false) {
+    int rows = 0;
+    each_row(page,
+             std::string("SELECT remote_id, payload_hash, CASE WHEN missing_since IS NULL THEN 0 ELSE 1 END, "
+                         "CASE WHEN entity = 'account' THEN entity_id END FROM bindings "
+                         "WHERE connector = ? AND stream = ? AND remote_id ") +
+                 (first ? ">= ?" : "> ?") + " ORDER BY remote_id" + limit,
+             {key[0], key[1], Param::str(after)}, [&](const Row& r) {
+               ++rows;
+               Bound b;
+               const std::string hash = str(r[1]);
+               b.missing = to_i64(r[2]) != 0;
+               b.account_id = to_i64(r[3]);
+               b.needs_full = b.account_id == 0 || hash.size() > b.hash.size();
+               if (!b.needs_full) {
+                 std::copy(hash.begin(), hash.end(), b.hash.begin());
+                 b.hash_size = static_cast<std::uint8_t>(hash.size());
+               }
+               after = str(r[0]);
+               qs->bindings_.emplace_back(after, b);
+             });
+    if (rows < kPageRows) break;
+  }
+  auto by_key = [](const auto& a, const auto& b) { return a.first < b.first; };
+  if (!std::is_sorted(qs->bindings_.begin(), qs->bindings_.end(), by_key))
+    std::sort(qs->bindings_.begin(), qs->bindings_.end(), by_key);
+
+  // 2. Every account's identity, by id (ascending: already sorted).
+  for (core::EntityId last = 0;;) {
+    int rows = 0;
+    each_row(page, "SELECT id, external_code, owner, member_of_id FROM accounts WHERE id > ? ORDER BY id" + limit,
+             {Param::i64(last)}, [&](const Row& r) {
+               ++rows;
+               last = to_i64(r[0]);
+               Identity a{str(r[1]), str(r[2]), std::nullopt, false};
+               if (r[3]) a.member_of_id = to_i64(r[3]);
+               qs->accounts_.emplace_back(last, std::move(a));
+             });
+    if (rows < kPageRows) break;
+  }
+
+  // 3. Records that need the full snapshot: an open rejection, or a child waiting for their
+  //    account's code. Both joins compare in the database's collation, as load_state does.
+  each_row(st,
+           "SELECT DISTINCT b.remote_id FROM sync_rejections r JOIN bindings b ON b.connector = r.connector "
+           "AND b.stream = r.stream AND b.remote_id = r.remote_id "
+           "WHERE r.connector = ? AND r.stream = ? AND r.resolved_at IS NULL",
+           key, [&](const Row& r) {
+             if (Bound* b = qs->find(str(r[0]))) b->needs_full = true;
+           });
+  each_row(st,
+           "SELECT DISTINCT a.id FROM accounts c JOIN accounts a ON a.external_code = c.member_of_code "
+           "WHERE c.member_of_id IS NULL AND c.member_of_code IS NOT NULL",
+           {}, [&](const Row& r) {
+             if (Identity* a = qs->account(to_i64(r[0]))) a->waited_for = true;
+           });
+  return qs;
+}
+
+const QuietStream::Bound* QuietStream::find(const std::string& remote_id) const {
+  auto it = std::lower_bound(bindings_.begin(), bindings_.end(), remote_id,
+                             [](const BoundEntry& e, const std::string& k) { return e.first < k; });
+  return it != bindings_.end() && it->first == remote_id ? &it->second : nullptr;
+}
+
+QuietStream::Bound* QuietStream::find(const std::string& remote_id) {
+  return const_cast<Bound*>(std::as_const(*this).find(remote_id));
+}
+
+const QuietStream::Identity* QuietStream::account(core::EntityId id) const {
+  auto it = std::lower_bound(accounts_.begin(), accounts_.end(), id,
+                             [](const AccountEntry& e, core::EntityId k) { return e.first < k; });
+  return it != accounts_.end() && it->first == id ? &it->second : nullptr;
+}
+
+QuietStream::Identity* QuietStream::account(core::EntityId id) {
+  return const_cast<Identity*>(std::as_const(*this).account(id));
+}
+
+bool QuietStream::add_known(core::EntityId id, core::StateSnapshot& st) const {
+  if (st.accounts.count(id)) return true;
+  const Identity* a = account(id);
+  if (!a) return false;
+  add_account_identity(st, AccountIdentity{id, a->external_code, a->owner, a->member_of_id});
+  return true;
+}
+
+bool QuietStream::fill(const core::BatchKeys& keys, core::StateSnapshot& st, int max_ancestor_depth) const {
+  for (const std::string& rid : keys.remote_ids) {
+    const Bound* b = find(rid);
+    if (!b || b->missing || b->needs_full) return false;
+    const Identity* a = account(b->account_id);
+    if (!a || a->waited_for) return false;  // the account was deleted, or a child waits for it
+    core::BindingState& binding = st.bindings[rid];
+    binding.entity = "account";
+    binding.entity_id = b->account_id;
+    binding.payload_hash.assign(b->hash.data(), b->hash_size);
+    add_known(b->account_id, st);
+  }
+  // The ancestors (all accounts are held: only a dangling parent, deleted in the CRM, is not).
+  for (int depth = 0; depth < max_ancestor_depth; ++depth) {
+    std::vector<core::EntityId> parents;
+    for (const auto& [id, a] : st.accounts)
+      if (a.member_of_id && !st.accounts.count(*a.member_of_id)) parents.push_back(*a.member_of_id);
+    bool added = false;
+    for (core::EntityId id : parents) added = add_known(id, st) || added;
+    if (!added) break;
+  }
+  return true;
+}
+
+QuietStream::Missing QuietStream::missing(const std::unordered_set<std::string>& seen) const {
+  Missing m;
+  for (const auto& [rid, b] : bindings_) {
+    if (!seen.count(rid)) {
+      ++m.missing;
+      if (!b.missing) m.to_mark.push_back(rid);
+    } else if (b.missing) {
+      m.to_clear.push_back(rid);
+    }
+  }
+  return m;
+}
+
+}  // namespace erpsync::connectors::odbc

@@ -1,0 +1,129 @@
+#pragma once
+// The quiet shortcut's reads (core::Store::load_quiet_state and prefetch_quiet_stream): what
+// the decision of an unchanged record reads — its binding, its account's identity and that
+// account's ancestors — and whether the record needs the full snapshot instead (an open
+// rejection, a child waiting for its account's code). Only those columns: every value costs a
+// driver call.
+//
+// Two ways to read it:
+//   - per batch: quiet_select() joins the batch's bindings (an IN list) with their accounts and
+//     those accounts' parents, one QuietRow each (odbc_store.cpp);
+//   - per stream: QuietStream reads every binding of the stream and every account in keyset
+//     pages (two range scans, no join: a join costs an index lookup per row, and 10,000 of
+//     those took PostgreSQL longer than the scans), joins them in memory and serves the rest of
+//     the run's batches.
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "connectors/odbc/odbc.hpp"
+#include "core/state.hpp"
+
+namespace erpsync::connectors::odbc {
+
+// The columns of an account the quiet decision reads.
+struct AccountIdentity {
+  core::EntityId id = 0;
+  std::string external_code;
+  std::string owner;
+  std::optional<core::EntityId> member_of_id;
+};
+
+// Adds `a` to the snapshot's accounts (and account_by_code) unless it holds that id already;
+// returns the snapshot's account and whether it was added.
+std::pair<core::AccountState&, bool> add_account_identity(core::StateSnapshot& st, AccountIdentity a);
+
+// One row of quiet_select().
+struct QuietRow {
+  std::string remote_id;
+  std::string payload_hash;
+  bool missing = false;  // missing_since is set
+  // The record cannot be decided from the quiet snapshot: the binding has no account (not an
+  // account binding, or the account was deleted), the record has an open rejection, or a child
+  // waits for its account's code (accounts_pending_ix).
+  bool needs_full = false;
+  std::optional<AccountIdentity> account, parent;
+
+  static QuietRow from(const Row& r);
+};
+
+// "SELECT <QuietRow's columns> FROM bindings b ... WHERE b.connector = ? AND b.stream = ? AND "
+// — the caller appends its condition on b.remote_id.
+std::string quiet_select(Dialect dialect);
+
+// Every binding of one (connector, stream) and every account, read at one moment of a run.
+class QuietStream {
+ public:
+  // Rows per keyset page: bounds what a driver that buffers whole results (psqlODBC, sqliteodbc)
+  // holds at once.
+  static constexpr int kPageRows = 10000;
+  // Reading every account pays while the stream's bindings are at least this share of them
+  // (a range scan row costs a fraction of a per-batch lookup); below it read() declines.
+  static constexpr std::int64_t kMaxAccountsPerBinding = 8;
+
+  // Reads the stream: its bindings and all accounts in pages of kPageRows, then the records
+  // with an open rejection and the accounts a child waits for (one statement each). nullptr
+  // when the database holds more than kMaxAccountsPerBinding accounts per binding of the
+  // stream (by the span of account ids), or none. Throws OdbcError.
+  static std::unique_ptr<QuietStream> read(Connection& conn, const std::string& connector,
+                                           const std::string& stream);
+
+  bool serves(const std::string& connector, const std::string& stream) const {
+    return connector == connector_ && stream == stream_;
+  }
+
+  // Fills `st` as load_quiet_state does from its per-batch select: the bindings of
+  // keys.remote_ids, their accounts and all their ancestors (up to max_ancestor_depth levels;
+  // the caller reads accounts of codes not found from the database). False when a remote id
+  // has no binding, its binding is missing, or the record needs the full snapshot.
+  bool fill(const core::BatchKeys& keys, core::StateSnapshot& st, int max_ancestor_depth) const;
+
+  // What mark_missing finds for a snapshot that held `seen`: the remote ids to mark missing
+  // (bound, not seen, not missing yet), to clear (seen again while missing), and how many bound
+  // records the snapshot lacks.
+  struct Missing {
+    std::vector<std::string> to_mark, to_clear;
+    std::int64_t missing = 0;
+  };
+  Missing missing(const std::unordered_set<std::string>& seen) const;
+
+ private:
+  // Compact entries: a 1M-record snapshot's run holds 1M of each.
+  struct Bound {
+    core::EntityId account_id = 0;  // 0: not an account binding
+    std::array<char, 64> hash{};    // the payload hash (SHA-256 hex); a longer one needs the full snapshot
+    std::uint8_t hash_size = 0;
+    bool missing = false;
+    bool needs_full = false;
+  };
+  struct Identity {
+    std::string external_code;
+    std::string owner;
+    std::optional<core::EntityId> member_of_id;
+    bool waited_for = false;  // a child waits for this account's code
+  };
+  using BoundEntry = std::pair<std::string, Bound>;
+  using AccountEntry = std::pair<core::EntityId, Identity>;
+
+  const Bound* find(const std::string& remote_id) const;
+  Bound* find(const std::string& remote_id);
+  const Identity* account(core::EntityId id) const;
+  Identity* account(core::EntityId id);
+  // Adds account `id` to `st` unless it is there; false when this read does not hold it.
+  bool add_known(core::EntityId id, core::StateSnapshot& st) const;
+
+  std::string connector_, stream_;
+  // Sorted vectors, not hash maps: the pages arrive in key order, so building them is a
+  // push_back (a sort only when the database's collation orders remote ids differently),
+  // without a node allocation per entry.
+  std::vector<BoundEntry> bindings_;    // by remote id
+  std::vector<AccountEntry> accounts_;  // by id
+};
+
+}  // namespace erpsync::connectors::odbc
