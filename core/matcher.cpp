@@ -104,8 +104,8 @@ std::optional<std::string> validate(const IncomingAccount& rec) {
     const auto& c = rec.contacts[k];
     for (std::size_t i = 0; i < kContactFieldCount; ++i) {
       const auto f = static_cast<ContactField>(i);
-      const std::string what = "contact " + std::to_string(k + 1) + " " + std::string(contact_field_name(f));
-      if (auto e = check_value(what, c.values[i], max_length(f))) return e;
+      if (auto e = check_value(contact_field_name(f), c.values[i], max_length(f)))
+        return "contact " + std::to_string(k + 1) + " " + *e;
     }
     if (!parse_active(c.get(ContactField::active)))
       return "contact " + std::to_string(k + 1) + " active " + quoted(c.get(ContactField::active)) +
@@ -152,7 +152,7 @@ class Decider {
   bool source_owns_assignments() const { return policy_.owner_authority == OwnerAuthority::source; }
 
   void prepare(std::span<const IncomingAccount> records) {
-    std::unordered_map<std::string, std::size_t> last_by_remote_id;
+    std::unordered_map<std::string_view, std::size_t> last_by_remote_id;  // views into `records`
     for (std::size_t i = 0; i < records.size(); ++i) last_by_remote_id[records[i].get(Field::remote_id)] = i;
     prepared_.reserve(records.size());
     for (std::size_t i = 0; i < records.size(); ++i) {
@@ -164,7 +164,7 @@ class Decider {
       p.remote_id = p.rec.get(Field::remote_id);
       p.code = p.rec.get(Field::external_code);
       p.parent = p.rec.get(Field::member_of);
-      p.superseded = last_by_remote_id[p.remote_id] != i;
+      p.superseded = last_by_remote_id.at(p.remote_id) != i;
       p.owner = resolve_owner(policy_, p.rec.get(Field::owner));
       p.owner_for_report = p.owner ? *p.owner : normalize_code(p.rec.get(Field::owner));
       p.invalid = validate(p.rec);

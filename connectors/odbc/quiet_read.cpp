@@ -107,7 +107,7 @@ std::unique_ptr<QuietStream> QuietStream::read(Connection& conn, const std::stri
              {key[0], key[1], Param::str(after)}, [&](const Row& r) {
                ++rows;
                Bound b;
-               const std::string hash = str(r[1]);
+               const std::string_view hash = r[1] ? std::string_view(*r[1]) : std::string_view();
                b.missing = to_i64(r[2]) != 0;
                b.account_id = to_i64(r[3]);
                b.needs_full = b.account_id == 0 || hash.size() > b.hash.size();
@@ -147,9 +147,13 @@ std::unique_ptr<QuietStream> QuietStream::read(Connection& conn, const std::stri
            key, [&](const Row& r) {
              if (Bound* b = qs->find(str(r[0]))) b->needs_full = true;
            });
+  // SQLite, without statistics, would walk accounts_member_of_id_ix (every account without a
+  // parent) instead of the partial accounts_pending_ix (empty when no child waits).
+  const std::string pending_index = conn.dialect() == Dialect::sqlite ? " INDEXED BY accounts_pending_ix" : "";
   each_row(st,
-           "SELECT DISTINCT a.id FROM accounts c JOIN accounts a ON a.external_code = c.member_of_code "
-           "WHERE c.member_of_id IS NULL AND c.member_of_code IS NOT NULL",
+           "SELECT DISTINCT a.id FROM accounts c" + pending_index +
+               " JOIN accounts a ON a.external_code = c.member_of_code "
+               "WHERE c.member_of_id IS NULL AND c.member_of_code IS NOT NULL",
            {}, [&](const Row& r) {
              if (Identity* a = qs->account(to_i64(r[0]))) a->waited_for = true;
            });
