@@ -561,9 +561,9 @@ class TimedStore final : public core::Store {
   std::optional<core::StateSnapshot> load_quiet_state(const core::BatchKeys& k) override {
     return timed(load_s, [&] { return s_.load_quiet_state(k); });
   }
-  void prefetch_quiet_stream(const std::string& c, const std::string& st) override {
+  void prefetch_quiet_stream(const std::string& c, const std::string& st, const std::function<bool()>& give_up) override {
     const double before = load_s;
-    timed(load_s, [&] { s_.prefetch_quiet_stream(c, st); return 0; });
+    timed(load_s, [&] { s_.prefetch_quiet_stream(c, st, give_up); return 0; });
     prefetch_s += load_s - before;
   }
   void apply(const core::WriteBatch& b) override {
@@ -601,6 +601,20 @@ class TimedSource final : public core::AccountSource {
     auto t0 = Clock::now();
     auto r = s_.begin(c);
     begin_s = seconds_since(t0);
+    source_s += begin_s;
+    return r;
+  }
+  // The opening as the engine waited for it: the time the store's work in `meanwhile` (timed
+  // by TimedStore) did not cover.
+  core::SourceStart begin_while(const core::CursorState& c, const Meanwhile& meanwhile) override {
+    double meanwhile_s = 0;
+    auto t0 = Clock::now();
+    auto r = s_.begin_while(c, [&](const std::function<bool()>& gave_nothing) {
+      auto m0 = Clock::now();
+      meanwhile(gave_nothing);
+      meanwhile_s = seconds_since(m0);
+    });
+    begin_s = seconds_since(t0) - meanwhile_s;
     source_s += begin_s;
     return r;
   }

@@ -3,6 +3,7 @@
 // polls. Adapters translate their protocol's failures into SyncError.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,6 +46,16 @@ class AccountSource {
   virtual bool is_snapshot() const = 0;
   // Starts reading after `cursor`. Throws SyncError when the source cannot be read.
   virtual SourceStart begin(const CursorState& cursor) = 0;
+
+  // begin(), giving the caller the opening's time: a source that opens on another thread
+  // (daemon::ReadAheadSource) calls `meanwhile` on the calling thread while it opens, with a
+  // function that turns true once the opening has ended with nothing to sync (the source is
+  // unchanged, or failed), so that the caller's work can stop early; then returns what begin()
+  // returns (or throws what it throws, once `meanwhile` has returned). An exception from
+  // `meanwhile` reaches the caller once the opening has ended. The default opens on the
+  // calling thread and never calls `meanwhile`: there is no time to give.
+  using Meanwhile = std::function<void(const std::function<bool()>& opening_gave_nothing)>;
+  virtual SourceStart begin_while(const CursorState& cursor, const Meanwhile& /*meanwhile*/) { return begin(cursor); }
   // The next page, or nullopt when the source is exhausted. Throws SyncError.
   virtual std::optional<SourcePage> next_page() = 0;
 };

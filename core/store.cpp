@@ -6,7 +6,7 @@ namespace erpsync::core {
 
 std::optional<StateSnapshot> Store::load_quiet_state(const BatchKeys&) { return std::nullopt; }
 
-void Store::prefetch_quiet_stream(const std::string&, const std::string&) {}
+void Store::prefetch_quiet_stream(const std::string&, const std::string&, const std::function<bool()>&) {}
 
 CommerceState Store::load_commerce_state(const CommerceKeys&) {
   throw SyncError(SyncError::Kind::permanent,

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <unordered_set>
@@ -74,11 +75,12 @@ class Store {
   virtual std::optional<StateSnapshot> load_quiet_state(const BatchKeys& keys);
 
   // A hint for the quiet shortcut: the rest of this run of (connector, stream) is expected to
-  // be quiet and long (most of a snapshot is still to come and the last batch was unchanged).
-  // The store may then read every binding of the stream at once, with what load_quiet_state
-  // would read for it, and answer the run's further load_quiet_state calls and its
-  // mark_missing from that read, until the store writes (an apply that writes anything,
-  // mark_missing) or a run begins. The default does nothing.
+  // be quiet and long (a snapshot synced before is opening, or most of it is still to come and
+  // the last batch was unchanged). The store may then read every binding of the stream at
+  // once, with what load_quiet_state would read for it, and answer the run's further
+  // load_quiet_state calls and its mark_missing from that read, until the store writes (an
+  // apply that writes anything, mark_missing) or a run begins. It gives the read up as soon as
+  // `give_up` (if set) returns true. The default does nothing.
   //
   // Why a read made earlier is as good: a batch decided over load_quiet_state's snapshot is
   // kept only when it writes nothing, and the store has written nothing since the read. Such
@@ -87,7 +89,8 @@ class Store {
   // edit is lost; the next run sees the edit). The first batch that writes ends it: that
   // batch and every later one read afresh. The bindings of a stream are written only by the
   // holder of its connector's lease, i.e. this run, so mark_missing finds them as they were.
-  virtual void prefetch_quiet_stream(const std::string& connector, const std::string& stream);
+  virtual void prefetch_quiet_stream(const std::string& connector, const std::string& stream,
+                                     const std::function<bool()>& give_up);
 
   // Carries out `batch` in ONE transaction, together with batch.cursor when set, in this
   // order: code changes phase 1 (from-codes → NULL), account inserts, code changes phase 2,

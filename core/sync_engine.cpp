@@ -193,7 +193,16 @@ SyncReport run_stream(const MatchPolicy& policy, AccountSource& source, Store& s
 
     const CursorState cursor = store.load_cursor(policy.connector, policy.stream);
     report.cursor = cursor.cursor;
-    const SourceStart start = source.begin(cursor);
+    // A snapshot synced before is most often synced again unchanged (the quiet re-sync): while
+    // a source opens on another thread, the store reads the stream for the quiet shortcut,
+    // giving up if the opening brings nothing to sync. A source that opens on this thread gets
+    // the prefetch after the run's first quiet batch instead (below).
+    bool prefetched = false;
+    const SourceStart start = source.begin_while(cursor, [&](const std::function<bool()>& opening_gave_nothing) {
+      if (!source.is_snapshot() || cursor.snapshot_size.value_or(0) <= 0) return;
+      store.prefetch_quiet_stream(policy.connector, policy.stream, opening_gave_nothing);
+      prefetched = true;
+    });
     if (start.unchanged) {
       report.source_unchanged = true;
     } else {
@@ -219,7 +228,6 @@ SyncReport run_stream(const MatchPolicy& policy, AccountSource& source, Store& s
       std::unordered_set<std::string> seen;  // snapshot: every remote id the document holds
       std::string last_cursor = cursor.cursor;
       std::int64_t handed = 0;  // records decided so far
-      bool prefetched = false;
       while (auto page = source.next_page()) {
         if (source.is_snapshot())
           for (const IncomingAccount& r : page->records) seen.insert(r.get(Field::remote_id));
@@ -242,7 +250,7 @@ SyncReport run_stream(const MatchPolicy& policy, AccountSource& source, Store& s
           handed += static_cast<std::int64_t>(n);
           if (!prefetched && source.is_snapshot() && runner.last_batch_quiet() &&
               quiet_prefetch_pays(start.snapshot_size, handed, options.batch_size)) {
-            store.prefetch_quiet_stream(policy.connector, policy.stream);
+            store.prefetch_quiet_stream(policy.connector, policy.stream, {});
             prefetched = true;
           }
         }

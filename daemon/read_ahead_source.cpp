@@ -1,5 +1,6 @@
 #include "daemon/read_ahead_source.hpp"
 
+#include <atomic>
 #include <utility>
 
 namespace erpsync::daemon {
@@ -25,6 +26,30 @@ core::SourceStart ReadAheadSource::begin(const core::CursorState& cursor) {
   settle();
   exhausted_ = false;
   return inner_->begin(cursor);
+}
+
+core::SourceStart ReadAheadSource::begin_while(const core::CursorState& cursor, const Meanwhile& meanwhile) {
+  settle();
+  exhausted_ = false;
+  std::atomic<bool> gave_nothing{false};
+  std::future<core::SourceStart> opening =
+      std::async(std::launch::async, [this, &cursor, &gave_nothing]() -> core::SourceStart {
+        try {
+          core::SourceStart start = inner_->begin(cursor);
+          if (start.unchanged) gave_nothing = true;
+          return start;
+        } catch (...) {
+          gave_nothing = true;
+          throw;
+        }
+      });
+  try {
+    meanwhile([&gave_nothing] { return gave_nothing.load(); });
+  } catch (...) {
+    opening.wait();  // the inner source and `cursor` stay in use until then
+    throw;
+  }
+  return opening.get();
 }
 
 std::optional<core::SourcePage> ReadAheadSource::next_page() {

@@ -5,7 +5,10 @@
 //
 // Contracts:
 // - begin() runs the inner begin() on the caller's thread, after waiting for (and discarding)
-//   any page still in flight from an earlier run. No page is fetched before the first
+//   any page still in flight from an earlier run. begin_while() runs it on a worker thread
+//   instead, and the caller's `meanwhile` on the caller's thread at the same time; it returns
+//   (or rethrows the inner begin()'s exception) once both have ended, and rethrows an exception
+//   of `meanwhile` only once the inner begin() has ended too. No page is fetched before the first
 //   next_page() after begin(): that call starts the fetch of page 1 (unless one is already under
 //   way) and waits for it; every next_page() that returns a page starts the fetch of the page
 //   after it before returning.
@@ -19,7 +22,8 @@
 // - Once the inner next_page() has returned nullopt, no further inner call is made (next_page()
 //   returns nullopt) until the next begin().
 // - The inner source is never used by two threads at once: the worker runs only the inner
-//   next_page(); begin() and the destructor wait for it first. stream() and is_snapshot() are
+//   next_page() (and begin() for begin_while()); begin(), begin_while() and the destructor
+//   wait for it first. stream() and is_snapshot() are
 //   read from the inner source once, at construction, so they must not change over its life
 //   (they are configuration for every source this wraps).
 //
@@ -43,6 +47,7 @@ class ReadAheadSource final : public core::AccountSource {
   const std::string& stream() const override { return stream_; }
   bool is_snapshot() const override { return snapshot_; }
   core::SourceStart begin(const core::CursorState& cursor) override;
+  core::SourceStart begin_while(const core::CursorState& cursor, const Meanwhile& meanwhile) override;
   std::optional<core::SourcePage> next_page() override;
 
  private:

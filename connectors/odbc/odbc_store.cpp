@@ -1074,11 +1074,12 @@ std::optional<core::StateSnapshot> OdbcStore::load_quiet_state(const core::Batch
   }
 }
 
-void OdbcStore::prefetch_quiet_stream(const std::string& connector, const std::string& stream) {
+void OdbcStore::prefetch_quiet_stream(const std::string& connector, const std::string& stream,
+                                      const std::function<bool()>& give_up) {
   if (!options_.quiet_shortcut) return;
   ensure_connected();
   quiet_stream_.reset();
-  quiet_stream_ = guarded(broken_, [&] { return QuietStream::read(*conn_, connector, stream); });
+  quiet_stream_ = guarded(broken_, [&] { return QuietStream::read(*conn_, connector, stream, give_up); });
 }
 
 void OdbcStore::apply(const core::WriteBatch& batch) {

@@ -72,10 +72,11 @@ class OdbcStore final : public core::Store {
   // parents, and whether the batch needs the full snapshot); then, only where needed, the
   // accounts of codes not loaded that way and further ancestors.
   std::optional<core::StateSnapshot> load_quiet_state(const core::BatchKeys& keys) override;
-  // Reads the stream with QuietStream (keyset pages of all its bindings, joined as above) and
+  // Reads the stream with QuietStream (keyset pages of its bindings and of all accounts) and
   // answers load_quiet_state and mark_missing from it until apply writes, mark_missing runs,
   // or a run begins or finishes.
-  void prefetch_quiet_stream(const std::string& connector, const std::string& stream) override;
+  void prefetch_quiet_stream(const std::string& connector, const std::string& stream,
+                             const std::function<bool()>& give_up) override;
   void apply(const core::WriteBatch& batch) override;
   std::int64_t begin_run(const std::string& connector, const std::string& stream,
                          const std::string& instance) override;

@@ -73,7 +73,8 @@ void each_row(Statement& st, const std::string& sql, const std::vector<Param>& p
 }  // namespace
 
 std::unique_ptr<QuietStream> QuietStream::read(Connection& conn, const std::string& connector,
-                                               const std::string& stream) {
+                                               const std::string& stream, const std::function<bool()>& give_up) {
+  auto given_up = [&] { return give_up && give_up(); };
   const std::vector<Param> key = {Param::str(connector), Param::str(stream)};
   Statement st(conn), page(conn);
   std::int64_t bound = 0, id_span = 0;
@@ -98,6 +99,7 @@ std::unique_ptr<QuietStream> QuietStream::read(Connection& conn, const std::stri
   //    the one before (the first includes "", a real id for some ERPs).
   std::string after;
   for (bool first = true;; first = false) {
+    if (given_up()) return nullptr;
     int rows = 0;
     each_row(page,
              std::string("SELECT remote_id, payload_hash, CASE WHEN missing_since IS NULL THEN 0 ELSE 1 END, "
@@ -126,6 +128,7 @@ std::unique_ptr<QuietStream> QuietStream::read(Connection& conn, const std::stri
 
   // 2. Every account's identity, by id (ascending: already sorted).
   for (core::EntityId last = 0;;) {
+    if (given_up()) return nullptr;
     int rows = 0;
     each_row(page, "SELECT id, external_code, owner, member_of_id FROM accounts WHERE id > ? ORDER BY id" + limit,
              {Param::i64(last)}, [&](const Row& r) {

@@ -15,6 +15,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -70,9 +71,10 @@ class QuietStream {
   // Reads the stream: its bindings and all accounts in pages of kPageRows, then the records
   // with an open rejection and the accounts a child waits for (one statement each). nullptr
   // when the database holds more than kMaxAccountsPerBinding accounts per binding of the
-  // stream (by the span of account ids), or none. Throws OdbcError.
-  static std::unique_ptr<QuietStream> read(Connection& conn, const std::string& connector,
-                                           const std::string& stream);
+  // stream (by the span of account ids), or none, and when `give_up` (if set) returns true
+  // before a page. Throws OdbcError.
+  static std::unique_ptr<QuietStream> read(Connection& conn, const std::string& connector, const std::string& stream,
+                                           const std::function<bool()>& give_up);
 
   bool serves(const std::string& connector, const std::string& stream) const {
     return connector == connector_ && stream == stream_;

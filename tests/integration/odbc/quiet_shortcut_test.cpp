@@ -35,11 +35,18 @@ core::IncomingAccount rec(std::string rid, std::string code, std::string parent 
   return r;
 }
 
-// One page of records, no cursor; a full snapshot (of known size) or not.
+// One page of records, no cursor; a full snapshot (of known size) or not. `opens_ahead`:
+// begin_while() gives the caller the opening's time, as a source opening on another thread
+// does, with `gave_nothing` as the opening's answer.
 class ListSource final : public core::AccountSource {
  public:
-  ListSource(std::vector<core::IncomingAccount> records, bool snapshot)
-      : records_(std::move(records)), snapshot_(snapshot) {}
+  ListSource(std::vector<core::IncomingAccount> records, bool snapshot, bool opens_ahead = false,
+             bool gave_nothing = false)
+      : records_(std::move(records)), snapshot_(snapshot), opens_ahead_(opens_ahead), gave_nothing_(gave_nothing) {}
+  core::SourceStart begin_while(const core::CursorState& cursor, const Meanwhile& meanwhile) override {
+    if (opens_ahead_) meanwhile([this] { return gave_nothing_; });
+    return begin(cursor);
+  }
   const std::string& stream() const override { return stream_; }
   bool is_snapshot() const override { return snapshot_; }
   core::SourceStart begin(const core::CursorState&) override {
@@ -59,7 +66,7 @@ class ListSource final : public core::AccountSource {
  private:
   std::string stream_ = "accounts";
   std::vector<core::IncomingAccount> records_;
-  bool snapshot_;
+  bool snapshot_, opens_ahead_, gave_nothing_;
   bool done_ = false;
 };
 
@@ -80,9 +87,9 @@ class CountingStore final : public core::Store {
     if (st) ++quiet_answers;
     return st;
   }
-  void prefetch_quiet_stream(const std::string& c, const std::string& st) override {
+  void prefetch_quiet_stream(const std::string& c, const std::string& st, const std::function<bool()>& give_up) override {
     ++prefetches;
-    s_.prefetch_quiet_stream(c, st);
+    s_.prefetch_quiet_stream(c, st, give_up);
   }
   void apply(const core::WriteBatch& b) override { s_.apply(b); }
   std::int64_t begin_run(const std::string& c, const std::string& st, const std::string& i) override {
@@ -126,6 +133,8 @@ class Recorder final : public core::SyncEvents {
 // a full snapshot in batches of one (it prefetches once the first batch is quiet).
 struct Way {
   bool snapshot = false;
+  bool opens_ahead = false;      // the prefetch comes while the source opens (else after batch 1)
+  bool opening_gave_nothing = false;
   // Run on the side's database after the second batch is committed: in a quiet snapshot, just
   // after the prefetch (which follows the first).
   std::string crm_after_second_batch;
@@ -167,7 +176,7 @@ class QuietShortcutTest : public ::testing::TestWithParam<Engine> {
     core::StreamRunOptions options;
     options.batch_size = way.snapshot ? 1 : 2;  // several batches: quiet ones beside ones that are not
     options.instance = "test";
-    ListSource source(records, way.snapshot);
+    ListSource source(records, way.snapshot, way.opens_ahead, way.opening_gave_nothing);
     CountingStore counting(*side.store);
     Recorder events;
     if (!way.crm_after_second_batch.empty())
@@ -296,7 +305,7 @@ std::vector<core::IncomingAccount> snapshot_companies() {
 }
 
 TEST_P(QuietShortcutTest, AQuietSnapshotIsPrefetchedOnceAndDecidedAsTheFullSnapshot) {
-  const Way snapshot{true, ""};
+  const Way snapshot{true, false, false, ""};
   RunResult first = both(snapshot_companies(), snapshot);
   EXPECT_EQ(first.prefetches, 0);  // nothing was quiet
 
@@ -345,7 +354,7 @@ TEST_P(QuietShortcutTest, AQuietSnapshotIsPrefetchedOnceAndDecidedAsTheFullSnaps
 }
 
 TEST_P(QuietShortcutTest, AfterAWriteTheRunReadsTheCrmAfresh) {
-  const Way snapshot{true, ""};
+  const Way snapshot{true, false, false, ""};
   both(snapshot_companies(), snapshot);
   both(snapshot_companies(), snapshot);
   // Record 12 changed in the ERP; right after the prefetch (after batch 2) the CRM gives P20
@@ -354,24 +363,61 @@ TEST_P(QuietShortcutTest, AfterAWriteTheRunReadsTheCrmAfresh) {
   // full snapshot rejects it.
   std::vector<core::IncomingAccount> changed = snapshot_companies();
   changed[11].set(Field::name, "Company renamed");
-  RunResult r = both(changed, Way{true, "UPDATE accounts SET owner = 'mallory' WHERE external_code = 'P20'"});
+  RunResult r = both(changed, Way{true, false, false, "UPDATE accounts SET owner = 'mallory' WHERE external_code = 'P20'"});
   EXPECT_EQ(r.prefetches, 1);
   EXPECT_NE(r.report.find("updated=1"), std::string::npos) << r.report;
   EXPECT_NE(r.report.find("rejected=1"), std::string::npos) << r.report;
 }
 
 TEST_P(QuietShortcutTest, AQuietRunSeesTheCrmAsOfItsPrefetchAndTheNextRunSeesTheEdit) {
-  const Way snapshot{true, ""};
+  const Way snapshot{true, false, false, ""};
   run(quiet_, snapshot_companies(), snapshot);
   run(quiet_, snapshot_companies(), snapshot);
   // Nothing is written after the prefetch, so the run's batches are decided as of its moment
   // (one order in which a read-only batch and the edit can happen); the edit is the next
   // run's news.
   RunResult during =
-      run(quiet_, snapshot_companies(), Way{true, "UPDATE accounts SET owner = 'mallory' WHERE external_code = 'P16'"});
+      run(quiet_, snapshot_companies(), Way{true, false, false, "UPDATE accounts SET owner = 'mallory' WHERE external_code = 'P16'"});
   EXPECT_NE(during.report.find("unchanged=20"), std::string::npos) << during.report;
   RunResult next = run(quiet_, snapshot_companies(), snapshot);
   EXPECT_NE(next.report.find("rejected=1"), std::string::npos) << next.report;
+}
+
+TEST_P(QuietShortcutTest, ASnapshotIsPrefetchedWhileItOpensAndDecidedAsTheFullSnapshot) {
+  const Way ahead{true, true, false, ""};
+  RunResult first = both(snapshot_companies(), ahead);
+  EXPECT_EQ(first.prefetches, 0);  // never synced before: nothing to expect quiet
+
+  RunResult again = both(snapshot_companies(), ahead);
+  EXPECT_NE(again.report.find("unchanged=20"), std::string::npos) << again.report;
+  EXPECT_EQ(again.prefetches, 1);
+  EXPECT_EQ(again.quiet_answers, 20);
+  EXPECT_EQ(again.full_loads, 0);
+
+  crm("UPDATE accounts SET owner = 'mallory' WHERE external_code = 'P8'");
+  crm("UPDATE accounts SET member_of_id = NULL WHERE external_code = 'P12'");
+  crm("INSERT INTO accounts (external_code, owner, member_of_code, name) VALUES ('KID', 'jsmith', 'P20', 'Kid')");
+  both(snapshot_companies(), ahead);
+  both(snapshot_companies(), ahead);
+
+  // A changed record ends the prefetch made before batch 1, as it ends one made after it.
+  std::vector<core::IncomingAccount> changed = snapshot_companies();
+  changed[11].set(Field::name, "Company renamed");
+  RunResult r = both(changed, Way{true, true, false, "UPDATE accounts SET owner = 'mallory' WHERE external_code = 'P20'"});
+  EXPECT_EQ(r.prefetches, 1);
+  EXPECT_NE(r.report.find("rejected=2"), std::string::npos) << r.report;  // P8 and P20
+}
+
+TEST_P(QuietShortcutTest, APrefetchGivenUpLeavesTheRunReadingAfresh) {
+  const Way ahead{true, true, false, ""};
+  run(quiet_, snapshot_companies(), ahead);
+  run(quiet_, snapshot_companies(), ahead);
+  // The opening gave nothing (as an unchanged file does) before the prefetch read a page: no
+  // read is kept, every batch reads afresh, and the edit after batch 2 is seen in this run.
+  RunResult r = run(quiet_, snapshot_companies(),
+                    Way{true, true, true, "UPDATE accounts SET owner = 'mallory' WHERE external_code = 'P20'"});
+  EXPECT_EQ(r.prefetches, 1);
+  EXPECT_NE(r.report.find("rejected=1"), std::string::npos) << r.report;
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, QuietShortcutTest,

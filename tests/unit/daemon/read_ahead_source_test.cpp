@@ -8,9 +8,11 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <latch>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include "core/errors.hpp"
@@ -34,6 +36,13 @@ struct Script {
   bool overlap = false;        // a call started while another ran (two threads at once)
   bool destroyed_busy = false; // the source was destroyed while a call ran
   bool released = false;
+  // begin(): waits for release() first (bounded), then throws or says unchanged if asked.
+  bool begin_blocks = false;
+  bool begin_fails = false;
+  bool begin_unchanged = false;
+  bool begin_timed_out = false;
+  bool begin_done = false;
+  std::thread::id begin_thread;
 
   void release() {
     std::lock_guard lock(m);
@@ -63,11 +72,18 @@ class ScriptedSource final : public core::AccountSource {
   bool is_snapshot() const override { return true; }
 
   core::SourceStart begin(const core::CursorState&) override {
-    std::lock_guard lock(s_->m);
+    std::unique_lock lock(s_->m);
     if (s_->busy) s_->overlap = true;
     ++s_->begins;
+    s_->begin_thread = std::this_thread::get_id();
+    s_->cv.notify_all();
+    if (s_->begin_blocks) s_->begin_timed_out = !s_->cv.wait_for(lock, 10s, [&] { return s_->released; });
     next_ = 1;
-    return {};
+    s_->begin_done = true;
+    if (s_->begin_fails) throw core::SyncError(core::SyncError::Kind::permanent, "export.xml: unreadable");
+    core::SourceStart start;
+    start.unchanged = s_->begin_unchanged;
+    return start;
   }
 
   std::optional<core::SourcePage> next_page() override {
@@ -255,6 +271,95 @@ TEST(ReadAheadSource, DestructionDiscardsAnExceptionInFlight) {
   ASSERT_TRUE(s->wait_calls(2));
   source.reset();  // page 2's exception is never asked for: dropped, not thrown
   EXPECT_FALSE(s->destroyed_busy);
+}
+
+// Calls `gave_nothing` until it turns true; false after 10 s. (No event exists to wait on: the
+// flag is the contract.)
+bool spin_until(const std::function<bool()>& gave_nothing) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!gave_nothing()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+TEST(ReadAheadSource, BeginWhileOpensOnAWorkerWhileTheCallersWorkRuns) {
+  auto s = std::make_shared<Script>();
+  s->begin_blocks = true;  // the opening waits for the caller's work: both must run at once
+  ReleaseOnExit release{*s};
+  auto source = wrap(s);
+  std::thread::id meanwhile_thread;
+  bool gave_nothing_while_opening = true;
+  core::SourceStart start = source->begin_while({}, [&](const std::function<bool()>& gave_nothing) {
+    meanwhile_thread = std::this_thread::get_id();
+    gave_nothing_while_opening = gave_nothing();
+    s->release();
+  });
+  EXPECT_FALSE(s->begin_timed_out);
+  EXPECT_EQ(s->begins, 1);
+  EXPECT_EQ(meanwhile_thread, std::this_thread::get_id());
+  EXPECT_NE(s->begin_thread, std::this_thread::get_id());
+  EXPECT_FALSE(gave_nothing_while_opening);
+  EXPECT_FALSE(start.unchanged);
+  std::optional<core::SourcePage> page = source->next_page();  // pages follow as after begin()
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->cursor_after, "c1");
+}
+
+TEST(ReadAheadSource, AnUnchangedOpeningTellsTheCallersWorkItGaveNothing) {
+  auto s = std::make_shared<Script>();
+  s->begin_unchanged = true;
+  auto source = wrap(s);
+  bool told = false;
+  core::SourceStart start =
+      source->begin_while({}, [&](const std::function<bool()>& gave_nothing) { told = spin_until(gave_nothing); });
+  EXPECT_TRUE(told);
+  EXPECT_TRUE(start.unchanged);
+}
+
+TEST(ReadAheadSource, AFailedOpeningTellsTheCallersWorkAndThrowsOnceItIsDone) {
+  auto s = std::make_shared<Script>();
+  s->begin_fails = true;
+  auto source = wrap(s);
+  bool told = false, work_done = false;
+  try {
+    source->begin_while({}, [&](const std::function<bool()>& gave_nothing) {
+      told = spin_until(gave_nothing);
+      work_done = true;
+    });
+    ADD_FAILURE() << "the opening's error was not thrown";
+  } catch (const core::SyncError& e) {
+    EXPECT_EQ(e.kind(), core::SyncError::Kind::permanent);
+    EXPECT_STREQ(e.what(), "export.xml: unreadable");
+  }
+  EXPECT_TRUE(told);
+  EXPECT_TRUE(work_done);
+}
+
+TEST(ReadAheadSource, AnErrorOfTheCallersWorkWaitsForTheOpening) {
+  auto s = std::make_shared<Script>();
+  s->begin_blocks = true;
+  ReleaseOnExit release{*s};
+  auto source = wrap(s);
+  std::latch threw(1);
+  // Releases the opening only after the caller's work has thrown: begin_while must still wait.
+  std::thread releaser([&] {
+    threw.wait();
+    s->release();
+  });
+  EXPECT_THROW(source->begin_while({},
+                                   [&](const std::function<bool()>&) {
+                                     threw.count_down();
+                                     throw std::runtime_error("database gone");
+                                   }),
+               std::runtime_error);
+  {
+    std::lock_guard lock(s->m);
+    EXPECT_TRUE(s->begin_done);
+  }
+  releaser.join();
+  EXPECT_FALSE(s->begin_timed_out);
 }
 
 }  // namespace
