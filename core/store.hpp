@@ -71,7 +71,8 @@ class Store {
   // an existing account with its code, owner and payload hash, and then the decider consults
   // no more than the parts held here: the binding, its account's code, owner and parent, the
   // accounts by code (its parent's), the ancestors (cycle check), the open rejections and
-  // pending children (none, checked above).
+  // pending children (none, checked above). The snapshot may come from an earlier read of
+  // the whole stream (prefetch_quiet_stream, below).
   virtual std::optional<StateSnapshot> load_quiet_state(const BatchKeys& keys);
 
   // A hint for the quiet shortcut: the rest of this run of (connector, stream) is expected to
