@@ -195,12 +195,13 @@ SyncReport run_stream(const MatchPolicy& policy, AccountSource& source, Store& s
     report.cursor = cursor.cursor;
     // A snapshot synced before is most often synced again unchanged (the quiet re-sync): while
     // a source opens on another thread, the store reads the stream for the quiet shortcut,
-    // giving up if the opening brings nothing to sync. A source that opens on this thread gets
-    // the prefetch after the run's first quiet batch instead (below).
+    // giving up if the opening brings nothing to sync or a stop is requested. A source that
+    // opens on this thread gets the prefetch after the run's first quiet batch instead (below).
     bool prefetched = false;
     const SourceStart start = source.begin_while(cursor, [&](const std::function<bool()>& opening_gave_nothing) {
       if (!source.is_snapshot() || cursor.snapshot_size.value_or(0) <= 0) return;
-      store.prefetch_quiet_stream(policy.connector, policy.stream, opening_gave_nothing);
+      store.prefetch_quiet_stream(policy.connector, policy.stream,
+                                  [&] { return opening_gave_nothing() || events.stop_requested(); });
       prefetched = true;
     });
     if (start.unchanged) {
@@ -250,7 +251,7 @@ SyncReport run_stream(const MatchPolicy& policy, AccountSource& source, Store& s
           handed += static_cast<std::int64_t>(n);
           if (!prefetched && source.is_snapshot() && runner.last_batch_quiet() &&
               quiet_prefetch_pays(start.snapshot_size, handed, options.batch_size)) {
-            store.prefetch_quiet_stream(policy.connector, policy.stream, {});
+            store.prefetch_quiet_stream(policy.connector, policy.stream, [&] { return events.stop_requested(); });
             prefetched = true;
           }
         }

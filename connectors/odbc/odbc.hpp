@@ -41,7 +41,7 @@ struct Diagnostic {
 };
 
 // Classifies diagnostics of `dialect` (nullopt: not connected yet, e.g. a failed connect).
-// Rules come from measurements (reference/odbc.md): SQLite has no 23xxx state for constraint
+// Rules come from measuring the three drivers: SQLite has no 23xxx state for constraint
 // failures, psqlODBC always reports native 1, MariaDB says 23000 for every integrity error.
 ErrorClass classify(std::optional<Dialect> dialect, const std::vector<Diagnostic>& diags);
 

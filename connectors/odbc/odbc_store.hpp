@@ -3,7 +3,7 @@
 // PostgreSQL (psqlODBC) and MariaDB (Connector/ODBC). The dialect is detected from the
 // connection, never configured. See migrations.hpp for the schema and the id strategy.
 //
-// How it reads and writes (shaped by the measurements in docs/reference odbc.md):
+// How it reads and writes (shaped by measurements of the three drivers; docs/performance.md):
 //   - load_state: set-based queries with IN lists of at most kInChunk keys (bindings, open
 //     rejections, accounts by code, accounts by bound id, pending children, adoption
 //     candidates, bound remote ids by account, default contacts) plus ancestors level by level

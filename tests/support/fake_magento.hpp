@@ -1,6 +1,7 @@
 #pragma once
-// FakeMagento: a Magento 2.4 REST store on FakeHttpServer, built from
-// shared/reference/magento2-rest.md and the fixtures in tests/fixtures/magento/:
+// FakeMagento: a Magento 2.4 REST store on FakeHttpServer, built from Magento's wire format
+// as the fixtures in tests/fixtures/magento/ record it (their README says where each rule
+// comes from):
 //   GET  /rest/V1/customers/search, GET /rest/V1/orders  (searchCriteria filters, AND across
 //        groups and OR within, sortOrders with DESC when no direction, pageSize (all rows when
 //        absent), currentPage; envelope {items, search_criteria, total_count});
