@@ -687,9 +687,7 @@ class SnapshotReader {
 
   // Adds the account of kAccounts' columns starting at `at` (once) and returns its id.
   EntityId add_account(const Row& r, std::size_t at = 0) {
-    AccountIdentity identity{to_i64(r[at]), str(r[at + 1]), str(r[at + 2]), std::nullopt};
-    if (r[at + 3]) identity.member_of_id = to_i64(r[at + 3]);
-    auto [a, fresh] = add_account_identity(st_, std::move(identity));
+    auto [a, fresh] = add_account_identity(st_, *account_identity_at(r, at));  // id: never NULL here
     if (fresh) {
       a.member_of_code = str(r[at + 4]);
       a.name = str(r[at + 5]);
@@ -779,9 +777,10 @@ void OdbcStore::on_connect() {
   // of each execution.
   if (conn_->dialect() == Dialect::postgresql) {
     conn_->exec_direct("SET plan_cache_mode = force_custom_plan");
-    // JIT compilation pays for queries that run for seconds; a quiet prefetch page (10,000
-    // bindings joined with their accounts) is costed above jit_above_cost and then spent 0.3 s
-    // of 0.5 s compiling (bench/, PostgreSQL 15). Every statement here is short.
+    // JIT compilation pays for queries that run for seconds; a 100,000-row quiet read (bindings
+    // joined with their accounts, measured while the prefetch was being designed) was costed
+    // above jit_above_cost and spent 0.3 s of 0.5 s compiling (PostgreSQL 15). Every statement
+    // here is short.
     try {
       conn_->exec_direct("SET jit = off");
     } catch (const OdbcError&) {  // a server before PostgreSQL 11 has no JIT to turn off
@@ -1206,32 +1205,23 @@ std::vector<core::StoredRejection> OdbcStore::replayable_rejections(const std::s
 std::int64_t OdbcStore::mark_missing(const std::string& connector, const std::string& stream,
                                      const std::unordered_set<std::string>& seen) {
   ensure_connected();
-  std::vector<std::string> to_mark, to_clear;
-  std::int64_t missing = 0;
+  QuietStream::Missing m;
   if (quiet_stream_ && quiet_stream_->serves(connector, stream)) {
     // The prefetched bindings, as they still are: nothing was written since (apply drops it).
-    QuietStream::Missing m = quiet_stream_->missing(seen);
-    to_mark = std::move(m.to_mark);
-    to_clear = std::move(m.to_clear);
-    missing = m.missing;
+    m = quiet_stream_->missing(seen);
   } else {
     guarded(broken_, [&] {
       Statement st(*conn_);
       st.execute("SELECT remote_id, missing_since FROM bindings WHERE connector = ? AND stream = ?",
                  {Param::str(connector), Param::str(stream)});
-      while (auto r = st.fetch()) {
-        std::string rid = str((*r)[0]);
-        bool was_missing = (*r)[1].has_value();
-        if (!seen.count(rid)) {
-          ++missing;
-          if (!was_missing) to_mark.push_back(std::move(rid));
-        } else if (was_missing) {
-          to_clear.push_back(std::move(rid));
-        }
-      }
+      Row r;
+      while (st.fetch_into(r)) m.count(str(r[0]), r[1].has_value(), seen);
     });
   }
   quiet_stream_.reset();
+  const std::vector<std::string>& to_mark = m.to_mark;
+  const std::vector<std::string>& to_clear = m.to_clear;
+  const std::int64_t missing = m.missing;
   if (to_mark.empty() && to_clear.empty()) return missing;
   std::string now = utc_timestamp_now();
   in_transaction("mark_missing", [&](Session& s) {

@@ -17,10 +17,7 @@ std::pair<core::AccountState&, bool> add_account_identity(core::StateSnapshot& s
   return {account, fresh};
 }
 
-namespace {
-
-// The four identity columns starting at `at`; nullopt when the join found no account.
-std::optional<AccountIdentity> identity_at(const Row& r, std::size_t at) {
+std::optional<AccountIdentity> account_identity_at(const Row& r, std::size_t at) {
   if (!r[at]) return std::nullopt;
   AccountIdentity a;
   a.id = to_i64(r[at]);
@@ -30,15 +27,13 @@ std::optional<AccountIdentity> identity_at(const Row& r, std::size_t at) {
   return a;
 }
 
-}  // namespace
-
 QuietRow QuietRow::from(const Row& r) {
   QuietRow q;
   q.remote_id = str(r[0]);
   q.payload_hash = str(r[1]);
   q.missing = to_i64(r[2]) != 0;
-  q.account = identity_at(r, 3);
-  q.parent = identity_at(r, 7);
+  q.account = account_identity_at(r, 3);
+  q.parent = account_identity_at(r, 7);
   q.needs_full = to_i64(r[11]) != 0 || !q.account;
   return q;
 }
@@ -133,10 +128,10 @@ std::unique_ptr<QuietStream> QuietStream::read(Connection& conn, const std::stri
     each_row(page, "SELECT id, external_code, owner, member_of_id FROM accounts WHERE id > ? ORDER BY id" + limit,
              {Param::i64(last)}, [&](const Row& r) {
                ++rows;
-               last = to_i64(r[0]);
-               Identity a{str(r[1]), str(r[2]), std::nullopt, false};
-               if (r[3]) a.member_of_id = to_i64(r[3]);
-               qs->accounts_.emplace_back(last, std::move(a));
+               AccountIdentity a = *account_identity_at(r, 0);  // id is the primary key: never NULL
+               last = a.id;
+               qs->accounts_.emplace_back(
+                   last, Identity{std::move(a.external_code), std::move(a.owner), a.member_of_id, false});
              });
     if (rows < kPageRows) break;
   }
@@ -215,16 +210,19 @@ bool QuietStream::fill(const core::BatchKeys& keys, core::StateSnapshot& st, int
   return true;
 }
 
+void QuietStream::Missing::count(const std::string& remote_id, bool was_missing,
+                                 const std::unordered_set<std::string>& seen) {
+  if (!seen.count(remote_id)) {
+    ++missing;
+    if (!was_missing) to_mark.push_back(remote_id);
+  } else if (was_missing) {
+    to_clear.push_back(remote_id);
+  }
+}
+
 QuietStream::Missing QuietStream::missing(const std::unordered_set<std::string>& seen) const {
   Missing m;
-  for (const auto& [rid, b] : bindings_) {
-    if (!seen.count(rid)) {
-      ++m.missing;
-      if (!b.missing) m.to_mark.push_back(rid);
-    } else if (b.missing) {
-      m.to_clear.push_back(rid);
-    }
-  }
+  for (const auto& [rid, b] : bindings_) m.count(rid, b.missing, seen);
   return m;
 }
 

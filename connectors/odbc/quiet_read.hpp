@@ -36,6 +36,10 @@ struct AccountIdentity {
   std::optional<core::EntityId> member_of_id;
 };
 
+// The identity columns (id, external_code, owner, member_of_id) of a row starting at `at`;
+// nullopt when the id is NULL (a LEFT JOIN found no account).
+std::optional<AccountIdentity> account_identity_at(const Row& r, std::size_t at);
+
 // Adds `a` to the snapshot's accounts (and account_by_code) unless it holds that id already;
 // returns the snapshot's account and whether it was added.
 std::pair<core::AccountState&, bool> add_account_identity(core::StateSnapshot& st, AccountIdentity a);
@@ -92,6 +96,8 @@ class QuietStream {
   struct Missing {
     std::vector<std::string> to_mark, to_clear;
     std::int64_t missing = 0;
+    // Counts one binding of the stream (missing_since set or not) against `seen`.
+    void count(const std::string& remote_id, bool was_missing, const std::unordered_set<std::string>& seen);
   };
   Missing missing(const std::unordered_set<std::string>& seen) const;
 
