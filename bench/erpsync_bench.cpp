@@ -49,7 +49,7 @@
 #include "daemon/read_ahead_source.hpp"
 #include "connectors/odbc/odbc.hpp"
 #include "connectors/odbc/odbc_store.hpp"
-#include "core/sync_engine.hpp"
+#include "core/engine.hpp"
 #ifdef ERPSYNC_BENCH_MAGENTO
 #include "bench/magento_bench.hpp"
 #endif
@@ -647,7 +647,7 @@ SyncResult run_sync(odbc::OdbcStore& store, const fs::path& config_file, std::si
   erpsync::config::ConnectorConfig conn = loaded.config->connectors.at(0);
   // As the daemon runs it: the document handed over in slices (FeedSource::kFileSliceRecords).
   core::MatchPolicy policy = conn.match_policy("accounts");
-  core::StreamRunOptions options;
+  core::RunOptions options;
   options.batch_size = batch_size;
   options.instance = "bench";
   core::SyncEvents events;
@@ -723,7 +723,8 @@ int magento_scenario(const std::string& engine, std::size_t n, const Args& args)
     const bool rerun = i >= 2;
     const core::Counters& c = run.report.counters;
     std::string problem;
-    if (run.report.status != "ok") problem = "status " + run.report.status + ": " + run.report.message;
+    if (!run.report.ok())
+      problem = "status " + std::string(core::to_string(run.report.status)) + ": " + run.report.message;
     else if (!rerun && c.fetched != static_cast<std::int64_t>(n))
       problem = "fetched " + std::to_string(c.fetched) + " of " + std::to_string(n);
     else if (c.failed + c.parked + c.rejected != 0)
@@ -809,7 +810,8 @@ int main(int argc, char** argv) {
           SyncResult r = run_sync(store, config_file, args->batch_size);
           const core::Counters& c = r.report.counters;
           std::string problem;
-          if (r.report.status != "ok") problem = "status " + r.report.status + ": " + r.report.message;
+          if (!r.report.ok())
+            problem = "status " + std::string(core::to_string(r.report.status)) + ": " + r.report.message;
           else if (sc.generation == 1 && c.created != static_cast<std::int64_t>(n))
             problem = "created " + std::to_string(c.created) + " of " + std::to_string(n);
           else if (sc.generation == 2 && c.unchanged != static_cast<std::int64_t>(n))

@@ -17,7 +17,7 @@
 #include "connectors/http/http_client.hpp"
 #include "connectors/magento2/client.hpp"
 #include "connectors/magento2/source.hpp"
-#include "core/commerce_engine.hpp"
+#include "core/engine.hpp"
 #include "support/fake_magento.hpp"
 
 namespace erpsync::bench {
@@ -180,9 +180,9 @@ MagentoResult run_magento(connectors::odbc::OdbcStore& store, const std::string&
   }
   const config::ConnectorConfig conn = loaded.config->connectors.at(0);
 
-  core::CommerceRunOptions options;
-  options.stream.batch_size = batch_size;
-  options.stream.instance = "bench";
+  core::RunOptions options;
+  options.batch_size = batch_size;
+  options.instance = "bench";
   core::SyncEvents events;
   for (int round = 0; round < 2; ++round) {
     for (const char* stream : {"customers", "orders"}) {
@@ -195,8 +195,13 @@ MagentoResult run_magento(connectors::odbc::OdbcStore& store, const std::string&
         auto http = std::make_shared<connectors::http::CurlHttpClient>(connectors::magento2::http_options(conn));
         auto client = std::make_shared<connectors::magento2::Magento2Client>(
             connectors::magento2::settings_from_config(conn), std::move(http));
-        connectors::magento2::Magento2Source source(stream, client);
-        run.report = core::run_commerce_stream(conn.match_policy(stream), source, store, options, events);
+        if (run.stream == "orders") {
+          connectors::magento2::OrdersSource source(client);
+          run.report = core::run_stream(conn.match_policy(stream), source, store, options, events);
+        } else {
+          connectors::magento2::CustomersSource source(client);
+          run.report = core::run_stream(conn.match_policy(stream), source, store, options, events);
+        }
       }
       run.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
       run.peak_mb = peak_mb();

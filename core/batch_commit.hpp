@@ -1,6 +1,5 @@
 #pragma once
-// One batch's way into the store, shared by the company engine (sync_engine.cpp) and the
-// commerce engine (commerce_engine.cpp): decide over fresh state, commit with the cursor, tell
+// One batch's way into the store (the engine's, engine.cpp): decide over fresh state, commit with the cursor, tell
 // the observer — and on a unique-constraint violation (another writer won a race, SPEC §5)
 // decide again over fresh state; if it persists, go one record at a time so that only the
 // loser is re-decided. Pure orchestration over the Store port.
@@ -12,7 +11,7 @@
 #include "core/errors.hpp"
 #include "core/outcome.hpp"
 #include "core/store.hpp"
-#include "core/sync_engine.hpp"
+#include "core/events.hpp"
 #include "core/write_batch.hpp"
 
 namespace erpsync::core {

@@ -15,7 +15,7 @@
 //     Account has none; otherwise it arrives there as a plain contact.
 // A contact whose company is not bound (not synced yet, or rejected) is parked, waits_for =
 // "company <id>", retried at the start of every run and turned into an account_not_found
-// rejection after park_ttl (see commerce_engine.hpp, retry_waiting).
+// rejection after park_ttl (see engine.hpp, retry_waiting).
 // Archived contacts (active = false) stay, marked inactive; nothing is ever deleted.
 //
 // Thread-safety: stateless; call from any thread.

@@ -1,6 +1,10 @@
 #pragma once
-// The port a company-record connector (odoo, feed) implements for one stream: what the engine
-// polls. Adapters translate their protocol's failures into SyncError.
+// The one Source port: what the engine polls for one stream of one connector, whatever the
+// record kind. A source hands over typed pages (Page<IncomingAccount> for company records,
+// Page<IncomingCustomer> for Magento customers, ...). Adapters translate their protocol's
+// failures into SyncError.
+//
+// Thread-safety: a run uses its source exclusively.
 
 #include <cstdint>
 #include <functional>
@@ -8,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "core/commerce.hpp"
+#include "core/contact_matcher.hpp"
 #include "core/record.hpp"
 #include "core/store.hpp"
 
@@ -22,28 +28,30 @@ struct SourceStart {
   std::string content_hash;  // kept with the cursor when the run succeeds
 };
 
-struct SourcePage {
-  std::vector<IncomingAccount> records;  // in arrival order
+template <class Record>
+struct Page {
+  std::vector<Record> records;  // in arrival order
   // Ascending indices into `records` of the records whose remote id appears again later in the
   // same document, in this page or a later one (SPEC §3 rule 7 across the slices a source cuts
   // one document into): the engine counts them superseded and syncs only the last one. A source
-  // that hands over whole documents leaves it empty: the engine finds duplicates within a page.
+  // that hands over whole pages leaves it empty: the engine finds duplicates within a page.
   std::vector<std::size_t> superseded;
   // The cursor that covers this page and all before it; committed with the page's last batch.
   // Empty for snapshots without a cursor.
   std::string cursor_after;
 };
 
-class AccountSource {
+template <class Record>
+class Source {
  public:
-  virtual ~AccountSource() = default;
-  AccountSource() = default;
-  AccountSource(const AccountSource&) = delete;
-  AccountSource& operator=(const AccountSource&) = delete;
+  virtual ~Source() = default;
+  Source() = default;
+  Source(const Source&) = delete;
+  Source& operator=(const Source&) = delete;
 
   virtual const std::string& stream() const = 0;
   // A full snapshot (no cursor): absent bound records are `missing`, max_shrink applies.
-  virtual bool is_snapshot() const = 0;
+  virtual bool is_snapshot() const { return false; }
   // Starts reading after `cursor`. Throws SyncError when the source cannot be read.
   virtual SourceStart begin(const CursorState& cursor) = 0;
 
@@ -57,7 +65,14 @@ class AccountSource {
   using Meanwhile = std::function<void(const std::function<bool()>& opening_gave_nothing)>;
   virtual SourceStart begin_while(const CursorState& cursor, const Meanwhile& /*meanwhile*/) { return begin(cursor); }
   // The next page, or nullopt when the source is exhausted. Throws SyncError.
-  virtual std::optional<SourcePage> next_page() = 0;
+  virtual std::optional<Page<Record>> next_page() = 0;
 };
+
+// The sources of each record kind.
+using AccountSource = Source<IncomingAccount>;    // companies (feed, Odoo companies)
+using CustomerSource = Source<IncomingCustomer>;  // Magento customers
+using OrderSource = Source<IncomingOrder>;        // Magento orders
+using ContactSource = Source<IncomingContactRecord>;  // Odoo contacts
+using SourcePage = Page<IncomingAccount>;
 
 }  // namespace erpsync::core

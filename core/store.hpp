@@ -66,7 +66,7 @@ class Store {
   // default).
   //
   // Why that is enough: the engine keeps the decisions made over this snapshot only when all
-  // of them are `unchanged` and the batch writes nothing (see sync_engine.cpp); otherwise it
+  // of them are `unchanged` and the batch writes nothing (see engine.cpp); otherwise it
   // decides again over load_state. A record is decided `unchanged` only when it is bound to
   // an existing account with its code, owner and payload hash, and then the decider consults
   // no more than the parts held here: the binding, its account's code, owner and parent, the

@@ -14,6 +14,22 @@ std::string quote(const std::string& v) {
 }
 }  // namespace
 
+std::string_view to_string(RunStatus s) {
+  switch (s) {
+    case RunStatus::ok: return "ok";
+    case RunStatus::error: return "error";
+    case RunStatus::stopped: return "stopped";
+  }
+  return "error";
+}
+
+void SyncReport::fail(const SyncError& e) {
+  status = RunStatus::error;
+  message = e.what();
+  error_kind = e.kind();
+  retry_after_s = e.retry_after_s();
+}
+
 std::string quote_if_needed(const std::string& v) {
   bool plain = !v.empty();
   for (char c : v)
@@ -25,7 +41,7 @@ std::vector<std::pair<std::string, std::string>> SyncReport::to_fields() const {
   const Counters& c = counters;
   std::vector<std::pair<std::string, std::string>> f = {
       {"connector", connector}, {"stream", stream}, {"run", std::to_string(run_id)},
-      {"status", status}, {"fetched", std::to_string(c.fetched)},
+      {"status", std::string(to_string(status))}, {"fetched", std::to_string(c.fetched)},
       {"created", std::to_string(c.created)}, {"adopted", std::to_string(c.adopted)},
       {"updated", std::to_string(c.updated)}, {"unchanged", std::to_string(c.unchanged)},
       {"superseded", std::to_string(c.superseded)}, {"parked", std::to_string(c.parked)},

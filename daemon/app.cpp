@@ -5,16 +5,17 @@
 #include <thread>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 
 #include "config/config.hpp"
 #include "connectors/feed/feed_source.hpp"
 #include "connectors/odbc/odbc_store.hpp"
-#include "core/commerce_engine.hpp"
-#include "core/sync_engine.hpp"
+#include "core/engine.hpp"
 #include "daemon/admin.hpp"
 #include "daemon/lease_keeper.hpp"
 #include "daemon/logging.hpp"
+#include "daemon/retry_policy.hpp"
 #include "daemon/run_log.hpp"
 #include "daemon/service.hpp"
 #include "daemon/wiring.hpp"
@@ -59,8 +60,6 @@ void print_dry_run_lists(const std::string& connector, const std::string& stream
     std::cout << "\n";
   }
 }
-
-constexpr int kOnceRetries = 3;
 
 // One-off commands hold each connector's lease while they write (SPEC §10). A lease held by
 // another process is waited for during one lease_ttl (a dead holder's lease lapses by then, a
@@ -109,6 +108,7 @@ int once(const config::Config& cfg, const CommandLine& cl) {
     return kExitUsage;
   }
   bool failed = false;
+  std::mt19937_64 rng{std::random_device{}()};
   // A dry run takes no lease: it writes nothing that stays.
   std::unique_ptr<LeaseKeeper> leases;
   if (!cl.dry_run)
@@ -129,29 +129,28 @@ int once(const config::Config& cfg, const CommandLine& cl) {
       continue;
     }
     ConnectorRunner runner(cfg, conn);
-    for (const std::string& stream : streams_of(conn)) {
-      RunLog events(logger(conn.name), conn.name, stream, cl.dry_run);
+    for (const StreamPlan& stream : streams_of(conn)) {
+      RunLog events(logger(conn.name), conn.name, stream.name, cl.dry_run);
       core::SyncReport report = runner.run(stream, *store, events);
-      // A transient failure (a lost database connection, a 503) is retried a few times with
-      // backoff, each attempt from the cursor the database holds. A dry run is one transaction
-      // and cannot resume: it is not retried.
-      for (int attempt = 1; !cl.dry_run && attempt <= kOnceRetries && report.status == "error" &&
-                            report.error_kind == core::SyncError::Kind::transient;
+      // The service's retry policy (retry_policy.hpp), with this stream's own budget: a
+      // transient failure (a lost database connection, a 503) is retried after its backoff,
+      // each attempt from the cursor the database holds. A dry run is one transaction and
+      // cannot resume: it is not retried.
+      for (int attempt = 1; !cl.dry_run && attempt <= kOnceRetries && next_step(report) == NextStep::retry;
            ++attempt) {
         report.message = cfg.redact(report.message);
         log_report(*logger(conn.name), report);
-        auto delay = std::chrono::milliseconds(500LL << attempt);
-        if (report.retry_after_s)
-          delay = std::max(delay, std::chrono::milliseconds(static_cast<long long>(*report.retry_after_s * 1000)));
-        logger(conn.name)->warn("connector={} stream={} failed transiently; retry {} of {} in {} ms", conn.name, stream,
-                                attempt, kOnceRetries, delay.count());
+        const auto delay = backoff(attempt, std::chrono::duration_cast<std::chrono::milliseconds>(conn.poll_interval),
+                                   report.retry_after_s, rng);
+        logger(conn.name)->warn("connector={} stream={} failed transiently; retry {} of {} in {} ms", conn.name,
+                                stream.name, attempt, kOnceRetries, delay.count());
         std::this_thread::sleep_for(delay);
         report = runner.run(stream, *store, events);
       }
       report.message = cfg.redact(report.message);
       log_report(*logger(conn.name), report);
-      if (cl.dry_run) print_dry_run_lists(conn.name, stream, events);
-      failed = failed || report.status != "ok";
+      if (cl.dry_run) print_dry_run_lists(conn.name, stream.name, events);
+      failed = failed || !report.ok();
     }
     if (cl.dry_run) store->end_dry_run();
     else apply_retention(cfg, *store);
@@ -178,21 +177,11 @@ int retry_rejections(const config::Config& cfg, const CommandLine& cl) {
         failed = true;
         continue;
       }
-      for (const std::string& stream : streams_of(conn)) {
-        RunLog events(logger(conn.name), conn.name, stream, false);
-        core::StreamRunOptions options;
-        options.batch_size = static_cast<std::size_t>(cfg.database.batch_size);
-        options.instance = cfg.cluster.instance_id;
-        // Streams whose records attach to an Account (Magento, Odoo contacts) also retry their
-        // parked records; company streams replay their rejections.
-        const bool attached = conn.type == config::ConnectorType::magento2 ||
-                              (conn.type == config::ConnectorType::odoo && stream == "contacts");
-        core::CommerceRunOptions commerce;
-        commerce.stream = options;
-        commerce.park_ttl = std::chrono::duration_cast<std::chrono::seconds>(conn.park_ttl);
-        const core::Counters c = attached ? core::retry_waiting(conn.match_policy(stream), *store, commerce, events)
-                                          : core::replay_rejections(conn.match_policy(stream), *store, options, events);
-        std::cout << "retried connector=" << conn.name << " stream=" << stream << " now synced=" << c.fetched
+      for (const StreamPlan& stream : streams_of(conn)) {
+        RunLog events(logger(conn.name), conn.name, stream.name, false);
+        const core::Counters c =
+            core::retry_waiting(stream.kind, conn.match_policy(stream.name), *store, run_options(cfg, conn), events);
+        std::cout << "retried connector=" << conn.name << " stream=" << stream.name << " now synced=" << c.fetched
                   << " created=" << c.created << " adopted=" << c.adopted << " updated=" << c.updated
                   << " unchanged=" << c.unchanged << " rejected=" << c.rejected << "\n";
       }

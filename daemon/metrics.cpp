@@ -118,8 +118,8 @@ void MetricsRegistry::record_run(const core::SyncReport& report, std::chrono::sy
   const double at = unix_seconds(finished);
   std::lock_guard lock(mu_);
   Series& s = series_[{report.connector, report.stream}];
-  ++s.runs[report.status];
-  if (report.status == "error") ++s.failures;
+  ++s.runs[std::string(core::to_string(report.status))];
+  if (report.status == core::RunStatus::error) ++s.failures;
   const auto bucket = std::find_if(kDurationBuckets.begin(), kDurationBuckets.end(),
                                    [&](double le) { return seconds <= le; });
   if (bucket != kDurationBuckets.end()) ++s.buckets[static_cast<std::size_t>(bucket - kDurationBuckets.begin())];
@@ -127,7 +127,7 @@ void MetricsRegistry::record_run(const core::SyncReport& report, std::chrono::sy
   s.duration_sum += seconds;
   s.records += report.counters;
   s.last_run = at;
-  if (report.status == "ok") s.last_success = at;
+  if (report.ok()) s.last_success = at;
 }
 
 void MetricsRegistry::set_open(const std::string& connector, const std::string& stream, std::int64_t rejections,

@@ -42,7 +42,7 @@ void RunLog::on_redecide(int attempt, const std::string& what) {
 }
 
 void log_report(spdlog::logger& log, const core::SyncReport& report) {
-  const auto level = report.status == "ok" ? spdlog::level::info : spdlog::level::err;
+  const auto level = report.ok() ? spdlog::level::info : spdlog::level::err;
   if (!json_format()) {
     log.log(level, "{}", report.to_line());
     return;

@@ -10,7 +10,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "core/sync_engine.hpp"
+#include "core/events.hpp"
+#include "core/sync_report.hpp"
 
 namespace erpsync::daemon {
 

@@ -25,6 +25,7 @@
 #include "daemon/lease_keeper.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/metrics.hpp"
+#include "daemon/retry_policy.hpp"
 #include "daemon/run_log.hpp"
 #include "daemon/wiring.hpp"
 
@@ -196,31 +197,36 @@ class Service {
       slot.store.reset();
       return out;
     }
-    for (const std::string& stream : streams_of(conn)) {
-      RunLog inner(logger(conn.name), conn.name, stream, false);
+    for (const StreamPlan& stream : streams_of(conn)) {
+      RunLog inner(logger(conn.name), conn.name, stream.name, false);
       ServiceRunLog events(inner, stopping_);
       core::SyncReport report = runner.run(stream, *slot.store, events);
       report.message = cfg.redact(report.message);
       log_report(*logger(conn.name), report);
       metrics_.record_run(report);
-      update_open(cfg, slot, conn.name, stream);
-      out.summary += (out.summary.empty() ? "" : ", ") + stream + " " + report.status + " fetched=" +
-                     std::to_string(report.counters.fetched) + " rejected=" + std::to_string(report.counters.rejected);
-      if (report.status == "stopped") {
+      update_open(cfg, slot, conn.name, stream.name);
+      out.summary += (out.summary.empty() ? "" : ", ") + stream.name + " " + std::string(core::to_string(report.status)) +
+                     " fetched=" + std::to_string(report.counters.fetched) +
+                     " rejected=" + std::to_string(report.counters.rejected);
+      if (report.status == core::RunStatus::stopped) {
         out.stopped = true;
         return out;
       }
-      if (report.status == "error") {
+      if (report.status == core::RunStatus::error) {
         out.ok = false;
         out.failure = report.error_kind;
         out.retry_after_s = report.retry_after_s;
-        // A lost connection: the next run reconnects from scratch and re-reads the cursor.
-        if (report.error_kind == core::SyncError::Kind::transient) slot.store.reset();
         if (report.error_kind == core::SyncError::Kind::lease_lost) {
           // Another process syncs it now: stop here, and ask for the lease again later.
           leases.forget(conn.name);
           metrics_.set_lease_held(conn.name, false);
           out.lease_lost = true;
+          return out;
+        }
+        if (report.error_kind == core::SyncError::Kind::transient) {
+          // A lost connection or a remote that is away for now: the retry, after its backoff,
+          // reconnects from scratch, re-reads the cursor and runs the streams from the first.
+          slot.store.reset();
           return out;
         }
       }
@@ -295,12 +301,9 @@ class Service {
         logger(conn.name)->error("connector={} authentication failed: it waits for a configuration reload (SIGHUP)",
                                  conn.name);
       }
-      // Exponential backoff with full jitter, capped at the poll interval, never shorter than
-      // what the remote asked for (Retry-After).
-      const long long cap = std::min<long long>(interval.count(), 1000LL << std::min(slot->consecutive_failures, 20));
-      delay = milliseconds(std::uniform_int_distribution<long long>(cap / 2, std::max<long long>(cap / 2, cap))(rng_));
-      if (out.retry_after_s)
-        delay = std::max(delay, milliseconds(static_cast<long long>(*out.retry_after_s * 1000)));
+      // The retry policy's backoff (retry_policy.hpp), never shorter than what the remote
+      // asked for (Retry-After).
+      delay = backoff(slot->consecutive_failures, interval, out.retry_after_s, rng_);
       check_alarm(*slot, now);
     }
     notify_status();

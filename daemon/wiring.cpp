@@ -15,7 +15,6 @@
 #include "connectors/magento2/client.hpp"
 #include "connectors/magento2/source.hpp"
 #include "connectors/odoo/odoo_source.hpp"
-#include "core/commerce_engine.hpp"
 
 namespace erpsync::daemon {
 
@@ -63,111 +62,96 @@ void apply_retention(const config::Config& cfg, odbc::OdbcStore& store) {
   }
 }
 
-std::vector<std::string> streams_of(const config::ConnectorConfig& conn) {
+std::vector<StreamPlan> streams_of(const config::ConnectorConfig& conn) {
+  // Kinds in the order they run; a connector runs those its config lists.
+  auto listed = [](const std::vector<std::string>& configured, std::initializer_list<StreamPlan> offered) {
+    std::vector<StreamPlan> out;
+    for (const StreamPlan& s : offered)
+      if (std::find(configured.begin(), configured.end(), s.name) != configured.end()) out.push_back(s);
+    return out;
+  };
   switch (conn.type) {
-    case config::ConnectorType::feed: return {"accounts"};
-    case config::ConnectorType::odoo: {
-      // Contacts attach to companies: companies first, whatever order the config lists them in.
-      std::vector<std::string> out;
-      const auto& streams = std::get<config::OdooConfig>(conn.settings).streams;
-      for (const char* s : {"companies", "contacts"})
-        if (std::find(streams.begin(), streams.end(), s) != streams.end()) out.push_back(s);
-      return out;
-    }
-    case config::ConnectorType::magento2: {
-      // Orders link to customers: customers first, whatever order the config lists them in.
-      std::vector<std::string> out;
-      const auto& streams = std::get<config::Magento2Config>(conn.settings).streams;
-      for (const char* s : {"customers", "orders"})
-        if (std::find(streams.begin(), streams.end(), s) != streams.end()) out.push_back(s);
-      return out;
-    }
+    case config::ConnectorType::feed: return {{"accounts", core::StreamKind::companies}};
+    case config::ConnectorType::odoo:
+      return listed(std::get<config::OdooConfig>(conn.settings).streams,
+                    {{"companies", core::StreamKind::companies}, {"contacts", core::StreamKind::contacts}});
+    case config::ConnectorType::magento2:
+      return listed(std::get<config::Magento2Config>(conn.settings).streams,
+                    {{"customers", core::StreamKind::customers}, {"orders", core::StreamKind::orders}});
   }
   return {};
 }
 
-namespace {
-
-// The source of one company-record stream. Throws core::SyncError when it cannot be built.
-std::unique_ptr<core::AccountSource> make_account_source(const config::ConnectorConfig& conn, const std::string& stream) {
-  if (conn.type == config::ConnectorType::odoo && stream == "companies")
-    return connectors::odoo::OdooCompaniesSource::create(conn);
-  // A file's document goes to the engine in slices; FeedSource keeps rule 7 (duplicate remote
-  // ids superseded) across the whole document.
-  if (conn.feed()) return connectors::feed::FeedSource::create(conn);
-  throw core::SyncError(core::SyncError::Kind::permanent, "connector " + conn.name + ": stream " + stream +
-                                                              " is not supported by this build");
-}
-
-core::SyncReport failed_report(const config::ConnectorConfig& conn, const std::string& stream, const core::SyncError& e) {
-  core::SyncReport report;
-  report.connector = conn.name;
-  report.stream = stream;
-  report.status = "error";
-  report.message = e.what();
-  report.error_kind = e.kind();
-  return report;
-}
-
-}  // namespace
-
-ConnectorRunner::ConnectorRunner(const config::Config& cfg, const config::ConnectorConfig& conn)
-    : batch_size_(static_cast<std::size_t>(cfg.database.batch_size)), instance_(cfg.cluster.instance_id), conn_(conn) {}
-
-ConnectorRunner::~ConnectorRunner() = default;
-
-core::SyncReport ConnectorRunner::run(const std::string& stream, core::Store& store, core::SyncEvents& events) {
-  core::StreamRunOptions options;
-  options.batch_size = batch_size_;
-  options.instance = instance_;
-  const core::MatchPolicy policy = conn_.match_policy(stream);
-
-  // Streams of records that attach to an Account (and park while it is missing).
-  auto run_attached = [&](core::CommerceSource& source) {
-    core::CommerceRunOptions commerce;
-    commerce.stream = options;
-    commerce.park_ttl = std::chrono::duration_cast<std::chrono::seconds>(conn_.park_ttl);
-    return core::run_commerce_stream(policy, source, store, commerce, events);
-  };
-  if (conn_.type == config::ConnectorType::odoo && stream == "contacts") {
-    try {
-      auto source = connectors::odoo::OdooContactsSource::create(conn_);
-      return run_attached(*source);
-    } catch (const core::SyncError& e) {
-      return failed_report(conn_, stream, e);
-    }
-  }
-  if (conn_.type == config::ConnectorType::magento2) {
-    try {
-      if (!magento_) {
-        auto http = std::make_shared<connectors::http::CurlHttpClient>(connectors::magento2::http_options(conn_));
-        magento_ = std::make_shared<connectors::magento2::Magento2Client>(connectors::magento2::settings_from_config(conn_),
-                                                                           std::move(http));
-      }
-      connectors::magento2::Magento2Source source(stream, magento_);
-      return run_attached(source);
-    } catch (const core::SyncError& e) {
-      return failed_report(conn_, stream, e);
-    }
-  }
-
-  if (const config::FeedConfig* feed = conn_.feed()) {
+core::RunOptions run_options(const config::Config& cfg, const config::ConnectorConfig& conn) {
+  core::RunOptions options;
+  options.batch_size = static_cast<std::size_t>(cfg.database.batch_size);
+  options.instance = cfg.cluster.instance_id;
+  options.park_ttl = std::chrono::duration_cast<std::chrono::seconds>(conn.park_ttl);
+  if (const config::FeedConfig* feed = conn.feed()) {
     options.snapshot.max_shrink_percent = feed->max_shrink_percent;
     options.snapshot.allow_empty = feed->allow_empty;
   }
-  std::unique_ptr<core::AccountSource> source;
+  return options;
+}
+
+ConnectorRunner::ConnectorRunner(const config::Config& cfg, const config::ConnectorConfig& conn)
+    : options_(run_options(cfg, conn)), conn_(conn) {}
+
+ConnectorRunner::~ConnectorRunner() = default;
+
+template <class Record>
+core::SyncReport ConnectorRunner::run_source(const StreamPlan& stream, core::Source<Record>& source,
+                                             core::Store& store, core::SyncEvents& events) {
+  return core::run_stream(conn_.match_policy(stream.name), source, store, options_, events);
+}
+
+core::SyncReport ConnectorRunner::run(const StreamPlan& stream, core::Store& store, core::SyncEvents& events) {
   try {
-    source = make_account_source(conn_, stream);
-    // A file feed maps its next slice on a thread of its own while the engine decides and
-    // writes this one (see read_ahead_source.hpp). Not an http(s) feed: a page fetched ahead
-    // would be an HTTP request still under way when SIGTERM asks the run to stop, and the stop
-    // would wait for it. Odoo's source is left as it is.
-    if (const config::FeedConfig* feed = conn_.feed(); feed && !connectors::feed::is_http_url(feed->url))
-      source = std::make_unique<ReadAheadSource>(std::move(source));
+    switch (conn_.type) {
+      case config::ConnectorType::feed: {
+        std::unique_ptr<core::AccountSource> source = connectors::feed::FeedSource::create(conn_);
+        // A file feed maps its next slice on a thread of its own while the engine decides and
+        // writes this one (see read_ahead_source.hpp). Not an http(s) feed: a page fetched
+        // ahead would be an HTTP request still under way when SIGTERM asks the run to stop,
+        // and the stop would wait for it.
+        if (!connectors::feed::is_http_url(conn_.feed()->url))
+          source = std::make_unique<ReadAheadSource>(std::move(source));
+        return run_source(stream, *source, store, events);
+      }
+      case config::ConnectorType::odoo:
+        if (stream.kind == core::StreamKind::contacts) {
+          auto source = connectors::odoo::OdooContactsSource::create(conn_);
+          return run_source(stream, *source, store, events);
+        } else {
+          auto source = connectors::odoo::OdooCompaniesSource::create(conn_);
+          return run_source(stream, *source, store, events);
+        }
+      case config::ConnectorType::magento2: {
+        // The client outlives the run: it keeps the admin token, and refuses to retry a failed
+        // login until the configuration is reloaded (a new runner).
+        if (!magento_) {
+          auto http = std::make_shared<connectors::http::CurlHttpClient>(connectors::magento2::http_options(conn_));
+          magento_ = std::make_shared<connectors::magento2::Magento2Client>(
+              connectors::magento2::settings_from_config(conn_), std::move(http));
+        }
+        if (stream.kind == core::StreamKind::orders) {
+          connectors::magento2::OrdersSource source(magento_);
+          return run_source(stream, source, store, events);
+        }
+        connectors::magento2::CustomersSource source(magento_);
+        return run_source(stream, source, store, events);
+      }
+    }
+    throw core::SyncError(core::SyncError::Kind::permanent,
+                          "connector " + conn_.name + ": stream " + stream.name + " is not supported by this build");
   } catch (const core::SyncError& e) {
-    return failed_report(conn_, stream, e);
+    // The source could not be built (a bad URL, an unreadable key file): the run's error.
+    core::SyncReport report;
+    report.connector = conn_.name;
+    report.stream = stream.name;
+    report.fail(e);
+    return report;
   }
-  return core::run_stream(policy, *source, store, options, events);
 }
 
 }  // namespace erpsync::daemon

@@ -10,7 +10,7 @@
 
 #include "config/config.hpp"
 #include "connectors/odbc/odbc_store.hpp"
-#include "core/sync_engine.hpp"
+#include "core/engine.hpp"
 
 namespace erpsync::connectors::magento2 {
 class Magento2Client;
@@ -36,9 +36,19 @@ std::unique_ptr<connectors::odbc::OdbcStore> open_store(const config::Config& cf
 // older than configured, and logs what it removed. Never throws: a failure is logged.
 void apply_retention(const config::Config& cfg, connectors::odbc::OdbcStore& store);
 
-// The streams a connector syncs, in order (feed: "accounts"; odoo: "companies"; magento2:
-// "customers" before "orders").
-std::vector<std::string> streams_of(const config::ConnectorConfig& conn);
+// One stream a connector syncs: its name (the sync_runs / cursor key) and its record kind.
+struct StreamPlan {
+  std::string name;
+  core::StreamKind kind;
+};
+
+// The streams a connector syncs, in the order they run (feed: "accounts"; odoo: "companies"
+// before "contacts"; magento2: "customers" before "orders"): records that attach to others
+// run after them, whatever order the config lists them in.
+std::vector<StreamPlan> streams_of(const config::ConnectorConfig& conn);
+
+// The engine's options for `conn`'s runs.
+core::RunOptions run_options(const config::Config& cfg, const config::ConnectorConfig& conn);
 
 // One connector's runs. Keeps what must outlive a run (a Magento client holds its admin token
 // and refuses to retry a failed login until the configuration is reloaded, i.e. until a new
@@ -50,12 +60,16 @@ class ConnectorRunner {
   ~ConnectorRunner();
 
   const config::ConnectorConfig& connector() const { return conn_; }
-  // One run of one stream (never throws for source or database failures: see core::run_stream).
-  core::SyncReport run(const std::string& stream, core::Store& store, core::SyncEvents& events);
+  // One run of one stream (never throws: a failure to build its source is the report's error
+  // too; see core::run_stream).
+  core::SyncReport run(const StreamPlan& stream, core::Store& store, core::SyncEvents& events);
 
  private:
-  std::size_t batch_size_;
-  std::string instance_;
+  template <class Record>
+  core::SyncReport run_source(const StreamPlan& stream, core::Source<Record>& source, core::Store& store,
+                              core::SyncEvents& events);
+
+  core::RunOptions options_;
   config::ConnectorConfig conn_;
   std::shared_ptr<connectors::magento2::Magento2Client> magento_;
 };

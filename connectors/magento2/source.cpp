@@ -69,7 +69,7 @@ std::string format_cursor(const KeysetCursor& c) {
   return s;
 }
 
-Magento2Source::Magento2Source(std::string stream, std::shared_ptr<Magento2Client> client, WallClock clock)
+KeysetPager::KeysetPager(std::string stream, std::shared_ptr<Magento2Client> client, WallClock clock)
     : stream_(std::move(stream)), client_(std::move(client)), clock_(std::move(clock)) {
   if (!clock_) clock_ = [] { return std::chrono::system_clock::now(); };
   if (stream_ == "customers") {
@@ -83,7 +83,7 @@ Magento2Source::Magento2Source(std::string stream, std::shared_ptr<Magento2Clien
   }
 }
 
-void Magento2Source::begin(const core::CursorState& cursor) {
+void KeysetPager::begin(const core::CursorState& cursor) {
   const auto& s = client_->settings();
   auto parsed = parse_cursor(cursor.cursor);
   if (!parsed)
@@ -113,7 +113,7 @@ void Magento2Source::begin(const core::CursorState& cursor) {
   phase_ = pos_.updated_at.empty() ? Phase::later : Phase::same_second;
 }
 
-QueryParams Magento2Source::query() const {
+QueryParams KeysetPager::query() const {
   const auto& s = client_->settings();
   QueryParams q;
   auto filter = [&](int group, const std::string& field, const std::string& value, const std::string& op) {
@@ -140,7 +140,7 @@ QueryParams Magento2Source::query() const {
   return q;
 }
 
-std::optional<core::CommercePage> Magento2Source::next_page() {
+std::optional<std::string> KeysetPager::next(const std::function<void(const nlohmann::json& item)>& take) {
   const auto& s = client_->settings();
   while (phase_ != Phase::done) {
     const nlohmann::json body = client_->get(route_, query());
@@ -148,15 +148,15 @@ std::optional<core::CommercePage> Magento2Source::next_page() {
     auto items = body.find("items");
     if (!body.is_object() || items == body.end() || !items->is_array())
       throw SyncError(SyncError::Kind::permanent, what + ": the answer has no items array");
-    core::CommercePage page;
     const KeysetKey at{pos_.updated_at, pos_.id};
     KeysetKey last = at;
+    bool took = false;
     for (const auto& item : *items) {
       const KeysetKey key = keyset_key(item, id_key_, what);
       if (!pos_.updated_at.empty() && !(at < key)) continue;  // not after the position: already read
       if (phase_ == Phase::same_second && key.updated_at != pos_.updated_at) continue;
-      if (stream_ == "customers") page.customers.push_back(map_customer(item, s.account_code_attribute));
-      else page.orders.push_back(map_order(item));
+      take(item);
+      took = true;
       if (last < key) last = key;
     }
     const bool short_page = items->size() < static_cast<std::size_t>(s.page_size);
@@ -170,15 +170,43 @@ std::optional<core::CommercePage> Magento2Source::next_page() {
     } else {
       phase_ = short_page ? Phase::done : Phase::same_second;
     }
-    if (page.customers.empty() && page.orders.empty()) continue;
+    if (!took) continue;
     // The cursor reported never goes below the stored one (overlap re-reads).
     const KeysetKey stored{stored_.updated_at, stored_.id};
     KeysetCursor out = (stored_.updated_at.empty() || stored < last) ? pos_ : stored_;
     out.full_at = pos_.full_at;
-    page.cursor_after = format_cursor(out);
-    return page;
+    return format_cursor(out);
   }
   return std::nullopt;
 }
+
+namespace {
+const char* stream_of(const core::IncomingCustomer*) { return "customers"; }
+const char* stream_of(const core::IncomingOrder*) { return "orders"; }
+core::IncomingCustomer map_item(const nlohmann::json& item, const Magento2Settings& s, const core::IncomingCustomer*) {
+  return map_customer(item, s.account_code_attribute);
+}
+core::IncomingOrder map_item(const nlohmann::json& item, const Magento2Settings&, const core::IncomingOrder*) {
+  return map_order(item);
+}
+}  // namespace
+
+template <class Record>
+Magento2Source<Record>::Magento2Source(std::shared_ptr<Magento2Client> client, WallClock clock)
+    : pager_(stream_of(static_cast<const Record*>(nullptr)), std::move(client), std::move(clock)) {}
+
+template <class Record>
+std::optional<core::Page<Record>> Magento2Source<Record>::next_page() {
+  core::Page<Record> page;
+  const Magento2Settings& s = pager_.settings();
+  std::optional<std::string> cursor =
+      pager_.next([&](const nlohmann::json& item) { page.records.push_back(map_item(item, s, static_cast<const Record*>(nullptr))); });
+  if (!cursor) return std::nullopt;
+  page.cursor_after = std::move(*cursor);
+  return page;
+}
+
+template class Magento2Source<core::IncomingCustomer>;
+template class Magento2Source<core::IncomingOrder>;
 
 }  // namespace erpsync::connectors::magento2

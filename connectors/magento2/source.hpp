@@ -1,6 +1,6 @@
 #pragma once
 // Magento2Source: one stream (`customers` or `orders`) of a Magento 2 store as a
-// core::CommerceSource, keyset-paged with AND-only filters (SPEC §4.1):
+// core::Source, keyset-paged with AND-only filters (SPEC §4.1):
 //   phase 1: updated_at eq W AND entity_id gt I, sorted by entity_id ASC;
 //   phase 2: updated_at gt W, sorted by updated_at ASC, entity_id ASC;
 // always currentPage=1 and an explicit pageSize and direction. Each page advances the position
@@ -29,7 +29,7 @@
 
 #include "connectors/magento2/client.hpp"
 #include "connectors/magento2/mapper.hpp"
-#include "core/commerce_engine.hpp"
+#include "core/source.hpp"
 
 namespace erpsync::connectors::magento2 {
 
@@ -46,15 +46,18 @@ std::string format_cursor(const KeysetCursor& c);
 std::string shift_utc(const std::string& datetime, long long seconds);
 std::string format_utc(std::chrono::system_clock::time_point t);
 
-class Magento2Source final : public core::CommerceSource {
+// The keyset paging of one stream (see above), whatever its record kind.
+class KeysetPager {
  public:
   // stream: "customers" or "orders". `clock` (tests) defaults to the system clock.
-  Magento2Source(std::string stream, std::shared_ptr<Magento2Client> client, WallClock clock = {});
+  KeysetPager(std::string stream, std::shared_ptr<Magento2Client> client, WallClock clock = {});
 
-  const std::string& stream() const override { return stream_; }
-  void begin(const core::CursorState& cursor) override;
-  std::optional<core::CommercePage> next_page() override;
-
+  const std::string& stream() const { return stream_; }
+  const Magento2Settings& settings() const { return client_->settings(); }
+  void begin(const core::CursorState& cursor);
+  // Hands each new item of the next page that has one to `take`, and returns the cursor that
+  // covers it; nullopt once the stream is read to its end.
+  std::optional<std::string> next(const std::function<void(const nlohmann::json& item)>& take);
   // True when the current read is a full re-read (for the report and tests).
   bool full_resync() const { return full_; }
 
@@ -72,5 +75,27 @@ class Magento2Source final : public core::CommerceSource {
   Phase phase_ = Phase::done;
   bool full_ = false;
 };
+
+// One stream of a Magento 2 store as the engine's Source: Record is core::IncomingCustomer
+// (stream "customers") or core::IncomingOrder (stream "orders").
+template <class Record>
+class Magento2Source final : public core::Source<Record> {
+ public:
+  explicit Magento2Source(std::shared_ptr<Magento2Client> client, WallClock clock = {});
+
+  const std::string& stream() const override { return pager_.stream(); }
+  core::SourceStart begin(const core::CursorState& cursor) override {
+    pager_.begin(cursor);
+    return {};
+  }
+  std::optional<core::Page<Record>> next_page() override;
+  bool full_resync() const { return pager_.full_resync(); }
+
+ private:
+  KeysetPager pager_;
+};
+
+using CustomersSource = Magento2Source<core::IncomingCustomer>;
+using OrdersSource = Magento2Source<core::IncomingOrder>;
 
 }  // namespace erpsync::connectors::magento2

@@ -481,14 +481,17 @@ std::unique_ptr<OdooContactsSource> OdooContactsSource::create(const config::Con
   return std::make_unique<OdooContactsSource>(source_options(connector), std::move(transport));
 }
 
-void OdooContactsSource::begin(const core::CursorState& cursor) { pager_.begin(cursor); }
+core::SourceStart OdooContactsSource::begin(const core::CursorState& cursor) {
+  pager_.begin(cursor);
+  return {};
+}
 
-std::optional<core::CommercePage> OdooContactsSource::next_page() {
+std::optional<core::Page<core::IncomingContactRecord>> OdooContactsSource::next_page() {
   auto page = pager_.next();
   if (!page) return std::nullopt;
-  core::CommercePage out;
-  out.contacts.reserve(page->rows.size());
-  for (const Value& r : page->rows) out.contacts.push_back(map_contact_row(r));
+  core::Page<core::IncomingContactRecord> out;
+  out.records.reserve(page->rows.size());
+  for (const Value& r : page->rows) out.records.push_back(map_contact_row(r));
   out.cursor_after = std::move(page->cursor_after);
   return out;
 }

@@ -65,7 +65,7 @@
 
 #include "config/config.hpp"
 #include "connectors/odoo/odoo_transport.hpp"
-#include "core/commerce_engine.hpp"
+#include "core/source.hpp"
 #include "core/source.hpp"
 
 namespace erpsync::connectors::odoo {
@@ -162,16 +162,16 @@ class OdooCompaniesSource final : public core::AccountSource {
   std::map<std::int64_t, std::optional<std::string>> logins_;  // user id → login (nullopt: unreadable)
 };
 
-// The "contacts" stream (see the header comment). A core::CommerceSource: run it with
-// core::run_commerce_stream() and a policy whose stream is "contacts".
-class OdooContactsSource final : public core::CommerceSource {
+// The "contacts" stream (see the header comment): run it with core::run_stream() and a policy
+// whose stream is "contacts".
+class OdooContactsSource final : public core::ContactSource {
  public:
   OdooContactsSource(OdooSourceOptions options, std::unique_ptr<OdooTransport> transport);
   static std::unique_ptr<OdooContactsSource> create(const config::ConnectorConfig& connector);
 
   const std::string& stream() const override { return stream_; }
-  void begin(const core::CursorState& cursor) override;
-  std::optional<core::CommercePage> next_page() override;
+  core::SourceStart begin(const core::CursorState& cursor) override;
+  std::optional<core::Page<core::IncomingContactRecord>> next_page() override;
 
   OdooTransport& transport() { return *transport_; }
 

@@ -26,7 +26,7 @@
 
 #include "connectors/odbc/odbc_store.hpp"
 #include "core/memory_store.hpp"
-#include "core/sync_engine.hpp"
+#include "core/engine.hpp"
 #include "db_dump.hpp"
 #include "support/faulty_store.hpp"
 #include "support/odbc_query.hpp"
@@ -127,7 +127,7 @@ core::MatchPolicy policy() {
 
 core::SyncReport run_generation(core::Store& store, bool paged, int generation) {
   ScriptedSource source(paged, generation);
-  core::StreamRunOptions options;
+  core::RunOptions options;
   options.batch_size = kBatch;
   options.instance = "fault-test";
   core::SyncEvents events;
@@ -251,14 +251,14 @@ TEST_P(StoreFaults, EveryFaultLeavesCommittedPrefixAndRetryReachesTheCleanEndSta
     Reference ref;
     {
       target.reset();
-      for (int g = 1; g < generation; ++g) ASSERT_EQ(run_generation(target.store(), p.paged, g).status, "ok");
+      for (int g = 1; g < generation; ++g) ASSERT_EQ(run_generation(target.store(), p.paged, g).status, core::RunStatus::ok);
       FaultyStore recorder(target.store());
       ref.after_writes.push_back(target.dump());
       recorder.on_success = [&](StoreOp op) {
         if (op == StoreOp::apply || op == StoreOp::mark_missing) ref.after_writes.push_back(target.dump());
       };
       const core::SyncReport r = run_generation(recorder, p.paged, generation);
-      ASSERT_EQ(r.status, "ok") << r.message;
+      ASSERT_EQ(r.status, core::RunStatus::ok) << r.message;
       for (StoreOp op : ops) ref.calls[op] = recorder.calls(op);
       ASSERT_GT(ref.calls[StoreOp::apply], 2);
     }
@@ -278,7 +278,7 @@ TEST_P(StoreFaults, EveryFaultLeavesCommittedPrefixAndRetryReachesTheCleanEndSta
     for (const StoreFault& fault : faults) {
       SCOPED_TRACE("generation " + std::to_string(generation) + ": " + fault.describe());
       target.reset();
-      for (int g = 1; g < generation; ++g) ASSERT_EQ(run_generation(target.store(), p.paged, g).status, "ok");
+      for (int g = 1; g < generation; ++g) ASSERT_EQ(run_generation(target.store(), p.paged, g).status, core::RunStatus::ok);
       FaultyStore faulty(target.store());
       int committed = 0;
       faulty.on_success = [&](StoreOp op) {
@@ -290,9 +290,9 @@ TEST_P(StoreFaults, EveryFaultLeavesCommittedPrefixAndRetryReachesTheCleanEndSta
       ASSERT_TRUE(faulty.took_effect()) << "the fault did not make the call fail";
       ++scenarios;
       if (fault.op == StoreOp::finish_run) {
-        EXPECT_EQ(failed.status, "ok");  // the data is all in; only the run's own row is not
+        EXPECT_EQ(failed.status, core::RunStatus::ok);  // the data is all in; only the run's own row is not
       } else {
-        EXPECT_EQ(failed.status, "error");
+        EXPECT_EQ(failed.status, core::RunStatus::error);
         EXPECT_NE(failed.message, "");
       }
 
@@ -308,7 +308,7 @@ TEST_P(StoreFaults, EveryFaultLeavesCommittedPrefixAndRetryReachesTheCleanEndSta
       // run ends.
       faulty.disarm();
       const core::SyncReport retry = run_generation(faulty, p.paged, generation);
-      ASSERT_EQ(retry.status, "ok") << retry.message;
+      ASSERT_EQ(retry.status, core::RunStatus::ok) << retry.message;
       const Dump end = target.dump();
       ASSERT_EQ(dump_diff(clean_end, end), "") << "the retry did not reach the clean end state";
       EXPECT_TRUE(duplicate_rows(end).empty());

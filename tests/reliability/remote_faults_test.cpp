@@ -15,7 +15,7 @@
 #include "config/config.hpp"
 #include "connectors/feed/feed_source.hpp"
 #include "core/memory_store.hpp"
-#include "core/sync_engine.hpp"
+#include "core/engine.hpp"
 #include "reliability_support.hpp"
 #include "support/fake_http_server.hpp"
 
@@ -54,7 +54,7 @@ class RemoteFaults : public ::testing::Test {
 
   Outcome sync(const config::ConnectorConfig& c) {
     auto source = connectors::feed::FeedSource::create(c);
-    core::StreamRunOptions options;
+    core::RunOptions options;
     options.batch_size = 50;
     core::SyncEvents events;
     const auto t0 = std::chrono::steady_clock::now();
@@ -66,7 +66,7 @@ class RemoteFaults : public ::testing::Test {
 
   // A document-level failure: an error naming the connector's URL, nothing written.
   void expect_clean_error(const Outcome& o, const std::string& path) {
-    EXPECT_EQ(o.report.status, "error");
+    EXPECT_EQ(o.report.status, core::RunStatus::error);
     EXPECT_THAT(o.report.message, HasSubstr(path)) << "the error names the URL";
     EXPECT_TRUE(store_.accounts().empty());
     EXPECT_TRUE(store_.cursors().empty()) << "the cursor advanced";
@@ -175,7 +175,7 @@ TEST_F(RemoteFaults, InvalidUtf8InAnXmlFieldRejectsThatRecordOnly) {
   body += "</Export>";
   server_.on("GET", "/feed.xml", FakeReply::xml(200, body));
   const Outcome o = sync(connector("/feed.xml", true));
-  EXPECT_EQ(o.report.status, "ok") << o.report.message;
+  EXPECT_EQ(o.report.status, core::RunStatus::ok) << o.report.message;
   EXPECT_EQ(o.report.counters.created, 9);
   EXPECT_EQ(o.report.counters.rejected, 1);
   const core::RejectionRow* r = store_.rejection("erp", "accounts", "4", core::RejectReason::invalid_field);
@@ -195,7 +195,7 @@ TEST_F(RemoteFaults, InvalidUtf8InAJsonFieldRejectsThatRecordOnly) {
       "{\"id\":\"15\",\"code\":\"C-15\",\"name\":\"D\xC3\xBCsseldorf \xE2\x82\xAC \xF0\x9F\x98\x80\"}";
   server_.on("GET", "/feed", FakeReply::json(200, items(10, bad)));
   const Outcome o = sync(connector("/feed"));
-  EXPECT_EQ(o.report.status, "ok") << o.report.message;
+  EXPECT_EQ(o.report.status, core::RunStatus::ok) << o.report.message;
   EXPECT_EQ(o.report.counters.created, 11);  // 1..10 and 15 (valid multi-byte UTF-8 is kept)
   EXPECT_EQ(o.report.counters.rejected, 4);
   for (const char* id : {"11", "12", "13", "14"}) {
@@ -229,7 +229,7 @@ TEST_F(RemoteFaults, OversizeFieldsAreInvalidFieldRejectionsAndTheBatchGoesOn) {
   const std::string long_id = R"({"id":")" + std::string(129, 'i') + R"(","code":"C-92","name":"y"})";
   server_.on("GET", "/feed", FakeReply::json(200, items(20, long_name + "," + long_code + "," + long_id)));
   const Outcome o = sync(connector("/feed"));
-  EXPECT_EQ(o.report.status, "ok") << o.report.message;
+  EXPECT_EQ(o.report.status, core::RunStatus::ok) << o.report.message;
   EXPECT_EQ(o.report.counters.created, 20);
   EXPECT_EQ(o.report.counters.rejected, 3);
   EXPECT_NE(store_.rejection("erp", "accounts", "90", core::RejectReason::invalid_field), nullptr);

@@ -18,7 +18,7 @@
 #include "connectors/feed/http_reader.hpp"
 #include "core/errors.hpp"
 #include "core/memory_store.hpp"
-#include "core/sync_engine.hpp"
+#include "core/engine.hpp"
 #include "support/fake_http_server.hpp"
 
 namespace erpsync::connectors::feed {
@@ -503,9 +503,9 @@ TEST(HttpFeedBusinessCentral, ExampleConfigSyncsBothPagesIntoAccounts) {
   auto source = FeedSource::create(conn, fx.clock);
   core::MemoryStore store;
   core::SyncEvents events;
-  core::StreamRunOptions options;
+  core::RunOptions options;
   auto report = core::run_stream(conn.match_policy("accounts"), *source, store, options, events);
-  ASSERT_EQ(report.status, "ok") << report.message;
+  ASSERT_EQ(report.status, core::RunStatus::ok) << report.message;
   EXPECT_EQ(report.counters.fetched, 3);
   EXPECT_EQ(report.counters.created, 3);
   EXPECT_EQ(report.counters.missing, 0);
@@ -523,7 +523,7 @@ TEST(HttpFeedBusinessCentral, ExampleConfigSyncsBothPagesIntoAccounts) {
 
   // The next run asks for changes since that cursor (minus the overlap); re-read rows are unchanged.
   auto again = core::run_stream(conn.match_policy("accounts"), *source, store, options, events);
-  ASSERT_EQ(again.status, "ok") << again.message;
+  ASSERT_EQ(again.status, core::RunStatus::ok) << again.message;
   EXPECT_EQ(again.counters.unchanged, 3);
   EXPECT_EQ(fx.feed_requests().at(2).query_param("$filter"), "lastModifiedDateTime gt 2026-11-21T10:02:14Z");
 }

@@ -12,7 +12,7 @@
 #include "connectors/magento2/exact_json.hpp"
 #include "connectors/magento2/oauth1.hpp"
 #include "connectors/magento2/source.hpp"
-#include "core/commerce_engine.hpp"
+#include "core/engine.hpp"
 #include "core/memory_store.hpp"
 #include "support/fake_magento.hpp"
 
@@ -84,11 +84,19 @@ class MagentoTest : public ::testing::Test {
     p.connector = "shop";
     p.stream = stream;
     p.default_owner = "ecommerce";
-    Magento2Source source(stream, c);
-    core::CommerceRunOptions o;
-    o.stream.batch_size = 3;
+    core::RunOptions o;
+    o.batch_size = 3;
     core::SyncEvents events;
-    return core::run_commerce_stream(p, source, store(), o, events, kind);
+    core::SyncReport report;
+    if (stream == "orders") {
+      OrdersSource source(c);
+      report = core::run_stream(p, source, store(), o, events);
+    } else {
+      CustomersSource source(c);
+      report = core::run_stream(p, source, store(), o, events);
+    }
+    if (kind && report.error_kind) *kind = *report.error_kind;
+    return report;
   }
   core::SyncReport run(const std::string& stream) { return run(stream, client(settings())); }
 
@@ -146,7 +154,7 @@ TEST_F(MagentoTest, InitialSyncAttachesParksAndCreatesWithEveryRequestSigned) {
   const core::EntityId acme_id = store().insert_account(acme);
 
   core::SyncReport c = run("customers");
-  EXPECT_EQ(c.status, "ok") << c.message;
+  EXPECT_EQ(c.status, core::RunStatus::ok) << c.message;
   EXPECT_EQ(c.counters.fetched, 3);
   EXPECT_EQ(c.counters.created, 2);  // 1001 attached, 1005 with an account of its own
   EXPECT_EQ(c.counters.parked, 1);   // 1002: C-10077 is not in the CRM yet
@@ -167,7 +175,7 @@ TEST_F(MagentoTest, InitialSyncAttachesParksAndCreatesWithEveryRequestSigned) {
   EXPECT_EQ(store().account(tom->account_id)->owner, "ecommerce");
 
   core::SyncReport o = run("orders");
-  EXPECT_EQ(o.status, "ok") << o.message;
+  EXPECT_EQ(o.status, core::RunStatus::ok) << o.message;
   EXPECT_EQ(o.counters.created, 2);
   const core::OrderRow* o1 = store().order("shop", "3101");
   ASSERT_NE(o1, nullptr);
@@ -208,7 +216,7 @@ TEST_F(MagentoTest, IncrementalRunAttachesTheParkedCustomerAndReadsOnlyChanges) 
   fake_->put_customer(tom);
   const int before = fake_->data_requests();
   core::SyncReport r = run("customers");
-  EXPECT_EQ(r.status, "ok") << r.message;
+  EXPECT_EQ(r.status, core::RunStatus::ok) << r.message;
   EXPECT_EQ(r.counters.created, 1);   // 1002 from its parked row
   EXPECT_EQ(r.counters.updated, 1);   // 1005
   EXPECT_EQ(r.counters.parked, 0);    // 1001 stays parked: not counted again
@@ -232,7 +240,7 @@ TEST_F(MagentoTest, ManyRecordsOnOneSecondAndEditsMidPaginationAreNeitherSkipped
     f.put_customer(customer(20, "2024-06-01 12:00:05", "", "Edited"));  // not read yet: moves to the end
   });
   core::SyncReport r = run("customers");
-  EXPECT_EQ(r.status, "ok") << r.message;
+  EXPECT_EQ(r.status, core::RunStatus::ok) << r.message;
   EXPECT_EQ(r.counters.fetched, 26);
   EXPECT_EQ(r.counters.created, 25);
   EXPECT_EQ(r.counters.updated, 1);
@@ -254,7 +262,7 @@ TEST_F(MagentoTest, LegacyPastTheEndPagingIsHarmless) {
   make_fake({.legacy_paging = true});
   for (long long id = 1; id <= 4; ++id) fake_->put_customer(customer(id, "2024-06-01 12:00:0" + std::to_string(id), ""));
   core::SyncReport r = run("customers");
-  EXPECT_EQ(r.status, "ok") << r.message;
+  EXPECT_EQ(r.status, core::RunStatus::ok) << r.message;
   EXPECT_EQ(r.counters.created, 4);
   EXPECT_EQ(r.counters.fetched, 4);
 }
@@ -266,7 +274,7 @@ TEST_F(MagentoTest, OrdersKeepExactTotalsAndWaitForTheirCustomer) {
   fake_->put_order(order(3, std::nullopt, "0.1", "2024-06-02 00:00:02"));
   run("customers");
   core::SyncReport r = run("orders");
-  EXPECT_EQ(r.status, "ok") << r.message;
+  EXPECT_EQ(r.status, core::RunStatus::ok) << r.message;
   EXPECT_EQ(r.counters.parked, 1);
   EXPECT_EQ(store().order("shop", "2")->grand_total, "165");
   EXPECT_EQ(store().order("shop", "3")->grand_total, "0.1");
@@ -289,7 +297,7 @@ TEST_F(MagentoTest, WrongOAuthSecretIsAnAuthErrorNamingTheModeAndWritesNothing) 
   s.oauth.consumer_secret = "wrong-secret";
   core::SyncError::Kind kind{};
   core::SyncReport r = run("customers", client(s), &kind);
-  EXPECT_EQ(r.status, "error");
+  EXPECT_EQ(r.status, core::RunStatus::error);
   EXPECT_EQ(kind, core::SyncError::Kind::auth);
   EXPECT_NE(r.message.find("auth.type oauth1"), std::string::npos) << r.message;
   EXPECT_NE(r.message.find("Magento_Customer::customer"), std::string::npos) << r.message;
@@ -314,7 +322,7 @@ TEST_F(MagentoTest, AdminTokenIsRenewedOnceOn401) {
     if (index == 1) f.expire_admin_tokens();
   });
   core::SyncReport r = run("customers", client(settings(AuthType::admin)));
-  EXPECT_EQ(r.status, "ok") << r.message;
+  EXPECT_EQ(r.status, core::RunStatus::ok) << r.message;
   EXPECT_EQ(fake_->token_requests(), 2);
   EXPECT_EQ(store().customers().size(), 1u);
 }
@@ -376,7 +384,7 @@ TEST_F(MagentoTest, EachFaultIsClassifiedAndKeepsWhatWasCommitted) {
     core::SyncError::Kind kind{};
     core::SyncReport r = run("customers", client(settings()), &kind);
     fake_->server().release_stalls();
-    EXPECT_EQ(r.status, "error");
+    EXPECT_EQ(r.status, core::RunStatus::error);
     EXPECT_EQ(kind, f.kind) << r.message;
     EXPECT_NE(r.message.find(f.in_message), std::string::npos) << r.message;
     // Page 1 stays committed with its cursor; nothing of page 2.
@@ -385,7 +393,7 @@ TEST_F(MagentoTest, EachFaultIsClassifiedAndKeepsWhatWasCommitted) {
     // The next run goes on from there: no duplicate, nothing lost.
     fake_->on_data_request({});
     r = run("customers", client(settings()), &kind);
-    EXPECT_EQ(r.status, "ok") << r.message;
+    EXPECT_EQ(r.status, core::RunStatus::ok) << r.message;
     EXPECT_EQ(store().customers().size(), 4u);
     EXPECT_EQ(store().accounts().size(), 4u);
   }

@@ -49,10 +49,13 @@ Answer scrape(const MetricsServer& server) { return request(server.port(), http:
 
 core::SyncReport report(const std::string& connector, const std::string& stream, const std::string& status,
                         std::int64_t duration_ms) {
+  const core::RunStatus run_status = status == "ok"      ? core::RunStatus::ok
+                                     : status == "error" ? core::RunStatus::error
+                                                         : core::RunStatus::stopped;
   core::SyncReport r;
   r.connector = connector;
   r.stream = stream;
-  r.status = status;
+  r.status = run_status;
   r.duration_ms = duration_ms;
   return r;
 }

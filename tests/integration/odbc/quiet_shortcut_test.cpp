@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "connectors/odbc/odbc_store.hpp"
-#include "core/sync_engine.hpp"
+#include "core/engine.hpp"
 #include "support/odbc_query.hpp"
 #include "support/test_databases.hpp"
 
@@ -173,7 +173,7 @@ class QuietShortcutTest : public ::testing::TestWithParam<Engine> {
     core::MatchPolicy policy;
     policy.connector = "erp";
     policy.stream = "accounts";
-    core::StreamRunOptions options;
+    core::RunOptions options;
     options.batch_size = way.snapshot ? 1 : 2;  // several batches: quiet ones beside ones that are not
     options.instance = "test";
     ListSource source(records, way.snapshot, way.opens_ahead, way.opening_gave_nothing);
@@ -182,7 +182,7 @@ class QuietShortcutTest : public ::testing::TestWithParam<Engine> {
     if (!way.crm_after_second_batch.empty())
       events.after_second_batch = [&] { odbc_query(side.db->connection_string(), way.crm_after_second_batch); };
     core::SyncReport report = core::run_stream(policy, source, counting, options, events);
-    EXPECT_EQ(report.status, "ok") << report.message;
+    EXPECT_EQ(report.status, core::RunStatus::ok) << report.message;
     RunResult r;
     report.duration_ms = 0;
     report.run_id = 0;

@@ -10,9 +10,8 @@
 
 #include "connectors/odoo/json2_transport.hpp"
 #include "connectors/odoo/odoo_source.hpp"
-#include "core/commerce_engine.hpp"
+#include "core/engine.hpp"
 #include "core/memory_store.hpp"
-#include "core/sync_engine.hpp"
 #include "support/fake_odoo.hpp"
 
 namespace erpsync::connectors::odoo {
@@ -86,7 +85,7 @@ class OdooContactsStream : public ::testing::TestWithParam<Protocol> {
 
   core::SyncReport run_companies() {
     OdooCompaniesSource src(options(500), transport());
-    core::StreamRunOptions o;
+    core::RunOptions o;
     o.batch_size = 100;
     core::SyncEvents events;
     return core::run_stream(companies_policy, src, store, o, events);
@@ -94,11 +93,11 @@ class OdooContactsStream : public ::testing::TestWithParam<Protocol> {
 
   core::SyncReport run_contacts(int page_size = 500, std::size_t batch_size = 100) {
     OdooContactsSource src(options(page_size), transport());
-    core::CommerceRunOptions o;
-    o.stream.batch_size = batch_size;
+    core::RunOptions o;
+    o.batch_size = batch_size;
     o.park_ttl = std::chrono::hours(24 * 7);
     core::SyncEvents events;
-    return core::run_commerce_stream(contacts_policy, src, store, o, events);
+    return core::run_stream(contacts_policy, src, store, o, events);
   }
 
   const core::ContactRow* contact(const std::string& remote_id) const {
@@ -141,10 +140,10 @@ TEST_P(OdooContactsStream, ContactsLandOnTheirCompanysAccountWithTheFirstAsDefau
   // A private person without a company: not a contact of any Account, never read.
   odoo.add_partner({{"id", 90}, {"name", "Walk-in"}, {"is_company", false}, {"write_date", "2024-03-04 09:02:00"}});
 
-  ASSERT_EQ(run_companies().status, "ok");
+  ASSERT_EQ(run_companies().status, core::RunStatus::ok);
   odoo.clear_calls();
   const core::SyncReport r = run_contacts();
-  ASSERT_EQ(r.status, "ok") << r.message;
+  ASSERT_EQ(r.status, core::RunStatus::ok) << r.message;
   EXPECT_EQ(r.counters.fetched, 3);
   EXPECT_EQ(r.counters.created, 3);
   EXPECT_TRUE(r.counters.balanced());
@@ -186,7 +185,7 @@ TEST_P(OdooContactsStream, ContactsLandOnTheirCompanysAccountWithTheFirstAsDefau
 
   // A second run re-reads the overlap: unchanged, nothing written.
   const core::SyncReport again = run_contacts();
-  ASSERT_EQ(again.status, "ok") << again.message;
+  ASSERT_EQ(again.status, core::RunStatus::ok) << again.message;
   EXPECT_EQ(again.counters.unchanged, again.counters.fetched);
   EXPECT_GT(again.counters.fetched, 0);
   EXPECT_EQ(store.contacts().size(), 3U);
@@ -196,11 +195,11 @@ TEST_P(OdooContactsStream, AContactWhoseCompanyArrivesInALaterRunIsParkedThenWri
   odoo.set_now("2024-04-01 10:00:00");
   odoo.add_partner(person(81, "Greta Gruen", 80, "2024-04-01 10:00:00"));
   // The company exists in Odoo but is created after the companies stream's run.
-  ASSERT_EQ(run_companies().status, "ok");
+  ASSERT_EQ(run_companies().status, core::RunStatus::ok);
   odoo.add_partner(company(80, "Gruen Gartenbau", "G-80", "2024-04-01 10:00:05"));
 
   const core::SyncReport first = run_contacts();
-  ASSERT_EQ(first.status, "ok") << first.message;
+  ASSERT_EQ(first.status, core::RunStatus::ok) << first.message;
   EXPECT_EQ(first.counters.parked, 1);
   EXPECT_TRUE(first.counters.balanced());
   EXPECT_TRUE(store.contacts().empty());
@@ -213,7 +212,7 @@ TEST_P(OdooContactsStream, AContactWhoseCompanyArrivesInALaterRunIsParkedThenWri
   // is read and written; the overlap re-read finds it unchanged.
   ASSERT_EQ(run_companies().counters.created, 1);
   const core::SyncReport second = run_contacts();
-  ASSERT_EQ(second.status, "ok") << second.message;
+  ASSERT_EQ(second.status, core::RunStatus::ok) << second.message;
   EXPECT_EQ(second.counters.created, 1);
   EXPECT_EQ(second.counters.unchanged, 1);
   EXPECT_EQ(second.counters.fetched, 2);
@@ -230,7 +229,7 @@ TEST_P(OdooContactsStream, AnEditedContactUpdatesAndAnArchivedOneTurnsInactive) 
   odoo.add_partner(company(41, "Nordwind Handels GmbH", "C-10042", "2024-05-01 08:00:00"));
   odoo.add_partner(person(64, "Erika Muster", 41, "2024-05-01 08:00:00"));
   odoo.add_partner(person(65, "Hans Meier", 41, "2024-05-01 08:00:00"));
-  ASSERT_EQ(run_companies().status, "ok");
+  ASSERT_EQ(run_companies().status, core::RunStatus::ok);
   ASSERT_EQ(run_contacts().counters.created, 2);
   const core::ContactRow before = *contact("64");
 
@@ -238,7 +237,7 @@ TEST_P(OdooContactsStream, AnEditedContactUpdatesAndAnArchivedOneTurnsInactive) 
   odoo.write("res.partner", 64, {{"name", "Erika Muster-Schulz"}, {"email", "erika@nordwind.example"}});
   odoo.write("res.partner", 65, {{"active", false}});
   const core::SyncReport r = run_contacts();
-  ASSERT_EQ(r.status, "ok") << r.message;
+  ASSERT_EQ(r.status, core::RunStatus::ok) << r.message;
   EXPECT_EQ(r.counters.fetched, 2) << "archived partners are read too (active_test false)";
   EXPECT_EQ(r.counters.updated, 2);
   EXPECT_TRUE(r.counters.balanced());
@@ -261,7 +260,7 @@ TEST_P(OdooContactsStream, AnEditDuringTheRunIsNeitherSkippedNorLost) {
     std::snprintf(wd, sizeof wd, "2024-05-01 10:00:%02d", i);
     odoo.add_partner(person(100 + i, "Person " + std::to_string(i), 41, wd));
   }
-  ASSERT_EQ(run_companies().status, "ok");
+  ASSERT_EQ(run_companies().status, core::RunStatus::ok);
   odoo.set_now("2024-05-01 11:00:00");
   int page_calls = 0;
   odoo.set_interceptor([&](const FakeOdoo::Call& c) -> std::optional<FakeReply> {
@@ -271,7 +270,7 @@ TEST_P(OdooContactsStream, AnEditDuringTheRunIsNeitherSkippedNorLost) {
   });
   const core::SyncReport r = run_contacts(/*page_size=*/3, /*batch_size=*/2);
   odoo.set_interceptor(nullptr);
-  ASSERT_EQ(r.status, "ok") << r.message;
+  ASSERT_EQ(r.status, core::RunStatus::ok) << r.message;
   EXPECT_EQ(store.contacts().size(), 7U) << "a row that slid into the offset gap was skipped";
   EXPECT_EQ(contact("102")->email, "moved@example.com");
   EXPECT_TRUE(r.counters.balanced());
@@ -284,7 +283,7 @@ TEST_P(OdooContactsStream, AnEditDuringTheRunIsNeitherSkippedNorLost) {
 TEST_P(OdooContactsStream, AFieldOfAnUnexpectedWireTypeIsAnInvalidFieldRejection) {
   odoo.add_partner(company(41, "Nordwind Handels GmbH", "C-10042", "2024-05-01 09:00:00"));
   odoo.add_partner(person(64, "Erika Muster", 41, "2024-05-01 10:00:00"));
-  ASSERT_EQ(run_companies().status, "ok");
+  ASSERT_EQ(run_companies().status, core::RunStatus::ok);
   odoo.set_interceptor([&](const FakeOdoo::Call& c) -> std::optional<FakeReply> {
     if (c.model != "res.partner" || c.model_method != "search_read") return std::nullopt;
     Value row = Value::Struct{{"id", 64}, {"name", 12}, {"parent_id", Value::array({41, "Nordwind"})},
@@ -294,7 +293,7 @@ TEST_P(OdooContactsStream, AFieldOfAnUnexpectedWireTypeIsAnInvalidFieldRejection
   });
   const core::SyncReport r = run_contacts();
   odoo.set_interceptor(nullptr);
-  ASSERT_EQ(r.status, "ok") << r.message;
+  ASSERT_EQ(r.status, core::RunStatus::ok) << r.message;
   EXPECT_EQ(r.counters.rejected, 1);
   const core::RejectionRow* rej = store.rejection("erp", "contacts", "64", core::RejectReason::invalid_field);
   ASSERT_NE(rej, nullptr);

@@ -15,7 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "core/memory_store.hpp"
-#include "core/sync_engine.hpp"
+#include "core/engine.hpp"
 #include "support/fake_odoo.hpp"
 
 namespace erpsync::connectors::odoo {
@@ -128,11 +128,12 @@ class OdooFixture {
   }
 
   core::SyncReport run(OdooCompaniesSource& src) {
-    core::StreamRunOptions options;
+    core::RunOptions options;
     options.batch_size = 100;
     core::SyncEvents events;
-    last_kind = Kind::transient;
-    return core::run_stream(policy, src, store, options, events, &last_kind);
+    core::SyncReport report = core::run_stream(policy, src, store, options, events);
+    last_kind = report.error_kind.value_or(Kind::transient);
+    return report;
   }
 
   std::string cursor() const {
@@ -346,7 +347,7 @@ TEST_P(OdooConnector, FirstRunReadsEveryCompanyInPagesAndMapsIt) {
   seed();
   auto src = source(/*page_size=*/2);
   const core::SyncReport report = run(*src);
-  ASSERT_EQ(report.status, "ok") << report.message;
+  ASSERT_EQ(report.status, core::RunStatus::ok) << report.message;
   EXPECT_EQ(report.counters.fetched, 5);
   EXPECT_EQ(report.counters.created, 5);
   EXPECT_EQ(cursor(), "2024-03-07 10:00:00#75");
@@ -410,7 +411,7 @@ TEST_P(OdooConnector, ParentRefsAreReadByIdsOncePerPageWhenThePageDoesNotHoldThe
   seed();
   // 41 was synced long ago: it is not in this run's window, so its ref is read by id.
   auto first = source();
-  ASSERT_EQ(run(*first).status, "ok");
+  ASSERT_EQ(run(*first).status, core::RunStatus::ok);
   odoo.set_now("2024-04-01 12:00:00");
   odoo.write("res.partner", 63, {{"name", "Nordwind Logistik AG"}});
   odoo.add_partner(with(company(80, "Nordwind Retail", "C-80", "2024-04-01 12:00:00"), "parent_id", 41));
@@ -418,7 +419,7 @@ TEST_P(OdooConnector, ParentRefsAreReadByIdsOncePerPageWhenThePageDoesNotHoldThe
 
   auto second = source();
   const core::SyncReport report = run(*second);
-  ASSERT_EQ(report.status, "ok") << report.message;
+  ASSERT_EQ(report.status, core::RunStatus::ok) << report.message;
   EXPECT_EQ(report.counters.updated, 1);
   EXPECT_EQ(report.counters.created, 1);
   const auto partner_reads = reads("res.partner");
@@ -432,12 +433,12 @@ TEST_P(OdooConnector, ParentRefsAreReadByIdsOncePerPageWhenThePageDoesNotHoldThe
 TEST_P(OdooConnector, ASecondRunReReadsTheOverlapAndFindsItUnchanged) {
   seed();
   auto first = source();
-  ASSERT_EQ(run(*first).status, "ok");
+  ASSERT_EQ(run(*first).status, core::RunStatus::ok);
   odoo.clear_calls();
 
   auto second = source();
   const core::SyncReport report = run(*second);
-  ASSERT_EQ(report.status, "ok") << report.message;
+  ASSERT_EQ(report.status, core::RunStatus::ok) << report.message;
   // 30 s before 2024-03-07 10:00:00: only partner 75 is in the window.
   const auto pages = reads("res.partner");
   ASSERT_GE(pages.size(), 1U);
@@ -451,14 +452,14 @@ TEST_P(OdooConnector, ASecondRunReReadsTheOverlapAndFindsItUnchanged) {
 TEST_P(OdooConnector, ALateCommitInsideTheOverlapIsCaughtOnTheNextRun) {
   seed();
   auto first = source();
-  ASSERT_EQ(run(*first).status, "ok");
+  ASSERT_EQ(run(*first).status, core::RunStatus::ok);
   // Committed late, stamped 20 s before the newest row we saw; and one 5 minutes before.
   odoo.add_partner(with(company(90, "Late Lark Ltd", "C-90", "2024-03-07 09:59:40"), "user_id", 9));
   odoo.add_partner(with(company(91, "Very Late Ltd", "C-91", "2024-03-07 09:55:00"), "user_id", 9));
 
   auto second = source();
   const core::SyncReport report = run(*second);
-  ASSERT_EQ(report.status, "ok") << report.message;
+  ASSERT_EQ(report.status, core::RunStatus::ok) << report.message;
   EXPECT_NE(store.account_by_code("C-90"), nullptr);
   EXPECT_EQ(store.account_by_code("C-91"), nullptr) << "older than cursor_overlap: outside the window";
   EXPECT_EQ(cursor(), "2024-03-07 10:00:00#75");
@@ -483,7 +484,7 @@ TEST_P(OdooConnector, AnEditDuringTheRunIsNeitherSkippedNorLost) {
   });
   auto src = source(/*page_size=*/3);
   const core::SyncReport report = run(*src);
-  ASSERT_EQ(report.status, "ok") << report.message;
+  ASSERT_EQ(report.status, core::RunStatus::ok) << report.message;
   EXPECT_EQ(store.accounts().size(), 10U) << "a row that slid into the offset gap was skipped";
   for (int i = 1; i <= 10; ++i) EXPECT_NE(store.account_by_code("K-" + std::to_string(i)), nullptr) << i;
   EXPECT_EQ(store.account_by_code("K-2")->name, "Company 2 renamed") << "read again at its new place";
@@ -495,7 +496,7 @@ TEST_P(OdooConnector, AnEditDuringTheRunIsNeitherSkippedNorLost) {
   odoo.write("res.partner", 105, {{"email", "sales@five.example"}});
   auto next = source(3);
   const core::SyncReport second = run(*next);
-  ASSERT_EQ(second.status, "ok") << second.message;
+  ASSERT_EQ(second.status, core::RunStatus::ok) << second.message;
   EXPECT_EQ(second.counters.updated, 1);
   EXPECT_EQ(store.account_by_code("K-5")->email, "sales@five.example");
   EXPECT_EQ(cursor(), "2024-05-01 12:00:00#105");
@@ -508,7 +509,7 @@ TEST_P(OdooConnector, ManyRowsInOneSecondPageWithoutLoopingOrSkipping) {
   }
   auto src = source(/*page_size=*/4);
   const core::SyncReport report = run(*src);
-  ASSERT_EQ(report.status, "ok") << report.message;
+  ASSERT_EQ(report.status, core::RunStatus::ok) << report.message;
   EXPECT_EQ(report.counters.created, 25);
   EXPECT_EQ(cursor(), "2024-06-01 08:00:00#225");
   EXPECT_EQ(odoo.count("res.users", "search_read"), 1U);
@@ -568,7 +569,7 @@ TEST_P(OdooConnector, ASalespersonWithoutReadableLoginMakesTheRecordInvalidNotDe
   });
   auto src = source();
   const core::SyncReport report = run(*src);
-  ASSERT_EQ(report.status, "ok") << report.message;
+  ASSERT_EQ(report.status, core::RunStatus::ok) << report.message;
   const core::RejectionRow* r = store.rejection("erp", "companies", "41", core::RejectReason::invalid_field);
   ASSERT_NE(r, nullptr);
   EXPECT_NE(r->message.find("user_id 7"), std::string::npos) << r->message;
@@ -582,7 +583,7 @@ TEST_P(OdooConnector, AWrongPasswordFailsTheRunAsAuthBeforeAnyRead) {
   odoo.set_credentials(FakeOdoo::kDb, FakeOdoo::kLogin, "rotated-key-5678", FakeOdoo::kUid);
   auto src = source();
   const core::SyncReport report = run(*src);
-  EXPECT_EQ(report.status, "error");
+  EXPECT_EQ(report.status, core::RunStatus::error);
   EXPECT_EQ(last_kind, Kind::auth);
   EXPECT_NE(report.message.find("acme_prod"), std::string::npos) << report.message;
   EXPECT_EQ(report.message.find(FakeOdoo::kPassword), std::string::npos) << report.message;
@@ -602,11 +603,12 @@ TEST_P(OdooConnector, AFaultMidRunKeepsWhatWasCommittedAndTheNextRunResumes) {
   });
   policy.default_owner = "admin";
   auto src = source(/*page_size=*/2);
-  core::StreamRunOptions options;
+  core::RunOptions options;
   options.batch_size = 2;
   core::SyncEvents events;
-  const core::SyncReport report = core::run_stream(policy, *src, store, options, events, &last_kind);
-  EXPECT_EQ(report.status, "error");
+  const core::SyncReport report = core::run_stream(policy, *src, store, options, events);
+  last_kind = report.error_kind.value_or(last_kind);
+  EXPECT_EQ(report.status, core::RunStatus::error);
   // XML-RPC: a fault (200) is permanent; JSON-2: Odoo's 500 is transient.
   EXPECT_EQ(last_kind, protocol == Protocol::xmlrpc ? Kind::permanent : Kind::transient);
   EXPECT_NE(report.message.find(protocol == Protocol::xmlrpc
@@ -621,7 +623,7 @@ TEST_P(OdooConnector, AFaultMidRunKeepsWhatWasCommittedAndTheNextRunResumes) {
   odoo.set_interceptor(nullptr);
   auto again = source(2);
   const core::SyncReport second = run(*again);
-  ASSERT_EQ(second.status, "ok") << second.message;
+  ASSERT_EQ(second.status, core::RunStatus::ok) << second.message;
   EXPECT_EQ(store.accounts().size(), 5U);
   EXPECT_EQ(cursor(), "2024-03-07 10:00:00#75");
 }
@@ -663,7 +665,7 @@ TEST_P(OdooConnector, TransportAndParserFaultsAreClassifiedAndWriteNothing) {
     }
     auto src = source();
     const core::SyncReport report = run(*src);
-    EXPECT_EQ(report.status, "error");
+    EXPECT_EQ(report.status, core::RunStatus::error);
     EXPECT_EQ(last_kind, c.kind) << report.message;
     EXPECT_NE(report.message.find(c.says), std::string::npos) << report.message;
     EXPECT_EQ(report.message.find(FakeOdoo::kPassword), std::string::npos) << report.message;
@@ -750,7 +752,7 @@ TEST_F(OdooJson2, AWrongKeyIsAnAuthErrorNamingTheConnectorThatNeverContainsTheKe
   // Through the engine: the run fails as auth before any partner is read.
   OdooCompaniesSource src(OdooSourceOptions{.connector = "erp"}, std::make_unique<Json2Transport>(json2_settings(wrong), std::make_shared<http::CurlHttpClient>(o)));
   const core::SyncReport report = run(src);
-  EXPECT_EQ(report.status, "error");
+  EXPECT_EQ(report.status, core::RunStatus::error);
   EXPECT_EQ(last_kind, Kind::auth);
   EXPECT_EQ(report.message.find(wrong), std::string::npos) << report.message;
   EXPECT_EQ(odoo.count("res.partner", "search_read"), 0U);
@@ -857,7 +859,7 @@ TEST_F(OdooJson2, TheConfiguredConnectorSyncsOverJson2) {
   c.settings = o;
   auto src = OdooCompaniesSource::create(c);
   const core::SyncReport report = run(*src);
-  ASSERT_EQ(report.status, "ok") << report.message;
+  ASSERT_EQ(report.status, core::RunStatus::ok) << report.message;
   EXPECT_EQ(report.counters.created, 5);
   EXPECT_EQ(store.account_by_code("C-10042")->owner, "erika@example.com");
   for (const auto& r : odoo.http().requests()) {

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "core/commerce.hpp"
-#include "core/commerce_engine.hpp"
+#include "core/engine.hpp"
 #include "core/memory_store.hpp"
 
 namespace erpsync::core::testing {
@@ -67,13 +67,18 @@ inline WriteBatch sync_orders(MemoryStore& store, const std::vector<IncomingOrde
 }
 
 // A scripted CommerceSource: one page per vector entry, cursor "p<n>".
-class ScriptedCommerceSource final : public CommerceSource {
+// A source of `Record`s whose pages the test sets up front.
+template <class Record>
+class ScriptedSource final : public Source<Record> {
  public:
-  explicit ScriptedCommerceSource(std::string stream) : stream_(std::move(stream)) {}
-  std::vector<CommercePage> pages;
+  explicit ScriptedSource(std::string stream) : stream_(std::move(stream)) {}
+  std::vector<Page<Record>> pages;
   const std::string& stream() const override { return stream_; }
-  void begin(const CursorState&) override { next_ = 0; }
-  std::optional<CommercePage> next_page() override {
+  SourceStart begin(const CursorState&) override {
+    next_ = 0;
+    return {};
+  }
+  std::optional<Page<Record>> next_page() override {
     if (next_ >= pages.size()) return std::nullopt;
     return pages[next_++];
   }

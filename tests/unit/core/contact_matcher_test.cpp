@@ -60,25 +60,25 @@ const ContactRow* contact_of(const MemoryStore& store, const std::string& remote
   return it == store.contacts().end() ? nullptr : &it->second;
 }
 
-CommerceRunOptions options(std::chrono::seconds ttl = std::chrono::hours(24 * 7)) {
-  CommerceRunOptions o;
-  o.stream.batch_size = 2;
+RunOptions options(std::chrono::seconds ttl = std::chrono::hours(24 * 7)) {
+  RunOptions o;
+  o.batch_size = 2;
   o.park_ttl = ttl;
   return o;
 }
 
 SyncReport run(MemoryStore& store, std::vector<std::vector<IncomingContactRecord>> pages,
-               const CommerceRunOptions& o = options()) {
-  ScriptedCommerceSource source("contacts");
+               const RunOptions& o = options()) {
+  ScriptedSource<IncomingContactRecord> source("contacts");
   int n = 0;
   for (auto& records : pages) {
-    CommercePage p;
-    p.contacts = std::move(records);
+    Page<IncomingContactRecord> p;
+    p.records = std::move(records);
     p.cursor_after = "p" + std::to_string(++n);
     source.pages.push_back(std::move(p));
   }
   SyncEvents events;
-  return run_commerce_stream(erp_policy(), source, store, o, events);
+  return run_stream(erp_policy(), source, store, o, events);
 }
 
 TEST(OdooContacts, ContactsLandOnTheirCompanysAccountAndTheFirstIsTheDefault) {
@@ -212,7 +212,7 @@ TEST(OdooContacts, SupersededAndInvalidRecordsAreCountedAndBalanced) {
 TEST(OdooContacts, AContactWhoseCompanyIsNotSyncedIsParkedThenWrittenWhenTheCompanyArrives) {
   MemoryStore store;
   const SyncReport first = run(store, {{person("64", "41"), person("80", "99")}});
-  ASSERT_EQ(first.status, "ok") << first.message;
+  ASSERT_EQ(first.status, core::RunStatus::ok) << first.message;
   EXPECT_EQ(first.counters.parked, 2);
   EXPECT_TRUE(first.counters.balanced());
   EXPECT_TRUE(store.contacts().empty());

@@ -10,39 +10,40 @@
 namespace erpsync::core::testing {
 namespace {
 
-CommerceRunOptions options(std::chrono::seconds ttl = std::chrono::hours(24 * 7)) {
-  CommerceRunOptions o;
-  o.stream.batch_size = 2;
+RunOptions options(std::chrono::seconds ttl = std::chrono::hours(24 * 7)) {
+  RunOptions o;
+  o.batch_size = 2;
   o.park_ttl = ttl;
   return o;
 }
 
-SyncReport run(MemoryStore& store, const std::string& stream, std::vector<CommercePage> pages,
-               const CommerceRunOptions& o = options()) {
-  ScriptedCommerceSource source(stream);
+template <class Record>
+SyncReport run(MemoryStore& store, const std::string& stream, std::vector<Page<Record>> pages,
+               const RunOptions& o = options()) {
+  ScriptedSource<Record> source(stream);
   source.pages = std::move(pages);
   SyncEvents events;
-  return run_commerce_stream(shop_policy(stream), source, store, o, events);
+  return run_stream(shop_policy(stream), source, store, o, events);
 }
 
-CommercePage customers_page(std::vector<IncomingCustomer> c, std::string cursor) {
-  CommercePage p;
-  p.customers = std::move(c);
+Page<IncomingCustomer> customers_page(std::vector<IncomingCustomer> c, std::string cursor) {
+  Page<IncomingCustomer> p;
+  p.records = std::move(c);
   p.cursor_after = std::move(cursor);
   return p;
 }
 
-CommercePage orders_page(std::vector<IncomingOrder> o, std::string cursor) {
-  CommercePage p;
-  p.orders = std::move(o);
+Page<IncomingOrder> orders_page(std::vector<IncomingOrder> o, std::string cursor) {
+  Page<IncomingOrder> p;
+  p.records = std::move(o);
   p.cursor_after = std::move(cursor);
   return p;
 }
 
 TEST(Parking, ACustomerWhoseCodeNoAccountHasIsParkedWithItsPayload) {
   MemoryStore store;
-  SyncReport r = run(store, "customers", {customers_page({customer("1001", "C-9")}, "c1")});
-  EXPECT_EQ(r.status, "ok");
+  SyncReport r = run(store, "customers", std::vector{customers_page({customer("1001", "C-9")}, "c1")});
+  EXPECT_EQ(r.status, core::RunStatus::ok);
   EXPECT_EQ(r.counters.parked, 1);
   EXPECT_TRUE(r.counters.balanced());
   const ParkedRow* p = store.parked_row("shop", "customers", "1001");
@@ -55,9 +56,9 @@ TEST(Parking, ACustomerWhoseCodeNoAccountHasIsParkedWithItsPayload) {
 
 TEST(Parking, ARetryThatEndsParkedAgainWritesAndCountsNothing) {
   MemoryStore store;
-  run(store, "customers", {customers_page({customer("1001", "C-9")}, "c1")});
+  run(store, "customers", std::vector{customers_page({customer("1001", "C-9")}, "c1")});
   const auto before = store.now();
-  SyncReport r = run(store, "customers", {});
+  SyncReport r = run(store, "customers", std::vector<Page<IncomingCustomer>>{});
   EXPECT_EQ(r.counters.fetched, 0);
   EXPECT_EQ(r.counters.parked, 0);
   EXPECT_EQ(store.now(), before + 2);  // begin_run and finish_run only: no apply
@@ -66,21 +67,21 @@ TEST(Parking, ARetryThatEndsParkedAgainWritesAndCountsNothing) {
 
 TEST(Parking, ParkedCustomerAndItsOrdersAreWrittenAsSoonAsTheAccountAppears) {
   MemoryStore store;
-  run(store, "customers", {customers_page({customer("1001", "C-9")}, "c1")});
-  SyncReport o = run(store, "orders", {orders_page({order("3101", "1001"), order("3102", std::nullopt)}, "o1")});
+  run(store, "customers", std::vector{customers_page({customer("1001", "C-9")}, "c1")});
+  SyncReport o = run(store, "orders", std::vector{orders_page({order("3101", "1001"), order("3102", std::nullopt)}, "o1")});
   EXPECT_EQ(o.counters.parked, 1);
   EXPECT_EQ(o.counters.created, 1);  // the guest order
   EXPECT_EQ(store.parked_row("shop", "orders", "3101")->waits_for, "customer 1001");
   EXPECT_EQ(store.order("shop", "3101"), nullptr);
 
   const EntityId acct = seed_account(store, "C-9", "jsmith");  // the ERP brings the account
-  SyncReport c = run(store, "customers", {});
+  SyncReport c = run(store, "customers", std::vector<Page<IncomingCustomer>>{});
   EXPECT_EQ(c.counters.fetched, 1);
   EXPECT_EQ(c.counters.created, 1);
   EXPECT_EQ(store.parked_row("shop", "customers", "1001"), nullptr);
   EXPECT_EQ(store.customer("shop", "1001")->account_id, acct);
 
-  o = run(store, "orders", {});
+  o = run(store, "orders", std::vector<Page<IncomingOrder>>{});
   EXPECT_EQ(o.counters.fetched, 1);
   EXPECT_EQ(o.counters.created, 1);
   EXPECT_TRUE(o.counters.balanced());
@@ -90,12 +91,12 @@ TEST(Parking, ParkedCustomerAndItsOrdersAreWrittenAsSoonAsTheAccountAppears) {
 
 TEST(Parking, AfterParkTtlAParkedRecordBecomesAnAccountNotFoundRejection) {
   MemoryStore store;
-  run(store, "customers", {customers_page({customer("1001", "C-9")}, "c1")}, options(std::chrono::seconds(100)));
+  run(store, "customers", std::vector{customers_page({customer("1001", "C-9")}, "c1")}, options(std::chrono::seconds(100)));
   store.set_wall_clock(99);
-  SyncReport r = run(store, "customers", {}, options(std::chrono::seconds(100)));
+  SyncReport r = run(store, "customers", std::vector<Page<IncomingCustomer>>{}, options(std::chrono::seconds(100)));
   EXPECT_EQ(r.counters.fetched, 0);
   store.set_wall_clock(100);
-  r = run(store, "customers", {}, options(std::chrono::seconds(100)));
+  r = run(store, "customers", std::vector<Page<IncomingCustomer>>{}, options(std::chrono::seconds(100)));
   EXPECT_EQ(r.counters.fetched, 1);
   EXPECT_EQ(r.counters.rejected, 1);
   EXPECT_EQ(store.parked_row("shop", "customers", "1001"), nullptr);
@@ -104,17 +105,17 @@ TEST(Parking, AfterParkTtlAParkedRecordBecomesAnAccountNotFoundRejection) {
   EXPECT_FALSE(rej->resolved_at);
 
   // Replayed at the next run: still no account → nothing written, nothing counted.
-  r = run(store, "customers", {}, options(std::chrono::seconds(100)));
+  r = run(store, "customers", std::vector<Page<IncomingCustomer>>{}, options(std::chrono::seconds(100)));
   EXPECT_EQ(r.counters.fetched, 0);
   // The source sending it again unchanged bumps the rejection rather than parking anew.
-  r = run(store, "customers", {customers_page({customer("1001", "C-9")}, "c2")}, options(std::chrono::seconds(100)));
+  r = run(store, "customers", std::vector{customers_page({customer("1001", "C-9")}, "c2")}, options(std::chrono::seconds(100)));
   EXPECT_EQ(r.counters.rejected, 1);
   EXPECT_EQ(store.parked_row("shop", "customers", "1001"), nullptr);
   EXPECT_EQ(store.rejection("shop", "customers", "1001", RejectReason::account_not_found)->times_seen, 2);
 
   // The account appears: the replay syncs it and resolves the rejection.
   seed_account(store, "C-9", "jsmith");
-  r = run(store, "customers", {}, options(std::chrono::seconds(100)));
+  r = run(store, "customers", std::vector<Page<IncomingCustomer>>{}, options(std::chrono::seconds(100)));
   EXPECT_EQ(r.counters.created, 1);
   EXPECT_TRUE(store.rejection("shop", "customers", "1001", RejectReason::account_not_found)->resolved_at);
   EXPECT_NE(store.customer("shop", "1001"), nullptr);
@@ -122,9 +123,9 @@ TEST(Parking, AfterParkTtlAParkedRecordBecomesAnAccountNotFoundRejection) {
 
 TEST(Parking, ACustomerSeenAgainWhileParkedIsCountedParkedAndKeepsItsParkedAt) {
   MemoryStore store;
-  run(store, "customers", {customers_page({customer("1001", "C-9")}, "c1")});
+  run(store, "customers", std::vector{customers_page({customer("1001", "C-9")}, "c1")});
   store.set_wall_clock(50);
-  SyncReport r = run(store, "customers", {customers_page({customer("1001", "C-9", "Anne")}, "c2")});
+  SyncReport r = run(store, "customers", std::vector{customers_page({customer("1001", "C-9", "Anne")}, "c2")});
   EXPECT_EQ(r.counters.parked, 1);
   EXPECT_EQ(r.counters.fetched, 1);
   const ParkedRow* p = store.parked_row("shop", "customers", "1001");
@@ -134,8 +135,8 @@ TEST(Parking, ACustomerSeenAgainWhileParkedIsCountedParkedAndKeepsItsParkedAt) {
 
 TEST(Parking, AParkedCustomerThatLosesItsCodeGetsItsOwnAccountAndIsUnparked) {
   MemoryStore store;
-  run(store, "customers", {customers_page({customer("1001", "C-9")}, "c1")});
-  SyncReport r = run(store, "customers", {customers_page({customer("1001", "")}, "c2")});
+  run(store, "customers", std::vector{customers_page({customer("1001", "C-9")}, "c1")});
+  SyncReport r = run(store, "customers", std::vector{customers_page({customer("1001", "")}, "c2")});
   EXPECT_EQ(r.counters.created, 1);
   EXPECT_TRUE(store.parked().empty());
   EXPECT_EQ(store.account(store.customer("shop", "1001")->account_id)->owner, "ecommerce");
@@ -144,10 +145,10 @@ TEST(Parking, AParkedCustomerThatLosesItsCodeGetsItsOwnAccountAndIsUnparked) {
 TEST(CommerceEngine, CommitsTheCursorWithEachPageAndKeepsCountersBalanced) {
   MemoryStore store;
   seed_account(store, "C-1", "carol");
-  SyncReport r = run(store, "customers",
+  SyncReport r = run(store, "customers", std::vector
                      {customers_page({customer("1", "C-1"), customer("2", ""), customer("3", "C-404")}, "p1"),
                       customers_page({customer("4", "C-1"), customer("4", "C-1", "Again")}, "p2")});
-  EXPECT_EQ(r.status, "ok");
+  EXPECT_EQ(r.status, core::RunStatus::ok);
   EXPECT_TRUE(r.counters.balanced());
   EXPECT_EQ(r.counters.fetched, 5);
   EXPECT_EQ(r.counters.created, 3);

@@ -1,0 +1,402 @@
+#include "core/engine.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <set>
+#include <span>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+#include "core/batch_commit.hpp"
+#include "core/errors.hpp"
+
+namespace erpsync::core {
+
+std::string_view to_string(StreamKind k) {
+  switch (k) {
+    case StreamKind::companies: return "companies";
+    case StreamKind::contacts: return "contacts";
+    case StreamKind::customers: return "customers";
+    case StreamKind::orders: return "orders";
+  }
+  return "companies";
+}
+
+void StreamTraits<IncomingAccount>::keep_replayed(WriteBatch& batch) {
+  std::set<std::pair<std::string, RejectReason>> repeated;
+  std::vector<RejectionWrite> kept;
+  for (RejectionWrite& r : batch.rejections) {
+    if (r.is_new_or_changed) kept.push_back(std::move(r));
+    else repeated.emplace(r.remote_id, r.reason);
+  }
+  batch.rejections = std::move(kept);
+  std::vector<Decision> decisions;
+  for (Decision& d : batch.decisions) {
+    if (d.outcome == Outcome::rejected && d.reason && repeated.count({d.remote_id, *d.reason})) {
+      --batch.counters.fetched;
+      --batch.counters.rejected;
+      continue;
+    }
+    decisions.push_back(std::move(d));
+  }
+  batch.decisions = std::move(decisions);
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Thrown between batches when the observer asks the run to stop; caught at the run's catch site.
+struct StopRequested {};
+
+// The quiet shortcut's test (Store::load_quiet_state): every record of the batch decided
+// `unchanged`, without a warning, and nothing to write.
+bool all_unchanged(const WriteBatch& batch, std::size_t records) {
+  if (!batch.writes_nothing() || batch.counters.warnings != 0 || batch.decisions.size() != records) return false;
+  return std::all_of(batch.decisions.begin(), batch.decisions.end(),
+                     [](const Decision& d) { return d.outcome == Outcome::unchanged && !d.reason; });
+}
+
+// When to ask for the quiet shortcut: always while batches are quiet; after a batch that was
+// not, only every kRetryEvery-th batch, so that an initial sync or a busy stream does not pay
+// for a quiet read in every batch. (Only speed depends on it: a batch not tried quiet is
+// decided over the full snapshot.)
+class QuietAttempts {
+ public:
+  static constexpr int kRetryEvery = 8;
+  bool worth_trying() { return quiet_ || ++skipped_ >= kRetryEvery; }
+  void tried(bool quiet) {
+    quiet_ = quiet;
+    skipped_ = 0;
+  }
+
+ private:
+  bool quiet_ = true;
+  int skipped_ = 0;
+};
+
+// Whether to ask the store to prefetch the stream for the quiet shortcut
+// (Store::prefetch_quiet_stream) after a quiet batch, with `handed` of the snapshot's records
+// decided so far. The prefetch reads every binding of the stream (about the snapshot's size)
+// in a few large queries, about half the cost of the per-batch quiet reads of as many records
+// (bench/, three engines): it pays when at least half of the snapshot, and more than a few
+// batches, are still ahead.
+bool quiet_prefetch_pays(const std::optional<std::int64_t>& snapshot_size, std::int64_t handed,
+                         std::size_t batch_size) {
+  if (!snapshot_size) return false;
+  const std::int64_t ahead = *snapshot_size - handed;
+  return ahead >= 4 * static_cast<std::int64_t>(batch_size) && 2 * ahead >= *snapshot_size;
+}
+
+// Decides and commits the batches of one stream kind.
+template <class Traits>
+class Batcher {
+ public:
+  using Input = typename Traits::Input;
+
+  Batcher(const MatchPolicy& policy, Store& store, const RunOptions& options, SyncEvents& events)
+      : policy_(policy), store_(store), options_(options), events_(events) {}
+
+  // Decides and applies `records` with `cursor` (may be empty); returns the committed batch's
+  // counters (see decide_and_commit). A replayed batch keeps only what Traits::keep_replayed keeps.
+  Counters run(std::span<const Input> records, const std::optional<CursorWrite>& cursor, bool replayed = false) {
+    auto decide_batch = [&](std::span<const Input> rs) {
+      WriteBatch batch = decide(rs);
+      batch.connector = policy_.connector;
+      if (replayed) Traits::keep_replayed(batch);
+      return batch;
+    };
+    return decide_and_commit(records, cursor, store_, events_, options_.max_redecides, decide_batch);
+  }
+
+  // Batches of options.batch_size, the cursor with the last one; between batches a stop request
+  // ends the run and every committed batch is reported to `progress` (when set). `in_flight`
+  // holds the size of the batch under way (failed if it fails).
+  Counters run_all(std::span<const Input> all, const std::optional<CursorWrite>& cursor, Counters* progress,
+                   std::size_t& in_flight, bool replayed = false) {
+    Counters total;
+    if (all.empty()) {
+      if (cursor) run(all, cursor);
+      return total;
+    }
+    for (std::size_t at = 0; at < all.size(); at += options_.batch_size) {
+      if (progress && events_.stop_requested()) throw StopRequested{};
+      const std::size_t n = std::min(options_.batch_size, all.size() - at);
+      in_flight = n;
+      const Counters c = run(all.subspan(at, n), at + n == all.size() ? cursor : std::nullopt, replayed);
+      in_flight = 0;
+      total += c;
+      ++batches_;
+      if (progress) {
+        *progress += c;
+        events_.on_progress(*progress);
+      }
+    }
+    return total;
+  }
+
+  // The last batch was decided over the quiet shortcut's snapshot (all unchanged).
+  bool last_batch_quiet() const { return last_batch_quiet_; }
+
+ private:
+  WriteBatch decide(std::span<const Input> rs) {
+    if constexpr (Traits::kQuietReads) {
+      if (quiet_.worth_trying()) {
+        bool decided = false;
+        WriteBatch batch;
+        if (std::optional<StateSnapshot> quiet = store_.load_quiet_state(Traits::keys(policy_, rs))) {
+          batch = core::decide(policy_, rs, std::move(*quiet));
+          decided = all_unchanged(batch, rs.size());  // else the snapshot may have been short
+        }
+        quiet_.tried(decided);
+        last_batch_quiet_ = decided;
+        if (decided) return batch;
+      } else {
+        last_batch_quiet_ = false;
+      }
+    }
+    return Traits::decide(policy_, rs, store_);
+  }
+
+  const MatchPolicy& policy_;
+  Store& store_;
+  const RunOptions& options_;
+  SyncEvents& events_;
+  QuietAttempts quiet_;
+  bool last_batch_quiet_ = false;
+  std::size_t batches_ = 0;
+};
+
+// Rule 7 across a whole fetched page: only the last record of each remote id is kept; the
+// earlier ones are counted superseded here, so that splitting a page into batches never lets
+// a duplicate through. `later` lists the records a later page of the same document supersedes
+// (Page::superseded).
+template <class Traits>
+std::vector<typename Traits::Input> drop_superseded(std::vector<typename Traits::Record> page,
+                                                    const std::vector<std::size_t>& later, Counters& counters,
+                                                    SyncEvents& events) {
+  std::unordered_map<std::string_view, std::size_t> last;
+  for (std::size_t i = 0; i < page.size(); ++i) last[Traits::remote_id(page[i])] = i;
+  std::vector<bool> keep(page.size(), false);
+  auto next_later = later.begin();
+  for (std::size_t i = 0; i < page.size(); ++i) {
+    const std::string& rid = Traits::remote_id(page[i]);
+    while (next_later != later.end() && *next_later < i) ++next_later;
+    const bool superseded_later = next_later != later.end() && *next_later == i;
+    if (last[rid] == i && !superseded_later) {
+      keep[i] = true;
+      continue;
+    }
+    counters.count(Outcome::superseded);
+    events.on_decision(Decision{rid, Traits::code(page[i]), Outcome::superseded, std::nullopt,
+                                "remote id " + rid + " appears again later in the same " +
+                                    (superseded_later ? "document" : "page") + "; the last one is the record"});
+  }
+  // The map's keys view the records' ids: records move out only once it is no longer read.
+  std::vector<typename Traits::Input> kept;
+  kept.reserve(last.size());
+  for (std::size_t i = 0; i < page.size(); ++i)
+    if (keep[i]) kept.push_back(Traits::from_source(std::move(page[i])));
+  return kept;
+}
+
+template <class Traits>
+Counters retry_waiting_of(const MatchPolicy& policy, Store& store, const RunOptions& options, SyncEvents& events) {
+  using Input = typename Traits::Input;
+  Batcher<Traits> batcher(policy, store, options, events);
+  std::size_t in_flight = 0;
+  Counters total;
+  // Rejections first: one record per remote id, the most recently stored payload (rows come
+  // oldest first).
+  std::vector<StoredRejection> stored = store.replayable_rejections(policy.connector, policy.stream);
+  std::map<std::string, std::size_t> latest;
+  for (std::size_t i = 0; i < stored.size(); ++i) latest[stored[i].remote_id] = i;
+  std::vector<Input> replays;
+  for (std::size_t i = 0; i < stored.size(); ++i) {
+    if (latest[stored[i].remote_id] != i) continue;
+    if (auto in = Traits::replayed(stored[i].payload)) replays.push_back(std::move(*in));
+  }
+  total += batcher.run_all(replays, std::nullopt, nullptr, in_flight, /*replayed=*/true);
+  if constexpr (Traits::kParks) {
+    std::vector<Input> retries;
+    for (StoredParked& p : store.parked_records(policy.connector, policy.stream, options.park_ttl))
+      if (auto in = Traits::retried(p.payload, p.expired)) retries.push_back(std::move(*in));
+    total += batcher.run_all(retries, std::nullopt, nullptr, in_flight);
+  }
+  return total;
+}
+
+// A full snapshot is refused before anything is written when it is empty (unless allowed) or
+// shrank by more than max_shrink since the last one: nothing is then marked missing.
+void check_snapshot_size(const SourceStart& start, const CursorState& cursor, const SnapshotPolicy& policy) {
+  if (!start.snapshot_size) return;
+  const std::int64_t size = *start.snapshot_size;
+  if (size == 0 && !policy.allow_empty)
+    throw SyncError(SyncError::Kind::permanent,
+                    "the snapshot is empty; refused so that nothing is marked missing "
+                    "(set allow_empty: true if an empty export is real)");
+  if (cursor.snapshot_size && *cursor.snapshot_size > 0 && size > 0) {
+    const double shrink =
+        100.0 * static_cast<double>(*cursor.snapshot_size - size) / static_cast<double>(*cursor.snapshot_size);
+    if (shrink > policy.max_shrink_percent)
+      throw SyncError(SyncError::Kind::permanent,
+                      "the snapshot shrank from " + std::to_string(*cursor.snapshot_size) + " to " +
+                          std::to_string(size) + " records (more than max_shrink " +
+                          std::to_string(static_cast<int>(policy.max_shrink_percent)) +
+                          "%); refused so that nothing is marked missing");
+  }
+}
+
+// The end of a full snapshot: what it lacks is missing, and its size and content hash go with
+// the cursor once everything is committed (a crash before this point re-reads the file, and
+// every record is then unchanged).
+void finish_snapshot(const MatchPolicy& policy, Store& store, const RunOptions& options, SyncEvents& events,
+                     const std::unordered_set<std::string>& seen, const std::string& cursor, const SourceStart& start,
+                     Counters& counters) {
+  counters.missing = store.mark_missing(policy.connector, policy.stream, seen);
+  WriteBatch done;
+  done.connector = policy.connector;
+  done.cursor = CursorWrite{policy.stream, cursor, start.snapshot_size, start.content_hash};
+  // Another process may create the stream's first cursor row at the same moment: the loser's
+  // insert violates the key and goes again as an update.
+  for (int attempt = 1;; ++attempt) {
+    try {
+      store.apply(done);
+      return;
+    } catch (const ConstraintViolation& e) {
+      events.on_redecide(attempt, e.what());
+      if (attempt >= options.max_redecides) throw;
+    }
+  }
+}
+
+// Records the end of `report`'s run in sync_runs. A store that refuses an `ok` end because the
+// connector's lease was taken over (SyncError lease_lost, SPEC §10) turns the report into that
+// error; any other failure to record leaves the row `running` (marked `aborted` at the next
+// start) and only notes it in the report's message.
+void record_run_end(Store& store, SyncReport& report) {
+  if (report.run_id == 0) return;
+  try {
+    store.finish_run(report.run_id, std::string(to_string(report.status)), report.counters, report.message);
+  } catch (const SyncError& e) {
+    if (e.kind() == SyncError::Kind::lease_lost) report.fail(e);
+    else if (report.message.empty()) report.message = std::string("recording the run failed: ") + e.what();
+  } catch (const std::exception& e) {
+    // The database went away mid-run: the row stays `running` and is marked `aborted` at the
+    // next start; the report still reaches the log.
+    if (report.message.empty()) report.message = std::string("recording the run failed: ") + e.what();
+  }
+}
+
+}  // namespace
+
+template <class Record>
+SyncReport run_stream(const MatchPolicy& policy, Source<Record>& source, Store& store, const RunOptions& options,
+                      SyncEvents& events) {
+  using Traits = StreamTraits<Record>;
+  const auto started = Clock::now();
+  SyncReport report;
+  report.connector = policy.connector;
+  report.stream = policy.stream;
+  Counters& counters = report.counters;
+  std::size_t in_flight = 0;  // records of the batch being decided/applied (failed if it fails)
+
+  try {
+    if (source.stream() != policy.stream)
+      throw std::logic_error("source stream " + source.stream() + " run with policy stream " + policy.stream);
+    report.run_id = store.begin_run(policy.connector, policy.stream, options.instance);
+    counters += retry_waiting_of<Traits>(policy, store, options, events);
+
+    const CursorState cursor = store.load_cursor(policy.connector, policy.stream);
+    report.cursor = cursor.cursor;
+    const bool snapshot = source.is_snapshot();
+    // A snapshot synced before is most often synced again unchanged (the quiet re-sync): while
+    // a source opens on another thread, the store reads the stream for the quiet shortcut,
+    // giving up if the opening brings nothing to sync or a stop is requested. A source that
+    // opens on this thread gets the prefetch after the run's first quiet batch instead (below).
+    bool prefetched = false;
+    const SourceStart start = source.begin_while(cursor, [&](const std::function<bool()>& opening_gave_nothing) {
+      if (!Traits::kQuietReads || !snapshot || cursor.snapshot_size.value_or(0) <= 0) return;
+      store.prefetch_quiet_stream(policy.connector, policy.stream,
+                                  [&] { return opening_gave_nothing() || events.stop_requested(); });
+      prefetched = true;
+    });
+    if (start.unchanged) {
+      report.source_unchanged = true;
+    } else {
+      if (snapshot) check_snapshot_size(start, cursor, options.snapshot);
+      Batcher<Traits> batcher(policy, store, options, events);
+      std::unordered_set<std::string> seen;  // snapshot: every remote id the document holds
+      std::string last_cursor = cursor.cursor;
+      std::int64_t handed = 0;  // records decided so far
+      while (auto page = source.next_page()) {
+        if (snapshot)
+          for (const Record& r : page->records) seen.insert(Traits::remote_id(r));
+        std::vector<typename Traits::Input> inputs =
+            drop_superseded<Traits>(std::move(page->records), page->superseded, counters, events);
+        std::optional<CursorWrite> cw;
+        if (!page->cursor_after.empty() && page->cursor_after != last_cursor)
+          cw = CursorWrite{policy.stream, page->cursor_after, std::nullopt, std::nullopt};
+        // A snapshot's batches go one at a time so that the prefetch can start between them.
+        const std::span<const typename Traits::Input> all(inputs);
+        if (all.empty()) {
+          if (cw) batcher.run(all, cw);
+        }
+        for (std::size_t at = 0; at < all.size(); at += options.batch_size) {
+          const std::size_t n = std::min(options.batch_size, all.size() - at);
+          const bool last_of_page = at + n == all.size();
+          batcher.run_all(all.subspan(at, n), last_of_page ? cw : std::nullopt, &counters, in_flight);
+          handed += static_cast<std::int64_t>(n);
+          if constexpr (Traits::kQuietReads) {
+            if (!prefetched && snapshot && batcher.last_batch_quiet() &&
+                quiet_prefetch_pays(start.snapshot_size, handed, options.batch_size)) {
+              store.prefetch_quiet_stream(policy.connector, policy.stream, [&] { return events.stop_requested(); });
+              prefetched = true;
+            }
+          }
+        }
+        if (!page->cursor_after.empty()) last_cursor = page->cursor_after;
+      }
+      report.cursor = last_cursor;
+      if (snapshot) finish_snapshot(policy, store, options, events, seen, last_cursor, start, counters);
+    }
+    report.status = RunStatus::ok;
+  } catch (const StopRequested&) {
+    report.status = RunStatus::stopped;
+    report.message = "stopped by request before the source was read to the end; the next run goes on from the cursor";
+  } catch (const SyncError& e) {
+    report.fail(e);
+    for (std::size_t i = 0; i < in_flight; ++i) counters.count(Outcome::failed);
+  } catch (const std::exception& e) {
+    // Not a classified failure (a bug, or a library error that escaped its adapter): permanent,
+    // so that it is not retried in a loop.
+    report.fail(SyncError(SyncError::Kind::permanent, e.what()));
+    for (std::size_t i = 0; i < in_flight; ++i) counters.count(Outcome::failed);
+  }
+
+  report.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+  record_run_end(store, report);
+  return report;
+}
+
+template SyncReport run_stream(const MatchPolicy&, Source<IncomingAccount>&, Store&, const RunOptions&, SyncEvents&);
+template SyncReport run_stream(const MatchPolicy&, Source<IncomingCustomer>&, Store&, const RunOptions&, SyncEvents&);
+template SyncReport run_stream(const MatchPolicy&, Source<IncomingOrder>&, Store&, const RunOptions&, SyncEvents&);
+template SyncReport run_stream(const MatchPolicy&, Source<IncomingContactRecord>&, Store&, const RunOptions&,
+                               SyncEvents&);
+
+Counters retry_waiting(StreamKind kind, const MatchPolicy& policy, Store& store, const RunOptions& options,
+                       SyncEvents& events) {
+  switch (kind) {
+    case StreamKind::companies: return retry_waiting_of<StreamTraits<IncomingAccount>>(policy, store, options, events);
+    case StreamKind::contacts:
+      return retry_waiting_of<StreamTraits<IncomingContactRecord>>(policy, store, options, events);
+    case StreamKind::customers: return retry_waiting_of<StreamTraits<IncomingCustomer>>(policy, store, options, events);
+    case StreamKind::orders: return retry_waiting_of<StreamTraits<IncomingOrder>>(policy, store, options, events);
+  }
+  return {};
+}
+
+}  // namespace erpsync::core
