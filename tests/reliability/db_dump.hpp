@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "core/memory_store.hpp"
+#include "reference_store/memory_store.hpp"
 #include "support/odbc_query.hpp"
 
 namespace erpsync::testing {

@@ -25,7 +25,7 @@
 #include <set>
 
 #include "connectors/odbc/odbc_store.hpp"
-#include "core/memory_store.hpp"
+#include "reference_store/memory_store.hpp"
 #include "core/engine.hpp"
 #include "db_dump.hpp"
 #include "support/faulty_store.hpp"

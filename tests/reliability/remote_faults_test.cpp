@@ -14,7 +14,7 @@
 
 #include "config/config.hpp"
 #include "connectors/feed/feed_source.hpp"
-#include "core/memory_store.hpp"
+#include "reference_store/memory_store.hpp"
 #include "core/engine.hpp"
 #include "reliability_support.hpp"
 #include "support/fake_http_server.hpp"

@@ -17,7 +17,7 @@
 #include "connectors/feed/feed_source.hpp"
 #include "connectors/feed/http_reader.hpp"
 #include "core/errors.hpp"
-#include "core/memory_store.hpp"
+#include "reference_store/memory_store.hpp"
 #include "core/engine.hpp"
 #include "support/fake_http_server.hpp"
 

@@ -13,7 +13,7 @@
 #include "connectors/magento2/oauth1.hpp"
 #include "connectors/magento2/source.hpp"
 #include "core/engine.hpp"
-#include "core/memory_store.hpp"
+#include "reference_store/memory_store.hpp"
 #include "support/fake_magento.hpp"
 
 namespace erpsync::connectors::magento2 {

@@ -11,7 +11,7 @@
 #include "connectors/odoo/json2_transport.hpp"
 #include "connectors/odoo/odoo_source.hpp"
 #include "core/engine.hpp"
-#include "core/memory_store.hpp"
+#include "reference_store/memory_store.hpp"
 #include "support/fake_odoo.hpp"
 
 namespace erpsync::connectors::odoo {

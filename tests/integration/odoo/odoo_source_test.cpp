@@ -14,7 +14,7 @@
 
 #include <gtest/gtest.h>
 
-#include "core/memory_store.hpp"
+#include "reference_store/memory_store.hpp"
 #include "core/engine.hpp"
 #include "support/fake_odoo.hpp"
 

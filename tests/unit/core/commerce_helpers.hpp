@@ -6,7 +6,7 @@
 
 #include "core/commerce.hpp"
 #include "core/engine.hpp"
-#include "core/memory_store.hpp"
+#include "reference_store/memory_store.hpp"
 
 namespace erpsync::core::testing {
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "core/matcher.hpp"
-#include "core/memory_store.hpp"
+#include "reference_store/memory_store.hpp"
 #include "core/payload.hpp"
 #include "core/policy.hpp"
 #include "core/record.hpp"

@@ -1,6 +1,6 @@
 // MemoryStore: the reference implementation of the Store contract (store.hpp).
 
-#include "core/memory_store.hpp"
+#include "reference_store/memory_store.hpp"
 
 #include <gtest/gtest.h>
 
