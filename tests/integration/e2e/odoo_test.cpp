@@ -104,6 +104,28 @@ TEST_P(Odoo, OverJson2TheSameCompaniesAndContactsLand) {
   }
 }
 
+// The contacts stream keeps its failure's kind (SPEC §10): a 503 with Retry-After during
+// `--once` is retried after at least what Odoo asked, and the run ends ok.
+TEST_P(Odoo, OnceRidesThroughA503WithRetryAfterOnTheContactsStream) {
+  odoo_.add_partner(company(41, "Nordwind GmbH", "C-41", 7, "2026-03-04 08:15:02"));
+  odoo_.add_partner(person(64, "Erika Muster", 41, "2026-03-04 09:00:00"));
+  write_config(std::string(R"([{ "name": "odoo", "type": "odoo", "url": ")") + odoo_.url() + R"(", "db": ")" +
+               FakeOdoo::kDb + R"(", "user": ")" + FakeOdoo::kLogin + R"(", "password": ")" + FakeOdoo::kPassword +
+               R"(", "streams": ["contacts"], "poll_interval": "10m", "default_owner": "sales" }])");
+  odoo_.fail_next(FakeReply::text(503, "busy").with_header("Retry-After", "1"));
+  ProcessResult run = erpsyncd({"--once"});
+  ASSERT_EQ(run.exit_code, 0) << run.all();
+  EXPECT_NE(run.all().find("stream=contacts failed transiently; retry 1 of"), std::string::npos) << run.all();
+  auto contacts = report_fields(run.all(), "odoo", "contacts");
+  EXPECT_EQ(contacts["status"], "ok") << run.all();
+  EXPECT_EQ(contacts["parked"], "1");  // her company is not synced: she waits for it
+  std::vector<RecordedRequest> calls;
+  for (auto& r : odoo_.http().requests())
+    if (r.path == "/xmlrpc/2/object") calls.push_back(std::move(r));
+  ASSERT_GE(calls.size(), 2U);
+  EXPECT_GE(calls[1].received_at - calls[0].received_at, std::chrono::seconds(1));
+}
+
 ERPSYNC_E2E_ON_ALL_ENGINES(Odoo);
 
 }  // namespace
