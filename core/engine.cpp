@@ -357,9 +357,10 @@ SyncReport run_stream(const MatchPolicy& policy, Source<Record>& source, Store& 
             }
           }
         }
-        if (!page->cursor_after.empty()) last_cursor = page->cursor_after;
+        // Every batch of the page is committed: the report names the cursor committed so far
+        // (also when a later page fails).
+        if (!page->cursor_after.empty()) report.cursor = last_cursor = page->cursor_after;
       }
-      report.cursor = last_cursor;
       if (snapshot) finish_snapshot(policy, store, options, events, seen, last_cursor, start, counters);
     }
     report.status = RunStatus::ok;
