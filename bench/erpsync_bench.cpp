@@ -539,7 +539,7 @@ std::optional<NativeResult> native_load(const std::string& engine, const fs::pat
 
 // Forwards to the OdbcStore and times its calls, so that a run splits into reading state,
 // writing, and the rest (source parsing, mapping, hashing, matching).
-class TimedStore final : public core::Store {
+class TimedStore final : public core::Store, public core::QuietReads {
  public:
   explicit TimedStore(core::Store& s) : s_(s) {}
   double load_s = 0, apply_s = 0, other_s = 0, prefetch_s = 0;
@@ -559,12 +559,20 @@ class TimedStore final : public core::Store {
     return timed(load_s, [&] { return s_.load_state(k); });
   }
   std::optional<core::StateSnapshot> load_quiet_state(const core::BatchKeys& k) override {
-    return timed(load_s, [&] { return s_.load_quiet_state(k); });
+    return timed(load_s, [&] { return s_.quiet_reads()->load_quiet_state(k); });
   }
   void prefetch_quiet_stream(const std::string& c, const std::string& st, const std::function<bool()>& give_up) override {
     const double before = load_s;
-    timed(load_s, [&] { s_.prefetch_quiet_stream(c, st, give_up); return 0; });
+    timed(load_s, [&] { s_.quiet_reads()->prefetch_quiet_stream(c, st, give_up); return 0; });
     prefetch_s += load_s - before;
+  }
+  core::QuietReads* quiet_reads() override { return s_.quiet_reads() ? this : nullptr; }
+  core::CommerceState load_commerce_state(const core::CommerceKeys& k) override {
+    return timed(load_s, [&] { return s_.load_commerce_state(k); });
+  }
+  std::vector<core::StoredParked> parked_records(const std::string& c, const std::string& st,
+                                                 std::chrono::seconds ttl) override {
+    return timed(other_s, [&] { return s_.parked_records(c, st, ttl); });
   }
   void apply(const core::WriteBatch& b) override {
     timed(apply_s, [&] { s_.apply(b); return 0; });

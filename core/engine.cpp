@@ -97,7 +97,7 @@ class Batcher {
   using Input = typename Traits::Input;
 
   Batcher(const MatchPolicy& policy, Store& store, const RunOptions& options, SyncEvents& events)
-      : policy_(policy), store_(store), options_(options), events_(events) {}
+      : policy_(policy), store_(store), quiet_reads_(store.quiet_reads()), options_(options), events_(events) {}
 
   // Decides and applies `records` with `cursor` (may be empty); returns the committed batch's
   // counters (see decide_and_commit). A replayed batch keeps only what Traits::keep_replayed keeps.
@@ -143,10 +143,10 @@ class Batcher {
  private:
   WriteBatch decide(std::span<const Input> rs) {
     if constexpr (Traits::kQuietReads) {
-      if (quiet_.worth_trying()) {
+      if (quiet_reads_ && quiet_.worth_trying()) {
         bool decided = false;
         WriteBatch batch;
-        if (std::optional<StateSnapshot> quiet = store_.load_quiet_state(Traits::keys(policy_, rs))) {
+        if (std::optional<StateSnapshot> quiet = quiet_reads_->load_quiet_state(Traits::keys(policy_, rs))) {
           batch = core::decide(policy_, rs, std::move(*quiet));
           decided = all_unchanged(batch, rs.size());  // else the snapshot may have been short
         }
@@ -162,6 +162,7 @@ class Batcher {
 
   const MatchPolicy& policy_;
   Store& store_;
+  QuietReads* quiet_reads_;  // nullptr: the store offers no quiet shortcut
   const RunOptions& options_;
   SyncEvents& events_;
   QuietAttempts quiet_;
@@ -316,10 +317,11 @@ SyncReport run_stream(const MatchPolicy& policy, Source<Record>& source, Store& 
     // a source opens on another thread, the store reads the stream for the quiet shortcut,
     // giving up if the opening brings nothing to sync or a stop is requested. A source that
     // opens on this thread gets the prefetch after the run's first quiet batch instead (below).
+    QuietReads* const quiet = Traits::kQuietReads ? store.quiet_reads() : nullptr;
     bool prefetched = false;
     const SourceStart start = source.begin_while(cursor, [&](const std::function<bool()>& opening_gave_nothing) {
-      if (!Traits::kQuietReads || !snapshot || cursor.snapshot_size.value_or(0) <= 0) return;
-      store.prefetch_quiet_stream(policy.connector, policy.stream,
+      if (!quiet || !snapshot || cursor.snapshot_size.value_or(0) <= 0) return;
+      quiet->prefetch_quiet_stream(policy.connector, policy.stream,
                                   [&] { return opening_gave_nothing() || events.stop_requested(); });
       prefetched = true;
     });
@@ -350,9 +352,9 @@ SyncReport run_stream(const MatchPolicy& policy, Source<Record>& source, Store& 
           batcher.run_all(all.subspan(at, n), last_of_page ? cw : std::nullopt, &counters, in_flight);
           handed += static_cast<std::int64_t>(n);
           if constexpr (Traits::kQuietReads) {
-            if (!prefetched && snapshot && batcher.last_batch_quiet() &&
+            if (quiet && !prefetched && snapshot && batcher.last_batch_quiet() &&
                 quiet_prefetch_pays(start.snapshot_size, handed, options.batch_size)) {
-              store.prefetch_quiet_stream(policy.connector, policy.stream, [&] { return events.stop_requested(); });
+              quiet->prefetch_quiet_stream(policy.connector, policy.stream, [&] { return events.stop_requested(); });
               prefetched = true;
             }
           }

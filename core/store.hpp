@@ -41,6 +41,9 @@ struct StoredParked {
   bool expired = false;  // parked for park_ttl or longer: becomes an account_not_found rejection
 };
 
+class QuietReads;
+
+// The core port: what every run needs.
 class Store {
  public:
   virtual ~Store() = default;
@@ -54,44 +57,9 @@ class Store {
   // number of set-based queries (IN lists in chunks), never one query per record.
   virtual StateSnapshot load_state(const BatchKeys& keys) = 0;
 
-  // The quiet shortcut (a re-sync where nothing changed): a snapshot that is enough to decide
-  // a batch whose every record is bound and unchanged, read with fewer and smaller queries
-  // than load_state. It holds the bindings of keys.remote_ids, every account bound to them or
-  // holding one of keys.codes, and the ancestors of all of these (as load_state does, except
-  // that an account's member_of_code, name and vat may be left empty); it leaves out open
-  // rejections, pending children, contact bindings, adoption candidates, the remote ids by
-  // account and default contacts. It returns nullopt instead when a bound
-  // record has an open rejection or its account's code has a pending child (accounts with
-  // that member_of_code and no member_of_id), and when the store offers no shortcut (the
-  // default).
-  //
-  // Why that is enough: the engine keeps the decisions made over this snapshot only when all
-  // of them are `unchanged` and the batch writes nothing (see engine.cpp); otherwise it
-  // decides again over load_state. A record is decided `unchanged` only when it is bound to
-  // an existing account with its code, owner and payload hash, and then the decider consults
-  // no more than the parts held here: the binding, its account's code, owner and parent, the
-  // accounts by code (its parent's), the ancestors (cycle check), the open rejections and
-  // pending children (none, checked above). The snapshot may come from an earlier read of
-  // the whole stream (prefetch_quiet_stream, below).
-  virtual std::optional<StateSnapshot> load_quiet_state(const BatchKeys& keys);
-
-  // A hint for the quiet shortcut: the rest of this run of (connector, stream) is expected to
-  // be quiet and long (a snapshot synced before is opening, or most of it is still to come and
-  // the last batch was unchanged). The store may then read every binding of the stream at
-  // once, with what load_quiet_state would read for it, and answer the run's further
-  // load_quiet_state calls and its mark_missing from that read, until the store writes (an
-  // apply that writes anything, mark_missing) or a run begins. It gives the read up as soon as
-  // `give_up` (if set) returns true. The default does nothing.
-  //
-  // Why a read made earlier is as good: a batch decided over load_quiet_state's snapshot is
-  // kept only when it writes nothing, and the store has written nothing since the read. Such
-  // a batch sees exactly what it would have seen had it run at the moment of the read, which
-  // is one order in which it and a concurrent CRM edit can happen (it writes nothing, so no
-  // edit is lost; the next run sees the edit). The first batch that writes ends it: that
-  // batch and every later one read afresh. The bindings of a stream are written only by the
-  // holder of its connector's lease, i.e. this run, so mark_missing finds them as they were.
-  virtual void prefetch_quiet_stream(const std::string& connector, const std::string& stream,
-                                     const std::function<bool()>& give_up);
+  // The optional QuietReads capability (below), or nullptr when the store offers none (the
+  // engine then decides every batch over load_state).
+  virtual QuietReads* quiet_reads() { return nullptr; }
 
   // Carries out `batch` in ONE transaction, together with batch.cursor when set, in this
   // order: code changes phase 1 (from-codes → NULL), account inserts, code changes phase 2,
@@ -128,19 +96,63 @@ class Store {
   virtual std::int64_t mark_missing(const std::string& connector, const std::string& stream,
                                     const std::unordered_set<std::string>& seen) = 0;
 
-  // --- Commerce streams and parking (SPEC §4.1, §3 rules 10 and 11) ---
-  // The defaults throw SyncError{permanent} "not supported by this store"; MemoryStore and
-  // OdbcStore implement them.
+  // --- Attached streams and parking (SPEC §4.1, §4.2, §3 rules 10 and 11) ---
 
   // load_state(keys.base) plus the commerce parts of CommerceState, set-based like load_state.
-  virtual CommerceState load_commerce_state(const CommerceKeys& keys);
+  virtual CommerceState load_commerce_state(const CommerceKeys& keys) = 0;
   // The parked records of (connector, stream), oldest first; `expired` when parked_at is at
   // least `park_ttl` ago.
   virtual std::vector<StoredParked> parked_records(const std::string& connector, const std::string& stream,
-                                                   std::chrono::seconds park_ttl);
+                                                   std::chrono::seconds park_ttl) = 0;
 
   // Dry run: rolls back everything done since the store was opened in dry-run mode.
   virtual void end_dry_run() {}
+};
+
+// The QuietReads capability: the re-sync shortcut for company streams (SPEC §11), offered by
+// stores that can read a batch's unchanged state more cheaply than load_state (OdbcStore).
+class QuietReads {
+ public:
+  virtual ~QuietReads() = default;
+
+  // The quiet shortcut (a re-sync where nothing changed): a snapshot that is enough to decide
+  // a batch whose every record is bound and unchanged, read with fewer and smaller queries
+  // than load_state. It holds the bindings of keys.remote_ids, every account bound to them or
+  // holding one of keys.codes, and the ancestors of all of these (as load_state does, except
+  // that an account's member_of_code, name and vat may be left empty); it leaves out open
+  // rejections, pending children, contact bindings, adoption candidates, the remote ids by
+  // account and default contacts. It returns nullopt instead when a bound
+  // record has an open rejection or its account's code has a pending child (accounts with
+  // that member_of_code and no member_of_id), 
+  //
+  // Why that is enough: the engine keeps the decisions made over this snapshot only when all
+  // of them are `unchanged` and the batch writes nothing (see engine.cpp); otherwise it
+  // decides again over load_state. A record is decided `unchanged` only when it is bound to
+  // an existing account with its code, owner and payload hash, and then the decider consults
+  // no more than the parts held here: the binding, its account's code, owner and parent, the
+  // accounts by code (its parent's), the ancestors (cycle check), the open rejections and
+  // pending children (none, checked above). The snapshot may come from an earlier read of
+  // the whole stream (prefetch_quiet_stream, below).
+  virtual std::optional<StateSnapshot> load_quiet_state(const BatchKeys& keys) = 0;
+
+  // A hint for the quiet shortcut: the rest of this run of (connector, stream) is expected to
+  // be quiet and long (a snapshot synced before is opening, or most of it is still to come and
+  // the last batch was unchanged). The store may then read every binding of the stream at
+  // once, with what load_quiet_state would read for it, and answer the run's further
+  // load_quiet_state calls and its mark_missing from that read, until the store writes (an
+  // apply that writes anything, mark_missing) or a run begins. It gives the read up as soon as
+  // `give_up` (if set) returns true. The default does nothing.
+  //
+  // Why a read made earlier is as good: a batch decided over load_quiet_state's snapshot is
+  // kept only when it writes nothing, and the store has written nothing since the read. Such
+  // a batch sees exactly what it would have seen had it run at the moment of the read, which
+  // is one order in which it and a concurrent CRM edit can happen (it writes nothing, so no
+  // edit is lost; the next run sees the edit). The first batch that writes ends it: that
+  // batch and every later one read afresh. The bindings of a stream are written only by the
+  // holder of its connector's lease, i.e. this run, so mark_missing finds them as they were.
+  virtual void prefetch_quiet_stream(const std::string& connector, const std::string& stream,
+                                     const std::function<bool()>& give_up) = 0;
+
 };
 
 }  // namespace erpsync::core

@@ -50,7 +50,7 @@ struct OdbcStoreOptions {
   bool quiet_shortcut = true;
 };
 
-class OdbcStore final : public core::Store {
+class OdbcStore final : public core::Store, public core::QuietReads {
  public:
   static constexpr std::size_t kInChunk = 1000;          // keys per IN list (one per kind and batch of ≤ 1000)
   static constexpr int kMaxAncestorDepth = 64;           // member_of levels loaded for cycle checks
@@ -68,6 +68,7 @@ class OdbcStore final : public core::Store {
 
   core::CursorState load_cursor(const std::string& connector, const std::string& stream) override;
   core::StateSnapshot load_state(const core::BatchKeys& keys) override;
+  core::QuietReads* quiet_reads() override { return this; }
   // One query per chunk of remote ids (bindings joined with their accounts and those accounts'
   // parents, and whether the batch needs the full snapshot); then, only where needed, the
   // accounts of codes not loaded that way and further ancestors.

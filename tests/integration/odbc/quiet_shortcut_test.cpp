@@ -71,7 +71,7 @@ class ListSource final : public core::AccountSource {
 };
 
 // Counts how the engine read its state.
-class CountingStore final : public core::Store {
+class CountingStore final : public core::Store, public core::QuietReads {
  public:
   explicit CountingStore(core::Store& s) : s_(s) {}
   int full_loads = 0, quiet_loads = 0, quiet_answers = 0, prefetches = 0;
@@ -83,13 +83,19 @@ class CountingStore final : public core::Store {
   }
   std::optional<core::StateSnapshot> load_quiet_state(const core::BatchKeys& k) override {
     ++quiet_loads;
-    auto st = s_.load_quiet_state(k);
+    auto st = s_.quiet_reads()->load_quiet_state(k);
     if (st) ++quiet_answers;
     return st;
   }
   void prefetch_quiet_stream(const std::string& c, const std::string& st, const std::function<bool()>& give_up) override {
     ++prefetches;
-    s_.prefetch_quiet_stream(c, st, give_up);
+    s_.quiet_reads()->prefetch_quiet_stream(c, st, give_up);
+  }
+  core::QuietReads* quiet_reads() override { return s_.quiet_reads() ? this : nullptr; }
+  core::CommerceState load_commerce_state(const core::CommerceKeys& k) override { return s_.load_commerce_state(k); }
+  std::vector<core::StoredParked> parked_records(const std::string& c, const std::string& st,
+                                                 std::chrono::seconds ttl) override {
+    return s_.parked_records(c, st, ttl);
   }
   void apply(const core::WriteBatch& b) override { s_.apply(b); }
   std::int64_t begin_run(const std::string& c, const std::string& st, const std::string& i) override {
