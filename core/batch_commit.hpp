@@ -10,8 +10,8 @@
 
 #include "core/errors.hpp"
 #include "core/outcome.hpp"
-#include "core/store.hpp"
-#include "core/events.hpp"
+#include "core/ports/store.hpp"
+#include "core/ports/events.hpp"
 #include "core/write_batch.hpp"
 
 namespace erpsync::core {

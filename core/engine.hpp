@@ -14,10 +14,10 @@
 #include <cstddef>
 #include <string>
 
-#include "core/events.hpp"
+#include "core/ports/events.hpp"
 #include "core/policy.hpp"
-#include "core/source.hpp"
-#include "core/store.hpp"
+#include "core/ports/source.hpp"
+#include "core/ports/store.hpp"
 #include "core/stream_kind.hpp"
 #include "core/sync_report.hpp"
 

@@ -14,7 +14,7 @@
 #include "core/matcher.hpp"
 #include "core/payload.hpp"
 #include "core/record.hpp"
-#include "core/store.hpp"
+#include "core/ports/store.hpp"
 
 namespace erpsync::core {
 

@@ -34,7 +34,7 @@
 #include <optional>
 #include <string>
 
-#include "core/source.hpp"
+#include "core/ports/source.hpp"
 
 namespace erpsync::daemon {
 

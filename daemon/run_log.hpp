@@ -10,7 +10,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "core/events.hpp"
+#include "core/ports/events.hpp"
 #include "core/sync_report.hpp"
 
 namespace erpsync::daemon {

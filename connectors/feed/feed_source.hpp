@@ -51,7 +51,7 @@
 #include "connectors/feed/mapper.hpp"
 #include "connectors/feed/reader.hpp"
 #include "connectors/feed/url.hpp"
-#include "core/source.hpp"
+#include "core/ports/source.hpp"
 
 namespace erpsync::connectors::feed {
 

@@ -29,7 +29,7 @@
 
 #include "connectors/magento2/client.hpp"
 #include "connectors/magento2/mapper.hpp"
-#include "core/source.hpp"
+#include "core/ports/source.hpp"
 
 namespace erpsync::connectors::magento2 {
 

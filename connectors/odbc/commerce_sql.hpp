@@ -15,7 +15,7 @@
 
 #include "connectors/odbc/odbc.hpp"
 #include "core/state.hpp"
-#include "core/store.hpp"
+#include "core/ports/store.hpp"
 #include "core/write_batch.hpp"
 
 namespace erpsync::connectors::odbc::commerce_sql {

@@ -31,7 +31,7 @@
 #include "connectors/odbc/leases.hpp"
 #include "connectors/odbc/migrations.hpp"
 #include "connectors/odbc/odbc.hpp"
-#include "core/store.hpp"
+#include "core/ports/store.hpp"
 
 namespace erpsync::connectors::odbc {
 

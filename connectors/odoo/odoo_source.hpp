@@ -65,8 +65,8 @@
 
 #include "config/config.hpp"
 #include "connectors/odoo/odoo_transport.hpp"
-#include "core/source.hpp"
-#include "core/source.hpp"
+#include "core/ports/source.hpp"
+#include "core/ports/source.hpp"
 
 namespace erpsync::connectors::odoo {
 

@@ -19,7 +19,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "core/store.hpp"
+#include "core/ports/store.hpp"
 
 namespace erpsync::core {
 

@@ -21,7 +21,7 @@
 #include <map>
 #include <string>
 
-#include "core/store.hpp"
+#include "core/ports/store.hpp"
 
 namespace erpsync::testing {
 

@@ -15,7 +15,7 @@
 #include "core/commerce.hpp"
 #include "core/contact_matcher.hpp"
 #include "core/record.hpp"
-#include "core/store.hpp"
+#include "core/ports/store.hpp"
 
 namespace erpsync::core {
 
