@@ -61,26 +61,21 @@ std::size_t skip_markup(std::string_view xml, std::size_t lt) {
 }  // namespace
 
 std::optional<std::size_t> find_unknown_entity(std::string_view xml) {
-  const char* base = xml.data();
   auto next = [&](char c, std::size_t from) {
     if (from >= xml.size()) return xml.size();
-    const void* p = std::memchr(base + from, c, xml.size() - from);
-    return p ? static_cast<std::size_t>(static_cast<const char*>(p) - base) : xml.size();
+    const void* p = std::memchr(xml.data() + from, c, xml.size() - from);
+    return p ? static_cast<std::size_t>(static_cast<const char*>(p) - xml.data()) : xml.size();
   };
-  std::size_t amp = next('&', 0);
-  if (amp == xml.size()) return std::nullopt;  // the usual case: no '&' at all
-  std::size_t lt = next('<', 0);
-  std::size_t pos = 0;
-  while (amp < xml.size()) {
-    if (lt < amp) {
-      pos = skip_markup(xml, lt);
-      lt = next('<', pos);
-      if (amp < pos) amp = next('&', pos);  // inside a comment, CDATA section, PI or DOCTYPE
-      continue;
-    }
+  // Markup is walked only up to a suspect reference, and only once: `outside` is a position the
+  // walk has reached outside any comment, CDATA section, PI or DOCTYPE. A document whose every
+  // '&' begins a predefined or character reference costs one memchr pass.
+  std::size_t outside = 0;
+  for (std::size_t amp = next('&', 0); amp < xml.size(); amp = next('&', amp + 1)) {
     const std::string_view name = reference_name(xml, amp);
-    if (!name.empty() && !predefined(name)) return amp;
-    amp = next('&', amp + 1);
+    if (name.empty() || predefined(name)) continue;
+    for (std::size_t lt = next('<', outside); lt < amp; lt = next('<', outside)) outside = skip_markup(xml, lt);
+    if (outside <= amp) return amp;
+    amp = outside - 1;  // it was inside markup that holds no references: go on after it
   }
   return std::nullopt;
 }

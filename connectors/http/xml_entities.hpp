@@ -17,8 +17,8 @@ namespace erpsync::connectors {
 // Offset of the first '&' of a reference "&name;" whose name is not lt, gt, amp, apos or quot,
 // in text or an attribute value (comments, CDATA sections, processing instructions and the
 // DOCTYPE are skipped); nullopt when there is none. Character references ("&#...;") are left to
-// the parser, and so is a '&' that does not begin "&name;" (pugixml keeps it as text). One pass,
-// jumping between '&' and '<' with memchr.
+// the parser, and so is a '&' that does not begin "&name;" (pugixml keeps it as text). One pass
+// with memchr; markup is walked only up to a reference that is not predefined.
 std::optional<std::size_t> find_unknown_entity(std::string_view xml);
 
 // Throws core::SyncError{permanent} naming `what`, the byte offset, the line and the entity when

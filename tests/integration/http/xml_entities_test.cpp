@@ -29,6 +29,8 @@ TEST(XmlEntities, SkipsCommentsCdataProcessingInstructionsAndTheDoctype) {
   EXPECT_EQ(find_unknown_entity(doc), std::nullopt);
   // A DOCTYPE's entities are not expanded (no parse_doctype), so using one is refused too.
   EXPECT_EQ(find_unknown_entity(doc + "<z>&e;</z>"), doc.size() + 3);
+  EXPECT_EQ(find_unknown_entity("<!-- &a; --><x><![CDATA[&b;]]>&c;</x><!-- &d; -->"), 30u);
+  EXPECT_EQ(find_unknown_entity("<x><!-- unclosed &a;"), std::nullopt);  // the parser reports it
 }
 
 TEST(XmlEntities, ParseXmlBoundedRefusesThemNamingLineAndEntity) {
