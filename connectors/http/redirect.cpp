@@ -35,7 +35,9 @@ bool kept_across_origins(std::string_view header) {
 
 std::string url_origin(std::string_view url) {
   std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> parsed(curl_url(), &curl_url_cleanup);
-  if (!parsed || curl_url_set(parsed.get(), CURLUPART_URL, std::string(url).c_str(), 0) != CURLUE_OK) return {};
+  // A space in a path or query (a next link as some servers write it) does not hide the origin.
+  if (!parsed || curl_url_set(parsed.get(), CURLUPART_URL, std::string(url).c_str(), CURLU_ALLOW_SPACE) != CURLUE_OK)
+    return {};
   const std::string scheme = lower(url_part(parsed.get(), CURLUPART_SCHEME));
   const std::string host = lower(url_part(parsed.get(), CURLUPART_HOST));
   if ((scheme != "http" && scheme != "https") || host.empty()) return {};

@@ -724,6 +724,7 @@ TEST(Redirect, OriginsCompareSchemeHostAndPort) {
   EXPECT_NE(url_origin("http://h:8080/"), url_origin("http://h:8081/"));
   EXPECT_EQ(url_origin("file:///etc/passwd"), "");
   EXPECT_EQ(url_origin("/relative"), "");
+  EXPECT_EQ(url_origin("https://erp.example.com/odata?$filter=a eq 1"), "https://erp.example.com");
 }
 
 }  // namespace
