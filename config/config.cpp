@@ -155,6 +155,13 @@ std::optional<double> parse_percentage(std::string_view text) {
   return v;
 }
 
+bool is_credential_header(std::string_view name) {
+  for (std::string_view word : {"key", "token", "auth", "secret", "session", "cookie", "password", "signature"})
+    for (std::size_t p = 0; p + word.size() <= name.size(); ++p)
+      if (iequals_prefix(name, p, word)) return true;
+  return false;
+}
+
 std::string default_instance_id() {
   char buf[256] = {};
   if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
@@ -610,6 +617,7 @@ class Loader {
         if (it.value().is_string() && it.value().get<std::string>().empty())
           error(at.child("owners").child(it.key()), "expected a CRM login, got an empty string");
     if (ctype == "feed") check_feed(v, at);
+    warn_plain_http(v, at, ctype);
     if (ctype == "magento2") check_auth(v, at, {{"oauth1", {"consumer_key", "consumer_secret", "access_token", "access_token_secret"}},
                                                 {"bearer", {"token"}},
                                                 {"admin", {"username", "password"}}});
@@ -619,6 +627,37 @@ class Loader {
       if (!v.contains(needed)) error(at, "missing required key " + q(needed) + " for protocol " + q(proto));
     }
     return ctype;
+  }
+
+  // SPEC §10: credentials over plain http:// can be read by anyone on the network path. Allowed
+  // (a test system, a trusted segment), but said at start and at every reload, naming the
+  // connector, the key and what to do.
+  void warn_plain_http(const Json& v, const Loc& at, const std::string& ctype) {
+    const std::string name = v.contains("name") && v["name"].is_string() ? v["name"].get<std::string>() : "?";
+    auto plain = [](const Json& obj, const char* key) {
+      return obj.contains(key) && obj[key].is_string() && obj[key].get<std::string>().rfind("http://", 0) == 0;
+    };
+    auto warn = [&](const Loc& where, const std::string& what) {
+      warnings.push_back({where.file->path, where.line(), where.key,
+                          "connector " + q(name) + " sends " + what +
+                              " over plain http://, where anyone on the network path can read them: use https://"});
+    };
+    if (v.contains("enabled") && v["enabled"].is_boolean() && !v["enabled"].get<bool>()) return;  // sends nothing
+    const bool has_auth = v.contains("auth") && v["auth"].is_object();
+    if (ctype == "magento2" && plain(v, "base_url")) warn(at.child("base_url"), "its Magento credentials");
+    if (ctype == "odoo" && plain(v, "url")) warn(at.child("url"), "its Odoo password or API key");
+    if (ctype != "feed") return;
+    if (plain(v, "url")) {
+      std::string what;
+      if (has_auth && v["auth"].contains("type") && v["auth"]["type"].is_string())
+        what = "its credentials (auth " + v["auth"]["type"].get<std::string>() + ")";
+      if (v.contains("headers") && v["headers"].is_object())
+        for (auto h = v["headers"].begin(); h != v["headers"].end(); ++h)
+          if (is_credential_header(h.key())) what += (what.empty() ? "its credential header " : " and header ") + h.key();
+      if (!what.empty()) warn(at.child("url"), what);
+    }
+    if (has_auth && plain(v["auth"], "token_url"))
+      warn(at.child("auth").child("token_url"), "its OAuth2 client secret");
   }
 
   static bool valid_start_date(const std::string& s) {
@@ -754,7 +793,7 @@ class Loader {
                        v["url"].get<std::string>().rfind("https://", 0) == 0);
     if (!http && v.contains("url") && v["url"].is_string() && v["url"].get<std::string>().rfind("file://", 0) == 0) {
       // A file has no request to authenticate, page or filter: such keys would be ignored.
-      for (const char* key : {"auth", "headers", "paging", "cursor", "timeout", "tls"})
+      for (const char* key : {"auth", "headers", "paging", "cursor", "timeout", "tls", "max_pages", "max_snapshot_size"})
         if (v.contains(key))
           error(at.child(key), std::string("only for http:// and https:// feeds") +
                                    (std::string_view(key) == "cursor"
@@ -874,6 +913,8 @@ class Loader {
     f.max_size = get(v, "max_size", P + "max_size").get<std::int64_t>();
     f.max_depth = get(v, "max_depth", P + "max_depth").get<int>();
     f.timeout = dur(v, "timeout", P + "timeout");
+    f.max_pages = get(v, "max_pages", P + "max_pages").get<std::int64_t>();
+    f.max_snapshot_size = get(v, "max_snapshot_size", P + "max_snapshot_size").get<std::int64_t>();
     if (v.contains("auth")) {
       const Json& a = v["auth"];
       std::string t = a["type"].get<std::string>();

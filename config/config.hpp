@@ -148,6 +148,10 @@ struct FeedConfig {
   Duration stable_for = std::chrono::seconds(5);
   std::int64_t max_size = std::int64_t{256} << 20;
   int max_depth = 64;
+  // HTTP feeds: the most pages one run reads, and the most bytes a snapshot's pages add up to
+  // (SPEC §10: a source whose paging never ends is an error, not an endless run).
+  std::int64_t max_pages = 10'000;
+  std::int64_t max_snapshot_size = std::int64_t{2} << 30;
   // Records per page handed to the engine. Not a config option: 0 (the default) hands a file's
   // document over in slices of FeedSource::kFileSliceRecords (SPEC §3 rule 7 still supersedes
   // duplicate remote ids across the whole document). HTTP feeds hand over each fetched page as
@@ -266,6 +270,11 @@ LoadResult load_database_only(const std::string& path);
 std::optional<Duration> parse_duration(std::string_view text);
 // "20%", "12.5%" (0..100) → 20.0; nullopt for anything else.
 std::optional<double> parse_percentage(std::string_view text);
+
+// True for an extra HTTP header (a feed's `headers`) whose name says it carries a credential:
+// API and subscription keys, tokens, auth, secrets, sessions, cookies, passwords, signatures.
+// Such values are masked in every log line, and sending them over plain http:// is warned about.
+bool is_credential_header(std::string_view name);
 
 // Host name for cluster.instance_id's default.
 std::string default_instance_id();

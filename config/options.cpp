@@ -168,6 +168,8 @@ const OptionSpec kOptions[] = {
   {"connectors[feed].cursor.order", T::string, "", "Sort order value.", C::feed_cursor},
   {"connectors[feed].cursor.timezone", T::string, "\"UTC\"", "Time zone of the source's times without an offset and of the {cursor} value sent: UTC or a fixed offset such as \"+01:00\".", C::feed_cursor},
   {"connectors[feed].cursor.granularity", T::string, "\"second\"", "Precision of the source's times; the overlap widens to match.", C::feed_cursor, false, false, "second|day"},
+  {"connectors[feed].max_pages", T::integer, "10000", "Most pages one run reads; more is an error (a source whose paging never ends).", C::feed_http, false, false, {}, 1, INT64_MAX},
+  {"connectors[feed].max_snapshot_size", T::integer, "2147483648", "Most bytes a snapshot's pages add up to (they are held until written); more is an error.", C::feed_http, false, false, {}, 1, INT64_MAX},
   {"connectors[feed].timeout", T::duration, "\"60s\"", "Per-request timeout.", C::feed_http},
   {"connectors[feed].tls", T::object, "{}", "TLS settings.", C::feed_http},
   {"connectors[feed].tls.verify", T::boolean, "true", "Verify the server certificate.", C::feed_http},

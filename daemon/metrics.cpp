@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <list>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -266,6 +267,10 @@ ListenAddress parse_listen(std::string_view listen) {
 
 // ---- server ---------------------------------------------------------------------------------
 
+namespace {
+class Session;
+}
+
 struct MetricsServer::Impl {
   Impl(const MetricsRegistry& r, Options o) : registry(r), options(o) {}
 
@@ -273,6 +278,10 @@ struct MetricsServer::Impl {
   const Options options;
   std::shared_ptr<spdlog::logger> log;
   int open_connections = 0;  // touched on the server thread only
+  // Connections still waiting for their request, oldest first (server thread only). When
+  // max_connections are open, a new connection closes the oldest of these instead of being
+  // turned away: idle sockets cannot starve the scraper, whose request arrives at once.
+  std::list<std::weak_ptr<Session>> waiting;
   // Declared before the acceptor and timer, destroyed after them; its destructor destroys
   // the handlers still pending, and with them the sessions (their sockets close).
   net::io_context ioc{1};
@@ -292,19 +301,37 @@ class Session : public std::enable_shared_from_this<Session> {
       : server_(server), stream_(std::move(socket)), buffer_(server.options.max_request_bytes) {
     ++server_.open_connections;
   }
-  ~Session() { --server_.open_connections; }
+  ~Session() {
+    leave_waiting();
+    --server_.open_connections;
+  }
 
   void start() {
     parser_.header_limit(static_cast<std::uint32_t>(server_.options.max_request_bytes));
     parser_.body_limit(server_.options.max_request_bytes);
     stream_.expires_after(server_.options.timeout);
+    waiting_ = server_.waiting.insert(server_.waiting.end(), weak_from_this());
+    in_waiting_ = true;
     http::async_read(stream_, buffer_, parser_,
                      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
+  // Closes a connection whose request has not arrived (its read ends with an error).
+  void evict() {
+    leave_waiting();
+    close();
+  }
+
  private:
+  void leave_waiting() {
+    if (!in_waiting_) return;
+    server_.waiting.erase(waiting_);
+    in_waiting_ = false;
+  }
+
   void on_read(beast::error_code ec) {
-    // Too large, too slow, or not HTTP: the connection is closed without an answer.
+    leave_waiting();
+    // Too large, too slow, not HTTP or evicted: the connection is closed without an answer.
     if (ec) return close();
     const auto& req = parser_.get();
     std::string_view target(req.target().data(), req.target().size());
@@ -341,6 +368,8 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   http::request_parser<http::string_body> parser_;
   http::response<http::string_body> res_;
+  std::list<std::weak_ptr<Session>>::iterator waiting_;  // valid while in_waiting_
+  bool in_waiting_ = false;
 };
 
 }  // namespace
@@ -357,10 +386,14 @@ void MetricsServer::Impl::accept() {
       });
       return;
     }
-    if (open_connections >= options.max_connections) {
-      beast::error_code ignored;
+    auto oldest_waiting = waiting.empty() ? nullptr : waiting.front().lock();
+    if (open_connections >= options.max_connections && !oldest_waiting) {
+      beast::error_code ignored;  // every connection is being answered: this one is refused
       socket.close(ignored);
     } else {
+      // At the limit, the oldest connection still waiting for its request makes room (its
+      // session ends once its cancelled read completes).
+      if (open_connections >= options.max_connections) oldest_waiting->evict();
       std::make_shared<Session>(*this, std::move(socket))->start();
     }
     accept();

@@ -101,7 +101,10 @@ class MetricsServer {
   struct Options {
     std::chrono::milliseconds timeout{10'000};  // to read a request, and to write the answer
     std::size_t max_request_bytes = 8192;       // request line + headers + body
-    int max_connections = 16;                   // more are closed at once
+    // Open connections at most. At the limit a new connection closes the oldest one still
+    // waiting for its request (idle sockets cannot starve a scraper); it is refused only when
+    // every open connection is being answered.
+    int max_connections = 16;
   };
 
   // Binds `listen` (see parse_listen; only that address) and serves `registry` on GET /metrics

@@ -103,6 +103,7 @@ core::SourceStart FeedSource::begin(const core::CursorState& cursor) {
   // http(s)://: the request parameters of this run.
   page_index_ = 0;
   done_ = false;
+  seen_pages_.clear();
   previous_body_hash_.clear();
   prefetched_.clear();
   best_.reset();
@@ -133,11 +134,21 @@ core::SourceStart FeedSource::begin(const core::CursorState& cursor) {
   first_url_ = next_url_ = page_url(0);
 
   if (!cursor_configured_) {
-    // A snapshot: every page now, so that its size is known before anything is written.
+    // A snapshot: every page now, so that its size is known before anything is written. The
+    // pages are held until the engine takes them: max_snapshot_size bounds their bytes.
     std::int64_t total = 0;
+    std::int64_t bytes = 0;
     while (!done_) {
       const std::string url = next_url_;
       FetchedDocument doc = reader_->read(url);
+      bytes += static_cast<std::int64_t>(doc.bytes.size());
+      if (bytes > feed_.max_snapshot_size)
+        throw SyncError(SyncError::Kind::permanent,
+                        what(doc.location) + ": the snapshot's pages add up to more than max_snapshot_size (" +
+                            std::to_string(feed_.max_snapshot_size) + " bytes) after " +
+                            std::to_string(page_index_ + 1) +
+                            " pages; the source may never end its paging — raise max_snapshot_size if the export "
+                            "really is that large");
       auto n = load_page(doc, url);
       if (!n) break;
       total += static_cast<std::int64_t>(*n);
@@ -166,6 +177,7 @@ std::optional<std::size_t> FeedSource::load_page(const FetchedDocument& doc, con
   const std::string where = what(doc.location);
   const std::size_t n = mapper_->load(doc.bytes, where);
   ++page_index_;
+  seen_pages_.emplace(url, doc.location);
   const std::string hash = core::sha256_hex(doc.bytes);
   const bool repeated = hash == previous_body_hash_;
   previous_body_hash_ = hash;
@@ -201,13 +213,19 @@ std::optional<std::size_t> FeedSource::load_page(const FetchedDocument& doc, con
         throw SyncError(SyncError::Kind::permanent,
                         where + ": the next link at " + p.next_link + " leads to another site (" + url_origin(next) +
                             "); refused so that the feed's credentials are not sent there");
-      if (next == url)
+      if (auto seen = seen_pages_.find(next); seen != seen_pages_.end())
         throw SyncError(SyncError::Kind::permanent,
-                        where + ": the next link at " + p.next_link + " is the page just read; refused as a loop");
+                        where + ": the next link at " + p.next_link + " leads back to " + seen->second +
+                            ", a page this run has read already; refused as a loop (the source's paging is broken: "
+                            "check its next links)");
       next_url_ = std::move(next);
       break;
     }
   }
+  if (!done_ && page_index_ >= feed_.max_pages)
+    throw SyncError(SyncError::Kind::permanent,
+                    where + ": the source has more than max_pages (" + std::to_string(feed_.max_pages) +
+                        ") pages in one run; it may never end its paging — raise max_pages if it really has that many");
   return n;
 }
 

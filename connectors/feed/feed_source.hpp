@@ -18,10 +18,14 @@
 //   offset     param = 0, size, 2·size, ... (size_param = size when set); same end rule.
 //   next_link  the URL at `next_link` in each page's body (relative links resolved against the
 //              page's URL) until it is absent or empty. A link to another origin (scheme, host,
-//              port) is refused — the credentials must not follow it — and a link to the page
-//              just read is refused as a loop; both are permanent errors.
+//              port) is refused — the credentials must not follow it — and a link to any page
+//              this run has read already (A → B → A, not only A → A) is refused as a loop; both
+//              are permanent errors.
 // A page byte-identical to the one before it ends page/offset paging (a server that repeats
 // its last page past the end, as Magento 2.3 does, delivers nothing twice).
+// A run that never ends is bounded (SPEC §10): more than `max_pages` pages in one run, or, for a
+// snapshot (whose pages are held until the engine takes them), pages adding up to more than
+// `max_snapshot_size` bytes, is a permanent error naming the connector and the last page.
 //
 // With a `cursor` the feed is not a snapshot (nothing is marked missing, max_shrink does not
 // apply) and pages are fetched one at a time in next_page(). The first request carries
@@ -44,6 +48,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "config/config.hpp"
@@ -114,6 +119,8 @@ class FeedSource final : public core::AccountSource {
   std::string first_url_;
   std::string next_url_;   // the page to fetch next
   std::int64_t page_index_ = 0;  // pages fetched so far in this run
+  // Every URL this run has read → its redacted location (for the loop's message).
+  std::unordered_map<std::string, std::string> seen_pages_;
   bool done_ = true;
   std::string previous_body_hash_;
   std::deque<std::pair<FetchedDocument, std::string>> prefetched_;  // snapshots: (page, URL)

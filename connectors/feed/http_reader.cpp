@@ -40,16 +40,6 @@ std::string base64(std::string_view in) {
   return out;
 }
 
-// Extra headers whose name says they carry a credential (API keys, subscription keys, session
-// cookies): their values are masked like Authorization.
-bool credential_like(std::string_view name) {
-  std::string n(name);
-  std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  for (const char* word : {"key", "token", "auth", "secret", "session", "cookie", "password", "signature"})
-    if (n.find(word) != std::string::npos) return true;
-  return false;
-}
-
 // application/x-www-form-urlencoded: only unreserved characters stay.
 std::string form_encode(std::string_view text) {
   static constexpr char kHex[] = "0123456789ABCDEF";
@@ -88,7 +78,7 @@ http::ClientOptions HttpReader::client_options(const config::FeedConfig& feed) {
   if (feed.auth.type == config::FeedAuth::Type::basic)
     o.secrets.push_back(base64(feed.auth.username + ":" + feed.auth.password.reveal()));
   for (const auto& [name, value] : feed.headers) {
-    if (!credential_like(name)) continue;
+    if (!config::is_credential_header(name)) continue;  // masked like Authorization
     o.secret_headers.push_back(name);
     o.secrets.push_back(value);
   }

@@ -11,7 +11,10 @@
 //           scope (form-encoded, the way Entra ID / Business Central expects), then the access
 //           token as a bearer token. The token is kept until shortly before it expires
 //           (expires_in − min(60 s, expires_in / 2)); a 401 from the feed drops it, fetches a
-//           new one and sends the request once more; a second 401 is SyncError{auth}.
+//           new one and sends the request once more; a second 401 is SyncError{auth}. A 307/308
+//           of the token request to another origin is refused (its body holds the secret), and
+//           a redirect of a feed request to another origin carries none of the credentials
+//           (connectors/http/redirect.hpp).
 // A 401/403 (or a token endpoint refusing the client) is SyncError{auth} naming the auth type
 // and what to check. 408, 429 and 5xx are transient (Retry-After carried), other 4xx
 // permanent, transport failures as the client classifies them (http_error.hpp). A 2xx whose

@@ -11,6 +11,7 @@
 #include <pugixml.hpp>
 
 #include "connectors/feed/xml_records.hpp"
+#include "connectors/http/xml_entities.hpp"
 #include "core/errors.hpp"
 #include "core/normalize.hpp"
 #include "core/payload.hpp"
@@ -324,6 +325,7 @@ class XmlMapper final : public DocumentMapper {
   // has too few start tags to nest that deep).
   bool parse_record(std::string_view text, const ParseLimits& limits) {
     if (text.size() > limits.max_bytes) return false;
+    if (find_unknown_entity(text)) return false;  // the whole parse names it
     if (!record_doc_.load_buffer(text.data(), text.size(), pugi::parse_default, pugi::encoding_auto)) return false;
     // Every element comes from a '<' not followed by '/': fewer of those than max_depth, and no
     // element can be deeper.

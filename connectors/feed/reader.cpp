@@ -1,13 +1,16 @@
 #include "connectors/feed/reader.hpp"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
-#include <fstream>
 #include <thread>
+#include <utility>
 
 #include "core/errors.hpp"
 
@@ -41,6 +44,31 @@ void reserve_large(std::string& s, std::size_t size) {
   const std::uintptr_t to = (begin + size) & ~static_cast<std::uintptr_t>(kHuge - 1);
   if (to > from) ::madvise(reinterpret_cast<void*>(from), to - from, MADV_HUGEPAGE);
 }
+
+// Closes its descriptor.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    if (this != &other) {
+      reset();
+      fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+  }
+  ~UniqueFd() { reset(); }
+  int get() const { return fd_; }
+
+ private:
+  void reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  int fd_ = -1;
+};
 
 }  // namespace
 
@@ -78,11 +106,22 @@ FileReader::FileReader(std::string path, std::int64_t max_size, std::chrono::mil
 
 FetchedDocument FileReader::read() {
   using core::SyncError;
+  // Opened first, then judged on the descriptor (fstat): what is checked is what is read, with
+  // no window for the path to be swapped in between. O_NOFOLLOW: a symbolic link as the file
+  // itself is refused; O_NONBLOCK: a FIFO planted at the path cannot hang the open.
+  UniqueFd fd;
   struct stat st {};
   for (int waits = 0;; ++waits) {
-    if (::stat(path_.c_str(), &st) != 0) {
+    fd = UniqueFd(::open(path_.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    if (fd.get() < 0 && errno == ELOOP)
+      throw SyncError(SyncError::Kind::permanent,
+                      what_ + ": " + path_ +
+                          " is a symbolic link; a feed file is opened without following links (O_NOFOLLOW): point "
+                          "url at the file itself");
+    if (fd.get() < 0)
       throw SyncError(SyncError::Kind::transient, what_ + ": cannot read " + path_ + ": " + std::strerror(errno));
-    }
+    if (::fstat(fd.get(), &st) != 0)
+      throw SyncError(SyncError::Kind::transient, what_ + ": cannot read " + path_ + ": " + std::strerror(errno));
     if (!S_ISREG(st.st_mode))
       throw SyncError(SyncError::Kind::permanent, what_ + ": " + path_ + " is not a regular file");
     auto mtime = std::chrono::system_clock::time_point(
@@ -95,30 +134,42 @@ FetchedDocument FileReader::read() {
                                                       std::to_string(stable_for_.count()) + " ms ago, " +
                                                       std::to_string(kMaxStableWaits) + " times in a row)");
     // Younger than stable_for: wait until it is old enough, then look again (it may have
-    // changed meanwhile). A clock behind the file's mtime waits stable_for at most per round.
+    // been replaced meanwhile: opened anew). A clock behind the file's mtime waits stable_for
+    // at most per round.
     auto wait = stable_for_ - std::max(age, std::chrono::milliseconds(0));
     clock_.sleep_for(std::min(wait, stable_for_));
   }
   if (st.st_size > max_size_)
     throw SyncError(SyncError::Kind::permanent, what_ + ": " + path_ + " is " + std::to_string(st.st_size) +
                                                     " bytes, larger than max_size " + std::to_string(max_size_));
-  std::ifstream in(path_, std::ios::binary);
-  if (!in) throw SyncError(SyncError::Kind::transient, what_ + ": cannot open " + path_ + ": " + std::strerror(errno));
   FetchedDocument doc;
   doc.location = path_;
-  // Read at most max_size + 1 bytes: a file that grew past the cap since stat() is refused.
+  // Read at most max_size + 1 bytes: a file that grew past the cap since fstat() is refused.
   reserve_large(doc.bytes, static_cast<std::size_t>(st.st_size));
   doc.bytes.resize(static_cast<std::size_t>(st.st_size));
-  in.read(doc.bytes.data(), static_cast<std::streamsize>(doc.bytes.size()));
-  doc.bytes.resize(static_cast<std::size_t>(in.gcount()));
+  // The size fstat() gave in large reads, then whatever the file grew by in small ones.
+  auto read_some = [&](char* into, std::size_t n) {
+    for (;;) {
+      const ssize_t got = ::read(fd.get(), into, n);
+      if (got >= 0) return static_cast<std::size_t>(got);
+      if (errno != EINTR)
+        throw SyncError(SyncError::Kind::transient, what_ + ": error reading " + path_ + ": " + std::strerror(errno));
+    }
+  };
+  std::size_t filled = 0;
+  while (filled < doc.bytes.size()) {
+    const std::size_t got = read_some(doc.bytes.data() + filled, doc.bytes.size() - filled);
+    if (got == 0) break;  // shrank since fstat()
+    filled += got;
+  }
+  doc.bytes.resize(filled);
   char extra[4096];
-  while (in.read(extra, sizeof extra) || in.gcount() > 0) {
-    doc.bytes.append(extra, static_cast<std::size_t>(in.gcount()));
+  while (const std::size_t got = read_some(extra, sizeof extra)) {
+    doc.bytes.append(extra, got);
     if (static_cast<std::int64_t>(doc.bytes.size()) > max_size_)
       throw SyncError(SyncError::Kind::permanent,
                       what_ + ": " + path_ + " grew larger than max_size " + std::to_string(max_size_) + " while read");
   }
-  if (in.bad()) throw SyncError(SyncError::Kind::transient, what_ + ": error reading " + path_);
   return doc;
 }
 

@@ -45,6 +45,13 @@ class DocumentReader {
 // A file:// source. Reads the file once its mtime is at least `stable_for` old, waiting
 // (through `clock`) while it is younger; gives up with a transient error when the file keeps
 // changing for 10 waits. `what` prefixes messages (e.g. "feed erp").
+//
+// The file is opened with O_NOFOLLOW: when the path's last component is a symbolic link, the
+// read is refused (permanent error) rather than following it wherever it points — a link
+// planted in a drop folder cannot make erpsync read another file. Links in the directories
+// above it are followed (they are the admin's). Type, mtime and size are judged on the opened
+// descriptor (fstat), so the file checked is the file read; a FIFO or device is refused without
+// blocking.
 class FileReader final : public DocumentReader {
  public:
   FileReader(std::string path, std::int64_t max_size, std::chrono::milliseconds stable_for, Clock& clock,

@@ -16,12 +16,6 @@ bool keep(unsigned char c) {
   }
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // Position just after "scheme://authority" (the start of the path), or npos.
 std::size_t path_start(std::string_view url) {
   auto scheme_end = url.find("://");
@@ -64,21 +58,6 @@ std::string with_query(const std::string& url, const QueryParams& params) {
     sep = '&';
   }
   return base + fragment;
-}
-
-std::string url_origin(std::string_view url) {
-  auto scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) return {};
-  std::string scheme = lower(url.substr(0, scheme_end));
-  if (scheme != "http" && scheme != "https") return {};
-  std::string_view authority = url.substr(scheme_end + 3, path_start(url) - scheme_end - 3);
-  if (auto at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);
-  std::string host = lower(authority);
-  // The default port is the same origin as no port.
-  if (scheme == "http" && host.size() > 3 && host.ends_with(":80")) host.resize(host.size() - 3);
-  if (scheme == "https" && host.size() > 4 && host.ends_with(":443")) host.resize(host.size() - 4);
-  if (host.empty()) return {};
-  return scheme + "://" + host;
 }
 
 std::string resolve_url(const std::string& base, const std::string& ref) {

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "connectors/http/redirect.hpp"
+
 namespace erpsync::connectors::feed {
 
 using QueryParams = std::vector<std::pair<std::string, std::string>>;
@@ -22,9 +24,8 @@ std::string encode_query_component(std::string_view text);
 // `url` with `params` appended to its query (after any it has), before a fragment.
 std::string with_query(const std::string& url, const QueryParams& params);
 
-// "scheme://host[:port]" of an absolute http(s) URL, scheme and host lower-cased; "" when
-// `url` is not one.
-std::string url_origin(std::string_view url);
+// "scheme://host[:port]" of an absolute http(s) URL (connectors/http/redirect.hpp).
+using http::url_origin;
 
 // `ref` (a next link: absolute, "//host/...", "/path", "?query" or a relative path) resolved
 // against `base`.

@@ -10,6 +10,8 @@
 
 #include "connectors/http/bounded_parse.hpp"
 
+#include "connectors/http/xml_entities.hpp"
+
 #include <algorithm>
 #include <string>
 
@@ -286,6 +288,7 @@ void check_xml_parsed(pugi::xml_document& doc, const pugi::xml_parse_result& res
 void parse_xml_bounded(pugi::xml_document& doc, std::string_view text, const ParseLimits& limits,
                        const std::string& what) {
   check_xml_size(text.size(), limits, what);
+  refuse_unknown_entities(text, what);  // pugixml would keep "&foo;" as text
   // parse_default: no parse_doctype, so DOCTYPE internals (entity declarations) are skipped, and
   // pugixml never expands custom or external entities anyway.
   check_xml_parsed(doc, doc.load_buffer(text.data(), text.size(), pugi::parse_default, pugi::encoding_auto), text,
@@ -295,6 +298,7 @@ void parse_xml_bounded(pugi::xml_document& doc, std::string_view text, const Par
 void parse_xml_bounded_inplace(pugi::xml_document& doc, std::string& text, const ParseLimits& limits,
                                const std::string& what) {
   check_xml_size(text.size(), limits, what);
+  refuse_unknown_entities(text, what);
   // Same options as parse_xml_bounded. pugixml rewrites the bytes as it goes (terminators,
   // unescaped text), so the line of an error is counted in the rewritten bytes.
   check_xml_parsed(doc, doc.load_buffer_inplace(text.data(), text.size(), pugi::parse_default, pugi::encoding_auto),

@@ -45,7 +45,7 @@ nlohmann::json parse_json_bounded(std::string_view text, const ParseLimits& limi
 
 // Parses `text` as XML into `doc` (pugixml, no DOCTYPE entity expansion). Throws
 // core::SyncError{permanent} naming `what`, the byte offset (and line) and the reason:
-// malformed, too large, too deep.
+// malformed, too large, too deep, an undefined entity (xml_entities.hpp).
 void parse_xml_bounded(pugi::xml_document& doc, std::string_view text, const ParseLimits& limits,
                        const std::string& what);
 

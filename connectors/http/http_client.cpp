@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "connectors/http/http_error.hpp"
+#include "connectors/http/redirect.hpp"
 
 namespace erpsync::connectors::http {
 
@@ -188,6 +189,29 @@ CurlHttpClient::~CurlHttpClient() = default;
 
 Response CurlHttpClient::send(const Request& request) {
   std::lock_guard lock(mutex_);
+  // Redirects are followed here, hop by hop, so that credentials stay with their origin
+  // (redirect.hpp); libcurl's own following would carry custom headers and bodies along.
+  const std::string credential_origin = url_origin(request.url);
+  Exchange exchange = perform(request);
+  if (options_.max_redirects <= 0) return std::move(exchange.response);
+  Request current;
+  for (long hops = 0; is_redirect(exchange.response.status) && !exchange.redirect_url.empty(); ++hops) {
+    const Request& sent = hops == 0 ? request : current;
+    if (hops == options_.max_redirects)
+      throw HttpError(core::SyncError::Kind::permanent,
+                      request.method + " " + redactor_.url(request.url) + ": more than " +
+                          std::to_string(options_.max_redirects) + " redirects (last to " +
+                          redactor_.url(exchange.redirect_url) + "); configure the final URL",
+                      exchange.response.status);
+    Request next = redirected_request(sent, exchange.response.status, exchange.redirect_url, credential_origin,
+                                      redactor_);
+    current = std::move(next);
+    exchange = perform(current);
+  }
+  return std::move(exchange.response);
+}
+
+CurlHttpClient::Exchange CurlHttpClient::perform(const Request& request) {
   CURL* h = impl_->easy;
   // Keeps the connection cache (keep-alive) and session IDs; clears every option set before.
   curl_easy_reset(h);
@@ -214,8 +238,7 @@ Response CurlHttpClient::send(const Request& request) {
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, options_.max_redirects > 0 ? 1L : 0L);
-  curl_easy_setopt(h, CURLOPT_MAXREDIRS, options_.max_redirects);
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);  // send() follows, see redirect.hpp
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(t.connect.count()));
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(t.total.count()));
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, t.low_speed_bytes);
@@ -289,7 +312,13 @@ Response CurlHttpClient::send(const Request& request) {
                                       " " + std::to_string(response.body.size()) + " bytes in " +
                                       std::to_string(response.elapsed.count()) + " ms");
   }
-  return response;
+  Exchange exchange;
+  // The absolute URL of a Location header (libcurl resolves a relative one against the request).
+  char* redirect = nullptr;
+  if (is_redirect(response.status) && curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &redirect) == CURLE_OK && redirect)
+    exchange.redirect_url = redirect;
+  exchange.response = std::move(response);
+  return exchange;
 }
 
 }  // namespace erpsync::connectors::http

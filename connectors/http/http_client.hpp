@@ -88,7 +88,8 @@ struct ClientOptions {
   // Turns TLS peer and host verification off. Logged at error level on construction and at warn
   // on every request. Never a default.
   bool insecure_skip_tls_verify = false;
-  long max_redirects = 3;            // 0: redirects are not followed (the 3xx is returned)
+  // 0: redirects are not followed (the 3xx is returned). Followed ones obey redirect.hpp.
+  long max_redirects = 3;
   // nullopt: libcurl's default (http_proxy/https_proxy/no_proxy from the environment);
   // "": no proxy at all; otherwise the proxy URL.
   std::optional<std::string> proxy;
@@ -124,12 +125,21 @@ class CurlHttpClient final : public HttpClient {
   explicit CurlHttpClient(ClientOptions options = {});
   ~CurlHttpClient() override;
 
+  // Follows up to ClientOptions::max_redirects redirects under redirect.hpp's rules
+  // (credentials stay with their origin; https → http refused): a refused redirect, or one
+  // more than max_redirects, is HttpError{permanent}.
   Response send(const Request& request) override;
   const Redactor& redactor() const override { return redactor_; }
   const ClientOptions& options() const { return options_; }
 
  private:
   struct Impl;
+  struct Exchange {
+    Response response;
+    std::string redirect_url;  // absolute Location of a 3xx the caller may follow, else ""
+  };
+  // One request, no redirect followed; the caller holds mutex_.
+  Exchange perform(const Request& request);
   ClientOptions options_;
   Redactor redactor_;
   std::mutex mutex_;  // one easy handle, one exchange at a time

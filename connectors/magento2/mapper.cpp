@@ -1,5 +1,7 @@
 #include "connectors/magento2/mapper.hpp"
 
+#include <cstdint>
+
 #include "connectors/magento2/exact_json.hpp"
 #include "core/errors.hpp"
 
@@ -101,6 +103,13 @@ KeysetKey keyset_key(const json& item, const char* id_key, const std::string& wh
   if (!item.is_object() || id == item.end() || !(id->is_number_integer() || id->is_number_unsigned()))
     throw core::SyncError(core::SyncError::Kind::permanent,
                           what + ": an item has no integer " + id_key + "; paging cannot go on past it");
+  // Ids from 2^63 up parse as unsigned: read as long long they would wrap to negative keys
+  // and page backwards. No Magento id is that large (its id columns are INT UNSIGNED).
+  if (id->is_number_unsigned() && id->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))
+    throw core::SyncError(core::SyncError::Kind::permanent,
+                          what + ": an item has " + id_key + " " + id->dump() +
+                              ", larger than 9223372036854775807 (2^63 - 1), the largest id erpsync pages by; "
+                              "refused rather than wrapped: check the store's data or the proxy in front of it");
   const std::string u = text(item, "updated_at");
   if (!core::is_utc_datetime(u))
     throw core::SyncError(core::SyncError::Kind::permanent,

@@ -9,6 +9,7 @@
 
 #include "e2e_fixture.hpp"
 #include "support/child_process.hpp"
+#include "support/fake_http_server.hpp"
 
 namespace erpsync::testing {
 namespace {
@@ -75,6 +76,29 @@ TEST_P(Service, ReloadTakesAGoodConfigAndRefusesABadOneKeepingTheOld) {
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM accounts WHERE external_code = 'B-9'"), "1");
   EXPECT_TRUE(notify_->wait_for("READY=1", 5s, 3));
 
+  daemon->signal(SIGTERM);
+  ASSERT_EQ(daemon->wait_exit(30s), 0) << daemon->output();
+}
+
+TEST_P(Service, PlainHttpWithCredentialsWarnsAtStartAndAtEachReloadNamingTheConnector) {
+  FakeHttpServer erp;
+  erp.on("GET", "/export.xml", FakeReply::xml(200, kFeed));
+  const std::string http_feed =
+      R"({ "name": "erp-http", "type": "feed", "format": "xml", "url": ")" + erp.url("/export.xml") +
+      R"(", "records": "/E/C", "poll_interval": "1h", "default_owner": "sales",
+          "auth": { "type": "bearer", "token": "plain-http-t0ken" },
+          "fields": { "remote_id": "@id", "external_code": "@code", "name": "N" } })";
+  write_config("[" + http_feed + "]");
+  const std::string warning = "connector \"erp-http\" sends its credentials (auth bearer) over plain http://";
+  auto daemon = start();
+  ASSERT_TRUE(notify_->wait_for("READY=1", 30s)) << daemon->output();
+  ASSERT_TRUE(daemon->wait_for_output(warning, 30s)) << daemon->output();
+  ASSERT_TRUE(daemon->wait_for_output("sync connector=erp-http", 30s)) << daemon->output();
+  const std::string at_start = daemon->output();
+  EXPECT_EQ(at_start.find(warning), at_start.rfind(warning)) << "once at start:\n" << at_start;
+  daemon->signal(SIGHUP);
+  ASSERT_TRUE(daemon->wait_for_output(warning, 30s, 2)) << daemon->output();
+  EXPECT_EQ(daemon->output().find("plain-http-t0ken"), std::string::npos) << daemon->output();
   daemon->signal(SIGTERM);
   ASSERT_EQ(daemon->wait_exit(30s), 0) << daemon->output();
 }

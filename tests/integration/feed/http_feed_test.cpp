@@ -394,6 +394,120 @@ TEST(HttpFeedPaging, NextLinkToAnotherSiteOrToItselfIsRefused) {
   EXPECT_THAT(e2.what(), HasSubstr("refused as a loop"));
 }
 
+TEST(HttpFeedPaging, ALoopOverSeveralPagesIsRefusedNamingThePage) {
+  // A -> B -> A: not a page linking to itself, and without the check an endless snapshot held
+  // in memory page after page.
+  FakeHttpServer server;
+  server.on("GET", "/a.json", FakeReply::json(200, records_json(1, 1, R"(,"next":"/b.json?skiptoken=2")")));
+  server.on("GET", "/b.json", FakeReply::json(200, records_json(2, 1, R"(,"next":"/a.json")")));
+  auto j = json_feed(server.url("/a.json"));
+  j["paging"] = {{"type", "next_link"}, {"next_link", "/next"}};
+  auto source = FeedSource::create(load_connector(j));
+  SyncError e = error_of([&] { source->begin({}); }, SyncError::Kind::permanent);
+  EXPECT_THAT(e.what(), HasSubstr("feed erp"));
+  EXPECT_THAT(e.what(), HasSubstr("leads back to " + server.url("/a.json")));
+  EXPECT_THAT(e.what(), HasSubstr("refused as a loop"));
+  EXPECT_EQ(server.request_count(), 2u);
+  // The same with a cursor (pages fetched one at a time while the run writes).
+  j["cursor"] = {{"field", "/m"}, {"param", "since"}};
+  auto changed = FeedSource::create(load_connector(j));
+  error_of([&] { read_all(*changed); }, SyncError::Kind::permanent);
+  EXPECT_EQ(server.request_count(), 4u);
+}
+
+// A feed whose server answers every page number with a full page of `size` new records: its
+// paging never ends.
+nlohmann::ordered_json endless_feed(FakeHttpServer& server, int size) {
+  server.on("GET", "/export.json", [size](const RecordedRequest& r) {
+    int page = std::stoi(r.query_param("page").value_or("1"));
+    return FakeReply::json(200, records_json(page * size, size));
+  });
+  auto j = json_feed(server.url("/export.json"));
+  j["paging"] = {{"type", "page"}, {"param", "page"}, {"size", size}};
+  return j;
+}
+
+TEST(HttpFeedPaging, EndlessPagesStopAtMaxPages) {
+  FakeHttpServer server;
+  auto j = endless_feed(server, 2);
+  j["max_pages"] = 5;
+  auto source = FeedSource::create(load_connector(j));
+  SyncError e = error_of([&] { source->begin({}); }, SyncError::Kind::permanent);
+  EXPECT_THAT(e.what(), HasSubstr("more than max_pages (5) pages"));
+  EXPECT_THAT(e.what(), HasSubstr("page=5"));  // the last page read
+  EXPECT_EQ(server.request_count(), 5u);
+  // Exactly max_pages pages is a complete snapshot.
+  FakeHttpServer five;
+  five.on("GET", "/export.json", [](const RecordedRequest& r) {
+    int page = std::stoi(r.query_param("page").value_or("1"));
+    return FakeReply::json(200, records_json(page * 2, page < 5 ? 2 : 1));
+  });
+  j["url"] = five.url("/export.json");
+  EXPECT_EQ(FeedSource::create(load_connector(j))->begin({}).snapshot_size, 9);
+}
+
+TEST(HttpFeedPaging, ASnapshotOverMaxSnapshotSizeIsRefused) {
+  FakeHttpServer server;
+  auto j = endless_feed(server, 100);  // ~5 KB a page
+  j["max_snapshot_size"] = 20000;
+  auto source = FeedSource::create(load_connector(j));
+  SyncError e = error_of([&] { source->begin({}); }, SyncError::Kind::permanent);
+  EXPECT_THAT(e.what(), HasSubstr("more than max_snapshot_size (20000 bytes)"));
+  const std::size_t page_bytes = records_json(100, 100).size();
+  EXPECT_EQ(server.request_count(), 20000 / page_bytes + 1);
+}
+
+TEST(HttpFeedConfig, PagingBoundsHaveSpecDefaultsAndAreForHttpFeedsOnly) {
+  FakeHttpServer server;
+  const config::ConnectorConfig c = load_connector(json_feed(server.url("/x.json")));
+  EXPECT_EQ(c.feed()->max_pages, 10'000);
+  EXPECT_EQ(c.feed()->max_snapshot_size, std::int64_t{2} << 30);
+  TempDir dir;
+  auto j = json_feed("file://" + dir.write("x.json", "{}"));
+  j["max_pages"] = 3;
+  auto r = config::load_config(
+      dir.write("erpsync.json", nlohmann::ordered_json{{"database", {{"connection", "x"}}}, {"connectors", {j}}}.dump()));
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.errors.at(0).to_string(), HasSubstr("max_pages"));
+  EXPECT_THAT(r.errors.at(0).to_string(), HasSubstr("only for http:// and https:// feeds"));
+}
+
+// ---- redirects: credentials stay with their origin (SPEC §10) --------------------------------
+
+TEST(HttpFeedRedirects, AnotherOriginReceivesNeitherAuthorizationNorCredentialHeaders) {
+  FakeHttpServer erp, other;
+  erp.on("GET", "/export.json", FakeReply::text(302, "").with_header("Location", other.url("/export.json")));
+  other.on("GET", "/export.json", FakeReply::json(200, records_json(1, 2)));
+  auto j = json_feed(erp.url("/export.json"));
+  j["auth"] = {{"type", "bearer"}, {"token", "erp-api-token-123"}};
+  j["headers"] = {{"X-Api-Key", "erp-api-key-456"}, {"Ocp-Apim-Subscription-Key", "sub-key-789"}};
+  auto source = FeedSource::create(load_connector(j));
+  EXPECT_EQ(codes(read_all(*source)), (std::vector<std::string>{"C-1", "C-2"}));
+  ASSERT_EQ(erp.request_count(), 1u);
+  EXPECT_EQ(erp.requests()[0].header("X-Api-Key"), "erp-api-key-456");  // configured for this origin
+  ASSERT_EQ(other.request_count(), 1u);
+  const RecordedRequest r = other.requests()[0];
+  EXPECT_FALSE(r.header("Authorization"));
+  EXPECT_FALSE(r.header("X-Api-Key"));
+  EXPECT_FALSE(r.header("Ocp-Apim-Subscription-Key"));
+  EXPECT_EQ(r.header("Accept"), "application/json");
+}
+
+TEST(HttpFeedRedirects, ATokenRequestRedirectedElsewhereIsRefusedAndItsSecretStays) {
+  FakeHttpServer other;
+  other.on("*", "/token", token_reply("stolen-token"));
+  OAuthFixture fx({FakeReply::text(307, "").with_header("Location", other.url("/token"))});
+  fx.server.on("GET", "/api/customers", FakeReply::json(200, records_json(1, 1)));
+  auto source = FeedSource::create(fx.conn, fx.clock);
+  SyncError e = error_of([&] { read_all(*source); }, SyncError::Kind::permanent);
+  EXPECT_THAT(e.what(), HasSubstr("feed erp"));
+  EXPECT_THAT(e.what(), HasSubstr("307"));
+  EXPECT_THAT(e.what(), HasSubstr("another origin"));
+  EXPECT_THAT(e.what(), Not(HasSubstr("very-secret-client-value")));
+  EXPECT_EQ(other.request_count(), 0u);
+  EXPECT_TRUE(fx.feed_requests().empty());
+}
+
 // ---- Business Central: next links and the cursor ---------------------------------------------
 
 struct BcFixture {

@@ -3,6 +3,7 @@
 
 #include "connectors/http/http_client.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "connectors/http/http_error.hpp"
+#include "connectors/http/redirect.hpp"
 #include "support/fake_http_server.hpp"
 
 namespace erpsync::connectors::http {
@@ -577,6 +579,152 @@ TEST(HttpClient, ABadCaBundleFailsPermanently) {
   const HttpError e = error_of(client, get("https://127.0.0.1:" + std::to_string(server.port()) + "/"));
   EXPECT_EQ(e.kind(), Kind::permanent) << e.what();
   EXPECT_NE(std::string(e.what()).find("SSL CA cert"), std::string::npos) << e.what();
+}
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// ---- redirects: credentials stay with their origin (SPEC §10, redirect.hpp) -------------------
+// Two loopback servers on two ports are two origins; each records what reaches it.
+
+const std::string kApiKey = "api-key-CANARY-4711";
+const std::string kToken = "bearer-CANARY-0815";
+const std::string kClientSecret = "client-secret-CANARY-42";
+
+ClientOptions redirect_options() {
+  ClientOptions o = quick_options();
+  o.secrets = {kApiKey, kToken, kClientSecret};
+  o.secret_headers = {"X-Api-Key"};
+  return o;
+}
+
+Request with_credentials(std::string url) {
+  Request r;
+  r.url = std::move(url);
+  r.headers.add("Accept", "application/json");
+  r.headers.add("Authorization", "Bearer " + kToken);
+  r.headers.add("X-Api-Key", kApiKey);
+  r.headers.add("X-Tenant", "north");
+  return r;
+}
+
+Request token_request(std::string url) {
+  Request r;
+  r.method = "POST";
+  r.url = std::move(url);
+  r.headers.add("Content-Type", "application/x-www-form-urlencoded");
+  r.body = "grant_type=client_credentials&client_id=app&client_secret=" + kClientSecret;
+  return r;
+}
+
+TEST(Redirect, WithinTheOriginCarriesEveryCredential) {
+  FakeHttpServer a;
+  a.on("GET", "/old", FakeReply::text(302, "").with_header("Location", "/new?page=2"));
+  a.on("GET", "/new", FakeReply::json(200, "{}"));
+  CurlHttpClient client(redirect_options());
+  Response r = client.send(with_credentials(a.url("/old")));
+  EXPECT_EQ(r.status, 200);
+  ASSERT_EQ(a.request_count(), 2u);
+  const auto second = a.requests()[1];
+  EXPECT_EQ(second.target, "/new?page=2");
+  EXPECT_EQ(second.header("Authorization"), "Bearer " + kToken);
+  EXPECT_EQ(second.header("X-Api-Key"), kApiKey);
+  EXPECT_EQ(second.header("X-Tenant"), "north");
+}
+
+TEST(Redirect, ToAnotherOriginCarriesNoCredentialAtAll) {
+  FakeHttpServer a, b;  // same host, another port: another origin
+  a.on("GET", "/export", FakeReply::text(302, "").with_header("Location", b.url("/elsewhere")));
+  b.on("GET", "/elsewhere", FakeReply::text(307, "").with_header("Location", a.url("/back")));
+  a.on("GET", "/back", FakeReply::json(200, R"({"v":1})"));
+  CurlHttpClient client(redirect_options());
+  Response r = client.send(with_credentials(a.url("/export")));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"v":1})");
+  ASSERT_EQ(b.request_count(), 1u);
+  const auto at_b = b.requests()[0];
+  EXPECT_FALSE(at_b.header("Authorization"));
+  EXPECT_FALSE(at_b.header("X-Api-Key"));
+  EXPECT_FALSE(at_b.header("X-Tenant"));  // any extra header may be a credential
+  EXPECT_EQ(at_b.header("Accept"), "application/json");
+  for (const auto& [name, value] : at_b.headers) {
+    EXPECT_THAT(value, Not(HasSubstr("CANARY"))) << name;
+  }
+  // Back at the first origin, after a detour: the credentials stay dropped for the chain.
+  ASSERT_EQ(a.request_count(), 2u);
+  EXPECT_FALSE(a.requests()[1].header("X-Api-Key"));
+  EXPECT_FALSE(a.requests()[1].header("Authorization"));
+}
+
+TEST(Redirect, A307Or308OfATokenRequestToAnotherOriginIsRefused) {
+  for (unsigned status : {307u, 308u}) {
+    FakeHttpServer a, b;
+    a.on("POST", "/oauth2/token", FakeReply::text(status, "").with_header("Location", b.url("/steal")));
+    b.on("*", "/steal", FakeReply::json(200, R"({"access_token":"x"})"));
+    CurlHttpClient client(redirect_options());
+    const HttpError e = error_of(client, token_request(a.url("/oauth2/token")), false);
+    EXPECT_EQ(e.kind(), Kind::permanent);
+    EXPECT_THAT(e.what(), HasSubstr(std::to_string(status)));
+    EXPECT_THAT(e.what(), HasSubstr(b.url("/steal")));
+    EXPECT_THAT(e.what(), HasSubstr("another origin"));
+    EXPECT_THAT(e.what(), Not(HasSubstr("CANARY")));
+    EXPECT_EQ(b.request_count(), 0u) << status;
+  }
+}
+
+TEST(Redirect, A307OfATokenRequestWithinItsOriginKeepsMethodAndBody) {
+  FakeHttpServer a;
+  a.on("POST", "/oauth2/token", FakeReply::text(307, "").with_header("Location", "/oauth2/v2/token"));
+  a.on("POST", "/oauth2/v2/token", FakeReply::json(200, R"({"access_token":"x"})"));
+  CurlHttpClient client(redirect_options());
+  EXPECT_EQ(client.send(token_request(a.url("/oauth2/token"))).status, 200);
+  ASSERT_EQ(a.request_count(), 2u);
+  EXPECT_EQ(a.requests()[1].method, "POST");
+  EXPECT_THAT(a.requests()[1].body, HasSubstr("client_secret=" + kClientSecret));
+}
+
+TEST(Redirect, A303OfAPostToAnotherOriginContinuesAsAGetWithoutTheBody) {
+  FakeHttpServer a, b;
+  a.on("POST", "/login", FakeReply::text(303, "").with_header("Location", b.url("/done")));
+  b.on("GET", "/done", FakeReply::json(200, "{}"));
+  CurlHttpClient client(redirect_options());
+  EXPECT_EQ(client.send(token_request(a.url("/login"))).status, 200);
+  ASSERT_EQ(b.request_count(), 1u);
+  EXPECT_EQ(b.requests()[0].method, "GET");
+  EXPECT_EQ(b.requests()[0].body, "");
+  EXPECT_FALSE(b.requests()[0].header("Content-Type"));
+}
+
+TEST(Redirect, FromHttpsToHttpIsRefused) {
+  // No TLS server in the test kit: the hop is planned on its own, as send() plans each hop.
+  Redactor redactor;
+  Request sent = with_credentials("https://erp.example.com/export?token=" + kToken);
+  try {
+    redirected_request(sent, 302, "http://erp.example.com/export", url_origin(sent.url), redactor);
+    ADD_FAILURE() << "https -> http followed";
+  } catch (const HttpError& e) {
+    EXPECT_EQ(e.kind(), Kind::permanent);
+    EXPECT_THAT(e.what(), HasSubstr("from https to http"));
+    EXPECT_THAT(e.what(), HasSubstr("http://erp.example.com/export"));
+    EXPECT_THAT(e.what(), Not(HasSubstr(kToken)));
+  }
+  // http -> https within one host is another origin (scheme and port differ): followed, bare.
+  Request plain = with_credentials("http://erp.example.com/export");
+  Request next = redirected_request(plain, 301, "https://erp.example.com/export", url_origin(plain.url), redactor);
+  EXPECT_EQ(next.url, "https://erp.example.com/export");
+  EXPECT_FALSE(next.headers.contains("Authorization"));
+  EXPECT_FALSE(next.headers.contains("X-Api-Key"));
+}
+
+TEST(Redirect, OriginsCompareSchemeHostAndPort) {
+  EXPECT_EQ(url_origin("https://API.example.com/x?y"), "https://api.example.com");
+  EXPECT_EQ(url_origin("https://api.example.com:443/x"), "https://api.example.com");
+  EXPECT_EQ(url_origin("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
+  EXPECT_EQ(url_origin("http://user:pw@h/x"), "http://h");
+  EXPECT_NE(url_origin("http://h:8080/"), url_origin("http://h:8081/"));
+  EXPECT_EQ(url_origin("file:///etc/passwd"), "");
+  EXPECT_EQ(url_origin("/relative"), "");
+  EXPECT_EQ(url_origin("https://erp.example.com/odata?$filter=a eq 1"), "https://erp.example.com");
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "connectors/http/http_client.hpp"
 #include "connectors/magento2/client.hpp"
 #include "connectors/magento2/exact_json.hpp"
+#include "connectors/magento2/mapper.hpp"
 #include "connectors/magento2/oauth1.hpp"
 #include "connectors/magento2/source.hpp"
 #include "core/engine.hpp"
@@ -397,6 +398,36 @@ TEST_F(MagentoTest, EachFaultIsClassifiedAndKeepsWhatWasCommitted) {
     EXPECT_EQ(store().customers().size(), 4u);
     EXPECT_EQ(store().accounts().size(), 4u);
   }
+}
+
+TEST(MagentoKeyset, IdsFromTwoToTheSixtyThreeAreRefusedNotWrapped) {
+  const std::uint64_t too_large = std::uint64_t{1} << 63;
+  const json ok = {{"entity_id", INT64_MAX}, {"updated_at", "2024-06-01 12:00:00"}};
+  EXPECT_EQ(keyset_key(ok, "entity_id", "orders").id, INT64_MAX);
+  const json item = {{"entity_id", too_large}, {"updated_at", "2024-06-01 12:00:00"}};
+  try {
+    keyset_key(item, "entity_id", "magento2 connector shop stream orders");
+    FAIL() << "wrapped to a negative id";
+  } catch (const core::SyncError& e) {
+    EXPECT_EQ(e.kind(), core::SyncError::Kind::permanent);
+    EXPECT_NE(std::string(e.what()).find("stream orders: an item has entity_id 9223372036854775808"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST_F(MagentoTest, APageWithAnIdAboveTwoToTheSixtyThreeFailsTheRunAndWritesNothingOfIt) {
+  json huge = customer(2, "2024-06-01 12:00:01", "");
+  huge["id"] = std::uint64_t{18446744073709551615ULL};
+  json page = {{"items", json::array({customer(1, "2024-06-01 12:00:00", ""), huge})},
+               {"search_criteria", json::object()}, {"total_count", 2}};
+  fake_->inject({FakeReply::json(200, page.dump())});
+  core::SyncError::Kind kind{};
+  core::SyncReport r = run("customers", client(settings()), &kind);
+  EXPECT_EQ(r.status, "error");
+  EXPECT_EQ(kind, core::SyncError::Kind::permanent);
+  EXPECT_NE(r.message.find("18446744073709551615"), std::string::npos) << r.message;
+  EXPECT_TRUE(store().customers().empty());
+  EXPECT_TRUE(store().cursors().empty());
 }
 
 TEST_F(MagentoTest, RetryAfterIsCarriedToTheScheduler) {

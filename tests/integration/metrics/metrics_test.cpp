@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -347,6 +348,31 @@ TEST(MetricsServer, ASilentClientIsDisconnectedAfterTheTimeout) {
   EXPECT_TRUE(ec == net::error::eof || ec == net::error::connection_reset) << ec.message();
   EXPECT_TRUE(got.empty());
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(150));
+}
+
+TEST(MetricsServer, IdleConnectionsCannotStarveAScrape) {
+  // As many silent connections as the server keeps (16), then scrapes: each gets its answer
+  // at once instead of being turned away until the idle ones time out (10 s).
+  MetricsRegistry registry;
+  auto server = MetricsServer::start("127.0.0.1:0", registry);
+  net::io_context ioc;
+  std::vector<tcp::socket> idle;
+  for (int i = 0; i < MetricsServer::Options{}.max_connections; ++i) {
+    idle.emplace_back(ioc);
+    idle.back().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server->port()));
+  }
+  for (int i = 0; i < 3; ++i) {
+    Answer a;
+    ASSERT_NO_THROW(a = scrape(*server)) << "scrape " << i;
+    EXPECT_EQ(a.status, 200u);
+    EXPECT_THAT(a.body, HasSubstr("erpsync_build_info"));
+  }
+  // The oldest idle connection made room: the server closed it (a read returns at once).
+  std::string got;
+  boost::system::error_code ec;
+  net::read(idle.front(), net::dynamic_buffer(got), ec);
+  EXPECT_TRUE(ec == net::error::eof || ec == net::error::connection_reset) << ec.message();
+  EXPECT_TRUE(got.empty());
 }
 
 TEST(MetricsServer, RefusesAMalformedListenAddressAndAnAddressInUse) {

@@ -731,6 +731,47 @@ TEST(ConfigSecrets, WorldReadableFileWithInlinePasswordWarns) {
   EXPECT_TRUE(by_ref.warnings.empty());
 }
 
+TEST(ConfigWarnings, PlainHttpWithCredentialsWarnsNamingConnectorAndKey) {
+  TempDir dir;
+  auto r = load_config(dir.write("erpsync.json", R"({
+  "database": { "connection": "x" },
+  "connectors": [
+    { "name": "erp-basic", "type": "feed", "url": "http://erp.example.com/x.json", "format": "json", "records": "/v",
+      "fields": { "external_code": "/c" }, "auth": { "type": "basic", "username": "u", "password": "p4ss-word" } },
+    { "name": "erp-key", "type": "feed", "url": "http://erp.example.com/x.json", "format": "json", "records": "/v",
+      "fields": { "external_code": "/c" }, "headers": { "X-Tenant": "north", "X-Api-Key": "k3y-value" } },
+    { "name": "bc", "type": "feed", "url": "https://api.example.com/x.json", "format": "json", "records": "/v",
+      "fields": { "external_code": "/c" },
+      "auth": { "type": "oauth2_client_credentials", "token_url": "http://login.example.com/token",
+                "client_id": "id", "client_secret": "s3cret-value" } },
+    { "name": "open-data", "type": "feed", "url": "http://data.example.com/x.json", "format": "json", "records": "/v",
+      "fields": { "external_code": "/c" }, "headers": { "X-Tenant": "north" } },
+    { "name": "off", "type": "feed", "enabled": false, "url": "http://erp.example.com/x.json", "format": "json",
+      "records": "/v", "fields": { "external_code": "/c" }, "auth": { "type": "bearer", "token": "t0ken-value" } },
+    { "name": "shop", "type": "magento2", "base_url": "http://shop.example.com", "account_code_attribute": "erp",
+      "default_owner": "ecommerce", "auth": { "type": "bearer", "token": "t0ken-value" } },
+    { "name": "odoo", "type": "odoo", "url": "https://odoo.example.com", "db": "prod", "user": "sync",
+      "password": "p4ss-word" }
+  ]
+})"));
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  std::vector<std::string> keys;
+  for (const auto& w : r.warnings) keys.push_back(w.key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"connectors[0].url", "connectors[1].url", "connectors[2].auth.token_url",
+                                            "connectors[5].base_url"}));
+  ASSERT_EQ(r.warnings.size(), 4u);
+  EXPECT_THAT(r.warnings[0].to_string(), HasSubstr("erpsync.json:4: connectors[0].url: connector \"erp-basic\" sends "
+                                                   "its credentials (auth basic) over plain http://"));
+  EXPECT_THAT(r.warnings[0].message, HasSubstr("use https://"));
+  EXPECT_THAT(r.warnings[1].message, HasSubstr("connector \"erp-key\" sends its credential header X-Api-Key"));
+  EXPECT_THAT(r.warnings[2].message, HasSubstr("connector \"bc\" sends its OAuth2 client secret"));
+  EXPECT_THAT(r.warnings[3].message, HasSubstr("connector \"shop\""));
+  for (const auto& w : r.warnings)
+    for (const char* secret : {"p4ss-word", "k3y-value", "s3cret-value", "t0ken-value"})
+      EXPECT_THAT(w.to_string(), ::testing::Not(HasSubstr(secret)));
+  EXPECT_EQ(r.config->warnings.size(), 4u);  // what the daemon logs at start and at each reload
+}
+
 TEST(ConfigSecrets, DeclaredSecretOptionsAreMarked) {
   int secrets = 0;
   for (const auto& o : options()) {
@@ -800,7 +841,8 @@ TEST(OptionTable, DeclaresEveryOptionSpecNames) {
                         "connectors[odoo].api_key", "connectors[feed].cursor.granularity",
                         "connectors[feed].paging.next_link", "connectors[feed].auth.scope", "connectors[feed].max_shrink",
                         "connectors[feed].allow_empty", "connectors[feed].stable_for", "connectors[feed].headers",
-                        "connectors[feed].fields.active", "connectors[feed].contacts.fields.last_name"})
+                        "connectors[feed].fields.active", "connectors[feed].contacts.fields.last_name",
+                        "connectors[feed].max_pages", "connectors[feed].max_snapshot_size"})
     EXPECT_NE(find_option(p), nullptr) << p;
   for (std::size_t i = 0; i < core::kFieldCount; ++i)
     EXPECT_NE(find_option("connectors[feed].fields." + std::string(core::field_name(static_cast<core::Field>(i)))), nullptr);

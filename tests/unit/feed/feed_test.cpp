@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -341,6 +342,20 @@ TEST(FeedBadDocuments, RecordsPathThatIsNotAnArray) {
                    {"records path \"/customers\" is not in the document"});
 }
 
+TEST(FeedBadDocuments, AnUndefinedEntityIsAnErrorNotLiteralText) {
+  // pugixml would keep "&nbsp;" as those six characters: "AT&nbsp;T" synced as a name.
+  auto feed = xml_feed("/E/R", {{Field::name, {"N", {}}}, {Field::external_code, {"@code", {}}}});
+  expect_permanent([&] { map_document(feed, "<E>\n<R code=\"1\"><N>AT&nbsp;T</N></R></E>", "feed erp /srv/a.xml"); },
+                   {"feed erp /srv/a.xml", "byte 21", "undefined entity &nbsp; (line 2)", "&amp;"});
+  expect_permanent([&] { map_document(feed, "<E><R code=\"&c1;\"><N>x</N></R></E>", "f"); }, {"&c1;"});
+  // The predefined ones, character references, and '&' in comments and CDATA stay fine.
+  auto records = map_document(
+      feed, "<!-- &foo; --><E><R code=\"&#x31;\"><N>A&amp;B &lt;&#160;<![CDATA[&bar;]]></N></R></E>", "f");
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].get(Field::external_code), "1");
+  EXPECT_EQ(records[0].get(Field::name), "A&B <\u00a0&bar;");
+}
+
 TEST(FeedBadDocuments, XmlWithNoMatchingRecordsIsEmptyNotAnError) {
   auto feed = xml_feed("/Export/Customer", {{Field::external_code, {"@code", {}}}});
   EXPECT_TRUE(map_document(feed, "<Other/>", "f").empty());
@@ -611,6 +626,20 @@ TEST(FeedSourceTest, RemoteIdsDefaultedFromTheCodeOrTheRecordAreComparedAsMapped
   EXPECT_EQ(superseded_pages, (std::vector<std::size_t>{0, 1}));
 }
 
+TEST(FeedSourceTest, AnUndefinedEntityInAFileRecordNamesItsLine) {
+  // The record-by-record parse of a file (xml_records.hpp) refuses it too.
+  SourceFixture fx;
+  std::string doc = slurp(fx.path);
+  const auto at = doc.find("Acme Torino Plant");
+  doc.replace(at, 4, "Acme&foo;");
+  fx.dir.write("accounts.xml", doc);
+  set_mtime(fx.path, kNow - std::chrono::minutes(1));
+  const auto line = 1 + std::count(doc.begin(), doc.begin() + static_cast<std::ptrdiff_t>(at), '\n');
+  auto src = FeedSource::create(fx.conn, fx.clock);
+  expect_permanent([&] { src->begin(core::CursorState{}); },
+                   {"feed erp-xml " + fx.path, "undefined entity &foo; (line " + std::to_string(line) + ")"});
+}
+
 TEST(FeedSourceTest, OnlyFileAndHttpUrlsAreSupported) {
   SourceFixture fx;
   std::get<config::FeedConfig>(fx.conn.settings).url = "https://erp.example.com/x.xml";
@@ -625,6 +654,79 @@ TEST(FeedReader, FileUrlPaths) {
   EXPECT_EQ(file_url_path("file:///srv/my%20exports/a.xml"), "/srv/my exports/a.xml");
   EXPECT_EQ(file_url_path("file://relative.xml"), "");
   EXPECT_EQ(file_url_path("https://x/a.xml"), "");
+}
+
+// ---- file:// opened with O_NOFOLLOW, judged on the descriptor ------------------------------
+
+// A clock whose sleep runs `during_sleep` (the file changes while the reader waits).
+class HookClock final : public Clock {
+ public:
+  std::chrono::system_clock::time_point now() override { return now_; }
+  void sleep_for(std::chrono::milliseconds d) override {
+    now_ += d;
+    if (during_sleep) during_sleep();
+  }
+  std::function<void()> during_sleep;
+
+ private:
+  std::chrono::system_clock::time_point now_ = kNow;
+};
+
+template <typename F>
+std::string permanent_error_of(F&& f) {
+  try {
+    f();
+  } catch (const core::SyncError& e) {
+    EXPECT_EQ(e.kind(), core::SyncError::Kind::permanent) << e.what();
+    return e.what();
+  }
+  ADD_FAILURE() << "no SyncError";
+  return {};
+}
+
+TEST(FeedReader, ASymbolicLinkAsTheFileIsRefusedNotFollowed) {
+  TempDir dir;
+  HookClock clock;
+  fs::create_directories(dir.path("private"));
+  const std::string elsewhere = dir.write("private/other.xml", "<secret/>");
+  set_mtime(elsewhere, kNow - std::chrono::minutes(1));
+  fs::create_directories(dir.path("drop"));
+  fs::create_symlink(elsewhere, dir.path("drop/accounts.xml"));
+  FileReader reader(dir.path("drop/accounts.xml"), 1 << 20, std::chrono::seconds(5), clock, "feed erp");
+  const std::string message = permanent_error_of([&] { reader.read(); });
+  EXPECT_THAT(message, HasSubstr("feed erp: " + dir.path("drop/accounts.xml") + " is a symbolic link"));
+  EXPECT_THAT(message, HasSubstr("O_NOFOLLOW"));
+  EXPECT_THAT(message, HasSubstr("point url at the file itself"));
+  // A link among the directories above the file is the admin's and is followed.
+  fs::create_directory_symlink(dir.path("private"), dir.path("current"));
+  FileReader through_dir(dir.path("current/other.xml"), 1 << 20, std::chrono::seconds(5), clock, "feed erp");
+  EXPECT_EQ(through_dir.read().bytes, "<secret/>");
+}
+
+TEST(FeedReader, AFileSwappedForALinkWhileItSettlesIsRefused) {
+  // The reader waits for a young file; meanwhile the path becomes a link to another (old, so
+  // "stable") file. What is judged is what is opened: the link is refused, never read.
+  TempDir dir;
+  HookClock clock;
+  const std::string path = dir.write("accounts.xml", "<Export/>");
+  set_mtime(path, kNow);
+  const std::string other = dir.write("other.xml", "<secret/>");
+  set_mtime(other, kNow - std::chrono::hours(1));
+  clock.during_sleep = [&] {
+    fs::remove(path);
+    fs::create_symlink(other, path);
+  };
+  FileReader reader(path, 1 << 20, std::chrono::seconds(5), clock, "feed erp");
+  EXPECT_THAT(permanent_error_of([&] { reader.read(); }), HasSubstr("is a symbolic link"));
+}
+
+TEST(FeedReader, AFifoIsRefusedWithoutWaitingForAWriter) {
+  TempDir dir;
+  HookClock clock;
+  const std::string path = dir.path("accounts.xml");
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  FileReader reader(path, 1 << 20, std::chrono::seconds(5), clock, "feed erp");
+  EXPECT_THAT(permanent_error_of([&] { reader.read(); }), HasSubstr("is not a regular file"));
 }
 
 }  // namespace
