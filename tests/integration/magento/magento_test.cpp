@@ -423,7 +423,7 @@ TEST_F(MagentoTest, APageWithAnIdAboveTwoToTheSixtyThreeFailsTheRunAndWritesNoth
   fake_->inject({FakeReply::json(200, page.dump())});
   core::SyncError::Kind kind{};
   core::SyncReport r = run("customers", client(settings()), &kind);
-  EXPECT_EQ(r.status, "error");
+  EXPECT_EQ(r.status, core::RunStatus::error);
   EXPECT_EQ(kind, core::SyncError::Kind::permanent);
   EXPECT_NE(r.message.find("18446744073709551615"), std::string::npos) << r.message;
   EXPECT_TRUE(store().customers().empty());
