@@ -15,9 +15,12 @@
 // (CI samples five per operation there).
 // Two generations: the first creates everything, the second updates, reassigns (rejections),
 // drops records (missing) and moves children between parents.
+// Besides: a row the database refuses for its data (a constraint other than a unique one) fails
+// alone while the rest of its batch commits; a database refusing every row fails the batch.
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <functional>
 #include <memory>
@@ -316,6 +319,86 @@ TEST_P(StoreFaults, EveryFaultLeavesCommittedPrefixAndRetryReachesTheCleanEndSta
   }
   std::cout << backend_name(p.backend) << (p.paged ? " paged" : " snapshot") << ": " << scenarios
             << " fault scenarios" << std::endl;
+}
+
+// The decisions of a run, as the engine tells them.
+class DecisionLog final : public core::SyncEvents {
+ public:
+  void on_decision(const core::Decision& d) override { decisions.push_back(d); }
+  std::vector<core::Decision> decisions;
+};
+
+// A database constraint other than a unique one (a CHECK, a NOT NULL, a value too long for its
+// column) refuses one record of a batch: the batch goes on one record at a time, that record
+// alone is `failed`, saying what the database said; the rest of its batch, every other batch and
+// the cursor commit, and the run is ok.
+TEST_P(StoreFaults, ARowTheDatabaseRefusesFailsAloneAndTheRestOfItsBatchCommits) {
+  const Param p = GetParam();
+  Target target(p.backend);
+  std::string skip;
+  if (!target.open(skip)) GTEST_SKIP() << skip;
+  const core::SyncReport clean = run_generation(target.store(), p.paged, 1);
+  ASSERT_EQ(clean.status, "ok") << clean.message;
+  const Dump clean_end = target.dump();
+
+  target.reset();
+  FaultyStore faulty(target.store());
+  const std::string refused_code = "C-1010";  // R10: nobody's parent, in the middle of its batch
+  int refusals = 0;
+  faulty.refuses = [&](const core::WriteBatch& b) {
+    const bool refused = std::any_of(b.accounts.begin(), b.accounts.end(),
+                                     [&](const core::AccountWrite& a) { return a.external_code == refused_code; });
+    refusals += refused;
+    return refused;
+  };
+  ScriptedSource source(p.paged, 1);
+  core::StreamRunOptions options;
+  options.batch_size = kBatch;
+  options.instance = "fault-test";
+  DecisionLog events;
+  const core::SyncReport r = core::run_stream(policy(), source, faulty, options, events);
+
+  ASSERT_EQ(r.status, "ok") << r.message;
+  EXPECT_EQ(refusals, 2) << "its batch, then the record alone";
+  EXPECT_TRUE(r.counters.balanced());
+  EXPECT_EQ(r.counters.failed, 1);
+  EXPECT_EQ(r.counters.created, clean.counters.created - 1);
+  EXPECT_EQ(r.counters.rejected, clean.counters.rejected);
+  EXPECT_EQ(r.counters.fetched, clean.counters.fetched);
+  const auto failed = std::find_if(events.decisions.begin(), events.decisions.end(),
+                                   [](const core::Decision& d) { return d.outcome == core::Outcome::failed; });
+  ASSERT_NE(failed, events.decisions.end());
+  EXPECT_EQ(failed->remote_id, "R10");
+  EXPECT_NE(failed->message.find("CHECK constraint"), std::string::npos) << failed->message;
+  EXPECT_EQ(std::count_if(events.decisions.begin(), events.decisions.end(),
+                          [](const core::Decision& d) { return d.outcome == core::Outcome::failed; }),
+            1);
+
+  const Dump end = target.dump();
+  EXPECT_EQ(rows_of(end, "accounts"), rows_of(clean_end, "accounts") - 1);
+  for (const std::string& row : end.at("accounts")) EXPECT_EQ(row.find(refused_code), std::string::npos) << row;
+  EXPECT_EQ(rows_of(end, "sync_rejections"), rows_of(clean_end, "sync_rejections"));
+  EXPECT_EQ(end.at("sync_cursors"), clean_end.at("sync_cursors")) << "the cursor went on past the refused record";
+  EXPECT_TRUE(duplicate_rows(end).empty());
+}
+
+// A database that refuses every record (not the data: a broken table, a full disk) fails the
+// batch as a whole, as before the one-at-a-time fallback: nothing of it is written, the cursor
+// stays, the run is an error.
+TEST_P(StoreFaults, ADatabaseThatRefusesEveryRecordFailsTheBatchAndKeepsTheCursor) {
+  const Param p = GetParam();
+  Target target(p.backend);
+  std::string skip;
+  if (!target.open(skip)) GTEST_SKIP() << skip;
+  FaultyStore faulty(target.store());
+  faulty.refuses = [](const core::WriteBatch&) { return true; };
+  const core::SyncReport r = run_generation(faulty, p.paged, 1);
+  EXPECT_EQ(r.status, "error");
+  EXPECT_NE(r.message.find("CHECK constraint"), std::string::npos) << r.message;
+  EXPECT_EQ(r.counters.failed, static_cast<std::int64_t>(kBatch));
+  const Dump end = target.dump();
+  EXPECT_EQ(rows_of(end, "accounts"), 0u);
+  EXPECT_EQ(rows_of(end, "sync_cursors"), 0u);
 }
 
 std::string param_name(const ::testing::TestParamInfo<Param>& info) {
