@@ -41,7 +41,7 @@ class CustomerDecider : detail::ParkingDecider {
     if (c.invalid) return *c.invalid;
     if (auto e = check_id("remote_id", c.remote_id, kMaxRemoteId)) return e;
     if (auto e = check_id("external_code", code, kMaxExternalCode)) return e;
-    if (auto e = check_id("email", c.email, kMaxEmail)) return e;
+    if (auto e = check_trimmed_id("email", c.email, kMaxEmail)) return e;
     if (auto e = check_text("firstname", c.first_name, kMaxName)) return e;
     if (auto e = check_text("lastname", c.last_name, kMaxName)) return e;
     if (auto e = check_text("company", c.company, kMaxName)) return e;
@@ -197,7 +197,7 @@ class OrderDecider : detail::ParkingDecider {
     if (auto e = check_id("entity_id", o.remote_id, kMaxRemoteId)) return e;
     if (o.customer_remote_id)
       if (auto e = check_id("customer_id", *o.customer_remote_id, kMaxRemoteId)) return e;
-    if (auto e = check_id("customer_email", o.customer_email, kMaxEmail)) return e;
+    if (auto e = check_trimmed_id("customer_email", o.customer_email, kMaxEmail)) return e;
     if (auto e = check_id("increment_id", o.increment_id, 64)) return e;
     if (auto e = check_text("status", o.status, 64)) return e;
     if (auto e = check_text("state", o.state, 64)) return e;

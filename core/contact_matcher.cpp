@@ -26,7 +26,7 @@ std::optional<std::string> validate(const IncomingContactRecord& c) {
   if (auto e = check_id("company", c.company_remote_id, kMaxRemoteId)) return e;
   if (auto e = check_text("first_name", c.first_name, kMaxName)) return e;
   if (auto e = check_text("last_name", c.last_name, kMaxName)) return e;
-  if (auto e = check_id("email", c.email, kMaxEmail)) return e;
+  if (auto e = check_trimmed_id("email", c.email, kMaxEmail)) return e;
   if (auto e = check_text("phone", c.phone, kMaxPhone)) return e;
   return std::nullopt;
 }

@@ -67,12 +67,23 @@ std::size_t max_length(ContactField f) {
 
 std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
 
-// Codes, ids, logins and e-mails get check_id (no control characters); the rest check_text.
-bool is_id(Field f) {
-  return f == Field::remote_id || f == Field::external_code || f == Field::member_of || f == Field::owner ||
-         f == Field::email;
+// Codes and ids get check_id (no control characters), logins and e-mails check_trimmed_id, the
+// rest check_text.
+using Check = std::optional<std::string> (*)(std::string_view, std::string_view, std::size_t);
+Check check_for(Field f) {
+  switch (f) {
+    case Field::remote_id:
+    case Field::external_code:
+    case Field::member_of: return check_id;
+    case Field::owner:
+    case Field::email: return check_trimmed_id;
+    default: return check_text;
+  }
 }
-bool is_id(ContactField f) { return f == ContactField::remote_id || f == ContactField::email; }
+Check check_for(ContactField f) {
+  if (f == ContactField::remote_id) return check_id;
+  return f == ContactField::email ? check_trimmed_id : check_text;
+}
 
 // invalid_field: why the record (already normalised by rule 1) cannot be written, if it
 // cannot.
@@ -82,7 +93,7 @@ std::optional<std::string> validate(const IncomingAccount& rec) {
     const auto f = static_cast<Field>(i);
     // The raw owner is only a key of the owners table; its resolved login is checked later.
     const std::size_t max = f == Field::owner ? std::string::npos : max_length(f);
-    if (auto e = (is_id(f) ? check_id : check_text)(field_name(f), rec.get(f), max)) return e;
+    if (auto e = check_for(f)(field_name(f), rec.get(f), max)) return e;
   }
   if (rec.maps(Field::active) && !parse_active(rec.get(Field::active)))
     return "active " + quoted(rec.get(Field::active)) + " is not one of true/false, 1/0, yes/no, y/n";
@@ -94,7 +105,7 @@ std::optional<std::string> validate(const IncomingAccount& rec) {
     const auto& c = rec.contacts[k];
     for (std::size_t i = 0; i < kContactFieldCount; ++i) {
       const auto f = static_cast<ContactField>(i);
-      if (auto e = (is_id(f) ? check_id : check_text)(contact_field_name(f), c.values[i], max_length(f)))
+      if (auto e = check_for(f)(contact_field_name(f), c.values[i], max_length(f)))
         return "contact " + std::to_string(k + 1) + " " + *e;
     }
     if (!parse_active(c.get(ContactField::active)))

@@ -112,6 +112,11 @@ std::optional<std::string> check_id(std::string_view what, std::string_view valu
   return check(what, value, max, /*id=*/true);
 }
 
+std::optional<std::string> check_trimmed_id(std::string_view what, std::string_view value, std::size_t max) {
+  if (auto e = check_text(what, value, max)) return e;
+  return check_id(what, normalize_code(value), max);
+}
+
 bool fits_id(std::string_view value, std::size_t max) { return fits(value, max, /*id=*/true); }
 bool fits_text(std::string_view value, std::size_t max) { return fits(value, max, /*id=*/false); }
 

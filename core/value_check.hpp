@@ -23,6 +23,11 @@ std::optional<std::string> check_text(std::string_view what, std::string_view va
 // C1): such a value is never what the source meant, and compares unequal to what a human types.
 std::optional<std::string> check_id(std::string_view what, std::string_view value, std::size_t max);
 
+// Logins and e-mails, whose surrounding white space the rules trim (rule 12, owner resolution):
+// check_text on the value as it is stored, check_id on it trimmed (normalize_code), so that a
+// padded value ("jsmith\n" from a pretty-printed export) is not refused for its padding.
+std::optional<std::string> check_trimmed_id(std::string_view what, std::string_view value, std::size_t max);
+
 // check_id(...) == nullopt, without building a message: may the value be looked up as a key?
 bool fits_id(std::string_view value, std::size_t max);
 // check_text(...) == nullopt, without building a message.

@@ -57,6 +57,10 @@ TEST(ValueCheck, IdsRefuseEveryControlCharacterTextOnlyNul) {
   EXPECT_TRUE(check_text("name", "A\0B"s, kMaxName));
   EXPECT_FALSE(check_text("street", "Line 1\nLine 2", kMaxText)) << "line breaks are text";
   EXPECT_FALSE(check_id("external_code", "C-\xC3\xBC-1", kMaxExternalCode)) << "non-ASCII letters are fine";
+  // Logins and e-mails are trimmed by the rules: padding is not refused, a control inside is.
+  EXPECT_FALSE(check_trimmed_id("owner", "\n  jsmith\n", kMaxOwner).has_value());
+  EXPECT_TRUE(check_trimmed_id("email", "a\r\nBcc: b@x.test", kMaxEmail).has_value());
+  EXPECT_TRUE(check_trimmed_id("email", " a@x.test\0"s, kMaxEmail).has_value());
   EXPECT_FALSE(check_id("remote_id", std::string(kMaxRemoteId, 'r'), kMaxRemoteId));
   EXPECT_TRUE(check_id("remote_id", std::string(kMaxRemoteId + 1, 'r'), kMaxRemoteId));
 }
@@ -134,6 +138,16 @@ TEST(BadValues, EachBadCompanyValueIsRejectedAloneNamingItsFieldWithARowThatFits
     EXPECT_EQ(from_payload(b.rejections[0].payload)->values, c.record.values) << "the payload is kept intact";
     EXPECT_EQ(store.accounts().size(), 2u);
   }
+}
+
+TEST(BadValues, APaddedOwnerOrEMailIsNoBadValue) {
+  MemoryStore store;
+  IncomingAccount r = rec("1", "C-1", "jsmith\n");
+  r.set(Field::email, " info@acme.test\r\n");
+  const auto b = sync(store, feed_policy(), {r});
+  ASSERT_EQ(b.decisions.size(), 1u);
+  EXPECT_EQ(b.decisions[0].outcome, Outcome::created) << b.decisions[0].message;
+  EXPECT_EQ(store.account_by_code("C-1")->owner, "jsmith");
 }
 
 TEST(BadValues, ARejectedBadRecordSentAgainIsARepeatNotANewRejection) {
