@@ -331,12 +331,18 @@ class DecisionLog final : public core::SyncEvents {
   std::vector<core::Decision> decisions;
 };
 
-// Generation 1 of `p` over `store` where the database refuses R10 (code C-1010, name
-// "Company 10": nobody's parent, in the middle of its batch), checked against a clean run of the
-// same generation: R10 alone is `failed`, saying `refusal`; every other record, the rejections
-// and the cursor are as in the clean run; the run is ok.
-void expect_only_r10_refused(const Param& p, Target& target, core::Store& store, const core::SyncReport& clean,
-                             const Dump& clean_end, const std::string& refusal) {
+// Generation 1 of `p` run clean on the opened `target`, then, on the emptied target, over the
+// store `refusing()` returns, which refuses R10 (code C-1010, name "Company 10": nobody's
+// parent, in the middle of its batch): R10 alone is `failed`, saying `refusal`; every other
+// record, the rejections and the cursor are as in the clean run; the run is ok.
+void expect_only_r10_refused(const Param& p, Target& target, const std::function<core::Store&()>& refusing,
+                             const std::string& refusal) {
+  const core::SyncReport clean = run_generation(target.store(), p.paged, 1);
+  ASSERT_EQ(clean.status, "ok") << clean.message;
+  const Dump clean_end = target.dump();
+  target.reset();
+  core::Store& store = refusing();
+
   ScriptedSource source(p.paged, 1);
   core::StreamRunOptions options;
   options.batch_size = kBatch;
@@ -374,20 +380,21 @@ TEST_P(StoreFaults, ARowTheDatabaseRefusesFailsAloneAndTheRestOfItsBatchCommits)
   Target target(p.backend);
   std::string skip;
   if (!target.open(skip)) GTEST_SKIP() << skip;
-  const core::SyncReport clean = run_generation(target.store(), p.paged, 1);
-  ASSERT_EQ(clean.status, "ok") << clean.message;
-  const Dump clean_end = target.dump();
-
-  target.reset();
-  FaultyStore faulty(target.store());
+  std::optional<FaultyStore> faulty;
   int refusals = 0;
-  faulty.refuses = [&](const core::WriteBatch& b) {
-    const bool refused = std::any_of(b.accounts.begin(), b.accounts.end(),
-                                     [&](const core::AccountWrite& a) { return a.external_code == "C-1010"; });
-    refusals += refused;
-    return refused;
-  };
-  expect_only_r10_refused(p, target, faulty, clean, clean_end, "CHECK constraint");
+  expect_only_r10_refused(
+      p, target,
+      [&]() -> core::Store& {
+        faulty.emplace(target.store());
+        faulty->refuses = [&](const core::WriteBatch& b) {
+          const bool refused = std::any_of(b.accounts.begin(), b.accounts.end(),
+                                           [](const core::AccountWrite& a) { return a.external_code == "C-1010"; });
+          refusals += refused;
+          return refused;
+        };
+        return *faulty;
+      },
+      "CHECK constraint");
   EXPECT_EQ(refusals, 2) << "its batch, then the record alone";
 }
 
@@ -400,16 +407,16 @@ TEST_P(StoreFaults, ARowTheEnginesOwnCheckConstraintRefusesFailsAlone) {
   Target target(p.backend);
   std::string skip;
   if (!target.open(skip)) GTEST_SKIP() << skip;
-  const core::SyncReport clean = run_generation(target.store(), p.paged, 1);
-  ASSERT_EQ(clean.status, "ok") << clean.message;
-  const Dump clean_end = target.dump();
-
-  target.reset();
-  target.sql(p.backend == Backend::sqlite
-                 ? "CREATE TRIGGER refuse_r10 BEFORE INSERT ON accounts WHEN NEW.name = 'Company 10' "
-                   "BEGIN SELECT RAISE(ABORT, 'refuse_r10 failed'); END"
-                 : "ALTER TABLE accounts ADD CONSTRAINT refuse_r10 CHECK (name <> 'Company 10')");
-  expect_only_r10_refused(p, target, target.store(), clean, clean_end, "refuse_r10");
+  expect_only_r10_refused(
+      p, target,
+      [&]() -> core::Store& {
+        target.sql(p.backend == Backend::sqlite
+                       ? "CREATE TRIGGER refuse_r10 BEFORE INSERT ON accounts WHEN NEW.name = 'Company 10' "
+                         "BEGIN SELECT RAISE(ABORT, 'refuse_r10 failed'); END"
+                       : "ALTER TABLE accounts ADD CONSTRAINT refuse_r10 CHECK (name <> 'Company 10')");
+        return target.store();
+      },
+      "refuse_r10");
 }
 
 // A database that refuses every record (not the data: a broken table, a full disk) fails the
