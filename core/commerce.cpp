@@ -8,12 +8,12 @@
 #include "core/decider_support.hpp"
 #include "core/normalize.hpp"
 #include "core/payload.hpp"
+#include "core/value_check.hpp"
 
 namespace erpsync::core {
 namespace {
 
 using detail::append_field;
-using detail::check_value;
 using detail::opt_get;
 using detail::quote_id;
 
@@ -39,13 +39,13 @@ class CustomerDecider : detail::ParkingDecider {
  private:
   static std::optional<std::string> validate(const IncomingCustomer& c, const std::string& code) {
     if (c.invalid) return *c.invalid;
-    if (auto e = check_value("remote_id", c.remote_id, kMaxRemoteId)) return e;
-    if (auto e = check_value("external_code", code, kMaxExternalCode)) return e;
-    if (auto e = check_value("email", c.email, kMaxEmail)) return e;
-    if (auto e = check_value("firstname", c.first_name, kMaxName)) return e;
-    if (auto e = check_value("lastname", c.last_name, kMaxName)) return e;
-    if (auto e = check_value("company", c.company, kMaxName)) return e;
-    if (auto e = check_value("telephone", c.phone, kMaxPhone)) return e;
+    if (auto e = check_id("remote_id", c.remote_id, kMaxRemoteId)) return e;
+    if (auto e = check_id("external_code", code, kMaxExternalCode)) return e;
+    if (auto e = check_trimmed_id("email", c.email, kMaxEmail)) return e;
+    if (auto e = check_text("firstname", c.first_name, kMaxName)) return e;
+    if (auto e = check_text("lastname", c.last_name, kMaxName)) return e;
+    if (auto e = check_text("company", c.company, kMaxName)) return e;
+    if (auto e = check_text("telephone", c.phone, kMaxPhone)) return e;
     return std::nullopt;
   }
 
@@ -85,7 +85,7 @@ class CustomerDecider : detail::ParkingDecider {
              "the customer has no account code and connector " + policy_.connector + " has no default_owner");
       return;
     }
-    if (auto e = check_value("default_owner", policy_.default_owner, kMaxOwner)) {
+    if (auto e = check_id("default_owner", policy_.default_owner, kMaxOwner)) {
       reject(p, RejectReason::invalid_field, "invalid field: " + *e);
       return;
     }
@@ -194,14 +194,14 @@ class OrderDecider : detail::ParkingDecider {
  private:
   static std::optional<std::string> validate(const IncomingOrder& o) {
     if (o.invalid) return *o.invalid;
-    if (auto e = check_value("entity_id", o.remote_id, kMaxRemoteId)) return e;
+    if (auto e = check_id("entity_id", o.remote_id, kMaxRemoteId)) return e;
     if (o.customer_remote_id)
-      if (auto e = check_value("customer_id", *o.customer_remote_id, kMaxRemoteId)) return e;
-    if (auto e = check_value("customer_email", o.customer_email, kMaxEmail)) return e;
-    if (auto e = check_value("increment_id", o.increment_id, 64)) return e;
-    if (auto e = check_value("status", o.status, 64)) return e;
-    if (auto e = check_value("state", o.state, 64)) return e;
-    if (auto e = check_value("order_currency_code", o.currency, 8)) return e;
+      if (auto e = check_id("customer_id", *o.customer_remote_id, kMaxRemoteId)) return e;
+    if (auto e = check_trimmed_id("customer_email", o.customer_email, kMaxEmail)) return e;
+    if (auto e = check_id("increment_id", o.increment_id, 64)) return e;
+    if (auto e = check_text("status", o.status, 64)) return e;
+    if (auto e = check_text("state", o.state, 64)) return e;
+    if (auto e = check_text("order_currency_code", o.currency, 8)) return e;
     if (!o.grand_total.empty() && exact_decimal(o.grand_total) != o.grand_total)
       return "grand_total " + quote_id(o.grand_total) + " is not an exact decimal of DECIMAL(20,4)";
     if (!o.created_at.empty() && !is_utc_datetime(o.created_at))
@@ -275,7 +275,8 @@ CommerceKeys base_keys(const MatchPolicy& policy, std::span<const Input> records
   CommerceKeys k;
   k.base.connector = policy.connector;
   k.base.stream = policy.stream;
-  for (const auto& r : records) k.base.remote_ids.insert(r.record.remote_id);
+  // A value that cannot be stored is not looked up (its record is rejected); see batch_keys.
+  for (const auto& r : records) k.base.remote_ids.insert(rejection_key(r.record.remote_id));
   return k;
 }
 
@@ -443,9 +444,12 @@ bool is_utc_datetime(std::string_view s) {
 CommerceKeys customer_keys(const MatchPolicy& policy, std::span<const CustomerInput> records) {
   CommerceKeys k = base_keys(policy, records);
   for (const auto& r : records) {
-    k.base.contact_remote_ids.insert(r.record.remote_id);
-    k.customer_remote_ids.insert(r.record.remote_id);
-    if (auto code = normalize_code(r.record.external_code); !code.empty()) k.base.codes.insert(std::move(code));
+    if (fits_id(r.record.remote_id, kMaxRemoteId)) {
+      k.base.contact_remote_ids.insert(r.record.remote_id);
+      k.customer_remote_ids.insert(r.record.remote_id);
+    }
+    if (auto code = normalize_code(r.record.external_code); !code.empty() && fits_id(code, kMaxExternalCode))
+      k.base.codes.insert(std::move(code));
   }
   return k;
 }
@@ -453,7 +457,8 @@ CommerceKeys customer_keys(const MatchPolicy& policy, std::span<const CustomerIn
 CommerceKeys order_keys(const MatchPolicy& policy, std::span<const OrderInput> records) {
   CommerceKeys k = base_keys(policy, records);
   for (const auto& r : records)
-    if (r.record.customer_remote_id) k.customer_remote_ids.insert(*r.record.customer_remote_id);
+    if (r.record.customer_remote_id && fits_id(*r.record.customer_remote_id, kMaxRemoteId))
+      k.customer_remote_ids.insert(*r.record.customer_remote_id);
   return k;
 }
 

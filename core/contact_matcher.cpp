@@ -8,12 +8,12 @@
 #include "core/decider_support.hpp"
 #include "core/normalize.hpp"
 #include "core/payload.hpp"
+#include "core/value_check.hpp"
 
 namespace erpsync::core {
 namespace {
 
 using detail::append_field;
-using detail::check_value;
 using detail::opt_get;
 using detail::quote_id;
 
@@ -21,13 +21,13 @@ const std::string kContactEntity = "contact";
 
 std::optional<std::string> validate(const IncomingContactRecord& c) {
   if (c.invalid) return *c.invalid;
-  if (auto e = check_value("remote_id", c.remote_id, kMaxRemoteId)) return e;
+  if (auto e = check_id("remote_id", c.remote_id, kMaxRemoteId)) return e;
   if (c.company_remote_id.empty()) return "the contact names no company";
-  if (auto e = check_value("company", c.company_remote_id, kMaxRemoteId)) return e;
-  if (auto e = check_value("first_name", c.first_name, kMaxName)) return e;
-  if (auto e = check_value("last_name", c.last_name, kMaxName)) return e;
-  if (auto e = check_value("email", c.email, kMaxEmail)) return e;
-  if (auto e = check_value("phone", c.phone, kMaxPhone)) return e;
+  if (auto e = check_id("company", c.company_remote_id, kMaxRemoteId)) return e;
+  if (auto e = check_text("first_name", c.first_name, kMaxName)) return e;
+  if (auto e = check_text("last_name", c.last_name, kMaxName)) return e;
+  if (auto e = check_trimmed_id("email", c.email, kMaxEmail)) return e;
+  if (auto e = check_text("phone", c.phone, kMaxPhone)) return e;
   return std::nullopt;
 }
 
@@ -164,10 +164,12 @@ CommerceKeys contact_keys(const MatchPolicy& policy, std::span<const ContactInpu
   CommerceKeys k;
   k.base.connector = policy.connector;
   k.base.stream = policy.stream;
+  // Values that cannot be stored are not looked up (their records are rejected); see batch_keys.
   for (const auto& r : records) {
-    k.base.remote_ids.insert(r.record.remote_id);
-    k.contact_row_remote_ids.insert(r.record.remote_id);
-    if (!r.record.company_remote_id.empty()) k.company_remote_ids.insert(r.record.company_remote_id);
+    k.base.remote_ids.insert(rejection_key(r.record.remote_id));
+    if (fits_id(r.record.remote_id, kMaxRemoteId)) k.contact_row_remote_ids.insert(r.record.remote_id);
+    if (const std::string& company = r.record.company_remote_id; !company.empty() && fits_id(company, kMaxRemoteId))
+      k.company_remote_ids.insert(company);
   }
   return k;
 }

@@ -1,7 +1,7 @@
 #pragma once
 // Internal to core/: what the commerce deciders (commerce.cpp: Magento customers and orders)
 // and the contact decider (contact_matcher.cpp: Odoo contacts) share — payload field framing,
-// field checks, and a batch's bookkeeping of rejections, parking (SPEC §3 rule 10) and
+// and a batch's bookkeeping of rejections, parking (SPEC §3 rule 10) and
 // resolving. Not part of core's interface.
 
 #include <algorithm>
@@ -15,6 +15,7 @@
 #include "core/normalize.hpp"
 #include "core/policy.hpp"
 #include "core/state.hpp"
+#include "core/value_check.hpp"
 #include "core/write_batch.hpp"
 
 namespace erpsync::core::detail {
@@ -32,21 +33,6 @@ inline void append_field(std::string& out, std::string_view name, std::string_vi
 }
 
 inline std::string quote_id(std::string_view s) { return "'" + std::string(s) + "'"; }
-
-inline std::size_t utf8_length(std::string_view s) {
-  std::size_t n = 0;
-  for (unsigned char c : s)
-    if ((c & 0xC0) != 0x80) ++n;
-  return n;
-}
-
-inline std::optional<std::string> check_value(std::string_view what, std::string_view value, std::size_t max) {
-  if (!is_valid_utf8(value)) return std::string(what) + " is not valid UTF-8";
-  const std::size_t len = utf8_length(value);
-  if (len > max)
-    return std::string(what) + " is " + std::to_string(len) + " characters long, longer than " + std::to_string(max);
-  return std::nullopt;
-}
 
 inline std::string opt_get(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
@@ -69,7 +55,7 @@ class ParkingDecider {
   };
 
   bool has_open(const Item& p, RejectReason r, bool same_hash) const {
-    auto it = view_.base.open_rejections.find(p.remote_id);
+    auto it = view_.base.open_rejections.find(rejection_key(p.remote_id));
     if (it == view_.base.open_rejections.end()) return false;
     return std::any_of(it->second.begin(), it->second.end(), [&](const OpenRejection& o) {
       return o.reason == r && (!same_hash || o.payload_hash == p.hash);
@@ -100,13 +86,15 @@ class ParkingDecider {
     r.payload = p.payload;
     r.payload_hash = p.hash;
     r.is_new_or_changed = !repeated;
-    out_.rejections.push_back(std::move(r));
+    out_.rejections.push_back(fit_rejection_row(std::move(r)));
     if (view_.parked.erase(p.remote_id)) out_.unparks.push_back({policy_.stream, p.remote_id});
     finish(p, Outcome::rejected, reason, std::move(message));
   }
 
-  // Rule 10: the record waits for `waits_for`.
-  void park(const Item& p, const std::string& waits_for, const std::string& why) {
+  // Rule 10: the record waits for `what` (stored fitted to its column: "customer " or "company "
+  // and a remote id of up to kMaxRemoteId characters is longer than kMaxWaitsFor).
+  void park(const Item& p, const std::string& what, const std::string& why) {
+    const std::string waits_for = fit_column(what, kMaxWaitsFor);
     if (p.expired) {
       reject(p, RejectReason::account_not_found, why + " after park_ttl; no longer parked");
       return;

@@ -7,6 +7,7 @@
 
 #include "core/normalize.hpp"
 #include "core/payload.hpp"
+#include "core/value_check.hpp"
 
 namespace erpsync::core {
 namespace {
@@ -41,15 +42,6 @@ std::string* value_slot(AccountValues& v, Field f) {
   }
 }
 
-// Column lengths are in characters (VARCHAR(n) on PostgreSQL and MariaDB), so count code
-// points; only called on valid UTF-8.
-std::size_t utf8_length(std::string_view s) {
-  std::size_t n = 0;
-  for (unsigned char c : s)
-    if ((c & 0xC0) != 0x80) ++n;
-  return n;
-}
-
 std::size_t max_length(Field f) {
   switch (f) {
     case Field::remote_id: return kMaxRemoteId;
@@ -75,13 +67,22 @@ std::size_t max_length(ContactField f) {
 
 std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
 
-std::optional<std::string> check_value(std::string_view what, std::string_view value, std::size_t max) {
-  if (!is_valid_utf8(value)) return std::string(what) + " is not valid UTF-8";
-  const std::size_t len = utf8_length(value);
-  if (len > max)
-    return std::string(what) + " is " + std::to_string(len) + " characters long, longer than " +
-           std::to_string(max);
-  return std::nullopt;
+// Codes and ids get check_id (no control characters), logins and e-mails check_trimmed_id, the
+// rest check_text.
+using Check = std::optional<std::string> (*)(std::string_view, std::string_view, std::size_t);
+Check check_for(Field f) {
+  switch (f) {
+    case Field::remote_id:
+    case Field::external_code:
+    case Field::member_of: return check_id;
+    case Field::owner:
+    case Field::email: return check_trimmed_id;
+    default: return check_text;
+  }
+}
+Check check_for(ContactField f) {
+  if (f == ContactField::remote_id) return check_id;
+  return f == ContactField::email ? check_trimmed_id : check_text;
 }
 
 // invalid_field: why the record (already normalised by rule 1) cannot be written, if it
@@ -92,7 +93,7 @@ std::optional<std::string> validate(const IncomingAccount& rec) {
     const auto f = static_cast<Field>(i);
     // The raw owner is only a key of the owners table; its resolved login is checked later.
     const std::size_t max = f == Field::owner ? std::string::npos : max_length(f);
-    if (auto e = check_value(field_name(f), rec.get(f), max)) return e;
+    if (auto e = check_for(f)(field_name(f), rec.get(f), max)) return e;
   }
   if (rec.maps(Field::active) && !parse_active(rec.get(Field::active)))
     return "active " + quoted(rec.get(Field::active)) + " is not one of true/false, 1/0, yes/no, y/n";
@@ -104,7 +105,7 @@ std::optional<std::string> validate(const IncomingAccount& rec) {
     const auto& c = rec.contacts[k];
     for (std::size_t i = 0; i < kContactFieldCount; ++i) {
       const auto f = static_cast<ContactField>(i);
-      if (auto e = check_value(contact_field_name(f), c.values[i], max_length(f)))
+      if (auto e = check_for(f)(contact_field_name(f), c.values[i], max_length(f)))
         return "contact " + std::to_string(k + 1) + " " + *e;
     }
     if (!parse_active(c.get(ContactField::active)))
@@ -169,7 +170,7 @@ class Decider {
       p.owner_for_report = p.owner ? *p.owner : normalize_code(p.rec.get(Field::owner));
       p.invalid = validate(p.rec);
       if (!p.invalid && p.owner) {
-        if (auto e = check_value("owner", *p.owner, kMaxOwner)) p.invalid = *e;
+        if (auto e = check_id("owner", *p.owner, kMaxOwner)) p.invalid = *e;
       }
       p.hash = payload_hash(p.rec, p.owner_for_report);
       prepared_.push_back(std::move(p));
@@ -678,12 +679,12 @@ class Decider {
     r.incoming_owner = p.owner_for_report;
     r.payload = to_payload(*p.raw);
     r.payload_hash = p.hash;
-    if (auto it = view_.open_rejections.find(p.remote_id); it != view_.open_rejections.end()) {
+    if (auto it = view_.open_rejections.find(rejection_key(p.remote_id)); it != view_.open_rejections.end()) {
       r.is_new_or_changed = std::none_of(it->second.begin(), it->second.end(), [&](const OpenRejection& o) {
         return o.reason == reason && o.payload_hash == p.hash;
       });
     }
-    out_.rejections.push_back(std::move(r));
+    out_.rejections.push_back(fit_rejection_row(std::move(r)));
   }
 
   void reject(Prepared& p, RejectReason reason, std::string message, std::string existing_owner) {
@@ -714,16 +715,24 @@ BatchKeys batch_keys(const MatchPolicy& policy, std::span<const IncomingAccount>
   k.stream = policy.stream;
   const bool by_name = std::find(policy.adopt_by.begin(), policy.adopt_by.end(), Field::name) != policy.adopt_by.end();
   const bool by_vat = std::find(policy.adopt_by.begin(), policy.adopt_by.end(), Field::vat) != policy.adopt_by.end();
+  // A value that cannot be stored is never looked up: its record is rejected (invalid_field),
+  // and a NUL byte would fail the whole lookup on PostgreSQL. A remote id is looked up as its
+  // rejection row keys it, so that a bad record's rejection is found again.
   for (const auto& r : records) {
-    k.remote_ids.insert(r.get(Field::remote_id));
-    for (const auto& c : r.contacts) k.contact_remote_ids.insert(c.get(ContactField::remote_id));
-    if (auto code = normalize_code(r.get(Field::external_code)); !code.empty()) k.codes.insert(std::move(code));
-    if (auto parent = normalize_code(r.get(Field::member_of)); !parent.empty()) k.codes.insert(std::move(parent));
+    k.remote_ids.insert(rejection_key(r.get(Field::remote_id)));
+    for (const auto& c : r.contacts)
+      if (const std::string& id = c.get(ContactField::remote_id); fits_id(id, kMaxRemoteId))
+        k.contact_remote_ids.insert(id);
+    for (Field f : {Field::external_code, Field::member_of})
+      if (auto code = normalize_code(r.get(f)); !code.empty() && fits_id(code, kMaxExternalCode))
+        k.codes.insert(std::move(code));
     if (by_name) {
-      if (auto n = normalize_name(r.get(Field::name)); !n.empty()) k.adopt_names.insert(std::move(n));
+      if (auto n = normalize_name(r.get(Field::name)); !n.empty() && fits_text(n, kMaxName))
+        k.adopt_names.insert(std::move(n));
     }
     if (by_vat) {
-      if (auto v = normalize_code(r.get(Field::vat)); !v.empty()) k.adopt_vats.insert(std::move(v));
+      if (auto v = normalize_code(r.get(Field::vat)); !v.empty() && fits_text(v, kMaxVat))
+        k.adopt_vats.insert(std::move(v));
     }
   }
   return k;

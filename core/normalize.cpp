@@ -34,40 +34,48 @@ std::string normalize_name(std::string_view raw) {
   return out;
 }
 
-bool is_valid_utf8(std::string_view s) {
+std::size_t decode_utf8(std::string_view s, std::size_t at, char32_t& cp) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const std::size_t n = s.size();
-  std::size_t i = 0;
-  while (i < n) {
-    const unsigned char c = p[i];
-    if (c < 0x80) {
+  const unsigned char c = p[at];
+  std::size_t len;
+  if (c < 0x80) {
+    cp = c;
+    return 1;
+  } else if (c >= 0xC2 && c <= 0xDF) {
+    len = 2;
+    cp = c & 0x1F;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    len = 3;
+    cp = c & 0x0F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    len = 4;
+    cp = c & 0x07;
+  } else {
+    return 0;  // continuation byte first, C0/C1 (overlong 2-byte), F5..FF
+  }
+  if (at + len > n) return 0;
+  for (std::size_t k = 1; k < len; ++k) {
+    const unsigned char cc = p[at + k];
+    if ((cc & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (cc & 0x3F);
+  }
+  if (len == 3 && cp < 0x800) return 0;              // overlong
+  if (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) return 0;
+  if (cp >= 0xD800 && cp <= 0xDFFF) return 0;         // surrogates
+  if (cp == 0xFDD0) return 0;                         // kInvalidUtf8Marker
+  return len;
+}
+
+bool is_valid_utf8(std::string_view s) {
+  char32_t cp;
+  for (std::size_t i = 0; i < s.size();) {
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
       ++i;
       continue;
     }
-    std::size_t len;
-    char32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-      cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      return false;  // continuation byte first, C0/C1 (overlong 2-byte), F5..FF
-    }
-    if (i + len > n) return false;
-    for (std::size_t k = 1; k < len; ++k) {
-      const unsigned char cc = p[i + k];
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if (len == 3 && cp < 0x800) return false;              // overlong
-    if (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) return false;
-    if (cp >= 0xD800 && cp <= 0xDFFF) return false;         // surrogates
-    if (cp == 0xFDD0) return false;                         // kInvalidUtf8Marker
+    const std::size_t len = decode_utf8(s, i, cp);
+    if (len == 0) return false;
     i += len;
   }
   return true;

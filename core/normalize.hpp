@@ -26,6 +26,11 @@ inline constexpr std::string_view kInvalidUtf8Marker = "\xEF\xB7\x90";  // U+FDD
 // and holds no kInvalidUtf8Marker (a value that came from ill-formed bytes is not valid).
 bool is_valid_utf8(std::string_view s);
 
+// The well-formed UTF-8 sequence starting at s[at] (at < s.size()): its length in bytes, with its
+// code point in `cp`; 0 when the bytes there are not one (is_valid_utf8's rules: no overlongs,
+// surrogates or code points past U+10FFFF, and not kInvalidUtf8Marker).
+std::size_t decode_utf8(std::string_view s, std::size_t at, char32_t& cp);
+
 // `active` values: true/false, 1/0, yes/no, y/n in any case; empty means true.
 // nullopt for anything else.
 std::optional<bool> parse_active(std::string_view raw);

@@ -36,6 +36,11 @@ inline constexpr std::size_t kMaxPhone = 64;
 inline constexpr std::size_t kMaxVat = 32;
 inline constexpr std::size_t kMaxRemoteId = 128;
 inline constexpr std::size_t kMaxText = 255;  // street, city, ... (no SPEC limit; our column size)
+// The same sizes hold the identity columns of sync_rejections (remote_id, external_code,
+// existing_owner, incoming_owner): what a rejection stores there is fitted to them
+// (core/value_check.hpp), so that the rejection of a bad value always fits. The schema itself is
+// connectors/odbc/migrations.cpp.
+inline constexpr std::size_t kMaxWaitsFor = 64;  // sync_parked.waits_for
 
 using FieldMask = std::uint32_t;
 constexpr FieldMask bit(Field f) { return FieldMask{1} << static_cast<unsigned>(f); }

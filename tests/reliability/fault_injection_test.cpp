@@ -15,11 +15,15 @@
 // (CI samples five per operation there).
 // Two generations: the first creates everything, the second updates, reassigns (rejections),
 // drops records (missing) and moves children between parents.
+// Besides: a row the database refuses for its data (a constraint other than a unique one) fails
+// alone while the rest of its batch commits; a database refusing every row fails the batch.
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <set>
@@ -182,6 +186,8 @@ class Target {
   }
 
   core::Store& store() { return db_ ? static_cast<core::Store&>(*odbc_) : *memory_; }
+  // Runs `statement` on the test's own session (database engines only).
+  void sql(const std::string& statement) { session_->query(statement); }
   Dump dump() { return db_ ? dump_database(*session_) : dump_memory_store(*memory_); }
 
   // Kills every other session on this test's database (the store's own connection).
@@ -316,6 +322,120 @@ TEST_P(StoreFaults, EveryFaultLeavesCommittedPrefixAndRetryReachesTheCleanEndSta
   }
   std::cout << backend_name(p.backend) << (p.paged ? " paged" : " snapshot") << ": " << scenarios
             << " fault scenarios" << std::endl;
+}
+
+// The decisions of a run, as the engine tells them.
+class DecisionLog final : public core::SyncEvents {
+ public:
+  void on_decision(const core::Decision& d) override { decisions.push_back(d); }
+  std::vector<core::Decision> decisions;
+};
+
+// Generation 1 of `p` run clean on the opened `target`, then, on the emptied target, over the
+// store `refusing()` returns, which refuses R10 (code C-1010, name "Company 10": nobody's
+// parent, in the middle of its batch): R10 alone is `failed`, saying `refusal`; every other
+// record, the rejections and the cursor are as in the clean run; the run is ok.
+void expect_only_r10_refused(const Param& p, Target& target, const std::function<core::Store&()>& refusing,
+                             const std::string& refusal) {
+  const core::SyncReport clean = run_generation(target.store(), p.paged, 1);
+  ASSERT_EQ(clean.status, core::RunStatus::ok) << clean.message;
+  const Dump clean_end = target.dump();
+  target.reset();
+  core::Store& store = refusing();
+
+  ScriptedSource source(p.paged, 1);
+  core::RunOptions options;
+  options.batch_size = kBatch;
+  options.instance = "fault-test";
+  DecisionLog events;
+  const core::SyncReport r = core::run_stream(policy(), source, store, options, events);
+
+  ASSERT_EQ(r.status, core::RunStatus::ok) << r.message;
+  EXPECT_TRUE(r.counters.balanced());
+  EXPECT_EQ(r.counters.failed, 1);
+  EXPECT_EQ(r.counters.created, clean.counters.created - 1);
+  EXPECT_EQ(r.counters.rejected, clean.counters.rejected);
+  EXPECT_EQ(r.counters.fetched, clean.counters.fetched);
+  std::vector<core::Decision> failed;
+  std::copy_if(events.decisions.begin(), events.decisions.end(), std::back_inserter(failed),
+               [](const core::Decision& d) { return d.outcome == core::Outcome::failed; });
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].remote_id, "R10");
+  EXPECT_NE(failed[0].message.find(refusal), std::string::npos) << failed[0].message;
+
+  const Dump end = target.dump();
+  EXPECT_EQ(rows_of(end, "accounts"), rows_of(clean_end, "accounts") - 1);
+  for (const std::string& row : end.at("accounts")) EXPECT_EQ(row.find("C-1010"), std::string::npos) << row;
+  EXPECT_EQ(rows_of(end, "sync_rejections"), rows_of(clean_end, "sync_rejections"));
+  EXPECT_EQ(end.at("sync_cursors"), clean_end.at("sync_cursors")) << "the cursor went on past the refused record";
+  EXPECT_TRUE(duplicate_rows(end).empty());
+}
+
+// A database constraint other than a unique one (a CHECK, a NOT NULL, a value too long for its
+// column) refuses one record of a batch: the batch goes on one record at a time, that record
+// alone is `failed`, saying what the database said; the rest of its batch, every other batch and
+// the cursor commit, and the run is ok.
+TEST_P(StoreFaults, ARowTheDatabaseRefusesFailsAloneAndTheRestOfItsBatchCommits) {
+  const Param p = GetParam();
+  Target target(p.backend);
+  std::string skip;
+  if (!target.open(skip)) GTEST_SKIP() << skip;
+  std::optional<FaultyStore> faulty;
+  int refusals = 0;
+  expect_only_r10_refused(
+      p, target,
+      [&]() -> core::Store& {
+        faulty.emplace(target.store());
+        faulty->refuses = [&](const core::WriteBatch& b) {
+          const bool refused = std::any_of(b.accounts.begin(), b.accounts.end(),
+                                           [](const core::AccountWrite& a) { return a.external_code == "C-1010"; });
+          refusals += refused;
+          return refused;
+        };
+        return *faulty;
+      },
+      "CHECK constraint");
+  EXPECT_EQ(refusals, 2) << "its batch, then the record alone";
+}
+
+// The same with the engine's own constraint: a CHECK (a trigger raising on SQLite) that refuses
+// R10's row, so that the real store's error for it, its rollback (PostgreSQL's aborted
+// transaction included) and the single-record transactions after it are what is tested.
+TEST_P(StoreFaults, ARowTheEnginesOwnCheckConstraintRefusesFailsAlone) {
+  const Param p = GetParam();
+  if (p.backend == Backend::memory) GTEST_SKIP() << "the memory store has no constraints of its own";
+  Target target(p.backend);
+  std::string skip;
+  if (!target.open(skip)) GTEST_SKIP() << skip;
+  expect_only_r10_refused(
+      p, target,
+      [&]() -> core::Store& {
+        target.sql(p.backend == Backend::sqlite
+                       ? "CREATE TRIGGER refuse_r10 BEFORE INSERT ON accounts WHEN NEW.name = 'Company 10' "
+                         "BEGIN SELECT RAISE(ABORT, 'refuse_r10 failed'); END"
+                       : "ALTER TABLE accounts ADD CONSTRAINT refuse_r10 CHECK (name <> 'Company 10')");
+        return target.store();
+      },
+      "refuse_r10");
+}
+
+// A database that refuses every record (not the data: a broken table, a full disk) fails the
+// batch as a whole, as before the one-at-a-time fallback: nothing of it is written, the cursor
+// stays, the run is an error.
+TEST_P(StoreFaults, ADatabaseThatRefusesEveryRecordFailsTheBatchAndKeepsTheCursor) {
+  const Param p = GetParam();
+  Target target(p.backend);
+  std::string skip;
+  if (!target.open(skip)) GTEST_SKIP() << skip;
+  FaultyStore faulty(target.store());
+  faulty.refuses = [](const core::WriteBatch&) { return true; };
+  const core::SyncReport r = run_generation(faulty, p.paged, 1);
+  EXPECT_EQ(r.status, core::RunStatus::error);
+  EXPECT_NE(r.message.find("CHECK constraint"), std::string::npos) << r.message;
+  EXPECT_EQ(r.counters.failed, static_cast<std::int64_t>(kBatch));
+  const Dump end = target.dump();
+  EXPECT_EQ(rows_of(end, "accounts"), 0u);
+  EXPECT_EQ(rows_of(end, "sync_cursors"), 0u);
 }
 
 std::string param_name(const ::testing::TestParamInfo<Param>& info) {

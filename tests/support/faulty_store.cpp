@@ -84,7 +84,12 @@ core::StateSnapshot FaultyStore::load_state(const core::BatchKeys& keys) {
 }
 
 void FaultyStore::apply(const core::WriteBatch& batch) {
-  guarded(StoreOp::apply, [&] { inner_.apply(batch); });
+  guarded(StoreOp::apply, [&] {
+    if (refuses && refuses(batch))
+      throw core::SyncError(core::SyncError::Kind::permanent,
+                            "apply: [23514] a CHECK constraint refused a row of the batch (injected)");
+    inner_.apply(batch);
+  });
 }
 
 std::int64_t FaultyStore::begin_run(const std::string& connector, const std::string& stream,

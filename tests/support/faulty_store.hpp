@@ -13,7 +13,8 @@
 //                 it throws is passed on. If the inner call succeeds anyway, the fault did not
 //                 take: fired() stays true and took_effect() false.
 //
-// A fault fires once; later calls pass through (a retry sees a healthy store).
+// A fault fires once; later calls pass through (a retry sees a healthy store). Apart from the
+// armed fault, `refuses` makes the store refuse chosen batches every time (a bad row).
 //
 // Thread-safety: like every Store, one thread at a time.
 
@@ -52,6 +53,12 @@ class FaultyStore final : public core::Store {
   // Called after every call the inner store completed (a lost acknowledgement's too, before
   // it is thrown): tests count committed writes or dump the database after each.
   std::function<void(StoreOp)> on_success;
+
+  // A database constraint other than a unique one (a CHECK or NOT NULL constraint, a value too
+  // long for its column): every apply of a batch for which this returns true throws
+  // SyncError{permanent}, as the ODBC store does for such an error, without reaching the inner
+  // store. Independent of the armed fault; such an apply counts as a call of apply.
+  std::function<bool(const core::WriteBatch&)> refuses;
 
   core::CursorState load_cursor(const std::string& connector, const std::string& stream) override;
   core::StateSnapshot load_state(const core::BatchKeys& keys) override;

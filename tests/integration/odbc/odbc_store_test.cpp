@@ -11,6 +11,8 @@
 #include "connectors/odbc/migrations.hpp"
 #include "connectors/odbc/odbc.hpp"
 #include "connectors/odbc/odbc_store.hpp"
+#include "core/commerce.hpp"
+#include "core/contact_matcher.hpp"
 #include "core/errors.hpp"
 #include "support/odbc_query.hpp"
 #include "support/test_databases.hpp"
@@ -810,6 +812,86 @@ TEST_P(OdbcStoreTest, ALostConnectionIsTransientAndTheStoreReconnects) {
   }
   store->apply(b);  // reconnected
   EXPECT_EQ(count("accounts"), 1);
+}
+
+// Decides `records` of one commerce kind over the store's state and applies the batch, twice:
+// the first time `good` records are created and `bad` ones rejected (invalid_field) as new
+// rejections; the second time the good ones are unchanged and the bad ones, found again by
+// their stored key, are repeats.
+template <class Input, class Keys, class Decide>
+void decide_and_apply_twice(OdbcStore& store, const core::MatchPolicy& p, const std::vector<Input>& records,
+                            Keys keys, Decide decide, int good, int bad) {
+  for (int pass = 1; pass <= 2; ++pass) {
+    SCOPED_TRACE(p.stream + " pass " + std::to_string(pass));
+    const core::WriteBatch b = decide(p, records, store.load_commerce_state(keys(p, records)));
+    ASSERT_TRUE(b.counters.balanced());
+    EXPECT_EQ(pass == 1 ? b.counters.created : b.counters.unchanged, good);
+    EXPECT_EQ(b.counters.rejected, bad);
+    ASSERT_EQ(b.rejections.size(), static_cast<std::size_t>(bad));
+    for (const core::RejectionWrite& r : b.rejections) {
+      EXPECT_EQ(r.reason, core::RejectReason::invalid_field);
+      EXPECT_EQ(r.is_new_or_changed, pass == 1) << r.remote_id;
+    }
+    ASSERT_NO_THROW(store.apply(b));
+  }
+}
+
+// SPEC §10 for the commerce kinds, on every engine: Magento customers and orders and Odoo
+// contacts with a remote id longer than its column, a NUL byte or a control character in an id,
+// code or e-mail, or a code longer than its column. The good records of each batch are written;
+// each bad one is rejected alone with a row that fits sync_rejections; sent again, nothing but
+// the rejections' sightings is written.
+TEST_P(OdbcStoreTest, BadCommerceValuesAreRejectedAloneWithRowsThatFit) {
+  using namespace std::string_literals;
+  auto store = open();
+  const std::string long_id(129, '9');
+  core::MatchPolicy p;
+  p.connector = "shop";
+  p.default_owner = "ecommerce";
+
+  p.stream = "customers";
+  auto customer = [](std::string id, std::string code, std::string email) {
+    return core::CustomerInput{{.remote_id = id, .external_code = code, .email = email, .first_name = "Anna"}};
+  };
+  const std::vector<core::CustomerInput> customers = {
+      customer("1", "", "anna@example.com"),     customer(long_id, "", "b@example.com"),
+      customer("3", "C-\0-3"s, "c@example.com"), customer("4", std::string(65, 'C'), "d@example.com"),
+      customer("5", "", "e\r\nBcc: x@example.com"), customer("6", "", "f@example.com")};
+  decide_and_apply_twice(*store, p, customers, core::customer_keys, core::decide_customers, 2, 4);
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM customers WHERE channel = 'shop'"), "2");
+  EXPECT_EQ(scalar("SELECT external_code FROM sync_rejections WHERE remote_id = '3'"), "C-\\x00-3");
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM sync_rejections WHERE stream = 'customers' AND remote_id LIKE '999%'"), "1");
+
+  p.stream = "orders";
+  auto guest_order = [](std::string id, std::string email) {
+    return core::OrderInput{{.remote_id = id, .customer_email = email, .grand_total = "10.5", .currency = "EUR"}};
+  };
+  const std::vector<core::OrderInput> orders = {guest_order("10", "g@example.com"), guest_order(long_id, "h@x.test"),
+                                                guest_order("12", "i\0@x.test"s), guest_order("13", "j@x.test")};
+  decide_and_apply_twice(*store, p, orders, core::order_keys, core::decide_orders, 2, 2);
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM orders WHERE channel = 'shop'"), "2");
+
+  // Odoo contacts of a company the companies stream bound.
+  p.connector = "erp";
+  p.stream = "contacts";
+  core::WriteBatch company;
+  company.connector = "erp";
+  company.accounts.push_back(new_account(-1, "C-100", "Company", "jsmith"));
+  company.bindings.push_back({"companies", "100", "account", -1, "h"});
+  store->apply(company);
+  auto person = [](std::string id, std::string company_id, std::string email) {
+    return core::ContactInput{{.remote_id = id, .company_remote_id = company_id, .last_name = "Lee", .email = email}};
+  };
+  const std::vector<core::ContactInput> contacts = {
+      person("20", "100", "k@example.com"), person(long_id, "100", "l@example.com"),
+      person("22", "1\x01" "00", "m@example.com"), person("23", "100", "n\t@example.com"),
+      person("24", "100", "o@example.com")};
+  decide_and_apply_twice(*store, p, contacts, core::contact_keys, core::decide_contacts, 2, 3);
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM contacts c JOIN accounts a ON a.id = c.account_id "
+                   "WHERE a.external_code = 'C-100'"),
+            "2");
+  EXPECT_EQ(scalar("SELECT MIN(times_seen) FROM sync_rejections"), "2");
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM sync_rejections"), "9");
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, OdbcStoreTest,
