@@ -11,6 +11,7 @@
 #include "connectors/odbc/migrations.hpp"
 #include "connectors/odbc/odbc.hpp"
 #include "connectors/odbc/odbc_store.hpp"
+#include "connectors/odbc/odbc_store_internal.hpp"
 #include "core/errors.hpp"
 #include "support/odbc_query.hpp"
 #include "support/test_databases.hpp"
@@ -79,10 +80,10 @@ class OdbcStoreTest : public ::testing::TestWithParam<Engine> {
 
 TEST_P(OdbcStoreTest, MigrationsCreateEveryTableAndAreIdempotent) {
   auto store = open();
-  EXPECT_EQ(schema_version(store->connection()), kSchemaVersion);
+  EXPECT_EQ(schema_version(raw_connection(*store)), kSchemaVersion);
   for (const auto& t : schema_tables()) EXPECT_NO_THROW(count(t)) << t;
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM schema_version"), std::to_string(kSchemaVersion));
-  auto again = migrate(store->connection(), MigrateMode::auto_apply);
+  auto again = migrate(raw_connection(*store), MigrateMode::auto_apply);
   EXPECT_EQ(again.from, kSchemaVersion);
   EXPECT_TRUE(again.applied.empty());
   store.reset();
@@ -108,7 +109,7 @@ TEST_P(OdbcStoreTest, UpgradingARealVersionOneDatabaseKeepsItsData) {
     ASSERT_EQ(schema_version(conn), 1);
   }
   auto store = open();  // migrate=auto
-  EXPECT_EQ(schema_version(store->connection()), kSchemaVersion);
+  EXPECT_EQ(schema_version(raw_connection(*store)), kSchemaVersion);
   EXPECT_EQ(scalar("SELECT name FROM accounts WHERE external_code = 'C-1'"), "Kept");
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM bindings WHERE payload_hash = 'h'"), "1");
   // The store works on the upgraded schema.
@@ -587,7 +588,7 @@ TEST_P(OdbcStoreTest, DryRunNeedsACurrentSchema) { EXPECT_THROW(open(true), Sche
 
 TEST_P(OdbcStoreTest, DecimalRoundTripsExactly) {
   auto store = open();
-  store->connection().exec(
+  raw_connection(*store).exec(
       "INSERT INTO orders (channel, remote_id, grand_total, ordered_at) VALUES (?, ?, ?, ?)",
       {Param::str("shop"), Param::str("1"), Param::dec("1234567.89"), Param::ts("2026-11-22 10:00:00.123")});
   EXPECT_EQ(trim_decimal(scalar("SELECT grand_total FROM orders")), "1234567.89");
@@ -791,7 +792,7 @@ TEST_P(OdbcStoreTest, MarkMissingFlagsBindingsTheSnapshotLacks) {
 TEST_P(OdbcStoreTest, ALostConnectionIsTransientAndTheStoreReconnects) {
   if (GetParam() == Engine::sqlite) GTEST_SKIP() << "SQLite is a file: there is no connection to lose";
   auto store = open();
-  std::string id = *store->connection().scalar(GetParam() == Engine::postgresql ? "SELECT pg_backend_pid()"
+  std::string id = *raw_connection(*store).scalar(GetParam() == Engine::postgresql ? "SELECT pg_backend_pid()"
                                                                                  : "SELECT CONNECTION_ID()");
   // Kill the store's session from another connection, as a server restart would.
   odbc_query(db_->connection_string(), GetParam() == Engine::postgresql
