@@ -35,7 +35,6 @@ class SqlDialect {
   SqlDialect(const SqlDialect&) = delete;
   SqlDialect& operator=(const SqlDialect&) = delete;
 
-  virtual Dialect id() const = 0;
   virtual std::string_view name() const = 0;  // "sqlite", "postgresql", "mariadb"
 
   // --- Connecting -------------------------------------------------------------------------

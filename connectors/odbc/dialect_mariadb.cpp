@@ -15,7 +15,6 @@ constexpr std::string_view kNameKey =
 
 class MariadbDialect final : public SqlDialect {
  public:
-  Dialect id() const override { return Dialect::mariadb; }
   std::string_view name() const override { return "mariadb"; }
 
   bool names_driver(std::string_view driver) const override {

@@ -52,7 +52,6 @@ std::string array_literal(const std::vector<const Param*>& values) {
 
 class PostgresqlDialect final : public SqlDialect {
  public:
-  Dialect id() const override { return Dialect::postgresql; }
   std::string_view name() const override { return "postgresql"; }
 
   bool names_driver(std::string_view driver) const override {

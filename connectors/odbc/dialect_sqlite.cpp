@@ -20,7 +20,6 @@ constexpr std::string_view kNameKey =
 
 class SqliteDialect final : public SqlDialect {
  public:
-  Dialect id() const override { return Dialect::sqlite; }
   std::string_view name() const override { return "sqlite"; }
 
   bool names_driver(std::string_view driver) const override { return icontains(driver, "sqlite"); }

@@ -459,6 +459,38 @@ TEST_P(OdbcStoreTest, RejectionsNewBumpedChangedAndResolved) {
   EXPECT_EQ(st.open_rejections.count("4"), 1u);
 }
 
+TEST_P(OdbcStoreTest, AdminQueriesCountTheOpenRejectionsAndParkedRecordsOfOneStream) {
+  auto store = open();
+  core::WriteBatch b;
+  b.connector = kConn;
+  for (const char* rid : {"1", "2"}) {
+    core::RejectionWrite w;
+    w.stream = "accounts";
+    w.remote_id = rid;
+    w.reason = core::RejectReason::missing_external_code;
+    w.message = "no code";
+    w.payload = "{}";
+    w.payload_hash = "h";
+    b.rejections.push_back(w);
+  }
+  b.parks.push_back(core::ParkWrite{"accounts", "3", "C-9", "{}", "h"});
+  b.parks.push_back(core::ParkWrite{"orders", "4", "C-9", "{}", "h"});
+  store->apply(b);
+  const OpenCounts accounts = store->admin().open_counts(kConn, "accounts");
+  EXPECT_EQ(accounts.rejections, 2);
+  EXPECT_EQ(accounts.parked, 1);
+  const OpenCounts orders = store->admin().open_counts(kConn, "orders");
+  EXPECT_EQ(orders.rejections, 0);
+  EXPECT_EQ(orders.parked, 1);
+  EXPECT_EQ(store->admin().open_counts("other", "accounts").parked, 0);
+
+  core::WriteBatch resolved;
+  resolved.connector = kConn;
+  resolved.resolves.push_back(core::RejectionResolve{"accounts", "1", {}});
+  store->apply(resolved);
+  EXPECT_EQ(store->admin().open_counts(kConn, "accounts").rejections, 1);
+}
+
 TEST_P(OdbcStoreTest, AUniqueViolationWritesNothingAndThrowsConstraintViolation) {
   auto store = open();
   core::WriteBatch first;
