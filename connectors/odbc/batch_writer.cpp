@@ -99,20 +99,17 @@ class BatchWriter {
     return true;
   }
 
-  EntityId account_id(Ref r) const {
+  // The id of `r`: itself when positive (an existing row), else the id its insert got.
+  static EntityId resolve(const std::unordered_map<Ref, EntityId>& inserted, Ref r, const char* entity) {
     if (r > 0) return r;
-    auto it = account_ids_.find(r);
-    if (it == account_ids_.end())
-      throw std::logic_error("WriteBatch names account ref " + std::to_string(r) + " that it does not insert");
+    auto it = inserted.find(r);
+    if (it == inserted.end())
+      throw std::logic_error(std::string("WriteBatch names ") + entity + " ref " + std::to_string(r) +
+                             " that it does not insert");
     return it->second;
   }
-  EntityId contact_id(Ref r) const {
-    if (r > 0) return r;
-    auto it = contact_ids_.find(r);
-    if (it == contact_ids_.end())
-      throw std::logic_error("WriteBatch names contact ref " + std::to_string(r) + " that it does not insert");
-    return it->second;
-  }
+  EntityId account_id(Ref r) const { return resolve(account_ids_, r, "account"); }
+  EntityId contact_id(Ref r) const { return resolve(contact_ids_, r, "contact"); }
   EntityId entity_id(const std::string& entity, Ref r) const {
     if (r > 0) return r;
     if (entity == "account") return account_id(r);

@@ -81,9 +81,10 @@ class SqlDialect {
                                                   const std::vector<std::vector<Param>>& rows,
                                                   bool with_ids) const = 0;
   // The statement for `sql_head` (ending in "column IN ") and the keys in params[fixed..]
-  // (integers when `as_int`, text otherwise); may rewrite params[fixed..].
+  // (integers when `as_int`, text otherwise); may rewrite params[fixed..]. Unless a dialect
+  // binds them otherwise: an IN list padded to one of a few lengths (sql::padded_in_list).
   virtual std::string key_list(std::string_view sql_head, std::vector<Param>& params, std::size_t fixed,
-                               bool as_int) const = 0;
+                               bool as_int) const;
 
   // --- Transactions and statistics -----------------------------------------------------------
   // Whether the dry run releases its per-batch savepoint after a batch succeeded.

@@ -85,10 +85,6 @@ class MariadbDialect final : public SqlDialect {
                             });
     return ids;
   }
-  std::string key_list(std::string_view sql_head, std::vector<Param>& params, std::size_t fixed,
-                       bool /*as_int*/) const override {
-    return sql::padded_in_list(sql_head, params, fixed);
-  }
 };
 
 }  // namespace

@@ -93,10 +93,6 @@ class SqliteDialect final : public SqlDialect {
                             });
     return ids;
   }
-  std::string key_list(std::string_view sql_head, std::vector<Param>& params, std::size_t fixed,
-                       bool /*as_int*/) const override {
-    return sql::padded_in_list(sql_head, params, fixed);
-  }
 
   // SQLite keeps no statistics. Without them it would look for the open rejection through
   // sync_rejections_open_ix (every open rejection of the stream, for each row); the unary plus
