@@ -49,6 +49,7 @@
 #include "daemon/read_ahead_source.hpp"
 #include "connectors/odbc/odbc.hpp"
 #include "connectors/odbc/odbc_store.hpp"
+#include "connectors/odbc/odbc_store_internal.hpp"
 #include "core/engine.hpp"
 #ifdef ERPSYNC_BENCH_MAGENTO
 #include "bench/magento_bench.hpp"
@@ -814,7 +815,7 @@ int main(int argc, char** argv) {
         for (const Scenario& sc : kScenarios) {
           if (sc.generation > 1 && !contains(args->scenarios, sc.name)) continue;
           const double doc_mb = static_cast<double>(write_feed(feed, n, sc.generation, sc.revised)) / (1024.0 * 1024.0);
-          std::string before = sc.generation == 2 ? fingerprint(store.connection()) : "";
+          std::string before = sc.generation == 2 ? fingerprint(raw_connection(store)) : "";
           SyncResult r = run_sync(store, config_file, args->batch_size);
           const core::Counters& c = r.report.counters;
           std::string problem;
@@ -824,8 +825,8 @@ int main(int argc, char** argv) {
             problem = "created " + std::to_string(c.created) + " of " + std::to_string(n);
           else if (sc.generation == 2 && c.unchanged != static_cast<std::int64_t>(n))
             problem = "unchanged " + std::to_string(c.unchanged) + " of " + std::to_string(n);
-          else if (sc.generation == 2 && fingerprint(store.connection()) != before)
-            problem = "the quiet re-sync wrote rows: " + before + "→ " + fingerprint(store.connection());
+          else if (sc.generation == 2 && fingerprint(raw_connection(store)) != before)
+            problem = "the quiet re-sync wrote rows: " + before + "→ " + fingerprint(raw_connection(store));
           else if (sc.generation == 3 && c.updated != static_cast<std::int64_t>(n / 100))
             problem = "updated " + std::to_string(c.updated) + ", expected " + std::to_string(n / 100);
           if (!problem.empty()) {

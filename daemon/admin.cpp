@@ -50,17 +50,11 @@ void print_table(const std::string& title, const odbc::Table& t) {
 int migrate_command(const config::Config& cfg, const CommandLine& cl) {
   if (cl.print_sql) {
     // DBAs who withhold DDL rights: the dialect from the driver name when it says, else ask the server.
-    std::optional<odbc::Dialect> dialect = odbc::dialect_from_driver(cfg.database.connection);
-    if (!dialect) {
-      odbc::Connection conn(std::make_shared<odbc::Environment>());
-      conn.connect(cfg.database.connection);
-      dialect = conn.dialect();
-    }
-    std::cout << odbc::migration_sql(*dialect);
+    std::cout << odbc::migration_sql(odbc::detect_dialect(cfg.database.connection));
     return kExitOk;
   }
   auto store = open_store(cfg, StoreMode::normal);  // applies per database.migrate
-  const int version = odbc::schema_version(store->connection());
+  const int version = store->admin().schema_version();
   std::cout << "schema version " << version << " (this binary: " << odbc::kSchemaVersion << ")\n";
   return version == odbc::kSchemaVersion ? kExitOk : kExitFailed;
 }
@@ -74,35 +68,35 @@ int run_admin(const config::Config& cfg, const CommandLine& cl) {
     // Admin commands never migrate behind the operator's back.
     if (admin_cfg.database.migrate == config::Migrate::auto_) admin_cfg.database.migrate = config::Migrate::check;
     auto store = open_store(admin_cfg, StoreMode::normal);
-    odbc::Connection& conn = store->connection();
+    odbc::AdminQueries admin = store->admin();
     switch (cl.command) {
       case Command::report:
         print_table("Recent runs (newest first, at most " + std::to_string(cl.last) + " per connector and stream)",
-                    odbc::recent_runs(conn, cl.last, cl.connector));
-        print_table("Open rejections", odbc::open_rejections(conn, cl.connector));
-        print_table("Parked records", odbc::parked_records(conn, cl.connector));
-        print_table("Leases (who syncs which connector)", odbc::connector_leases(conn, cl.connector));
+                    admin.recent_runs(cl.last, cl.connector));
+        print_table("Open rejections", admin.open_rejections(cl.connector));
+        print_table("Parked records", admin.parked_records(cl.connector));
+        print_table("Leases (who syncs which connector)", admin.connector_leases(cl.connector));
         return kExitOk;
       case Command::rejections_list:
-        print_table("Open rejections", odbc::open_rejections(conn, cl.connector));
+        print_table("Open rejections", admin.open_rejections(cl.connector));
         return kExitOk;
       case Command::parked_list:
-        print_table("Parked records", odbc::parked_records(conn, cl.connector));
+        print_table("Parked records", admin.parked_records(cl.connector));
         return kExitOk;
       case Command::parked_drop: {
-        const auto n = odbc::drop_parked(conn, cl.connector);
+        const auto n = admin.drop_parked(cl.connector);
         std::cout << "dropped " << n << " parked record(s)\n";
         return kExitOk;
       }
       case Command::resync: {
-        const auto n = odbc::resync_cursors(conn, *cl.connector, cl.since);
+        const auto n = admin.resync_cursors(*cl.connector, cl.since);
         std::cout << "moved " << n << " cursor(s) of connector " << *cl.connector << " back to "
                   << (cl.since ? *cl.since : std::string("the start")) << "; the next run re-reads the source\n";
         return kExitOk;
       }
       case Command::rename_connector: {
         std::string why;
-        if (!odbc::rename_connector(conn, cl.old_name, cl.new_name, why)) {
+        if (!admin.rename_connector(cl.old_name, cl.new_name, why)) {
           std::cerr << "erpsyncd: rename-connector refused: " << why << "\n";
           return kExitUsage;
         }

@@ -238,14 +238,8 @@ class Service {
   void update_open(const config::Config& cfg, Slot& slot, const std::string& connector, const std::string& stream) {
     if (!metrics_server_ || !slot.store) return;
     try {
-      auto& c = slot.store->connection();
-      auto count = [&](const char* sql) {
-        return std::stoll(c.scalar(sql, {connectors::odbc::Param::str(connector), connectors::odbc::Param::str(stream)})
-                              .value_or("0"));
-      };
-      metrics_.set_open(connector, stream,
-                        count("SELECT COUNT(*) FROM sync_rejections WHERE resolved_at IS NULL AND connector = ? AND stream = ?"),
-                        count("SELECT COUNT(*) FROM sync_parked WHERE connector = ? AND stream = ?"));
+      const connectors::odbc::OpenCounts open = slot.store->admin().open_counts(connector, stream);
+      metrics_.set_open(connector, stream, open.rejections, open.parked);
     } catch (const std::exception& e) {
       logger("daemon")->warn("metrics: cannot count open rejections and parked records: {}", cfg.redact(e.what()));
     }

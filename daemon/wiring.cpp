@@ -53,8 +53,8 @@ std::string utc_text(std::chrono::system_clock::time_point t) {
 void apply_retention(const config::Config& cfg, odbc::OdbcStore& store) {
   const auto now = std::chrono::system_clock::now();
   try {
-    const auto [runs, rejections] = odbc::purge_retention(
-        store.connection(), utc_text(now - cfg.retention.runs), utc_text(now - cfg.retention.resolved_rejections));
+    const auto [runs, rejections] = store.admin().purge_retention(utc_text(now - cfg.retention.runs),
+                                                                  utc_text(now - cfg.retention.resolved_rejections));
     if (runs + rejections > 0)
       logger("daemon")->info("retention: removed {} old run(s) and {} resolved rejection(s)", runs, rejections);
   } catch (const std::exception& e) {

@@ -1,8 +1,10 @@
 #pragma once
-// The SQL behind the admin commands of SPEC §7 (report, resync, parked, rename-connector):
-// small, set-based statements over erpsync's own tables. Every value is bound.
+// The SQL behind the admin commands of SPEC §7 (report, resync, parked, rename-connector,
+// migrate) and the daemon's own bookkeeping reads (the open-records gauges, retention): small,
+// set-based statements over erpsync's own tables. Every value is bound.
 //
-// Thread-safety: one thread at a time (the Connection's rule).
+// Thread-safety: the store's (one thread at a time). Ownership: an AdminQueries borrows its
+// OdbcStore (OdbcStore::admin()), which must outlive it.
 
 #include <cstdint>
 #include <optional>
@@ -14,37 +16,58 @@
 
 namespace erpsync::connectors::odbc {
 
+class OdbcStore;
+
 struct Table {
   std::vector<std::string> columns;
   std::vector<Row> rows;
 };
 
-// The last `last` runs of each connector and stream (newest first), optionally of one connector.
-Table recent_runs(Connection& conn, int last, const std::optional<std::string>& connector);
-// Open (unresolved) rejections, oldest first.
-Table open_rejections(Connection& conn, const std::optional<std::string>& connector);
-// Parked records, oldest first.
-Table parked_records(Connection& conn, const std::optional<std::string>& connector);
-// Who holds which connector's lease (SPEC §10), by connector: state `held` until expires_at,
-// then `expired` (judged by the database server's clock; a released lease shows as expired).
-Table connector_leases(Connection& conn, const std::optional<std::string>& connector);
+// Open rejections and parked records of one connector stream.
+struct OpenCounts {
+  std::int64_t rejections = 0;
+  std::int64_t parked = 0;
+};
 
-// Moves the connector's cursors back: to the start (cursor '', content hash cleared, so a file
-// feed is read again) or, with `since`, to that UTC time. Returns the number of cursors moved.
-std::int64_t resync_cursors(Connection& conn, const std::string& connector, const std::optional<std::string>& since);
+class AdminQueries {
+ public:
+  explicit AdminQueries(OdbcStore& store) : store_(store) {}
 
-// Retention (SPEC §5): deletes finished runs that ended before `runs_before` and resolved
-// rejections (with their payloads) resolved before `rejections_before`; both UTC
-// 'YYYY-MM-DD HH:MM:SS.mmm'. Returns {runs, rejections} deleted.
-std::pair<std::int64_t, std::int64_t> purge_retention(Connection& conn, const std::string& runs_before,
-                                                      const std::string& rejections_before);
+  // The last `last` runs of each connector and stream (newest first), optionally of one connector.
+  Table recent_runs(int last, const std::optional<std::string>& connector);
+  // Open (unresolved) rejections, oldest first.
+  Table open_rejections(const std::optional<std::string>& connector);
+  // Parked records, oldest first.
+  Table parked_records(const std::optional<std::string>& connector);
+  // Who holds which connector's lease (SPEC §10), by connector: state `held` until expires_at,
+  // then `expired` (judged by the database server's clock; a released lease shows as expired).
+  Table connector_leases(const std::optional<std::string>& connector);
+  // How many rejections of (connector, stream) are open and how many of its records are parked.
+  OpenCounts open_counts(const std::string& connector, const std::string& stream);
+  // The schema version recorded in the database (0 when schema_version does not exist).
+  int schema_version();
 
-// Deletes the connector's parked records (all when nullopt). Returns how many.
-std::int64_t drop_parked(Connection& conn, const std::optional<std::string>& connector);
+  // Moves the connector's cursors back: to the start (cursor '', content hash cleared, so a file
+  // feed is read again) or, with `since`, to that UTC time. Returns the number of cursors moved.
+  std::int64_t resync_cursors(const std::string& connector, const std::optional<std::string>& since);
 
-// Carries cursors, bindings, rejections, parked records, runs, leases and the connector's
-// Customers (their channel) over from `from` to `to`, in one transaction. Refuses (returns
-// false, changing nothing) when `to` already has cursors or bindings.
-bool rename_connector(Connection& conn, const std::string& from, const std::string& to, std::string& why);
+  // Retention (SPEC §5): deletes finished runs that ended before `runs_before` and resolved
+  // rejections (with their payloads) resolved before `rejections_before`; both UTC
+  // 'YYYY-MM-DD HH:MM:SS.mmm'. Returns {runs, rejections} deleted.
+  std::pair<std::int64_t, std::int64_t> purge_retention(const std::string& runs_before,
+                                                        const std::string& rejections_before);
+
+  // Deletes the connector's parked records (all when nullopt). Returns how many.
+  std::int64_t drop_parked(const std::optional<std::string>& connector);
+
+  // Carries cursors, bindings, rejections, parked records, runs, leases and the connector's
+  // Customers (their channel) over from `from` to `to`, in one transaction. Refuses (returns
+  // false, changing nothing) when `to` already has cursors or bindings.
+  bool rename_connector(const std::string& from, const std::string& to, std::string& why);
+
+ private:
+  Connection& conn();  // the store's, reconnected if it was lost
+  OdbcStore& store_;
+};
 
 }  // namespace erpsync::connectors::odbc

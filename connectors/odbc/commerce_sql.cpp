@@ -5,24 +5,13 @@
 #include <map>
 #include <set>
 
+#include "connectors/odbc/sql_text.hpp"
+
 namespace erpsync::connectors::odbc::commerce_sql {
 namespace {
 
-std::string marks(std::size_t n) {
-  std::string s;
-  for (std::size_t i = 0; i < n; ++i) s += i ? ", ?" : "?";
-  return s;
-}
-
-template <class Container>
-std::vector<std::vector<std::string>> chunks(const Container& keys, std::size_t size) {
-  std::vector<std::vector<std::string>> out;
-  for (const auto& k : keys) {
-    if (out.empty() || out.back().size() >= size) out.emplace_back();
-    out.back().push_back(k);
-  }
-  return out;
-}
+using sql::chunks;
+using sql::marks;
 
 // 'YYYY-MM-DD HH:MM:SS' (Magento) → the store's timestamp form with milliseconds.
 Param ts_or_null(const std::string& s) { return s.empty() ? Param::null_ts() : Param::ts(s + ".000"); }

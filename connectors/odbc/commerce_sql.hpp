@@ -1,7 +1,7 @@
 #pragma once
 // The SQL of the commerce parts of core::Store (Magento orders, parked records; SPEC §4.1,
-// §3 rule 10), kept apart from odbc_store.cpp. OdbcStore calls these inside its own
-// transaction / connection; they never begin, commit or roll back.
+// §3 rule 10), kept apart from the batch writer and the snapshot reader. OdbcStore calls these
+// inside its own transaction / connection; they never begin, commit or roll back.
 //
 // Every value is bound as a parameter. Orders name only existing customer and account ids
 // (> 0: customers are written by earlier batches of the customers stream), so no ref → id map

@@ -1,51 +1,16 @@
 #include "connectors/odbc/leases.hpp"
 
-#include <cstdio>
+#include "connectors/odbc/dialect.hpp"
 
 namespace erpsync::connectors::odbc {
 namespace {
-
-// The server's UTC now, in the form expires_at is stored in.
-std::string now_sql(Dialect d) {
-  switch (d) {
-    case Dialect::sqlite: return "strftime('%Y-%m-%d %H:%M:%f', 'now')";
-    case Dialect::postgresql: return "(clock_timestamp() AT TIME ZONE 'UTC')";
-    case Dialect::mariadb: return "UTC_TIMESTAMP(3)";
-  }
-  return {};
-}
-
-// The server's UTC now plus one bound parameter (see ttl_param).
-std::string now_plus_sql(Dialect d) {
-  switch (d) {
-    case Dialect::sqlite: return "strftime('%Y-%m-%d %H:%M:%f', 'now', ?)";
-    case Dialect::postgresql:
-      return "((clock_timestamp() AT TIME ZONE 'UTC') + CAST(? AS DOUBLE PRECISION) * INTERVAL '1 millisecond')";
-    case Dialect::mariadb: return "(UTC_TIMESTAMP(3) + INTERVAL ? MICROSECOND)";
-  }
-  return {};
-}
-
-Param ttl_param(Dialect d, std::chrono::milliseconds ttl) {
-  switch (d) {
-    case Dialect::sqlite: {  // a date modifier: "+30.000 seconds"
-      const long long ms = ttl.count();
-      char buf[48];
-      std::snprintf(buf, sizeof buf, "+%lld.%03lld seconds", ms / 1000, ms % 1000);
-      return Param::str(buf);
-    }
-    case Dialect::postgresql: return Param::i64(ttl.count());
-    case Dialect::mariadb: return Param::i64(ttl.count() * 1000);
-  }
-  return Param::i64(0);
-}
 
 // A time long past: what release writes, so that the row (and its token) stays.
 constexpr const char* kReleased = "1970-01-01 00:00:00.000";
 
 // Lease rows with `expired` judged by the server's clock; append a WHERE/ORDER BY.
-std::string select_rows_sql(Dialect d) {
-  return "SELECT connector, holder, fencing_token, expires_at, CASE WHEN expires_at < " + now_sql(d) +
+std::string select_rows_sql(const SqlDialect& d) {
+  return "SELECT connector, holder, fencing_token, expires_at, CASE WHEN expires_at < " + std::string(d.now_sql()) +
          " THEN 1 ELSE 0 END, process FROM sync_leases";
 }
 
@@ -58,7 +23,7 @@ LeaseRow to_lease_row(const Row& r) {
 }
 
 std::optional<LeaseRow> read_row(Connection& conn, const std::string& connector) {
-  auto rows = conn.query(select_rows_sql(conn.dialect()) + " WHERE connector = ?", {Param::str(connector)});
+  auto rows = conn.query(select_rows_sql(sql_dialect(conn.dialect())) + " WHERE connector = ?", {Param::str(connector)});
   if (rows.empty()) return std::nullopt;
   return to_lease_row(rows.front());
 }
@@ -86,14 +51,14 @@ auto transaction(Connection& conn, Fn&& fn) -> decltype(fn()) {
 
 AcquireResult acquire_lease(Connection& conn, const std::string& connector, const Claimant& who,
                             std::chrono::milliseconds ttl, const TakeOverCheck& may_take_over) {
-  const Dialect d = conn.dialect();
+  const SqlDialect& d = sql_dialect(conn.dialect());
   const std::string take = "UPDATE sync_leases SET holder = ?, process = ?, fencing_token = fencing_token + 1, "
-                           "expires_at = " + now_plus_sql(d) + " WHERE connector = ? AND ";
+                           "expires_at = " + std::string(d.now_plus_sql()) + " WHERE connector = ? AND ";
   // One conditional UPDATE decides atomically; the token is read back in the same transaction.
   auto take_if = [&](const std::string& condition, std::vector<Param> condition_params) {
     return transaction(conn, [&] {
       AcquireResult r;
-      std::vector<Param> p = {Param::str(who.holder), Param::str_or_null(who.process), ttl_param(d, ttl),
+      std::vector<Param> p = {Param::str(who.holder), Param::str_or_null(who.process), d.interval_param(ttl),
                               Param::str(connector)};
       for (auto& c : condition_params) p.push_back(std::move(c));
       if (conn.exec(take + condition, p) == 1)
@@ -102,7 +67,7 @@ AcquireResult acquire_lease(Connection& conn, const std::string& connector, cons
     });
   };
   // Free (expired or released), or already this very process's.
-  AcquireResult taken = take_if("(expires_at < " + now_sql(d) + " OR (holder = ? AND process = ?))",
+  AcquireResult taken = take_if("(expires_at < " + std::string(d.now_sql()) + " OR (holder = ? AND process = ?))",
                                 {Param::str(who.holder), Param::str(who.process)});
   if (taken.lease) return taken;
   std::optional<LeaseRow> row = read_row(conn, connector);
@@ -121,8 +86,8 @@ AcquireResult acquire_lease(Connection& conn, const std::string& connector, cons
   // primary key lets one win, and the loser reads who did.
   try {
     conn.exec("INSERT INTO sync_leases (connector, holder, process, fencing_token, expires_at) VALUES (?, ?, ?, 1, " +
-                  now_plus_sql(d) + ")",
-              {Param::str(connector), Param::str(who.holder), Param::str_or_null(who.process), ttl_param(d, ttl)});
+                  std::string(d.now_plus_sql()) + ")",
+              {Param::str(connector), Param::str(who.holder), Param::str_or_null(who.process), d.interval_param(ttl)});
     taken.lease = Lease{connector, who.holder, 1, who.process};
     return taken;
   } catch (const OdbcError& e) {
@@ -133,11 +98,11 @@ AcquireResult acquire_lease(Connection& conn, const std::string& connector, cons
 }
 
 bool renew_lease(Connection& conn, const Lease& lease, std::chrono::milliseconds ttl) {
-  const Dialect d = conn.dialect();
+  const SqlDialect& d = sql_dialect(conn.dialect());
   // MariaDB reports matched rows (OPTION=2, see prepare_connection_string), like the others.
-  return conn.exec("UPDATE sync_leases SET expires_at = " + now_plus_sql(d) +
+  return conn.exec("UPDATE sync_leases SET expires_at = " + std::string(d.now_plus_sql()) +
                        " WHERE connector = ? AND holder = ? AND fencing_token = ?",
-                   {ttl_param(d, ttl), Param::str(lease.connector), Param::str(lease.holder),
+                   {d.interval_param(ttl), Param::str(lease.connector), Param::str(lease.holder),
                     Param::i64(lease.fencing_token)}) == 1;
 }
 
@@ -148,8 +113,8 @@ void release_lease(Connection& conn, const Lease& lease) {
 }
 
 bool check_fence(Connection& conn, const Lease& lease) {
-  const std::string lock = conn.dialect() == Dialect::sqlite ? "" : " FOR UPDATE";
-  auto rows = conn.query("SELECT holder, fencing_token FROM sync_leases WHERE connector = ?" + lock,
+  const std::string_view lock = sql_dialect(conn.dialect()).lock_row_suffix();
+  auto rows = conn.query("SELECT holder, fencing_token FROM sync_leases WHERE connector = ?" + std::string(lock),
                          {Param::str(lease.connector)});
   return !rows.empty() && rows.front()[0].value_or("") == lease.holder &&
          std::stoll(rows.front()[1].value_or("0")) == lease.fencing_token;
@@ -157,7 +122,7 @@ bool check_fence(Connection& conn, const Lease& lease) {
 
 std::vector<LeaseRow> list_leases(Connection& conn) {
   std::vector<LeaseRow> out;
-  for (const Row& r : conn.query(select_rows_sql(conn.dialect()) + " ORDER BY connector")) out.push_back(to_lease_row(r));
+  for (const Row& r : conn.query(select_rows_sql(sql_dialect(conn.dialect())) + " ORDER BY connector")) out.push_back(to_lease_row(r));
   return out;
 }
 

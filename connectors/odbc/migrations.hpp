@@ -75,9 +75,6 @@ std::string migration_sql(Dialect dialect);
 // The statements of migration `version` for `dialect` (without the schema_version bookkeeping).
 std::vector<std::string> migration_statements(Dialect dialect, int version);
 
-// sync_cursors.cursor quoted for `dialect` (CURSOR is a reserved word in MariaDB).
-std::string cursor_column(Dialect dialect);
-
 // The names of the tables schema v1 creates, schema_version included.
 const std::vector<std::string>& schema_tables();
 

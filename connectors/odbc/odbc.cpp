@@ -1,5 +1,8 @@
 #include "connectors/odbc/odbc.hpp"
 
+#include "connectors/odbc/connection_text.hpp"
+#include "connectors/odbc/dialect.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -17,12 +20,16 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
+}  // namespace
+
 bool icontains(std::string_view hay, std::string_view needle) {
   if (needle.size() > hay.size()) return false;
   for (std::size_t i = 0; i + needle.size() <= hay.size(); ++i)
     if (iequals(hay.substr(i, needle.size()), needle)) return true;
   return false;
 }
+
+namespace {
 
 std::string trim(std::string_view s) {
   auto b = s.find_first_not_of(" \t\r\n");
@@ -95,6 +102,8 @@ std::string unbrace(std::string_view raw) {
   return v;
 }
 
+}  // namespace
+
 std::string append_attr(std::string_view conn, std::string_view attr) {
   std::string s(conn);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\n')) s.pop_back();
@@ -104,18 +113,13 @@ std::string append_attr(std::string_view conn, std::string_view attr) {
   return s;
 }
 
+namespace {
+
 bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
 }  // namespace
 
-std::string_view to_string(Dialect d) {
-  switch (d) {
-    case Dialect::sqlite: return "sqlite";
-    case Dialect::postgresql: return "postgresql";
-    case Dialect::mariadb: return "mariadb";
-  }
-  return "?";
-}
+std::string_view to_string(Dialect d) { return sql_dialect(d).name(); }
 
 ErrorClass classify(std::optional<Dialect> dialect, const std::vector<Diagnostic>& diags) {
   for (const auto& d : diags) {
@@ -125,32 +129,10 @@ ErrorClass classify(std::optional<Dialect> dialect, const std::vector<Diagnostic
     if (st == "57P01" || st == "57P02" || st == "57P03") return ErrorClass::connection_lost;
     if (st == "40001" || st == "40P01" || st == "55P03" || st == "HYT00" || st == "HYT01")
       return ErrorClass::lock_timeout;
-    bool maria = !dialect || *dialect == Dialect::mariadb;
-    bool lite = !dialect || *dialect == Dialect::sqlite;
-    if (maria) {
-      if ((st == "23000" || st == "HY000") && (d.native == 1062 || d.native == 1586 || d.native == 1022))
-        return ErrorClass::unique_violation;
-      if (d.native == 2002 || d.native == 2003 || d.native == 2006 || d.native == 2013 ||
-          d.native == 1053 || d.native == 1927 || d.native == 4031)
-        return ErrorClass::connection_lost;
-      if (d.native == 1205 || d.native == 1213) return ErrorClass::lock_timeout;
-    }
-    if (!dialect || *dialect == Dialect::postgresql) {
-      // psqlODBC reports a dropped socket as HY000 (native 1/35) before it switches to 08S01.
-      if (icontains(d.message, "connection has been lost") || icontains(d.message, "server closed the connection") ||
-          icontains(d.message, "could not send data to server") || icontains(d.message, "no connection to the server") ||
-          icontains(d.message, "terminating connection"))
-        return ErrorClass::connection_lost;
-      if (st == "25P02") return ErrorClass::other;  // aborted transaction: a consequence, not a cause
-    }
-    if (lite) {
-      // sqliteodbc: HY000 with the SQLite result code as native; no 23xxx state at all.
-      if (d.native == 19 && (icontains(d.message, "UNIQUE constraint failed") ||
-                             icontains(d.message, "PRIMARY KEY must be unique") ||
-                             icontains(d.message, "is not unique")))
-        return ErrorClass::unique_violation;
-      if (d.native == 5 || d.native == 6) return ErrorClass::lock_timeout;  // SQLITE_BUSY / LOCKED
-    }
+    // Each engine's own rules; all of them, in this order, before the dialect is known.
+    for (Dialect x : {Dialect::mariadb, Dialect::postgresql, Dialect::sqlite})
+      if (!dialect || *dialect == x)
+        if (auto cls = sql_dialect(x).classify(d)) return *cls;
   }
   return ErrorClass::other;
 }
@@ -199,35 +181,25 @@ std::optional<std::string> connection_string_value(std::string_view conn, std::s
 }
 
 std::string prepare_connection_string(std::string_view conn, Dialect dialect) {
-  switch (dialect) {
-    case Dialect::postgresql: {
-      std::string s(conn);
-      if (!connection_string_value(s, "CommLog")) s = append_attr(s, "CommLog=0");
-      // No per-statement savepoints: the store rolls a failed transaction back (or to its own
-      // savepoint in a dry run) anyway, and psqlODBC's internal savepoints cost a round trip
-      // per statement and collide with the store's own SAVEPOINT / ROLLBACK TO.
-      if (!connection_string_value(s, "Protocol")) s = append_attr(s, "Protocol=7.4-0");
-      return s;
-    }
-    case Dialect::sqlite:
-      if (!connection_string_value(conn, "Timeout")) return append_attr(conn, "Timeout=10000");
-      break;
-    case Dialect::mariadb:
-      if (!connection_string_value(conn, "OPTION") && !connection_string_value(conn, "OPTIONS"))
-        return append_attr(conn, "OPTION=2");
-      break;
-  }
-  return std::string(conn);
+  return sql_dialect(dialect).prepare_connection_string(conn);
 }
+
+// Engines in the order their names are matched (a driver or server name may mention several).
+constexpr Dialect kNameOrder[] = {Dialect::postgresql, Dialect::mariadb, Dialect::sqlite};
 
 std::optional<Dialect> dialect_from_driver(std::string_view conn) {
   auto drv = connection_string_value(conn, "Driver");
   if (!drv) return std::nullopt;
-  if (icontains(*drv, "postgres") || icontains(*drv, "psqlodbc")) return Dialect::postgresql;
-  if (icontains(*drv, "mariadb") || icontains(*drv, "mysql") || icontains(*drv, "maodbc"))
-    return Dialect::mariadb;
-  if (icontains(*drv, "sqlite")) return Dialect::sqlite;
+  for (Dialect d : kNameOrder)
+    if (sql_dialect(d).names_driver(*drv)) return d;
   return std::nullopt;
+}
+
+Dialect detect_dialect(const std::string& conn) {
+  if (auto d = dialect_from_driver(conn)) return *d;
+  Connection c(std::make_shared<Environment>());
+  c.connect(conn);
+  return c.dialect();
 }
 
 bool is_write_statement(std::string_view sql) {
@@ -365,14 +337,14 @@ void Connection::connect_raw(const std::string& conn) {
   SQLSMALLINT len = 0;
   if (SQL_SUCCEEDED(SQLGetInfo(h_, SQL_DBMS_NAME, name, sizeof name, &len))) dbms_name_ = name;
   std::string n = dbms_name_;
-  if (icontains(n, "postgres")) dialect_ = Dialect::postgresql;
-  else if (icontains(n, "mariadb") || icontains(n, "mysql")) dialect_ = Dialect::mariadb;
-  else if (icontains(n, "sqlite")) dialect_ = Dialect::sqlite;
-  else {
+  const Dialect* found = std::find_if(std::begin(kNameOrder), std::end(kNameOrder),
+                                      [&](Dialect d) { return sql_dialect(d).names_dbms(n); });
+  if (found == std::end(kNameOrder)) {
     disconnect();
     throw OdbcError(ErrorClass::other,
                     "unsupported database '" + n + "' (supported: SQLite, PostgreSQL, MariaDB/MySQL)", {});
   }
+  dialect_ = *found;
   dialect_known_ = true;
 }
 

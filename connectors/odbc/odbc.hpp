@@ -22,7 +22,7 @@
 namespace erpsync::connectors::odbc {
 
 // The SQL dialects the store speaks. Detected from SQLGetInfo(SQL_DBMS_NAME) after connecting,
-// never configured.
+// never configured. What differs between them is in dialect.hpp (one file per dialect).
 enum class Dialect { sqlite, postgresql, mariadb };
 std::string_view to_string(Dialect d);
 
@@ -79,6 +79,10 @@ std::string prepare_connection_string(std::string_view conn, Dialect dialect);
 // The dialect a `Driver=` names (PostgreSQL / MariaDB / MySQL / SQLite in the driver name),
 // nullopt for a DSN or an unknown driver.
 std::optional<Dialect> dialect_from_driver(std::string_view conn);
+
+// The dialect of the database `conn` reaches: dialect_from_driver's when it names one, else
+// the server's, asked over a short connection. Throws OdbcError when it cannot connect.
+Dialect detect_dialect(const std::string& conn);
 
 // One bound parameter. Strings are bound as SQL_C_CHAR (UTF-8), integers as SQL_C_SBIGINT.
 struct Param {

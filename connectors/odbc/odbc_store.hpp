@@ -3,19 +3,30 @@
 // PostgreSQL (psqlODBC) and MariaDB (Connector/ODBC). The dialect is detected from the
 // connection, never configured. See migrations.hpp for the schema and the id strategy.
 //
-// How it reads and writes (shaped by measurements of the three drivers; docs/performance.md):
-//   - load_state: set-based queries with IN lists of at most kInChunk keys (bindings, open
-//     rejections, accounts by code, accounts by bound id, pending children, adoption
-//     candidates, bound remote ids by account, default contacts) plus ancestors level by level
-//     up to kMaxAncestorDepth levels: a bounded number of statements per batch.
-//   - apply: one transaction. New rows go in multi-row INSERT ... VALUES statements (ids from
-//     RETURNING on PostgreSQL/MariaDB, last_insert_rowid() on SQLite). Customers, bindings and
-//     rejections are upserts: the existing rows of the batch are read with one query per chunk,
-//     and only new or changed rows are written. Bindings (and b2b Customers) of remote ids whose
-//     binding the preceding load_state found absent are inserted without that read; a unique
-//     violation then re-runs the batch with every read. Unchanged rejections are bumped with one
-//     UPDATE ... WHERE id IN (...) per chunk.
-//   - every value is bound as a parameter; timestamps are bound as 'YYYY-MM-DD HH:MM:SS.mmm' UTC.
+// Where each part lives (the SQL of each engine's quirks is in its dialect file, dialect.hpp):
+//   - odbc_store.cpp: connection, transactions, fencing, dry runs; the Store entry points;
+//   - snapshot_reader.cpp: load_state — set-based queries with IN lists of at most
+//     sql::kInChunk keys (bindings, open rejections, accounts by code, accounts by bound id,
+//     pending children, adoption candidates, bound remote ids by account, default contacts) plus
+//     ancestors level by level up to SnapshotReader::kMaxAncestorDepth levels: a bounded number
+//     of statements per batch;
+//   - quiet_read.cpp: load_quiet_state and prefetch_quiet_stream (the re-sync shortcut);
+//   - batch_writer.cpp: apply — one transaction. New rows go in bulk inserts (the dialect's:
+//     multi-row VALUES, or PostgreSQL's unnest of arrays; ids from RETURNING, or
+//     last_insert_rowid() on SQLite). Customers, bindings and rejections are upserts: the
+//     existing rows of the batch are read with one query per chunk, and only new or changed
+//     rows are written. Bindings (and b2b Customers) of remote ids whose binding the preceding
+//     load_state found absent are inserted without that read; a unique violation then re-runs
+//     the batch with every read. Unchanged rejections are bumped with one
+//     UPDATE ... WHERE id IN (...) per chunk;
+//   - commerce_sql.cpp: Magento orders and parked records, read and written;
+//   - run_bookkeeping.cpp: cursors, runs, replayable rejections, parked records, missing marks;
+//   - admin_queries.cpp: what the admin commands and the daemon's gauges and retention ask
+//     (admin()); migrations.cpp: the schema; leases.cpp: connector leases.
+// Every value is bound as a parameter; timestamps are bound as 'YYYY-MM-DD HH:MM:SS.mmm' UTC.
+//
+// The batch writer and the snapshot reader speak the erpsync schema (SPEC §5); a CRM target
+// with its own tables would bring its own writer and reader over the same Session and dialects.
 //
 // Failures: a unique violation in apply throws core::ConstraintViolation; a lost connection
 // or a lock timeout throws a transient OdbcError (a core::SyncError) and the store reconnects
@@ -25,9 +36,11 @@
 // Thread-safety: one thread at a time (one connection).
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
+#include "connectors/odbc/admin_queries.hpp"
 #include "connectors/odbc/leases.hpp"
 #include "connectors/odbc/migrations.hpp"
 #include "connectors/odbc/odbc.hpp"
@@ -36,8 +49,9 @@
 namespace erpsync::connectors::odbc {
 
 class QuietStream;     // a stream's bindings read at once for the quiet shortcut (quiet_read.hpp)
-class StatementCache;  // prepared statements kept across batches (odbc_store.cpp)
-struct KnownAbsent;    // bindings the last load_state found absent (odbc_store.cpp)
+class Session;         // one transaction's or read's statements (session.hpp)
+class StatementCache;  // prepared statements kept across batches (session.hpp)
+struct KnownAbsent;    // bindings the last load_state found absent (batch_writer.hpp)
 
 struct OdbcStoreOptions {
   std::string connection;  // DSN=... or Driver=...; logged only redacted
@@ -52,15 +66,6 @@ struct OdbcStoreOptions {
 
 class OdbcStore final : public core::Store, public core::QuietReads {
  public:
-  static constexpr std::size_t kInChunk = 1000;          // keys per IN list (one per kind and batch of ≤ 1000)
-  static constexpr int kMaxAncestorDepth = 64;           // member_of levels loaded for cycle checks
-  // libpq (under psqlODBC) refuses a ParameterDescription message over 30,000 bytes, i.e.
-  // about 7,500 parameters ("lost synchronization with server"): stay well below. psqlODBC's
-  // cost per parameter also grows with their number: a 16-column account INSERT of 375 rows
-  // (6,000 parameters) loaded fewer rows per second than two of 187 rows (bench/, PostgreSQL).
-  static constexpr std::size_t kMaxParamsPerStatement = 3000;
-  static constexpr std::size_t kMaxParamsSqlite = 16000;  // multi-row INSERTs on SQLite
-
   // Connects and migrates (per options.migrate). Throws OdbcError (connection), SchemaError
   // (schema refused).
   explicit OdbcStore(OdbcStoreOptions options);
@@ -114,18 +119,33 @@ class OdbcStore final : public core::Store, public core::QuietReads {
   // Statements executed by this store since it was opened, over every connection it had
   // (migrations included).
   StatementStats statement_stats() const;
-  // The live connection (tests, `report` and `migrate` commands). Reconnects if it was lost.
-  Connection& connection();
+  // The admin commands' queries, the daemon's gauges and retention (admin_queries.hpp), over this
+  // store's connection.
+  AdminQueries admin();
 
  private:
+  friend class AdminQueries;
+  friend Connection& raw_connection(OdbcStore& store);  // odbc_store_internal.hpp
+
   void ensure_connected();
-  void on_connect();  // per connection: statement cache, session settings
+  void on_connect();  // per connection: statement cache, the dialect's session settings
+  // The live connection; reconnects if it was lost.
+  Connection& connection();
   core::StateSnapshot load_state_once(const core::BatchKeys& keys);
   // Runs `fn(Session&)` inside a transaction (a savepoint in dry-run mode): commit on success,
   // roll back and classify on failure.
+  void in_transaction(const char* what, const std::function<void(Session&)>& fn);
+  // Runs a read or a standalone write; a lost connection marks the store for reconnection.
   template <class Fn>
-  void in_transaction(const char* what, Fn&& fn);
-  // PostgreSQL: ANALYZE of the tables a sync fills, after `created` more records (see .cpp).
+  auto guarded(Fn&& fn) -> decltype(fn()) {
+    try {
+      return fn();
+    } catch (const OdbcError& e) {
+      if (e.error_class() == ErrorClass::connection_lost) broken_ = true;
+      throw;
+    }
+  }
+  // After `created` more records: the dialect's ANALYZE of the tables a sync fills (see .cpp).
   void analyze_grown_tables(std::int64_t created);
 
   OdbcStoreOptions options_;

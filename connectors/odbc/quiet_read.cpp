@@ -1,6 +1,10 @@
 #include "connectors/odbc/quiet_read.hpp"
 
+#include "connectors/odbc/dialect.hpp"
+#include "connectors/odbc/snapshot_reader.hpp"
+
 #include <algorithm>
+#include <set>
 
 namespace erpsync::connectors::odbc {
 
@@ -39,11 +43,8 @@ QuietRow QuietRow::from(const Row& r) {
 }
 
 std::string quiet_select(Dialect dialect) {
-  // SQLite, without statistics, would look for the open rejection through
-  // sync_rejections_open_ix (every open rejection of the stream, for each row); the unary plus
-  // leaves it the unique key, which starts with (connector, stream, remote_id). The pending
-  // child probe reads accounts_pending_ix, which is empty when no child waits.
-  const std::string plus = dialect == Dialect::sqlite ? "+" : "";
+  // The pending child probe reads accounts_pending_ix, which is empty when no child waits.
+  const std::string plus(sql_dialect(dialect).open_rejection_probe_hint());
   return "SELECT b.remote_id, b.payload_hash, CASE WHEN b.missing_since IS NULL THEN 0 ELSE 1 END, "
          "a.id, a.external_code, a.owner, a.member_of_id, p.id, p.external_code, p.owner, p.member_of_id, "
          "CASE WHEN EXISTS (SELECT 1 FROM sync_rejections r WHERE r.connector = b.connector AND r.stream = b.stream "
@@ -145,9 +146,7 @@ std::unique_ptr<QuietStream> QuietStream::read(Connection& conn, const std::stri
            key, [&](const Row& r) {
              if (Bound* b = qs->find(str(r[0]))) b->needs_full = true;
            });
-  // SQLite, without statistics, would walk accounts_member_of_id_ix (every account without a
-  // parent) instead of the partial accounts_pending_ix (empty when no child waits).
-  const std::string pending_index = conn.dialect() == Dialect::sqlite ? " INDEXED BY accounts_pending_ix" : "";
+  const std::string pending_index(sql_dialect(conn.dialect()).pending_index_hint());
   each_row(st,
            "SELECT DISTINCT a.id FROM accounts c" + pending_index +
                " JOIN accounts a ON a.external_code = c.member_of_code "
@@ -224,6 +223,40 @@ QuietStream::Missing QuietStream::missing(const std::unordered_set<std::string>&
   Missing m;
   for (const auto& [rid, b] : bindings_) m.count(rid, b.missing, seen);
   return m;
+}
+
+std::optional<core::StateSnapshot> read_quiet_snapshot(Session& s, const core::BatchKeys& keys,
+                                                       const QuietStream* prefetched) {
+  core::StateSnapshot st;
+  SnapshotReader rd(s, st);
+  if (prefetched && prefetched->serves(keys.connector, keys.stream)) {
+    if (!prefetched->fill(keys, st, SnapshotReader::kMaxAncestorDepth)) return std::nullopt;
+  } else {
+    // One row per binding (QuietRow): the binding, its account and that account's parent
+    // (usually the account holding the record's member_of code, so that no query by code
+    // is needed for it).
+    bool needs_full = false;
+    rd.each_chunk(quiet_select(s.connection().dialect()) + "b.remote_id IN ",
+                  {Param::str(keys.connector), Param::str(keys.stream)}, keys.remote_ids, [&](const Row& r) {
+                    QuietRow q = QuietRow::from(r);
+                    if (q.needs_full || q.missing) needs_full = true;
+                    if (needs_full) return;
+                    core::BindingState& b = st.bindings[q.remote_id];
+                    b.entity = "account";
+                    b.entity_id = q.account->id;
+                    b.payload_hash = std::move(q.payload_hash);
+                    add_account_identity(st, std::move(*q.account));
+                    if (q.parent) add_account_identity(st, std::move(*q.parent));
+                  });
+    // A record without a binding is never unchanged (and an initial sync stops here).
+    if (needs_full || st.bindings.size() < keys.remote_ids.size()) return std::nullopt;
+  }
+  std::set<std::string> codes;  // held by accounts not loaded yet (when a parent link was edited)
+  for (const auto& code : keys.codes)
+    if (!st.account_by_code.count(code)) codes.insert(code);
+  rd.load_accounts_by_code(codes);
+  rd.load_ancestors();
+  return st;
 }
 
 }  // namespace erpsync::connectors::odbc

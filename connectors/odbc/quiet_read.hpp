@@ -7,7 +7,7 @@
 //
 // Two ways to read it:
 //   - per batch: quiet_select() joins the batch's bindings (an IN list) with their accounts and
-//     those accounts' parents, one QuietRow each (odbc_store.cpp);
+//     those accounts' parents, one QuietRow each (read_quiet_snapshot);
 //   - per stream: QuietStream reads every binding of the stream and every account in keyset
 //     pages (two range scans, no join: a join costs an index lookup per row, and 10,000 of
 //     those took PostgreSQL longer than the scans), joins them in memory and serves the rest of
@@ -27,6 +27,8 @@
 #include "core/state.hpp"
 
 namespace erpsync::connectors::odbc {
+
+class Session;  // session.hpp
 
 // The columns of an account the quiet decision reads.
 struct AccountIdentity {
@@ -133,5 +135,12 @@ class QuietStream {
   std::vector<BoundEntry> bindings_;    // by remote id
   std::vector<AccountEntry> accounts_;  // by id
 };
+
+// load_quiet_state's snapshot of `keys`: from `prefetched` when it serves the keys' stream, else
+// with quiet_select() per chunk of remote ids; then the accounts of codes not loaded that way
+// and further ancestors (SnapshotReader). nullopt when a record needs the full snapshot (no
+// binding, a missing one, an open rejection, a child waiting). Throws OdbcError.
+std::optional<core::StateSnapshot> read_quiet_snapshot(Session& s, const core::BatchKeys& keys,
+                                                       const QuietStream* prefetched);
 
 }  // namespace erpsync::connectors::odbc

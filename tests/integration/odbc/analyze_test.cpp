@@ -8,6 +8,7 @@
 #include <string>
 
 #include "connectors/odbc/odbc_store.hpp"
+#include "connectors/odbc/odbc_store_internal.hpp"
 #include "core/write_batch.hpp"
 #include "support/odbc_query.hpp"
 #include "support/test_databases.hpp"
@@ -47,7 +48,7 @@ TEST(PostgresStatistics, TheStoreAnalyzesTheTablesAFirstSyncFills) {
   o.connection = db->connection_string();
   OdbcStore store(o);
   for (const char* t : {"accounts", "customers", "contacts", "bindings", "orders"})
-    store.connection().exec_direct(std::string("ALTER TABLE ") + t + " SET (autovacuum_enabled = false)");
+    raw_connection(store).exec_direct(std::string("ALTER TABLE ") + t + " SET (autovacuum_enabled = false)");
   auto statistics = [&] {
     return odbc_scalar(db->connection_string(), "SELECT COUNT(*) FROM pg_stats WHERE tablename = 'bindings'");
   };

@@ -11,6 +11,7 @@
 #include "connectors/odbc/migrations.hpp"
 #include "connectors/odbc/odbc.hpp"
 #include "connectors/odbc/odbc_store.hpp"
+#include "connectors/odbc/odbc_store_internal.hpp"
 #include "core/commerce.hpp"
 #include "core/contact_matcher.hpp"
 #include "core/errors.hpp"
@@ -81,10 +82,10 @@ class OdbcStoreTest : public ::testing::TestWithParam<Engine> {
 
 TEST_P(OdbcStoreTest, MigrationsCreateEveryTableAndAreIdempotent) {
   auto store = open();
-  EXPECT_EQ(schema_version(store->connection()), kSchemaVersion);
+  EXPECT_EQ(schema_version(raw_connection(*store)), kSchemaVersion);
   for (const auto& t : schema_tables()) EXPECT_NO_THROW(count(t)) << t;
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM schema_version"), std::to_string(kSchemaVersion));
-  auto again = migrate(store->connection(), MigrateMode::auto_apply);
+  auto again = migrate(raw_connection(*store), MigrateMode::auto_apply);
   EXPECT_EQ(again.from, kSchemaVersion);
   EXPECT_TRUE(again.applied.empty());
   store.reset();
@@ -110,7 +111,7 @@ TEST_P(OdbcStoreTest, UpgradingARealVersionOneDatabaseKeepsItsData) {
     ASSERT_EQ(schema_version(conn), 1);
   }
   auto store = open();  // migrate=auto
-  EXPECT_EQ(schema_version(store->connection()), kSchemaVersion);
+  EXPECT_EQ(schema_version(raw_connection(*store)), kSchemaVersion);
   EXPECT_EQ(scalar("SELECT name FROM accounts WHERE external_code = 'C-1'"), "Kept");
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM bindings WHERE payload_hash = 'h'"), "1");
   // The store works on the upgraded schema.
@@ -460,6 +461,38 @@ TEST_P(OdbcStoreTest, RejectionsNewBumpedChangedAndResolved) {
   EXPECT_EQ(st.open_rejections.count("4"), 1u);
 }
 
+TEST_P(OdbcStoreTest, AdminQueriesCountTheOpenRejectionsAndParkedRecordsOfOneStream) {
+  auto store = open();
+  core::WriteBatch b;
+  b.connector = kConn;
+  for (const char* rid : {"1", "2"}) {
+    core::RejectionWrite w;
+    w.stream = "accounts";
+    w.remote_id = rid;
+    w.reason = core::RejectReason::missing_external_code;
+    w.message = "no code";
+    w.payload = "{}";
+    w.payload_hash = "h";
+    b.rejections.push_back(w);
+  }
+  b.parks.push_back(core::ParkWrite{"accounts", "3", "C-9", "{}", "h"});
+  b.parks.push_back(core::ParkWrite{"orders", "4", "C-9", "{}", "h"});
+  store->apply(b);
+  const OpenCounts accounts = store->admin().open_counts(kConn, "accounts");
+  EXPECT_EQ(accounts.rejections, 2);
+  EXPECT_EQ(accounts.parked, 1);
+  const OpenCounts orders = store->admin().open_counts(kConn, "orders");
+  EXPECT_EQ(orders.rejections, 0);
+  EXPECT_EQ(orders.parked, 1);
+  EXPECT_EQ(store->admin().open_counts("other", "accounts").parked, 0);
+
+  core::WriteBatch resolved;
+  resolved.connector = kConn;
+  resolved.resolves.push_back(core::RejectionResolve{"accounts", "1", {}});
+  store->apply(resolved);
+  EXPECT_EQ(store->admin().open_counts(kConn, "accounts").rejections, 1);
+}
+
 TEST_P(OdbcStoreTest, AUniqueViolationWritesNothingAndThrowsConstraintViolation) {
   auto store = open();
   core::WriteBatch first;
@@ -589,7 +622,7 @@ TEST_P(OdbcStoreTest, DryRunNeedsACurrentSchema) { EXPECT_THROW(open(true), Sche
 
 TEST_P(OdbcStoreTest, DecimalRoundTripsExactly) {
   auto store = open();
-  store->connection().exec(
+  raw_connection(*store).exec(
       "INSERT INTO orders (channel, remote_id, grand_total, ordered_at) VALUES (?, ?, ?, ?)",
       {Param::str("shop"), Param::str("1"), Param::dec("1234567.89"), Param::ts("2026-11-22 10:00:00.123")});
   EXPECT_EQ(trim_decimal(scalar("SELECT grand_total FROM orders")), "1234567.89");
@@ -793,7 +826,7 @@ TEST_P(OdbcStoreTest, MarkMissingFlagsBindingsTheSnapshotLacks) {
 TEST_P(OdbcStoreTest, ALostConnectionIsTransientAndTheStoreReconnects) {
   if (GetParam() == Engine::sqlite) GTEST_SKIP() << "SQLite is a file: there is no connection to lose";
   auto store = open();
-  std::string id = *store->connection().scalar(GetParam() == Engine::postgresql ? "SELECT pg_backend_pid()"
+  std::string id = *raw_connection(*store).scalar(GetParam() == Engine::postgresql ? "SELECT pg_backend_pid()"
                                                                                  : "SELECT CONNECTION_ID()");
   // Kill the store's session from another connection, as a server restart would.
   odbc_query(db_->connection_string(), GetParam() == Engine::postgresql

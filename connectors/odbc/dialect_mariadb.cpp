@@ -1,0 +1,97 @@
+// MariaDB's (and MySQL's) SQL and quirks, through Connector/ODBC (see dialect.hpp for what each
+// piece is for).
+#include "connectors/odbc/connection_text.hpp"
+#include "connectors/odbc/dialect.hpp"
+#include "connectors/odbc/session.hpp"
+#include "connectors/odbc/sql_text.hpp"
+
+namespace erpsync::connectors::odbc {
+namespace {
+
+// The generated normalised-name column (see migrations.hpp): lower-cased, blanks removed.
+constexpr std::string_view kNameKey =
+    "VARCHAR(255) AS (LOWER(REPLACE(REPLACE(REPLACE(REPLACE(name, ' ', ''), CHAR(9 USING utf8mb4), ''), "
+    "CHAR(10 USING utf8mb4), ''), CHAR(13 USING utf8mb4), ''))) STORED";
+
+class MariadbDialect final : public SqlDialect {
+ public:
+  std::string_view name() const override { return "mariadb"; }
+
+  bool names_driver(std::string_view driver) const override {
+    return icontains(driver, "mariadb") || icontains(driver, "mysql") || icontains(driver, "maodbc");
+  }
+  bool names_dbms(std::string_view dbms) const override {
+    return icontains(dbms, "mariadb") || icontains(dbms, "mysql");
+  }
+
+  // OPTION=2 (CLIENT_FOUND_ROWS): an UPDATE reports matched rows, as PostgreSQL and SQLite do;
+  // the cursor upsert and lease renewal count on it.
+  std::string prepare_connection_string(std::string_view conn) const override {
+    if (!connection_string_value(conn, "OPTION") && !connection_string_value(conn, "OPTIONS"))
+      return append_attr(conn, "OPTION=2");
+    return std::string(conn);
+  }
+
+  // MariaDB says 23000 for every integrity error: the native code tells a duplicate key.
+  std::optional<ErrorClass> classify(const Diagnostic& d) const override {
+    const std::string& st = d.sqlstate;
+    if ((st == "23000" || st == "HY000") && (d.native == 1062 || d.native == 1586 || d.native == 1022))
+      return ErrorClass::unique_violation;
+    if (d.native == 2002 || d.native == 2003 || d.native == 2006 || d.native == 2013 || d.native == 1053 ||
+        d.native == 1927 || d.native == 4031)
+      return ErrorClass::connection_lost;
+    if (d.native == 1205 || d.native == 1213) return ErrorClass::lock_timeout;
+    return std::nullopt;
+  }
+
+  // Ids: BIGINT AUTO_INCREMENT (InnoDB persists the counter since 10.2.4). Codes, remote ids,
+  // names and owners compare exactly: utf8mb4_bin. Timestamps: DATETIME(3), UTC.
+  const std::map<std::string_view, std::string_view>& ddl_placeholders() const override {
+    static const std::map<std::string_view, std::string_view> m = {
+        {"{id}", "BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY"},
+        {"{ts}", "DATETIME(3)"},
+        {"{now}", "(UTC_TIMESTAMP(3))"},
+        {"{bin}", " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"},
+        {"{text}", "MEDIUMTEXT"},
+        {"{opts}", " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci"},
+        {"{name_key}", kNameKey},
+        {"{dec}", "DECIMAL(20,4)"},
+        {"{cursor}", "`cursor`"},
+        {"{if_not_exists}", " IF NOT EXISTS"}};
+    return m;
+  }
+  bool has_partial_indexes() const override { return false; }
+  std::string_view table_exists_sql() const override {
+    return "SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?";
+  }
+  std::string_view cursor_column() const override { return "`cursor`"; }
+
+  std::string_view now_sql() const override { return "UTC_TIMESTAMP(3)"; }
+  std::string_view now_plus_sql() const override { return "(UTC_TIMESTAMP(3) + INTERVAL ? MICROSECOND)"; }
+  Param interval_param(std::chrono::milliseconds d) const override { return Param::i64(d.count() * 1000); }
+  std::string_view lock_row_suffix() const override { return " FOR UPDATE"; }
+
+  // Multi-row VALUES with RETURNING id (10.5+), rows in VALUES order.
+  std::vector<core::EntityId> insert_rows(Session& s, const std::string& table, const std::vector<std::string>& cols,
+                                          const std::vector<std::vector<Param>>& rows, bool with_ids) const override {
+    std::vector<core::EntityId> ids;
+    sql::each_values_insert(table, cols, rows, sql::kMaxParamsPerStatement,
+                            [&](const std::string& sql, const std::vector<Param>& params, std::size_t n) {
+                              if (!with_ids) {
+                                s.exec(sql, params);
+                                return;
+                              }
+                              for (core::EntityId id : s.returning_ids(table, sql, params, n)) ids.push_back(id);
+                            });
+    return ids;
+  }
+};
+
+}  // namespace
+
+const SqlDialect& mariadb_dialect() {
+  static const MariadbDialect d;
+  return d;
+}
+
+}  // namespace erpsync::connectors::odbc

@@ -1,0 +1,49 @@
+#include "connectors/odbc/sql_text.hpp"
+
+#include <algorithm>
+
+namespace erpsync::connectors::odbc::sql {
+namespace {
+
+// The IN-list length a chunk of `n` keys is padded to (n ≤ kInChunk).
+std::size_t padded_length(std::size_t n) {
+  for (std::size_t len : {std::size_t{4}, std::size_t{16}, std::size_t{64}, std::size_t{256}, std::size_t{512}})
+    if (n <= len) return len;
+  return std::max(n, kInChunk);
+}
+
+}  // namespace
+
+std::string marks(std::size_t n, std::string_view each) {
+  std::string s;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i) s += ", ";
+    s += each;
+  }
+  return s;
+}
+
+std::string padded_in_list(std::string_view sql_head, std::vector<Param>& params, std::size_t fixed) {
+  const std::size_t n = padded_length(params.size() - fixed);
+  while (params.size() < fixed + n) params.push_back(params.back());
+  return std::string(sql_head) + "(" + marks(n) + ")";
+}
+
+void each_values_insert(const std::string& table, const std::vector<std::string>& cols,
+                        const std::vector<std::vector<Param>>& rows, std::size_t max_params,
+                        const std::function<void(const std::string&, const std::vector<Param>&, std::size_t)>& run) {
+  std::string col_list;
+  for (std::size_t i = 0; i < cols.size(); ++i) col_list += (i ? ", " : "") + cols[i];
+  const std::string tuple = "(" + marks(cols.size()) + ")";
+  const std::size_t per = std::max<std::size_t>(1, std::min<std::size_t>(kInChunk, max_params / cols.size()));
+  for (std::size_t start = 0; start < rows.size(); start += per) {
+    const std::size_t n = std::min(per, rows.size() - start);
+    std::vector<Param> params;
+    params.reserve(n * cols.size());
+    for (std::size_t r = start; r < start + n; ++r)
+      for (const auto& p : rows[r]) params.push_back(p);
+    run("INSERT INTO " + table + " (" + col_list + ") VALUES " + marks(n, tuple), params, n);
+  }
+}
+
+}  // namespace erpsync::connectors::odbc::sql
