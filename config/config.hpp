@@ -19,7 +19,7 @@
 #include <variant>
 #include <vector>
 
-#include "core/policy.hpp"
+#include "core/rules/policy.hpp"
 #include "core/record.hpp"
 
 namespace erpsync::config {

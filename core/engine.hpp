@@ -15,7 +15,7 @@
 #include <string>
 
 #include "core/ports/events.hpp"
-#include "core/policy.hpp"
+#include "core/rules/policy.hpp"
 #include "core/ports/source.hpp"
 #include "core/ports/store.hpp"
 #include "core/stream_kind.hpp"

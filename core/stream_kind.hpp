@@ -9,10 +9,10 @@
 #include <string>
 #include <string_view>
 
-#include "core/commerce.hpp"
-#include "core/contact_matcher.hpp"
-#include "core/matcher.hpp"
-#include "core/payload.hpp"
+#include "core/rules/commerce.hpp"
+#include "core/rules/contacts.hpp"
+#include "core/rules/companies.hpp"
+#include "core/rules/payload.hpp"
 #include "core/record.hpp"
 #include "core/ports/store.hpp"
 

@@ -11,7 +11,7 @@
 
 #include "connectors/magento2/exact_json.hpp"
 #include "connectors/magento2/mapper.hpp"
-#include "core/commerce.hpp"
+#include "core/rules/commerce.hpp"
 #include "core/errors.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

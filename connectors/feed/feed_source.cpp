@@ -9,7 +9,7 @@
 #include "connectors/feed/url.hpp"
 #include "connectors/http/http_client.hpp"
 #include "core/errors.hpp"
-#include "core/payload.hpp"
+#include "core/rules/payload.hpp"
 
 namespace erpsync::connectors::feed {
 namespace {

@@ -13,8 +13,8 @@
 #include "connectors/feed/xml_records.hpp"
 #include "connectors/http/xml_entities.hpp"
 #include "core/errors.hpp"
-#include "core/normalize.hpp"
-#include "core/payload.hpp"
+#include "core/rules/normalize.hpp"
+#include "core/rules/payload.hpp"
 
 namespace erpsync::connectors::feed {
 namespace {

@@ -16,7 +16,7 @@
 #include <string>
 
 #include "core/errors.hpp"
-#include "core/normalize.hpp"
+#include "core/rules/normalize.hpp"
 
 namespace erpsync::connectors {
 namespace {

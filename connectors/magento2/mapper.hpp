@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/commerce.hpp"
+#include "core/rules/commerce.hpp"
 
 namespace erpsync::connectors::magento2 {
 

@@ -4,7 +4,7 @@
 #include <map>
 
 #include "connectors/odbc/quiet_read.hpp"
-#include "core/normalize.hpp"
+#include "core/rules/normalize.hpp"
 
 namespace erpsync::connectors::odbc {
 namespace {

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "core/commerce.hpp"
-#include "core/contact_matcher.hpp"
+#include "core/rules/commerce.hpp"
+#include "core/rules/contacts.hpp"
 #include "core/record.hpp"
 #include "core/ports/store.hpp"
 

@@ -5,7 +5,7 @@
 #include <stdexcept>
 
 #include "core/errors.hpp"
-#include "core/normalize.hpp"
+#include "core/rules/normalize.hpp"
 
 namespace erpsync::core {
 namespace {

@@ -10,7 +10,7 @@
 #include <set>
 #include <sstream>
 
-#include "core/value_check.hpp"
+#include "core/rules/value_check.hpp"
 #include "e2e_fixture.hpp"
 
 namespace erpsync::testing {

@@ -10,9 +10,9 @@
 #include <set>
 
 #include "commerce_helpers.hpp"
-#include "core/contact_matcher.hpp"
-#include "core/normalize.hpp"
-#include "core/value_check.hpp"
+#include "core/rules/contacts.hpp"
+#include "core/rules/normalize.hpp"
+#include "core/rules/value_check.hpp"
 #include "helpers.hpp"
 
 namespace erpsync::core::testing {

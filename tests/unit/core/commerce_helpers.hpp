@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "core/commerce.hpp"
+#include "core/rules/commerce.hpp"
 #include "core/engine.hpp"
 #include "reference_store/memory_store.hpp"
 

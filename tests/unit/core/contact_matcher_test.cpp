@@ -2,7 +2,7 @@
 // company's Account found through the company's binding, the first the default contact; a
 // contact whose company is not synced is parked (rule 10); unchanged by payload hash.
 
-#include "core/contact_matcher.hpp"
+#include "core/rules/contacts.hpp"
 
 #include <gtest/gtest.h>
 

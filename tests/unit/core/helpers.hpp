@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "core/matcher.hpp"
+#include "core/rules/companies.hpp"
 #include "reference_store/memory_store.hpp"
-#include "core/payload.hpp"
-#include "core/policy.hpp"
+#include "core/rules/payload.hpp"
+#include "core/rules/policy.hpp"
 #include "core/record.hpp"
 
 namespace erpsync::core::testing {

@@ -1,7 +1,7 @@
 // SPEC §3 rules 1-5, 7, 8, owner resolution, invalid fields, contacts and rejection
 // bookkeeping, decided by core::decide() and carried out by MemoryStore.
 
-#include "core/matcher.hpp"
+#include "core/rules/companies.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,10 +1,10 @@
-#include "core/payload.hpp"
+#include "core/rules/payload.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
-#include "core/normalize.hpp"
-#include "core/policy.hpp"
+#include "core/rules/normalize.hpp"
+#include "core/rules/policy.hpp"
 #include "helpers.hpp"
 
 namespace erpsync::core {

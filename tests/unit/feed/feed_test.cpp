@@ -21,8 +21,8 @@
 #include "connectors/feed/mapper.hpp"
 #include "connectors/feed/reader.hpp"
 #include "core/errors.hpp"
-#include "core/normalize.hpp"
-#include "core/payload.hpp"
+#include "core/rules/normalize.hpp"
+#include "core/rules/payload.hpp"
 
 namespace erpsync::connectors::feed {
 namespace {

@@ -11,11 +11,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/commerce.hpp"
-#include "core/normalize.hpp"
-#include "core/policy.hpp"
+#include "core/rules/commerce.hpp"
+#include "core/rules/normalize.hpp"
+#include "core/rules/policy.hpp"
 #include "core/state.hpp"
-#include "core/value_check.hpp"
+#include "core/rules/value_check.hpp"
 #include "core/write_batch.hpp"
 
 namespace erpsync::core::detail {

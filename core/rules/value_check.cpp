@@ -1,9 +1,9 @@
-#include "core/value_check.hpp"
+#include "core/rules/value_check.hpp"
 
 #include <limits>
 
-#include "core/normalize.hpp"
-#include "core/payload.hpp"
+#include "core/rules/normalize.hpp"
+#include "core/rules/payload.hpp"
 #include "core/record.hpp"
 
 namespace erpsync::core {

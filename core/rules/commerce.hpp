@@ -23,7 +23,7 @@
 #include <span>
 #include <string>
 
-#include "core/policy.hpp"
+#include "core/rules/policy.hpp"
 #include "core/state.hpp"
 #include "core/write_batch.hpp"
 

@@ -1,14 +1,14 @@
-#include "core/contact_matcher.hpp"
+#include "core/rules/contacts.hpp"
 
 #include <algorithm>
 #include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
-#include "core/decider_support.hpp"
-#include "core/normalize.hpp"
-#include "core/payload.hpp"
-#include "core/value_check.hpp"
+#include "core/rules/decider_support.hpp"
+#include "core/rules/normalize.hpp"
+#include "core/rules/payload.hpp"
+#include "core/rules/value_check.hpp"
 
 namespace erpsync::core {
 namespace {

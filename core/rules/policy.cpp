@@ -1,6 +1,6 @@
-#include "core/policy.hpp"
+#include "core/rules/policy.hpp"
 
-#include "core/normalize.hpp"
+#include "core/rules/normalize.hpp"
 
 namespace erpsync::core {
 

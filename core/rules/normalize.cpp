@@ -1,4 +1,4 @@
-#include "core/normalize.hpp"
+#include "core/rules/normalize.hpp"
 
 namespace erpsync::core {
 namespace {

@@ -1,13 +1,13 @@
-#include "core/matcher.hpp"
+#include "core/rules/companies.hpp"
 
 #include <algorithm>
 #include <array>
 #include <map>
 #include <unordered_set>
 
-#include "core/normalize.hpp"
-#include "core/payload.hpp"
-#include "core/value_check.hpp"
+#include "core/rules/normalize.hpp"
+#include "core/rules/payload.hpp"
+#include "core/rules/value_check.hpp"
 
 namespace erpsync::core {
 namespace {

@@ -1,10 +1,10 @@
-#include "core/payload.hpp"
+#include "core/rules/payload.hpp"
 
 #include <openssl/evp.h>
 
 #include <nlohmann/json.hpp>
 
-#include "core/normalize.hpp"
+#include "core/rules/normalize.hpp"
 
 namespace erpsync::core {
 namespace {

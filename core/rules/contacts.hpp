@@ -25,8 +25,8 @@
 #include <string>
 #include <string_view>
 
-#include "core/commerce.hpp"
-#include "core/policy.hpp"
+#include "core/rules/commerce.hpp"
+#include "core/rules/policy.hpp"
 #include "core/state.hpp"
 #include "core/write_batch.hpp"
 

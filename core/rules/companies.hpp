@@ -8,7 +8,7 @@
 
 #include <span>
 
-#include "core/policy.hpp"
+#include "core/rules/policy.hpp"
 #include "core/record.hpp"
 #include "core/state.hpp"
 #include "core/write_batch.hpp"
