@@ -16,6 +16,7 @@
 #include "config/config.hpp"
 #include "connectors/feed/feed_source.hpp"
 #include "connectors/feed/http_reader.hpp"
+#include "connectors/registry.hpp"
 #include "core/errors.hpp"
 #include "core/memory_store.hpp"
 #include "core/engine.hpp"
@@ -86,7 +87,7 @@ config::ConnectorConfig load_connector(const nlohmann::ordered_json& connector) 
   TempDir dir;
   auto main = dir.write("erpsync.json",
                         nlohmann::ordered_json{{"database", {{"connection", "x"}}}, {"connectors", {connector}}}.dump());
-  auto r = config::load_config(main);
+  auto r = config::load_config(main, connectors::connector_types());
   std::string errors;
   for (const auto& e : r.errors) errors += e.to_string() + "\n";
   EXPECT_TRUE(r.ok()) << errors;
@@ -422,17 +423,19 @@ struct BcFixture {
     fs::copy_file(kSource + "/examples/connectors.d/business-central.json",
                   dir.path("connectors.d/business-central.json"));
     auto r = config::load_config(
-        dir.write("erpsync.json", R"({ "database": { "connection": "x" }, "include": "connectors.d/*.json" })"));
+        dir.write("erpsync.json", R"({ "database": { "connection": "x" }, "include": "connectors.d/*.json" })"),
+        connectors::connector_types());
     unsetenv("CREDENTIALS_DIRECTORY");
     std::string errors;
     for (const auto& e : r.errors) errors += e.to_string() + "\n";
     EXPECT_TRUE(r.ok()) << errors;
     if (!r.ok()) throw std::runtime_error(errors);
     config::ConnectorConfig c = r.config->connectors.at(0);
-    auto& f = std::get<config::FeedConfig>(c.settings);
-    EXPECT_EQ(f.url, kBcHost + kBcPath);
-    f.url = replace_all(f.url, kBcHost, server.url(""));
-    f.auth.token_url = replace_all(f.auth.token_url, "https://login.microsoftonline.com", server.url(""));
+    auto f = std::make_shared<FeedConfig>(*c.settings_as<FeedConfig>());
+    EXPECT_EQ(f->url, kBcHost + kBcPath);
+    f->url = replace_all(f->url, kBcHost, server.url(""));
+    f->auth.token_url = replace_all(f->auth.token_url, "https://login.microsoftonline.com", server.url(""));
+    c.settings = f;
     return c;
   }
 

@@ -14,12 +14,27 @@
 #include "config/config.hpp"
 #include "config/jsonc.hpp"
 #include "config/options.hpp"
+#include "connectors/feed/feed_conf.hpp"
+#include "connectors/registry.hpp"
 
 namespace erpsync::config {
 namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using connectors::feed::FeedAuth;
+using connectors::feed::FeedConfig;
+using connectors::feed::FeedFormat;
+using connectors::feed::FeedPaging;
+
+// The loader and the option table with every connector type of this build.
+LoadResult load_config(const std::string& path) { return config::load_config(path, connectors::connector_types()); }
+const OptionTable& table() {
+  static const OptionTable t(connectors::connector_types());
+  return t;
+}
+std::span<const OptionSpec> options() { return table().options(); }
+const OptionSpec* find_option(std::string_view path) { return table().find(path); }
 
 class TempDir {
  public:
@@ -155,7 +170,7 @@ TEST(ConfigSpecExample, FeedsOnlyVariantLoadsWithDefaults) {
   ASSERT_EQ(c.connectors.size(), 2u);
   const ConnectorConfig& sap = c.connectors[0];
   EXPECT_EQ(sap.name, "sap-export");
-  EXPECT_EQ(sap.type, ConnectorType::feed);
+  EXPECT_EQ(sap.type, "feed");
   EXPECT_TRUE(sap.enabled);
   EXPECT_EQ(sap.poll_interval, std::chrono::minutes(15));
   EXPECT_EQ(sap.default_owner, "sales");
@@ -163,8 +178,8 @@ TEST(ConfigSpecExample, FeedsOnlyVariantLoadsWithDefaults) {
   EXPECT_EQ(sap.owner_authority, core::OwnerAuthority::crm);
   EXPECT_EQ(sap.park_ttl, std::chrono::hours(24 * 7));
   EXPECT_EQ(sap.cursor_overlap, std::chrono::seconds(30));
-  ASSERT_NE(sap.feed(), nullptr);
-  const FeedConfig& f = *sap.feed();
+  ASSERT_NE(sap.settings_as<FeedConfig>(), nullptr);
+  const FeedConfig& f = *sap.settings_as<FeedConfig>();
   EXPECT_EQ(f.url, "file:///srv/erp/accounts.xml");
   EXPECT_EQ(f.format, FeedFormat::xml);
   EXPECT_EQ(f.records, "/Export/Customer");
@@ -411,9 +426,9 @@ TEST(ConfigConnectors, CommonOptionsAreTyped) {
   EXPECT_EQ(c.park_ttl, std::chrono::hours(48));
   EXPECT_EQ(c.cursor_overlap, std::chrono::minutes(1));
   EXPECT_EQ(*c.start_date, "2026-01-01");
-  EXPECT_DOUBLE_EQ(c.feed()->max_shrink_percent, 12.5);
-  EXPECT_TRUE(c.feed()->allow_empty);
-  EXPECT_EQ(c.feed()->stable_for, std::chrono::milliseconds(500));
+  EXPECT_DOUBLE_EQ(c.settings_as<FeedConfig>()->max_shrink_percent, 12.5);
+  EXPECT_TRUE(c.settings_as<FeedConfig>()->allow_empty);
+  EXPECT_EQ(c.settings_as<FeedConfig>()->stable_for, std::chrono::milliseconds(500));
   auto policy = c.match_policy("accounts");
   EXPECT_EQ(policy.connector, "erp-1");
   EXPECT_EQ(policy.stream, "accounts");
@@ -449,7 +464,7 @@ TEST(ConfigFeed, HttpFeedsWithAuthPagingAndCursorAreRead) {
                 "granularity": "day", "order_param": "$orderby", "order": "m" },
     "timeout": "30s", "tls": { "verify": false, "ca_file": "/etc/ssl/x.pem" } })")));
   ASSERT_TRUE(r.ok()) << all_errors(r);
-  const FeedConfig& f = *r.config->connectors.at(0).feed();
+  const FeedConfig& f = *r.config->connectors.at(0).settings_as<FeedConfig>();
   EXPECT_EQ(f.auth.type, FeedAuth::Type::bearer);
   EXPECT_EQ(f.auth.token.reveal(), "t0ken-value");
   EXPECT_EQ(f.headers.at("Prefer"), "odata.maxpagesize=50");
@@ -528,7 +543,7 @@ TEST(ConfigFeed, ValueMapsAndContactsAreRead) {
   std::string conn((std::istreambuf_iterator<char>(in)), {});
   auto r = load_config(dir.write("c.json", feed_config(conn)));
   ASSERT_TRUE(r.ok()) << all_errors(r);
-  const FeedConfig& f = *r.config->connectors.at(0).feed();
+  const FeedConfig& f = *r.config->connectors.at(0).settings_as<FeedConfig>();
   const auto& rel = f.fields[static_cast<int>(core::Field::relationship)];
   ASSERT_TRUE(rel && rel->map);
   EXPECT_EQ(rel->path, "@type");
@@ -557,14 +572,14 @@ TEST(ConfigFeed, HttpFixturesLoad) {
   auto r = load_config(dir.write("c.json", R"({ "database": { "connection": "x" }, "include": "d/*.json" })"));
   unsetenv("CREDENTIALS_DIRECTORY");
   ASSERT_TRUE(r.ok()) << all_errors(r);
-  const FeedConfig& bc = *r.config->connectors.at(0).feed();
+  const FeedConfig& bc = *r.config->connectors.at(0).settings_as<FeedConfig>();
   EXPECT_EQ(bc.url, "https://api.businesscentral.dynamics.com/v2.0/t/production/api/v2.0/companies(c)/customers");
   EXPECT_EQ(bc.auth.type, FeedAuth::Type::oauth2_client_credentials);
   EXPECT_EQ(bc.auth.client_secret.reveal(), "secret");
   EXPECT_EQ(bc.paging.type, FeedPaging::Type::next_link);
   ASSERT_TRUE(bc.cursor);
   EXPECT_EQ(bc.cursor->field, "/lastModifiedDateTime");
-  EXPECT_EQ(r.config->connectors.at(1).feed()->auth.token.reveal(), "tok");
+  EXPECT_EQ(r.config->connectors.at(1).settings_as<FeedConfig>()->auth.token.reveal(), "tok");
   // Credentials are known to the log redaction.
   EXPECT_EQ(r.config->redact("secret tok"), "*** ***");
 }
@@ -806,17 +821,18 @@ TEST(OptionTable, DeclaresEveryOptionSpecNames) {
     EXPECT_NE(find_option("connectors[feed].fields." + std::string(core::field_name(static_cast<core::Field>(i)))), nullptr);
 }
 
-TEST(OptionTable, CapabilitiesOfThisBuild) {
-  EXPECT_TRUE(supported(Capability::core));
-  EXPECT_TRUE(supported(Capability::magento2));
-  EXPECT_TRUE(supported(Capability::odoo));
-  EXPECT_TRUE(supported(Capability::feed_http));
-  EXPECT_TRUE(supported(Capability::feed_cursor));
-  EXPECT_TRUE(supported(Capability::metrics));
+TEST(OptionTable, EveryConnectorTypeOfThisBuildIsAType) {
+  EXPECT_EQ(find_option("connectors[].type")->choices, "magento2|odoo|feed");
+  for (const ConnectorType* t : connectors::connector_types()) {
+    EXPECT_EQ(table().type(t->name()), t);
+    EXPECT_FALSE(t->options().empty()) << t->name();
+    for (const auto& o : t->options())
+      EXPECT_TRUE(std::string_view(o.path).starts_with("connectors[" + std::string(t->name()) + "].")) << o.path;
+  }
 }
 
 TEST(OptionTable, JsonSchemaIsGeneratedFromTheTable) {
-  auto s = json_schema();
+  auto s = json_schema(connectors::connector_types());
   EXPECT_EQ(s["type"], "object");
   EXPECT_EQ(s["properties"]["database"]["properties"]["batch_size"]["default"], 500);
   EXPECT_EQ(s["properties"]["database"]["required"], nlohmann::ordered_json::array({"connection"}));
