@@ -9,9 +9,9 @@
 #include <string>
 
 #include "config/config.hpp"
-#include "connectors/registry.hpp"
 #include "connectors/feed/feed_source.hpp"
 #include "connectors/odbc/odbc_store.hpp"
+#include "connectors/registry.hpp"
 #include "core/engine.hpp"
 #include "daemon/admin.hpp"
 #include "daemon/lease_keeper.hpp"
