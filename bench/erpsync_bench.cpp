@@ -50,6 +50,7 @@
 #include "connectors/odbc/odbc.hpp"
 #include "connectors/odbc/odbc_store.hpp"
 #include "connectors/odbc/odbc_store_internal.hpp"
+#include "connectors/registry.hpp"
 #include "core/engine.hpp"
 #ifdef ERPSYNC_BENCH_MAGENTO
 #include "bench/magento_bench.hpp"
@@ -647,7 +648,8 @@ struct SyncResult {
 };
 
 SyncResult run_sync(odbc::OdbcStore& store, const fs::path& config_file, std::size_t batch_size) {
-  erpsync::config::LoadResult loaded = erpsync::config::load_config(config_file.string());
+  erpsync::config::LoadResult loaded =
+      erpsync::config::load_config(config_file.string(), erpsync::connectors::connector_types());
   if (!loaded.ok()) {
     std::string why;
     for (const auto& e : loaded.errors) why += e.file + ": " + e.key + ": " + e.message + "\n";

@@ -17,6 +17,7 @@
 #include "connectors/http/http_client.hpp"
 #include "connectors/magento2/client.hpp"
 #include "connectors/magento2/source.hpp"
+#include "connectors/registry.hpp"
 #include "core/engine.hpp"
 #include "support/fake_magento.hpp"
 
@@ -172,7 +173,7 @@ MagentoResult run_magento(connectors::odbc::OdbcStore& store, const std::string&
 
   const std::string config_file = workdir + "/bench-magento.json";
   std::ofstream(config_file, std::ios::trunc) << connector_json(fake.base_url(), result.page_size);
-  config::LoadResult loaded = config::load_config(config_file);
+  config::LoadResult loaded = config::load_config(config_file, connectors::connector_types());
   if (!loaded.ok()) {
     std::string why;
     for (const auto& e : loaded.errors) why += e.file + ": " + e.key + ": " + e.message + "\n";

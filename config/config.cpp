@@ -15,8 +15,6 @@
 #include <set>
 #include <sstream>
 
-#include <pugixml.hpp>
-
 #include "config/jsonc.hpp"
 #include "config/options.hpp"
 
@@ -36,15 +34,6 @@ std::string ConfigWarning::to_string() const {
   out += ": ";
   if (!key.empty()) out += key + ": ";
   return out + message;
-}
-
-std::string_view to_string(ConnectorType t) {
-  switch (t) {
-    case ConnectorType::magento2: return "magento2";
-    case ConnectorType::odoo: return "odoo";
-    case ConnectorType::feed: return "feed";
-  }
-  return "?";
 }
 
 core::MatchPolicy ConnectorConfig::match_policy(const std::string& stream) const {
@@ -162,6 +151,67 @@ bool is_credential_header(std::string_view name) {
   return false;
 }
 
+std::string in_quotes(std::string_view s) {
+  std::string out = "\"";
+  out += s;
+  return out + "\"";
+}
+
+std::vector<StreamPlan> listed_streams(const std::vector<std::string>& names,
+                                       std::initializer_list<StreamPlan> offered) {
+  std::vector<StreamPlan> out;
+  for (const StreamPlan& s : offered)
+    if (std::find(names.begin(), names.end(), s.name) != names.end()) out.push_back(s);
+  return out;
+}
+
+Json OptionReader::get(const Json& obj, const std::string& key, std::string_view option) const {
+  if (obj.is_object() && obj.contains(key)) return obj[key];
+  const std::string path = prefix_ + std::string(option);
+  for (const OptionSpec& o : options_)
+    if (o.path == path) return default_value(o);
+  return Json();
+}
+
+Duration OptionReader::duration(const Json& obj, const std::string& key, std::string_view option) const {
+  return *parse_duration(get(obj, key, option).get<std::string>());
+}
+
+std::string OptionReader::str(const Json& obj, const std::string& key, std::string_view option) const {
+  Json v = get(obj, key, option);
+  return v.is_string() ? v.get<std::string>() : std::string();
+}
+
+TlsConfig OptionReader::tls(const Json& conn) const {
+  TlsConfig t;
+  if (!conn.contains("tls")) return t;
+  const Json& j = conn["tls"];
+  t.verify = get(j, "verify", "tls.verify").get<bool>();
+  t.ca_file = str(j, "ca_file");
+  t.client_cert = str(j, "client_cert");
+  t.client_key = Secret(str(j, "client_key"));
+  return t;
+}
+
+void check_auth(const Json& conn, const Loc& at, ErrorSink& errors,
+                const std::map<std::string, std::vector<std::string>>& by_type) {
+  if (!conn.contains("auth") || !conn["auth"].is_object()) return;
+  const Json& auth = conn["auth"];
+  Loc a = at.child("auth");
+  if (!auth.contains("type") || !auth["type"].is_string()) return;
+  auto it = by_type.find(auth["type"].get<std::string>());
+  if (it == by_type.end()) return;
+  std::set<std::string> all;
+  for (const auto& [t, keys] : by_type) all.insert(keys.begin(), keys.end());
+  for (const auto& k : it->second)
+    if (!auth.contains(k))
+      errors.error(a, "missing required key " + in_quotes(k) + " for auth type " + in_quotes(it->first));
+  for (auto k = auth.begin(); k != auth.end(); ++k)
+    if (k.key() != "type" && all.count(k.key()) &&
+        std::find(it->second.begin(), it->second.end(), k.key()) == it->second.end())
+      errors.error(a.child(k.key()), "not used by auth type " + in_quotes(it->first));
+}
+
 std::string default_instance_id() {
   char buf[256] = {};
   if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
@@ -199,14 +249,6 @@ bool world_readable(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && (st.st_mode & S_IROTH) != 0;
 }
 
-// One parsed file.
-struct SourceFile {
-  std::string path;
-  std::string dir;
-  bool world_readable = false;
-  JsoncDocument doc;
-};
-
 std::string json_type_name(const Json& v) {
   switch (v.type()) {
     case Json::value_t::null: return "null";
@@ -221,11 +263,7 @@ std::string json_type_name(const Json& v) {
   }
 }
 
-std::string q(std::string_view s) {
-  std::string out = "\"";
-  out += s;
-  return out + "\"";
-}
+std::string q(std::string_view s) { return in_quotes(s); }
 
 std::string choices_text(std::string_view choices) {
   std::string out;
@@ -252,37 +290,24 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return prev[b.size()];
 }
 
-const std::set<std::string>& relationships() {
-  static const std::set<std::string> r = {"customer", "prospect", "partner", "reseller",
-                                          "distributor", "supplier", "other"};
-  return r;
-}
-
 // ---- the loader ---------------------------------------------------------------------------------
 
-// Where a value sits: its file, its path inside that file's document (for the line) and its
-// display key in the merged config (for messages).
-struct Loc {
-  const SourceFile* file;
-  std::string rel;  // path in file->doc
-  std::string key;  // display path
+// The common options' defaults.
+const OptionReader& common() {
+  static const OptionReader reader(common_options(), "");
+  return reader;
+}
 
-  Loc child(std::string_view k) const { return {file, path_join(rel, k), path_join(key, k)}; }
-  Loc item(std::size_t i) const { return {file, path_index(rel, i), path_index(key, i)}; }
-  int line() const {
-    int l = file->doc.line_of(rel);
-    return l;
-  }
-};
-
-class Loader {
+class Loader final : public ErrorSink {
  public:
+  explicit Loader(const OptionTable& table) : table_(table) {}
+
   std::vector<ConfigError> errors;
   std::vector<ConfigWarning> warnings;
   std::vector<std::string> secret_keys;
   std::vector<std::string> secret_values;
 
-  void error(const Loc& at, std::string message) {
+  void error(const Loc& at, std::string message) override {
     errors.push_back({at.file->path, at.line(), at.key, std::move(message)});
   }
   void file_error(const std::string& file, int line, std::string message) {
@@ -422,12 +447,8 @@ class Loader {
 
   // `pattern` is the option path of `v`; `ctype` the connector type when inside a connector.
   void validate(Json& v, const Loc& at, const std::string& pattern, const std::string& ctype) {
-    const OptionSpec* spec = find_option(pattern);
+    const OptionSpec* spec = table_.find(pattern);
     if (!spec) return;  // callers only pass declared patterns
-    if (!supported(spec->capability)) {
-      error(at, "not supported yet by this build (" + std::string(to_string(spec->capability)) + ")");
-      return;
-    }
     switch (spec->type) {
       case OptionType::string:
         if (!v.is_string()) return error(at, "expected a string, got " + json_type_name(v));
@@ -510,10 +531,10 @@ class Loader {
   }
 
   // Child option path of `key` inside the object declared at `pattern`.
-  static std::string child_pattern(const std::string& pattern, const std::string& key, const std::string& ctype) {
+  std::string child_pattern(const std::string& pattern, const std::string& key, const std::string& ctype) const {
     if (pattern == "connectors[]") {
       std::string common = "connectors[]." + key;
-      if (find_option(common)) return common;
+      if (table_.find(common)) return common;
       return "connectors[" + ctype + "]." + key;
     }
     if (pattern.empty()) return key;
@@ -521,7 +542,7 @@ class Loader {
   }
 
   // Declared keys of the object at `pattern` (for suggestions and required checks).
-  static std::vector<const OptionSpec*> children(const std::string& pattern, const std::string& ctype) {
+  std::vector<const OptionSpec*> children(const std::string& pattern, const std::string& ctype) const {
     std::vector<std::string> prefixes;
     if (pattern == "connectors[]") {
       prefixes = {"connectors[].", "connectors[" + ctype + "]."};
@@ -529,7 +550,7 @@ class Loader {
       prefixes = {pattern.empty() ? "" : pattern + "."};
     }
     std::vector<const OptionSpec*> out;
-    for (const auto& o : options()) {
+    for (const auto& o : table_.options()) {
       for (const auto& pre : prefixes) {
         std::string_view p = o.path;
         if (p.size() <= pre.size() || p.substr(0, pre.size()) != pre) continue;
@@ -553,7 +574,7 @@ class Loader {
       const std::string& key = it.key();
       std::string cp = child_pattern(pattern, key, ctype);
       Loc c = at.child(key);
-      if (!find_option(cp)) {
+      if (!table_.find(cp)) {
         if (pattern == "connectors[]" && ctype.empty()) continue;  // type unknown: judged once it is fixed
         std::string msg = "unknown key " + q(key);
         std::string best;
@@ -581,26 +602,17 @@ class Loader {
     }
   }
 
-  // Validates one connector object; returns its type ("" when unknown or refused).
-  std::string validate_connector(Json& v, const Loc& at) {
+  // Validates one connector object; returns its type (nullptr when unknown).
+  const ConnectorType* validate_connector(Json& v, const Loc& at) {
     if (!v.is_object()) {
       error(at, "expected a connector object, got " + json_type_name(v));
-      return "";
+      return nullptr;
     }
-    std::string ctype;
-    if (v.contains("type") && v["type"].is_string()) {
-      std::string t = v["type"].get<std::string>();
-      for (const auto& ct : connector_types()) {
-        if (ct.type != t) continue;
-        if (!supported(ct.capability)) {
-          error(at.child("type"), "connector type " + q(t) + " is not supported yet by this build");
-          return "";
-        }
-        ctype = t;
-      }
-    }
+    const ConnectorType* type = nullptr;
+    if (v.contains("type") && v["type"].is_string()) type = table_.type(v["type"].get<std::string>());
+    const std::string ctype = type ? std::string(type->name()) : std::string();
     validate_object(v, at, "connectors[]", ctype);
-    if (ctype.empty()) return "";
+    if (!type) return nullptr;
     // Names key identities: [a-z0-9-]+.
     if (v.contains("name") && v["name"].is_string()) {
       const auto& n = v["name"].get_ref<const std::string&>();
@@ -616,17 +628,9 @@ class Loader {
       for (auto it = v["owners"].begin(); it != v["owners"].end(); ++it)
         if (it.value().is_string() && it.value().get<std::string>().empty())
           error(at.child("owners").child(it.key()), "expected a CRM login, got an empty string");
-    if (ctype == "feed") check_feed(v, at);
+    type->check(v, at, *this);
     warn_plain_http(v, at, ctype);
-    if (ctype == "magento2") check_auth(v, at, {{"oauth1", {"consumer_key", "consumer_secret", "access_token", "access_token_secret"}},
-                                                {"bearer", {"token"}},
-                                                {"admin", {"username", "password"}}});
-    if (ctype == "odoo") {
-      std::string proto = v.value("protocol", "xmlrpc");
-      const char* needed = proto == "json2" ? "api_key" : "password";
-      if (!v.contains(needed)) error(at, "missing required key " + q(needed) + " for protocol " + q(proto));
-    }
-    return ctype;
+    return type;
   }
 
   // SPEC §10: credentials over plain http:// can be read by anyone on the network path. Allowed
@@ -676,334 +680,19 @@ class Loader {
            std::stoi(s.substr(17, 2)) < 60;
   }
 
-  // auth.type decides which keys belong: the required ones must be there, others are errors.
-  void check_auth(const Json& conn, const Loc& at, const std::map<std::string, std::vector<std::string>>& by_type) {
-    if (!conn.contains("auth") || !conn["auth"].is_object()) return;
-    const Json& auth = conn["auth"];
-    Loc a = at.child("auth");
-    if (!auth.contains("type") || !auth["type"].is_string()) return;
-    auto it = by_type.find(auth["type"].get<std::string>());
-    if (it == by_type.end()) return;
-    std::set<std::string> all;
-    for (const auto& [t, keys] : by_type) all.insert(keys.begin(), keys.end());
-    for (const auto& k : it->second)
-      if (!auth.contains(k)) error(a, "missing required key " + q(k) + " for auth type " + q(it->first));
-    for (auto k = auth.begin(); k != auth.end(); ++k)
-      if (k.key() != "type" && all.count(k.key()) &&
-          std::find(it->second.begin(), it->second.end(), k.key()) == it->second.end())
-        error(a.child(k.key()), "not used by auth type " + q(it->first));
-  }
-
-  void check_path(const std::string& path, const std::string& format, const Loc& at, bool records) {
-    if (format == "json") {
-      if (!path.empty() && path[0] != '/') {
-        error(at, "expected a JSON Pointer such as \"/name\" (format is json), got " + q(path));
-        return;
-      }
-      try {
-        nlohmann::json::json_pointer p(path);
-      } catch (const std::exception& e) {
-        error(at, "bad JSON Pointer " + q(path) + ": " + e.what());
-      }
-    } else {
-      if (path.empty()) {
-        error(at, "expected an XPath, got an empty string");
-        return;
-      }
-      try {
-        pugi::xpath_query query(path.c_str());
-        if (records && query.return_type() != pugi::xpath_type_node_set)
-          error(at, "expected an XPath that selects nodes, got " + q(path));
-      } catch (const pugi::xpath_exception& e) {
-        error(at, "bad XPath " + q(path) + ": " + e.what() + " at offset " +
-                      std::to_string(e.result().offset));
-      }
-    }
-  }
-
-  void check_fields(const Json& fields, const std::string& format, const Loc& at, bool account) {
-    for (auto it = fields.begin(); it != fields.end(); ++it) {
-      Loc c = at.child(it.key());
-      const Json& f = it.value();
-      if (f.is_string()) {
-        check_path(f.get<std::string>(), format, c, false);
-      } else if (f.is_object() && f.contains("path") && f["path"].is_string()) {
-        check_path(f["path"].get<std::string>(), format, c.child("path"), false);
-        if (account && it.key() == "relationship" && f.contains("map") && f["map"].is_object())
-          for (auto m = f["map"].begin(); m != f["map"].end(); ++m)
-            if (m.value().is_string() && !relationships().count(m.value().get<std::string>()))
-              error(c.child("map").child(m.key()),
-                    "maps to " + q(m.value().get<std::string>()) +
-                        ": expected one of \"customer\", \"prospect\", \"partner\", \"reseller\", "
-                        "\"distributor\", \"supplier\" or \"other\"");
-      }
-    }
-  }
-
-  void check_feed(const Json& v, const Loc& at) {
-    if (v.contains("url") && v["url"].is_string()) {
-      const std::string url = v["url"].get<std::string>();
-      Loc u = at.child("url");
-      if (url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0) {
-        if (!supported(Capability::feed_http))
-          error(u, "feeds over http:// and https:// are not supported yet by this build (use a file:// URL)");
-      } else if (url.rfind("file://", 0) == 0) {
-        std::string rest = url.substr(7);
-        if (rest.rfind("localhost/", 0) == 0) rest = rest.substr(9);
-        if (rest.empty() || rest[0] != '/' || rest == "/")
-          error(u, "expected an absolute file URL such as \"file:///srv/erp/accounts.xml\", got " + q(url));
-      } else {
-        error(u, "expected a file://, http:// or https:// URL, got " + q(url));
-      }
-    }
-    if (!v.contains("format") || !v["format"].is_string()) return;
-    std::string format = v["format"].get<std::string>();
-    if (format != "xml" && format != "json") return;
-    if (v.contains("records") && v["records"].is_string())
-      check_path(v["records"].get<std::string>(), format, at.child("records"), true);
-    if (v.contains("fields") && v["fields"].is_object()) check_fields(v["fields"], format, at.child("fields"), true);
-    if (v.contains("contacts") && v["contacts"].is_object()) {
-      const Json& c = v["contacts"];
-      Loc cl = at.child("contacts");
-      if (c.contains("records") && c["records"].is_string())
-        check_path(c["records"].get<std::string>(), format, cl.child("records"), true);
-      if (c.contains("fields") && c["fields"].is_object()) check_fields(c["fields"], format, cl.child("fields"), false);
-    }
-    check_auth(v, at, {{"basic", {"username", "password"}},
-                       {"bearer", {"token"}},
-                       {"oauth2_client_credentials", {"token_url", "client_id", "client_secret"}}});
-    if (v.contains("paging") && v["paging"].is_object()) {
-      const Json& p = v["paging"];
-      std::string t = p.value("type", "none");
-      Loc pl = at.child("paging");
-      if ((t == "page" || t == "offset") && !p.contains("param"))
-        error(pl, "missing required key \"param\" for paging type " + q(t));
-      if (t == "next_link" && !p.contains("next_link"))
-        error(pl, "missing required key \"next_link\" for paging type \"next_link\"");
-      if (t == "next_link" && p.contains("next_link") && p["next_link"].is_string())
-        check_path(p["next_link"].get<std::string>(), format, pl.child("next_link"), false);
-    }
-    check_feed_http(v, at, format);
-  }
-
-  // HTTP-only options (auth, headers, paging, cursor, timeout, tls) and the cursor's values.
-  void check_feed_http(const Json& v, const Loc& at, const std::string& format) {
-    const bool http = v.contains("url") && v["url"].is_string() &&
-                      (v["url"].get<std::string>().rfind("http://", 0) == 0 ||
-                       v["url"].get<std::string>().rfind("https://", 0) == 0);
-    if (!http && v.contains("url") && v["url"].is_string() && v["url"].get<std::string>().rfind("file://", 0) == 0) {
-      // A file has no request to authenticate, page or filter: such keys would be ignored.
-      for (const char* key : {"auth", "headers", "paging", "cursor", "timeout", "tls", "max_pages", "max_snapshot_size"})
-        if (v.contains(key))
-          error(at.child(key), std::string("only for http:// and https:// feeds") +
-                                   (std::string_view(key) == "cursor"
-                                        ? " (the cursor is a request parameter); a file is read whole as a snapshot"
-                                        : ""));
-    }
-    if (v.contains("auth") && v["auth"].is_object() && v["auth"].contains("token_url") &&
-        v["auth"]["token_url"].is_string()) {
-      const std::string u = v["auth"]["token_url"].get<std::string>();
-      if (u.rfind("http://", 0) != 0 && u.rfind("https://", 0) != 0)
-        error(at.child("auth").child("token_url"), "expected an http:// or https:// URL, got " + q(u));
-    }
-    if (v.contains("tls") && v["tls"].is_object())
-      for (const char* key : {"client_cert", "client_key"})
-        if (v["tls"].contains(key))
-          error(at.child("tls").child(key), "TLS client certificates are not supported yet by this build");
-    if (v.contains("cursor") && v["cursor"].is_object()) {
-      const Json& c = v["cursor"];
-      Loc cl = at.child("cursor");
-      if (c.contains("field") && c["field"].is_string())
-        check_path(c["field"].get<std::string>(), format, cl.child("field"), false);
-      if (c.contains("template") && c["template"].is_string() &&
-          c["template"].get<std::string>().find("{cursor}") == std::string::npos)
-        error(cl.child("template"), "expected a filter text containing {cursor}, got " + q(c["template"].get<std::string>()));
-      if (c.contains("timezone") && c["timezone"].is_string() && !valid_timezone(c["timezone"].get<std::string>()))
-        error(cl.child("timezone"), "expected \"UTC\" or a fixed offset such as \"+01:00\" or \"-05:00\", got " +
-                                        q(c["timezone"].get<std::string>()) +
-                                        " (named zones are not supported: their offset changes with daylight saving time)");
-      if (c.contains("order_param") != c.contains("order"))
-        error(cl, "order_param and order go together: set both or neither");
-    }
-  }
-
-  // "UTC", "Z", "±HH:MM", "±HHMM", "±HH", "UTC±HH:MM" (connectors/feed/cursor_time.hpp reads them).
-  static bool valid_timezone(std::string tz) {
-    if (tz == "UTC" || tz == "utc" || tz == "Z") return true;
-    if (tz.rfind("UTC", 0) == 0) tz = tz.substr(3);
-    if (tz.empty() || (tz[0] != '+' && tz[0] != '-')) return false;
-    auto d = [&](std::size_t i) { return i < tz.size() && std::isdigit(static_cast<unsigned char>(tz[i])); };
-    int h = -1, m = 0;
-    if (tz.size() == 3 && d(1) && d(2)) {
-      h = std::stoi(tz.substr(1, 2));
-    } else if (tz.size() == 5 && d(1) && d(2) && d(3) && d(4)) {
-      h = std::stoi(tz.substr(1, 2));
-      m = std::stoi(tz.substr(3, 2));
-    } else if (tz.size() == 6 && d(1) && d(2) && tz[3] == ':' && d(4) && d(5)) {
-      h = std::stoi(tz.substr(1, 2));
-      m = std::stoi(tz.substr(4, 2));
-    }
-    return h >= 0 && h <= 23 && m <= 59;
-  }
-
   // ---- typed extraction (only on validated trees) ----------------------------------------
 
-  // The value at obj[key], else the declared default of `pattern`.
-  static Json get(const Json& obj, const std::string& key, const std::string& pattern) {
-    if (obj.is_object() && obj.contains(key)) return obj[key];
-    const OptionSpec* spec = find_option(pattern);
-    return spec ? default_value(*spec) : Json();
+  static Json get(const Json& obj, const std::string& key, const std::string& option) {
+    return common().get(obj, key, option);
   }
-  static Duration dur(const Json& obj, const std::string& key, const std::string& pattern) {
-    return *parse_duration(get(obj, key, pattern).get<std::string>());
+  static Duration dur(const Json& obj, const std::string& key, const std::string& option) {
+    return common().duration(obj, key, option);
   }
-  static std::string str(const Json& obj, const std::string& key, const std::string& pattern = "") {
-    Json v = get(obj, key, pattern);
-    return v.is_string() ? v.get<std::string>() : std::string();
+  static std::string str(const Json& obj, const std::string& key, const std::string& option = "") {
+    return common().str(obj, key, option);
   }
 
-  static FieldPath field_path(const Json& f) {
-    FieldPath fp;
-    if (f.is_string()) {
-      fp.path = f.get<std::string>();
-    } else {
-      fp.path = f["path"].get<std::string>();
-      if (f.contains("map")) {
-        std::map<std::string, std::string> m;
-        for (auto it = f["map"].begin(); it != f["map"].end(); ++it) m[it.key()] = it.value().get<std::string>();
-        fp.map = std::move(m);
-      }
-    }
-    return fp;
-  }
-
-  static TlsConfig tls(const Json& conn, const std::string& type) {
-    TlsConfig t;
-    if (!conn.contains("tls")) return t;
-    const Json& j = conn["tls"];
-    std::string p = "connectors[" + type + "].tls.";
-    t.verify = get(j, "verify", p + "verify").get<bool>();
-    t.ca_file = str(j, "ca_file");
-    t.client_cert = str(j, "client_cert");
-    t.client_key = Secret(str(j, "client_key"));
-    return t;
-  }
-
-  static FeedConfig feed(const Json& v) {
-    const std::string P = "connectors[feed].";
-    FeedConfig f;
-    f.url = v["url"].get<std::string>();
-    f.format = v["format"].get<std::string>() == "json" ? FeedFormat::json : FeedFormat::xml;
-    f.records = v["records"].get<std::string>();
-    for (auto it = v["fields"].begin(); it != v["fields"].end(); ++it)
-      f.fields[static_cast<std::size_t>(*core::field_from_name(it.key()))] = field_path(it.value());
-    if (v.contains("contacts")) {
-      FeedContactsConfig c;
-      c.records = v["contacts"]["records"].get<std::string>();
-      const Json& cf = v["contacts"]["fields"];
-      for (std::size_t i = 0; i < core::kContactFieldCount; ++i) {
-        auto name = std::string(core::contact_field_name(static_cast<core::ContactField>(i)));
-        if (cf.contains(name)) c.fields[i] = field_path(cf[name]);
-      }
-      f.contacts = std::move(c);
-    }
-    f.max_shrink_percent = *parse_percentage(get(v, "max_shrink", P + "max_shrink").get<std::string>());
-    f.allow_empty = get(v, "allow_empty", P + "allow_empty").get<bool>();
-    f.stable_for = dur(v, "stable_for", P + "stable_for");
-    f.max_size = get(v, "max_size", P + "max_size").get<std::int64_t>();
-    f.max_depth = get(v, "max_depth", P + "max_depth").get<int>();
-    f.timeout = dur(v, "timeout", P + "timeout");
-    f.max_pages = get(v, "max_pages", P + "max_pages").get<std::int64_t>();
-    f.max_snapshot_size = get(v, "max_snapshot_size", P + "max_snapshot_size").get<std::int64_t>();
-    if (v.contains("auth")) {
-      const Json& a = v["auth"];
-      std::string t = a["type"].get<std::string>();
-      f.auth.type = t == "basic"    ? FeedAuth::Type::basic
-                    : t == "bearer" ? FeedAuth::Type::bearer
-                                    : FeedAuth::Type::oauth2_client_credentials;
-      f.auth.username = str(a, "username");
-      f.auth.password = Secret(str(a, "password"));
-      f.auth.token = Secret(str(a, "token"));
-      f.auth.token_url = str(a, "token_url");
-      f.auth.client_id = Secret(str(a, "client_id"));
-      f.auth.client_secret = Secret(str(a, "client_secret"));
-      f.auth.scope = str(a, "scope");
-    }
-    if (v.contains("headers"))
-      for (auto it = v["headers"].begin(); it != v["headers"].end(); ++it) f.headers[it.key()] = it.value();
-    if (v.contains("paging")) {
-      const Json& p = v["paging"];
-      std::string t = str(p, "type", P + "paging.type");
-      f.paging.type = t == "page"     ? FeedPaging::Type::page
-                      : t == "offset" ? FeedPaging::Type::offset
-                      : t == "next_link" ? FeedPaging::Type::next_link
-                                         : FeedPaging::Type::none;
-      f.paging.param = str(p, "param");
-      f.paging.size_param = str(p, "size_param");
-      f.paging.size = get(p, "size", P + "paging.size").get<std::int64_t>();
-      f.paging.start = get(p, "start", P + "paging.start").get<std::int64_t>();
-      f.paging.next_link = str(p, "next_link");
-    }
-    if (v.contains("cursor")) {
-      const Json& c = v["cursor"];
-      FeedCursor fc;
-      fc.field = str(c, "field");
-      fc.param = str(c, "param");
-      fc.template_ = str(c, "template", P + "cursor.template");
-      fc.order_param = str(c, "order_param");
-      fc.order = str(c, "order");
-      fc.timezone = str(c, "timezone", P + "cursor.timezone");
-      fc.granularity = str(c, "granularity", P + "cursor.granularity");
-      f.cursor = std::move(fc);
-    }
-    f.tls = tls(v, "feed");
-    return f;
-  }
-
-  static Magento2Config magento2(const Json& v) {
-    const std::string P = "connectors[magento2].";
-    Magento2Config m;
-    m.base_url = v["base_url"].get<std::string>();
-    const Json& a = v["auth"];
-    std::string t = a["type"].get<std::string>();
-    m.auth_type = t == "bearer" ? Magento2Config::AuthType::bearer
-                  : t == "admin" ? Magento2Config::AuthType::admin
-                                 : Magento2Config::AuthType::oauth1;
-    m.consumer_key = Secret(str(a, "consumer_key"));
-    m.consumer_secret = Secret(str(a, "consumer_secret"));
-    m.access_token = Secret(str(a, "access_token"));
-    m.access_token_secret = Secret(str(a, "access_token_secret"));
-    m.token = Secret(str(a, "token"));
-    m.username = str(a, "username");
-    m.password = Secret(str(a, "password"));
-    m.account_code_attribute = v["account_code_attribute"].get<std::string>();
-    m.page_size = get(v, "page_size", P + "page_size").get<int>();
-    m.streams = get(v, "streams", P + "streams").get<std::vector<std::string>>();
-    m.full_resync_interval = dur(v, "full_resync_interval", P + "full_resync_interval");
-    m.timeout = dur(v, "timeout", P + "timeout");
-    m.max_response_size = get(v, "max_response_size", P + "max_response_size").get<std::int64_t>();
-    m.tls = tls(v, "magento2");
-    return m;
-  }
-
-  static OdooConfig odoo(const Json& v) {
-    const std::string P = "connectors[odoo].";
-    OdooConfig o;
-    o.url = v["url"].get<std::string>();
-    o.db = v["db"].get<std::string>();
-    o.user = v["user"].get<std::string>();
-    o.password = Secret(str(v, "password"));
-    o.protocol = str(v, "protocol", P + "protocol") == "json2" ? OdooConfig::Protocol::json2 : OdooConfig::Protocol::xmlrpc;
-    o.api_key = Secret(str(v, "api_key"));
-    o.page_size = get(v, "page_size", P + "page_size").get<int>();
-    o.streams = get(v, "streams", P + "streams").get<std::vector<std::string>>();
-    o.timeout = dur(v, "timeout", P + "timeout");
-    o.max_response_size = get(v, "max_response_size", P + "max_response_size").get<std::int64_t>();
-    o.tls = tls(v, "odoo");
-    return o;
-  }
-
-  static ConnectorConfig connector(const Json& v, const std::string& type) {
+  static ConnectorConfig connector(const Json& v, const ConnectorType& type) {
     const std::string P = "connectors[].";
     ConnectorConfig c;
     c.name = v["name"].get<std::string>();
@@ -1020,16 +709,8 @@ class Loader {
     c.park_ttl = dur(v, "park_ttl", P + "park_ttl");
     c.cursor_overlap = dur(v, "cursor_overlap", P + "cursor_overlap");
     if (v.contains("start_date")) c.start_date = v["start_date"].get<std::string>();
-    if (type == "feed") {
-      c.type = ConnectorType::feed;
-      c.settings = feed(v);
-    } else if (type == "magento2") {
-      c.type = ConnectorType::magento2;
-      c.settings = magento2(v);
-    } else {
-      c.type = ConnectorType::odoo;
-      c.settings = odoo(v);
-    }
+    c.type = type.name();
+    c.settings = type.parse(v);
     return c;
   }
 
@@ -1064,8 +745,8 @@ class Loader {
       if (!ok)
         error(at.child("database").child("table_prefix"),
               "expected letters, digits and '_' only (it becomes part of SQL table names), got " + q(p));
-      // SPEC §6: an option whose capability the build lacks is refused, never ignored. The
-      // store does not prefix its table names yet.
+      // SPEC §6: an option this build cannot honour is refused, never ignored. The store does
+      // not prefix its table names yet.
       else if (!p.empty())
         error(at.child("database").child("table_prefix"),
               "a table prefix is not supported yet by this build: remove the option (the tables are named "
@@ -1074,20 +755,23 @@ class Loader {
     if (d.contains("connection") && d["connection"].is_string() && d["connection"].get<std::string>().empty())
       error(at.child("database").child("connection"), "expected an ODBC connection string, got an empty string");
   }
+
+ private:
+  const OptionTable& table_;
 };
 
 // Validates the top level of `root` against the table, but only the keys in `only` when set.
-void validate_top(Loader& L, Json& root, const Loc& at, const std::set<std::string>* only) {
+void validate_top(Loader& L, const OptionTable& table, Json& root, const Loc& at, const std::set<std::string>* only) {
   for (auto it = root.begin(); it != root.end(); ++it) {
     const std::string& key = it.key();
     if (only && !only->count(key)) continue;
     if (key == "connectors") continue;  // handled connector by connector
     Loc c = at.child(key);
-    if (!find_option(key)) {
+    if (!table.find(key)) {
       std::string msg = "unknown key " + q(key);
       std::string best;
       std::size_t best_d = 3;
-      for (const auto& o : options()) {
+      for (const auto& o : table.options()) {
         std::string_view p = o.path;
         if (p.find('.') != std::string_view::npos || p.find('[') != std::string_view::npos) continue;
         auto d = edit_distance(key, p);
@@ -1118,8 +802,9 @@ LoadResult finish(Loader& L, std::optional<Config> cfg) {
 
 }  // namespace
 
-LoadResult load_config(const std::string& path) {
-  Loader L;
+LoadResult load_config(const std::string& path, ConnectorTypes types) {
+  const OptionTable table(types);
+  Loader L(table);
   auto main = L.load_file(path);
   if (!main) return finish(L, std::nullopt);
   Json& root = main->doc.root;
@@ -1128,13 +813,13 @@ LoadResult load_config(const std::string& path) {
     L.error(top, "expected a JSON object at the top of the file, got " + json_type_name(root));
     return finish(L, std::nullopt);
   }
-  validate_top(L, root, top, nullptr);
+  validate_top(L, table, root, top, nullptr);
 
   // Connectors of the main file, then one per included file.
   struct Unit {
     Json* v;
     Loc at;
-    std::string type;
+    const ConnectorType* type;
   };
   std::vector<Unit> units;
   if (root.contains("connectors")) {
@@ -1143,7 +828,7 @@ LoadResult load_config(const std::string& path) {
     if (!arr.is_array()) {
       L.error(al, "expected an array of connector objects, got " + json_type_name(arr));
     } else {
-      for (std::size_t i = 0; i < arr.size(); ++i) units.push_back({&arr[i], al.item(i), ""});
+      for (std::size_t i = 0; i < arr.size(); ++i) units.push_back({&arr[i], al.item(i), nullptr});
     }
   }
   std::vector<std::unique_ptr<SourceFile>> included;
@@ -1177,7 +862,7 @@ LoadResult load_config(const std::string& path) {
         L.error(at, "expected one connector object in an included file, got " + json_type_name(f->doc.root));
         continue;
       }
-      units.push_back({&f->doc.root, at, ""});
+      units.push_back({&f->doc.root, at, nullptr});
     }
   }
   std::map<std::string, Loc> names;
@@ -1209,7 +894,7 @@ LoadResult load_config(const std::string& path) {
   cfg.retention.runs = Loader::dur(retention, "runs", "retention.runs");
   cfg.retention.resolved_rejections = Loader::dur(retention, "resolved_rejections", "retention.resolved_rejections");
   for (auto& u : units) {
-    ConnectorConfig c = Loader::connector(*u.v, u.type);
+    ConnectorConfig c = Loader::connector(*u.v, *u.type);
     c.file = u.at.file->path;
     c.line = u.at.line();
     cfg.connectors.push_back(std::move(c));
@@ -1218,7 +903,8 @@ LoadResult load_config(const std::string& path) {
 }
 
 LoadResult load_database_only(const std::string& path) {
-  Loader L;
+  const OptionTable table({});
+  Loader L(table);
   auto main = L.load_file(path);
   if (!main) return finish(L, std::nullopt);
   Json& root = main->doc.root;
@@ -1228,7 +914,7 @@ LoadResult load_database_only(const std::string& path) {
     return finish(L, std::nullopt);
   }
   const std::set<std::string> only = {"database", "log"};
-  validate_top(L, root, top, &only);
+  validate_top(L, table, root, top, &only);
   if (!L.errors.empty()) return finish(L, std::nullopt);
   Config cfg;
   cfg.path = path;

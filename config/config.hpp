@@ -3,22 +3,23 @@
 // loader that turns a JSON-with-comments file (plus its includes and ${...} references) into
 // them, or into a list of errors naming file, line, key and what was expected.
 //
-// Every option is declared once in options.cpp; an option whose capability this build lacks
-// is refused ("not supported yet"), never ignored.
+// Every option is declared once: the common ones in options.cpp, each connector type's in its
+// connectors/<type>/<type>_conf.cpp. config/ knows no connector type: the loader is handed
+// the list (connector_type.hpp), and a connector's own settings sit behind ConnectorSettings.
 //
 // Thread-safety: load_config() touches the file system and the environment only; the
 // returned values are plain data.
 
-#include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
+#include "config/connector_type.hpp"
 #include "core/rules/policy.hpp"
 #include "core/record.hpp"
 
@@ -96,117 +97,11 @@ struct TlsConfig {
   Secret client_key;
 };
 
-// ---- feed (SPEC §4.3) ----------------------------------------------------------------------
-
-// One mapped field: a path relative to the record, and optionally a value map.
-struct FieldPath {
-  std::string path;
-  std::optional<std::map<std::string, std::string>> map;
-};
-
-struct FeedContactsConfig {
-  std::string records;
-  std::array<std::optional<FieldPath>, core::kContactFieldCount> fields;  // by ContactField
-};
-
-enum class FeedFormat { xml, json };
-
-struct FeedAuth {
-  enum class Type { none, basic, bearer, oauth2_client_credentials };
-  Type type = Type::none;
-  std::string username;
-  Secret password;
-  Secret token;
-  std::string token_url;
-  Secret client_id;
-  Secret client_secret;
-  std::string scope;
-};
-
-struct FeedPaging {
-  enum class Type { none, page, offset, next_link };
-  Type type = Type::none;
-  std::string param, size_param;
-  std::int64_t size = 500;
-  std::int64_t start = 1;
-  std::string next_link;
-};
-
-struct FeedCursor {
-  std::string field, param, template_ = "{cursor}", order_param, order, timezone = "UTC";
-  std::string granularity = "second";  // second|day
-};
-
-struct FeedConfig {
-  std::string url;  // file:///..., http://... or https://...
-  FeedFormat format = FeedFormat::xml;
-  std::string records;
-  std::array<std::optional<FieldPath>, core::kFieldCount> fields;  // by core::Field
-  std::optional<FeedContactsConfig> contacts;
-  double max_shrink_percent = 20.0;
-  bool allow_empty = false;
-  Duration stable_for = std::chrono::seconds(5);
-  std::int64_t max_size = std::int64_t{256} << 20;
-  int max_depth = 64;
-  // HTTP feeds: the most pages one run reads, and the most bytes a snapshot's pages add up to
-  // (SPEC §10: a source whose paging never ends is an error, not an endless run).
-  std::int64_t max_pages = 10'000;
-  std::int64_t max_snapshot_size = std::int64_t{2} << 30;
-  // Records per page handed to the engine. Not a config option: 0 (the default) hands a file's
-  // document over in slices of FeedSource::kFileSliceRecords (SPEC §3 rule 7 still supersedes
-  // duplicate remote ids across the whole document). HTTP feeds hand over each fetched page as
-  // one page and ignore it.
-  int page_size = 0;
-  // HTTP only (the loader refuses them on file:// feeds); see connectors/feed/http_reader.hpp
-  // and feed_source.hpp. tls.client_cert/client_key are refused as not supported yet.
-  FeedAuth auth;
-  std::map<std::string, std::string> headers;
-  FeedPaging paging;
-  std::optional<FeedCursor> cursor;
-  Duration timeout = std::chrono::seconds(60);
-  TlsConfig tls;
-};
-
-// ---- magento2 / odoo (declared; refused as not supported yet in this build) ---------------
-
-struct Magento2Config {
-  std::string base_url;
-  enum class AuthType { oauth1, bearer, admin };
-  AuthType auth_type = AuthType::oauth1;
-  Secret consumer_key, consumer_secret, access_token, access_token_secret;
-  Secret token;
-  std::string username;
-  Secret password;
-  std::string account_code_attribute;
-  int page_size = 100;
-  std::vector<std::string> streams{"customers", "orders"};
-  Duration full_resync_interval = std::chrono::hours(24 * 7);
-  Duration timeout = std::chrono::seconds(60);
-  std::int64_t max_response_size = std::int64_t{256} << 20;
-  TlsConfig tls;
-};
-
-struct OdooConfig {
-  std::string url, db, user;
-  Secret password;
-  enum class Protocol { xmlrpc, json2 };
-  Protocol protocol = Protocol::xmlrpc;
-  Secret api_key;
-  int page_size = 500;
-  std::vector<std::string> streams{"companies", "contacts"};
-  Duration timeout = std::chrono::seconds(60);
-  std::int64_t max_response_size = std::int64_t{256} << 20;
-  TlsConfig tls;
-};
-
 // ---- connectors ------------------------------------------------------------------------------
-
-enum class ConnectorType { magento2, odoo, feed };
-std::string_view to_string(ConnectorType t);
 
 struct ConnectorConfig {
   std::string name;
-  ConnectorType type = ConnectorType::feed;
+  std::string type;  // a ConnectorType's name(): "feed", "odoo", "magento2"
   bool enabled = true;
   Duration poll_interval = std::chrono::minutes(5);
   std::string default_owner;
@@ -216,13 +111,20 @@ struct ConnectorConfig {
   Duration park_ttl = std::chrono::hours(24 * 7);
   Duration cursor_overlap = std::chrono::seconds(30);
   std::optional<std::string> start_date;  // "YYYY-MM-DD[ HH:MM:SS]" UTC
-  // Exactly one holds a value, the one matching `type`.
-  std::variant<FeedConfig, Magento2Config, OdooConfig> settings;
+  // The type's own settings (ConnectorType::parse); never null in a loaded config.
+  std::shared_ptr<const ConnectorSettings> settings;
 
   std::string file;  // where it was declared (main file or an included one)
   int line = 0;
 
-  const FeedConfig* feed() const { return std::get_if<FeedConfig>(&settings); }
+  // The settings as the type's own struct, e.g. settings_as<connectors::feed::FeedConfig>();
+  // nullptr when they are of another type.
+  template <class Settings>
+  const Settings* settings_as() const {
+    return dynamic_cast<const Settings*>(settings.get());
+  }
+  // The streams this connector syncs, in the order they run (none without settings).
+  std::vector<StreamPlan> streams() const { return settings ? settings->streams() : std::vector<StreamPlan>{}; }
   // The matcher's view of this connector for `stream`.
   core::MatchPolicy match_policy(const std::string& stream) const;
 };
@@ -258,8 +160,9 @@ struct LoadResult {
 };
 
 // Loads `path` and its includes, resolves ${env:}, ${file:}, ${credential:} in every string,
-// validates against the option table and applies defaults. Never throws for bad input.
-LoadResult load_config(const std::string& path);
+// validates against the option table of the common options and `types`' (a connector of a type
+// not listed is an error) and applies defaults. Never throws for bad input.
+LoadResult load_config(const std::string& path, ConnectorTypes types);
 
 // Only the `database` section (and `log`): for admin commands (report, resync, migrate, ...)
 // that must work when connector secrets are not resolvable. Other sections are not validated

@@ -1,5 +1,7 @@
 #include "config/options.hpp"
 
+#include "config/connector_type.hpp"
+
 #include <array>
 #include <map>
 #include <vector>
@@ -8,185 +10,53 @@ namespace erpsync::config {
 namespace {
 
 using T = OptionType;
-using C = Capability;
-
-// What this build can do. Flip an entry to true in the change that implements it; the
-// options that need it are then accepted instead of refused as "not supported yet".
-constexpr std::array<std::pair<Capability, bool>, 6> kCapabilities = {{
-    {C::core, true},
-    {C::magento2, true},
-    {C::odoo, true},
-    {C::feed_http, true},
-    {C::feed_cursor, true},
-    {C::metrics, true},
-}};
-
-constexpr std::array<ConnectorTypeSpec, 3> kConnectorTypes = {{
-    {"magento2", C::magento2, "Magento 2 REST: customers and orders (SPEC §4.1)"},
-    {"odoo", C::odoo, "Odoo external API: companies and contacts (SPEC §4.2)"},
-    {"feed", C::core, "a mapped XML or JSON document from a file or URL (SPEC §4.3)"},
-}};
 
 // clang-format off
 const OptionSpec kOptions[] = {
   // ---- database (SPEC §5) --------------------------------------------------------------
-  {"database", T::object, "", "The ODBC database erpsync writes to.", C::core, true},
-  {"database.connection", T::string, "", "ODBC connection string (\"DSN=...\" or \"Driver=...;...\"). Use ${...} for a password.", C::core, true},
-  {"database.batch_size", T::integer, "500", "Records per write transaction.", C::core, false, false, {}, 1, 100000},
-  {"database.table_prefix", T::string, "\"\"", "Prefix of every erpsync table name (letters, digits, underscore); not supported yet: only the empty default is accepted.", C::core},
-  {"database.migrate", T::string, "\"auto\"", "auto: apply pending migrations; check: refuse to start on one; off: a DBA applies them.", C::core, false, false, "auto|check|off"},
+  {"database", T::object, "", "The ODBC database erpsync writes to.", true},
+  {"database.connection", T::string, "", "ODBC connection string (\"DSN=...\" or \"Driver=...;...\"). Use ${...} for a password.", true},
+  {"database.batch_size", T::integer, "500", "Records per write transaction.", false, false, {}, 1, 100000},
+  {"database.table_prefix", T::string, "\"\"", "Prefix of every erpsync table name (letters, digits, underscore); not supported yet: only the empty default is accepted."},
+  {"database.migrate", T::string, "\"auto\"", "auto: apply pending migrations; check: refuse to start on one; off: a DBA applies them.", false, false, "auto|check|off"},
 
   // ---- log (SPEC §8) ---------------------------------------------------------------------
-  {"log", T::object, "{}", "Logging.", C::core},
-  {"log.level", T::string, "\"info\"", "Minimum level logged.", C::core, false, false, "trace|debug|info|warn|error|critical|off"},
-  {"log.format", T::string, "\"text\"", "text, or json (one object per line).", C::core, false, false, "text|json"},
-  {"log.file", T::string, "", "Log to this file instead of stderr (journald).", C::core},
+  {"log", T::object, "{}", "Logging."},
+  {"log.level", T::string, "\"info\"", "Minimum level logged.", false, false, "trace|debug|info|warn|error|critical|off"},
+  {"log.format", T::string, "\"text\"", "text, or json (one object per line).", false, false, "text|json"},
+  {"log.file", T::string, "", "Log to this file instead of stderr (journald)."},
 
   // ---- engine ----------------------------------------------------------------------------
-  {"workers", T::integer, "2", "Connectors synced at the same time.", C::core, false, false, {}, 1, 64},
-  {"metrics", T::object, "{}", "Prometheus metrics endpoint (SPEC §8).", C::metrics},
-  {"metrics.listen", T::string, "", "host:port to serve /metrics on (loopback recommended); absent: no endpoint.", C::metrics},
-  {"cluster", T::object, "{}", "Leases: one process at a time syncs a connector (SPEC §10).", C::core},
-  {"cluster.instance_id", T::string, "", "This instance's name in sync_leases.holder and sync_runs.instance; default: the host name. Give every running service its own.", C::core},
-  {"cluster.lease_ttl", T::duration, "\"30s\"", "How long a connector's lease holds without renewal (renewed every third of it): a dead instance's connectors move within about this long.", C::core},
-  {"retention", T::object, "{}", "Purging of old rows (SPEC §5).", C::core},
-  {"retention.runs", T::duration, "\"90d\"", "Keep sync_runs rows this long.", C::core},
-  {"retention.resolved_rejections", T::duration, "\"90d\"", "Keep resolved rejections (and their payloads) this long.", C::core},
-  {"include", T::string, "", "Glob of connector files, one connector object each, relative to this file's folder (SPEC §6).", C::core},
-  {"connectors", T::array, "[]", "The connectors (SPEC §4).", C::core},
-  {"connectors[]", T::object, "", "One connector.", C::core},
+  {"workers", T::integer, "2", "Connectors synced at the same time.", false, false, {}, 1, 64},
+  {"metrics", T::object, "{}", "Prometheus metrics endpoint (SPEC §8)."},
+  {"metrics.listen", T::string, "", "host:port to serve /metrics on (loopback recommended); absent: no endpoint."},
+  {"cluster", T::object, "{}", "Leases: one process at a time syncs a connector (SPEC §10)."},
+  {"cluster.instance_id", T::string, "", "This instance's name in sync_leases.holder and sync_runs.instance; default: the host name. Give every running service its own."},
+  {"cluster.lease_ttl", T::duration, "\"30s\"", "How long a connector's lease holds without renewal (renewed every third of it): a dead instance's connectors move within about this long."},
+  {"retention", T::object, "{}", "Purging of old rows (SPEC §5)."},
+  {"retention.runs", T::duration, "\"90d\"", "Keep sync_runs rows this long."},
+  {"retention.resolved_rejections", T::duration, "\"90d\"", "Keep resolved rejections (and their payloads) this long."},
+  {"include", T::string, "", "Glob of connector files, one connector object each, relative to this file's folder (SPEC §6)."},
+  {"connectors", T::array, "[]", "The connectors (SPEC §4)."},
+  {"connectors[]", T::object, "", "One connector."},
 
   // ---- every connector (SPEC §3, §4) ----------------------------------------------------
-  {"connectors[].name", T::string, "", "Unique name, [a-z0-9-]+; keys cursors, bindings and rejections (rename with `erpsyncd rename-connector`).", C::core, true},
-  {"connectors[].type", T::string, "", "Connector type.", C::core, true, false, "magento2|odoo|feed"},
-  {"connectors[].enabled", T::boolean, "true", "A disabled connector is not polled.", C::core},
-  {"connectors[].poll_interval", T::duration, "\"5m\"", "Time between the end of one run and the start of the next.", C::core},
-  {"connectors[].default_owner", T::string, "\"\"", "Owner (CRM login) of records whose owner value is empty, and of Magento customers' own Accounts.", C::core},
-  {"connectors[].owners", T::map, "", "Source owner value → CRM login; a value not listed is rejected unknown_owner. Absent: the value is the login.", C::core},
-  {"connectors[].owners.*", T::string, "", "CRM login.", C::core},
-  {"connectors[].adopt_by", T::array, "[]", "Adopt code-less Accounts whose listed fields all match (SPEC §3 rule 9).", C::core},
-  {"connectors[].adopt_by[]", T::string, "", "A field compared for adoption.", C::core, false, false, "vat|name"},
-  {"connectors[].owner_authority", T::string, "\"crm\"", "crm: a different owner is rejected; source: the source reassigns Accounts.", C::core, false, false, "crm|source"},
-  {"connectors[].park_ttl", T::duration, "\"7d\"", "Parked records become account_not_found rejections after this long.", C::core},
-  {"connectors[].cursor_overlap", T::duration, "\"30s\"", "Re-read window behind the cursor for rows committed late.", C::core},
-  {"connectors[].start_date", T::string, "", "UTC \"YYYY-MM-DD\" or \"YYYY-MM-DD HH:MM:SS\": the first sync reads changes from then on (default: all).", C::core},
+  {"connectors[].name", T::string, "", "Unique name, [a-z0-9-]+; keys cursors, bindings and rejections (rename with `erpsyncd rename-connector`).", true},
+  {"connectors[].type", T::string, "", "Connector type.", true},  // choices: the types' names (OptionTable)
+  {"connectors[].enabled", T::boolean, "true", "A disabled connector is not polled."},
+  {"connectors[].poll_interval", T::duration, "\"5m\"", "Time between the end of one run and the start of the next."},
+  {"connectors[].default_owner", T::string, "\"\"", "Owner (CRM login) of records whose owner value is empty, and of Magento customers' own Accounts."},
+  {"connectors[].owners", T::map, "", "Source owner value → CRM login; a value not listed is rejected unknown_owner. Absent: the value is the login."},
+  {"connectors[].owners.*", T::string, "", "CRM login."},
+  {"connectors[].adopt_by", T::array, "[]", "Adopt code-less Accounts whose listed fields all match (SPEC §3 rule 9)."},
+  {"connectors[].adopt_by[]", T::string, "", "A field compared for adoption.", false, false, "vat|name"},
+  {"connectors[].owner_authority", T::string, "\"crm\"", "crm: a different owner is rejected; source: the source reassigns Accounts.", false, false, "crm|source"},
+  {"connectors[].park_ttl", T::duration, "\"7d\"", "Parked records become account_not_found rejections after this long."},
+  {"connectors[].cursor_overlap", T::duration, "\"30s\"", "Re-read window behind the cursor for rows committed late."},
+  {"connectors[].start_date", T::string, "", "UTC \"YYYY-MM-DD\" or \"YYYY-MM-DD HH:MM:SS\": the first sync reads changes from then on (default: all)."},
 
-  // ---- magento2 (SPEC §4.1) ---------------------------------------------------------------
-  {"connectors[magento2].base_url", T::string, "", "Store base URL, e.g. https://shop.example.com.", C::magento2, true},
-  {"connectors[magento2].auth", T::object, "", "Authentication.", C::magento2, true},
-  {"connectors[magento2].auth.type", T::string, "", "oauth1 (integration, HMAC-SHA256), bearer (integration token), admin (admin token; fails with 2FA).", C::magento2, true, false, "oauth1|bearer|admin"},
-  {"connectors[magento2].auth.consumer_key", T::string, "", "oauth1 consumer key.", C::magento2, false, true},
-  {"connectors[magento2].auth.consumer_secret", T::string, "", "oauth1 consumer secret.", C::magento2, false, true},
-  {"connectors[magento2].auth.access_token", T::string, "", "oauth1 access token.", C::magento2, false, true},
-  {"connectors[magento2].auth.access_token_secret", T::string, "", "oauth1 access token secret.", C::magento2, false, true},
-  {"connectors[magento2].auth.token", T::string, "", "bearer: integration access token.", C::magento2, false, true},
-  {"connectors[magento2].auth.username", T::string, "", "admin: user name.", C::magento2},
-  {"connectors[magento2].auth.password", T::string, "", "admin: password.", C::magento2, false, true},
-  {"connectors[magento2].account_code_attribute", T::string, "", "Customer custom attribute holding the Account's External Code.", C::magento2, true},
-  {"connectors[magento2].page_size", T::integer, "100", "searchCriteria pageSize.", C::magento2, false, false, {}, 1, 10000},
-  {"connectors[magento2].streams", T::array, "[\"customers\",\"orders\"]", "Streams to sync.", C::magento2},
-  {"connectors[magento2].streams[]", T::string, "", "A stream.", C::magento2, false, false, "customers|orders"},
-  {"connectors[magento2].full_resync_interval", T::duration, "\"7d\"", "Re-read each whole stream this often (address-only edits do not bump updated_at).", C::magento2},
-  {"connectors[magento2].timeout", T::duration, "\"60s\"", "Per-request timeout.", C::magento2},
-  {"connectors[magento2].max_response_size", T::integer, "268435456", "Largest response body in bytes.", C::magento2, false, false, {}, 1024, INT64_MAX},
-  {"connectors[magento2].tls", T::object, "{}", "TLS settings.", C::magento2},
-  {"connectors[magento2].tls.verify", T::boolean, "true", "Verify the server certificate.", C::magento2},
-  {"connectors[magento2].tls.ca_file", T::string, "", "CA bundle (PEM) instead of the system's.", C::magento2},
-
-  // ---- odoo (SPEC §4.2) ---------------------------------------------------------------------
-  {"connectors[odoo].url", T::string, "", "Odoo base URL.", C::odoo, true},
-  {"connectors[odoo].db", T::string, "", "Database name.", C::odoo, true},
-  {"connectors[odoo].user", T::string, "", "Login of the sync user.", C::odoo, true},
-  {"connectors[odoo].password", T::string, "", "Password or API key (xmlrpc).", C::odoo, false, true},
-  {"connectors[odoo].protocol", T::string, "\"xmlrpc\"", "xmlrpc (/xmlrpc/2), or json2 (/json/2, bearer API key).", C::odoo, false, false, "xmlrpc|json2"},
-  {"connectors[odoo].api_key", T::string, "", "API key for json2.", C::odoo, false, true},
-  {"connectors[odoo].page_size", T::integer, "500", "Records per search_read call.", C::odoo, false, false, {}, 1, 100000},
-  {"connectors[odoo].streams", T::array, "[\"companies\",\"contacts\"]", "Streams to sync.", C::odoo},
-  {"connectors[odoo].streams[]", T::string, "", "A stream.", C::odoo, false, false, "companies|contacts"},
-  {"connectors[odoo].timeout", T::duration, "\"60s\"", "Per-request timeout.", C::odoo},
-  {"connectors[odoo].max_response_size", T::integer, "268435456", "Largest response body in bytes.", C::odoo, false, false, {}, 1024, INT64_MAX},
-  {"connectors[odoo].tls", T::object, "{}", "TLS settings.", C::odoo},
-  {"connectors[odoo].tls.verify", T::boolean, "true", "Verify the server certificate.", C::odoo},
-  {"connectors[odoo].tls.ca_file", T::string, "", "CA bundle (PEM) instead of the system's.", C::odoo},
-
-  // ---- feed (SPEC §4.3) -----------------------------------------------------------------------
-  {"connectors[feed].url", T::string, "", "file:///path, http:// or https://.", C::core, true},
-  {"connectors[feed].format", T::string, "", "Document format.", C::core, true, false, "xml|json"},
-  {"connectors[feed].records", T::string, "", "One node per company: an XPath from the document root (xml) or a JSON Pointer to an array (json).", C::core, true},
-  {"connectors[feed].fields", T::object, "", "Account fields, each a path relative to the record or {\"path\", \"map\"}.", C::core, true},
-  {"connectors[feed].fields.remote_id", T::field_path, "", "The ERP's id apart from the code (default: the External Code, else a hash of the mapped fields).", C::core},
-  {"connectors[feed].fields.external_code", T::field_path, "", "The External Code.", C::core, true},
-  {"connectors[feed].fields.name", T::field_path, "", "Account name.", C::core},
-  {"connectors[feed].fields.owner", T::field_path, "", "Owner value (CRM login, or a key of `owners`).", C::core},
-  {"connectors[feed].fields.member_of", T::field_path, "", "Parent Account's External Code.", C::core},
-  {"connectors[feed].fields.relationship", T::field_path, "", "customer|prospect|partner|reseller|distributor|supplier|other (map source codes with {\"path\", \"map\"}).", C::core},
-  {"connectors[feed].fields.email", T::field_path, "", "E-mail.", C::core},
-  {"connectors[feed].fields.phone", T::field_path, "", "Phone.", C::core},
-  {"connectors[feed].fields.vat", T::field_path, "", "VAT number.", C::core},
-  {"connectors[feed].fields.street", T::field_path, "", "Street.", C::core},
-  {"connectors[feed].fields.city", T::field_path, "", "City.", C::core},
-  {"connectors[feed].fields.postcode", T::field_path, "", "Postcode.", C::core},
-  {"connectors[feed].fields.country", T::field_path, "", "Country.", C::core},
-  {"connectors[feed].fields.active", T::field_path, "", "true/false, 1/0, yes/no, y/n (any case); absent: true.", C::core},
-  {"connectors[feed].contacts", T::object, "", "Contact persons of each company record.", C::core},
-  {"connectors[feed].contacts.records", T::string, "", "Contacts, relative to the company record (XPath, or JSON Pointer to an array).", C::core, true},
-  {"connectors[feed].contacts.fields", T::object, "", "Contact fields.", C::core, true},
-  {"connectors[feed].contacts.fields.remote_id", T::field_path, "", "Contact id.", C::core},
-  {"connectors[feed].contacts.fields.first_name", T::field_path, "", "First name.", C::core},
-  {"connectors[feed].contacts.fields.last_name", T::field_path, "", "Last name.", C::core},
-  {"connectors[feed].contacts.fields.email", T::field_path, "", "E-mail.", C::core},
-  {"connectors[feed].contacts.fields.phone", T::field_path, "", "Phone.", C::core},
-  {"connectors[feed].contacts.fields.active", T::field_path, "", "true/false, 1/0, yes/no, y/n; absent: true.", C::core},
-  {"connectors[feed].max_shrink", T::percentage, "\"20%\"", "Refuse a snapshot smaller than the last one by more than this.", C::core},
-  {"connectors[feed].allow_empty", T::boolean, "false", "Accept an empty snapshot.", C::core},
-  {"connectors[feed].stable_for", T::duration, "\"5s\"", "file://: read only once the file's mtime is at least this old.", C::core},
-  {"connectors[feed].max_size", T::integer, "268435456", "Largest document in bytes.", C::core, false, false, {}, 1, INT64_MAX},
-  {"connectors[feed].max_depth", T::integer, "64", "Deepest nesting of the document.", C::core, false, false, {}, 2, 1000},
-  {"connectors[feed].auth", T::object, "", "HTTP authentication.", C::feed_http},
-  {"connectors[feed].auth.type", T::string, "", "HTTP authentication scheme.", C::feed_http, true, false, "basic|bearer|oauth2_client_credentials"},
-  {"connectors[feed].auth.username", T::string, "", "basic: user name.", C::feed_http},
-  {"connectors[feed].auth.password", T::string, "", "basic: password.", C::feed_http, false, true},
-  {"connectors[feed].auth.token", T::string, "", "bearer: token.", C::feed_http, false, true},
-  {"connectors[feed].auth.token_url", T::string, "", "oauth2_client_credentials: token endpoint.", C::feed_http},
-  {"connectors[feed].auth.client_id", T::string, "", "oauth2_client_credentials: client id.", C::feed_http, false, true},
-  {"connectors[feed].auth.client_secret", T::string, "", "oauth2_client_credentials: client secret.", C::feed_http, false, true},
-  {"connectors[feed].auth.scope", T::string, "", "oauth2_client_credentials: scope.", C::feed_http},
-  {"connectors[feed].headers", T::map, "", "Extra request headers.", C::feed_http},
-  {"connectors[feed].headers.*", T::string, "", "Header value.", C::feed_http},
-  {"connectors[feed].paging", T::object, "", "HTTP paging; default {\"type\": \"none\"}.", C::feed_http},
-  {"connectors[feed].paging.type", T::string, "\"none\"", "none, page (page number), offset, next_link (URL in the body).", C::feed_http, false, false, "none|page|offset|next_link"},
-  {"connectors[feed].paging.param", T::string, "", "page/offset: query parameter of the page number or offset.", C::feed_http},
-  {"connectors[feed].paging.size_param", T::string, "", "page/offset: query parameter of the page size.", C::feed_http},
-  {"connectors[feed].paging.size", T::integer, "500", "page/offset: page size.", C::feed_http, false, false, {}, 1, 100000},
-  {"connectors[feed].paging.start", T::integer, "1", "page: number of the first page.", C::feed_http, false, false, {}, 0, INT64_MAX},
-  {"connectors[feed].paging.next_link", T::string, "", "next_link: path of the next URL in the body (XPath or JSON Pointer).", C::feed_http},
-  {"connectors[feed].cursor", T::object, "", "\"Changed since\" support; without it the feed is a full snapshot.", C::feed_cursor},
-  {"connectors[feed].cursor.field", T::string, "", "Path of the change time in the record.", C::feed_cursor, true},
-  {"connectors[feed].cursor.param", T::string, "", "Query parameter carrying the filter.", C::feed_cursor, true},
-  {"connectors[feed].cursor.template", T::string, "\"{cursor}\"", "Filter text; {cursor} is replaced by the cursor time.", C::feed_cursor},
-  {"connectors[feed].cursor.order_param", T::string, "", "Query parameter of the sort order.", C::feed_cursor},
-  {"connectors[feed].cursor.order", T::string, "", "Sort order value.", C::feed_cursor},
-  {"connectors[feed].cursor.timezone", T::string, "\"UTC\"", "Time zone of the source's times without an offset and of the {cursor} value sent: UTC or a fixed offset such as \"+01:00\".", C::feed_cursor},
-  {"connectors[feed].cursor.granularity", T::string, "\"second\"", "Precision of the source's times; the overlap widens to match.", C::feed_cursor, false, false, "second|day"},
-  {"connectors[feed].max_pages", T::integer, "10000", "Most pages one run reads; more is an error (a source whose paging never ends).", C::feed_http, false, false, {}, 1, INT64_MAX},
-  {"connectors[feed].max_snapshot_size", T::integer, "2147483648", "Most bytes a snapshot's pages add up to (they are held until written); more is an error.", C::feed_http, false, false, {}, 1, INT64_MAX},
-  {"connectors[feed].timeout", T::duration, "\"60s\"", "Per-request timeout.", C::feed_http},
-  {"connectors[feed].tls", T::object, "{}", "TLS settings.", C::feed_http},
-  {"connectors[feed].tls.verify", T::boolean, "true", "Verify the server certificate.", C::feed_http},
-  {"connectors[feed].tls.ca_file", T::string, "", "CA bundle (PEM) instead of the system's.", C::feed_http},
-  {"connectors[feed].tls.client_cert", T::string, "", "Client certificate (PEM); not supported yet by this build.", C::feed_http},
-  {"connectors[feed].tls.client_key", T::string, "", "Client key (PEM); not supported yet by this build.", C::feed_http, false, true},
 };
 // clang-format on
-
-const std::map<std::string_view, const OptionSpec*>& index() {
-  static const auto* idx = [] {
-    auto* m = new std::map<std::string_view, const OptionSpec*>;
-    for (const auto& o : kOptions) (*m)[o.path] = &o;
-    return m;
-  }();
-  return *idx;
-}
 
 }  // namespace
 
@@ -205,30 +75,26 @@ std::string_view to_string(OptionType t) {
   return "?";
 }
 
-std::string_view to_string(Capability c) {
-  switch (c) {
-    case C::core: return "core";
-    case C::magento2: return "magento2 connectors";
-    case C::odoo: return "odoo connectors";
-    case C::feed_http: return "feeds over http(s)";
-    case C::feed_cursor: return "feed cursors";
-    case C::metrics: return "the metrics endpoint";
-  }
-  return "?";
+std::span<const OptionSpec> common_options() { return kOptions; }
+
+OptionTable::OptionTable(ConnectorTypes types) : types_(types) {
+  for (const ConnectorType* t : types_) type_choices_ += (type_choices_.empty() ? "" : "|") + std::string(t->name());
+  rows_.assign(std::begin(kOptions), std::end(kOptions));
+  for (OptionSpec& o : rows_)
+    if (o.path == "connectors[].type") o.choices = type_choices_;
+  for (const ConnectorType* t : types_) rows_.insert(rows_.end(), t->options().begin(), t->options().end());
+  for (const OptionSpec& o : rows_) index_[o.path] = &o;
 }
 
-bool supported(Capability c) {
-  for (const auto& [cap, on] : kCapabilities)
-    if (cap == c) return on;
-  return false;
+const OptionSpec* OptionTable::find(std::string_view path) const {
+  auto it = index_.find(path);
+  return it == index_.end() ? nullptr : it->second;
 }
 
-std::span<const OptionSpec> options() { return kOptions; }
-
-const OptionSpec* find_option(std::string_view path) {
-  const auto& idx = index();
-  auto it = idx.find(path);
-  return it == idx.end() ? nullptr : it->second;
+const ConnectorType* OptionTable::type(std::string_view name) const {
+  for (const ConnectorType* t : types_)
+    if (t->name() == name) return t;
+  return nullptr;
 }
 
 nlohmann::ordered_json default_value(const OptionSpec& spec) {
@@ -247,8 +113,6 @@ bool allowed_choice(const OptionSpec& spec, std::string_view value) {
   }
 }
 
-std::span<const ConnectorTypeSpec> connector_types() { return kConnectorTypes; }
-
 // ---- JSON Schema ---------------------------------------------------------------------------
 namespace {
 
@@ -266,13 +130,13 @@ OJ choices_json(std::string_view choices) {
   return arr;
 }
 
-OJ schema_of(const std::string& path);
+OJ schema_of(const OptionTable& table, const std::string& path);
 
 // Children of `path` ("a.b" → "a.b.x" entries); for connectors of a type, the common ones too.
-void add_properties(OJ& schema, const std::vector<std::string>& prefixes) {
+void add_properties(const OptionTable& table, OJ& schema, const std::vector<std::string>& prefixes) {
   OJ props = OJ::object();
   OJ required = OJ::array();
-  for (const auto& o : kOptions) {
+  for (const auto& o : table.options()) {
     std::string_view p = o.path;
     for (const auto& prefix : prefixes) {
       if (p.size() <= prefix.size() + 1 || p.substr(0, prefix.size()) != prefix || p[prefix.size()] != '.')
@@ -280,7 +144,7 @@ void add_properties(OJ& schema, const std::vector<std::string>& prefixes) {
       std::string_view rest = p.substr(prefix.size() + 1);
       if (rest.find('.') != std::string_view::npos || rest.find('[') != std::string_view::npos || rest == "*")
         continue;
-      props[std::string(rest)] = schema_of(std::string(p));
+      props[std::string(rest)] = schema_of(table, std::string(p));
       if (o.required) required.push_back(std::string(rest));
     }
   }
@@ -289,12 +153,11 @@ void add_properties(OJ& schema, const std::vector<std::string>& prefixes) {
   schema["additionalProperties"] = false;
 }
 
-OJ schema_of(const std::string& path) {
-  const OptionSpec* o = find_option(path);
+OJ schema_of(const OptionTable& table, const std::string& path) {
+  const OptionSpec* o = table.find(path);
   OJ s = OJ::object();
   if (!o) return s;
-  s["description"] = std::string(o->description) +
-                     (supported(o->capability) ? "" : " (not supported yet by this build)");
+  s["description"] = std::string(o->description);
   if (!o->default_json.empty()) s["default"] = OJ::parse(o->default_json);
   switch (o->type) {
     case T::string:
@@ -317,15 +180,15 @@ OJ schema_of(const std::string& path) {
       break;
     case T::object:
       s["type"] = "object";
-      add_properties(s, {path});
+      add_properties(table, s, {path});
       break;
     case T::array:
       s["type"] = "array";
-      s["items"] = schema_of(path + "[]");
+      s["items"] = schema_of(table, path + "[]");
       break;
     case T::map:
       s["type"] = "object";
-      s["additionalProperties"] = schema_of(path + ".*");
+      s["additionalProperties"] = schema_of(table, path + ".*");
       break;
     case T::field_path:
       s["oneOf"] = OJ::array({OJ{{"type", "string"}},
@@ -341,7 +204,8 @@ OJ schema_of(const std::string& path) {
 
 }  // namespace
 
-nlohmann::ordered_json json_schema() {
+nlohmann::ordered_json json_schema(ConnectorTypes types) {
+  const OptionTable table(types);
   OJ root = OJ::object();
   root["$schema"] = "https://json-schema.org/draft/2020-12/schema";
   root["title"] = "erpsync configuration";
@@ -352,7 +216,7 @@ nlohmann::ordered_json json_schema() {
   for (const auto& o : kOptions) {
     std::string_view p = o.path;
     if (p.find('.') != std::string_view::npos || p.find('[') != std::string_view::npos) continue;
-    props[std::string(p)] = schema_of(std::string(p));
+    props[std::string(p)] = schema_of(table, std::string(p));
     if (o.required) required.push_back(std::string(p));
   }
   root["properties"] = props;
@@ -360,11 +224,11 @@ nlohmann::ordered_json json_schema() {
   root["additionalProperties"] = false;
 
   OJ variants = OJ::array();
-  for (const auto& t : kConnectorTypes) {
+  for (const ConnectorType* t : types) {
     OJ v = OJ::object();
     v["type"] = "object";
-    add_properties(v, {"connectors[]", "connectors[" + std::string(t.type) + "]"});
-    v["properties"]["type"] = OJ{{"const", std::string(t.type)}, {"description", std::string(t.description)}};
+    add_properties(table, v, {"connectors[]", "connectors[" + std::string(t->name()) + "]"});
+    v["properties"]["type"] = OJ{{"const", std::string(t->name())}, {"description", std::string(t->description())}};
     variants.push_back(v);
   }
   root["properties"]["connectors"]["items"] = OJ{{"oneOf", variants}};

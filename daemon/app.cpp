@@ -11,6 +11,7 @@
 #include "config/config.hpp"
 #include "connectors/feed/feed_source.hpp"
 #include "connectors/odbc/odbc_store.hpp"
+#include "connectors/registry.hpp"
 #include "core/engine.hpp"
 #include "daemon/admin.hpp"
 #include "daemon/lease_keeper.hpp"
@@ -26,7 +27,8 @@ namespace {
 // Loads the configuration; on errors prints each as "file:line: key: message" and returns
 // nullopt (the caller exits 2). Warnings stay in Config::warnings for the configured log.
 std::optional<config::Config> load(const std::string& path, bool database_only) {
-  config::LoadResult r = database_only ? config::load_database_only(path) : config::load_config(path);
+  config::LoadResult r = database_only ? config::load_database_only(path)
+                                       : config::load_config(path, connectors::connector_types());
   if (!r.ok()) {
     for (const auto& w : r.warnings) std::cerr << "erpsyncd: warning: " << w.to_string() << "\n";
     for (const auto& e : r.errors) std::cerr << "erpsyncd: " << e.to_string() << "\n";

@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "connectors/odbc/odbc.hpp"
+#include "connectors/registry.hpp"
 #include "daemon/lease_keeper.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/metrics.hpp"
@@ -436,7 +437,7 @@ class Service {
   void reload() {
     auto log = logger("daemon");
     sd_notify(0, "RELOADING=1");
-    config::LoadResult r = config::load_config(path_);
+    config::LoadResult r = config::load_config(path_, connectors::connector_types());
     if (!r.ok()) {
       for (const auto& e : r.errors) log->error("reload refused: {}", e.to_string());
       log->error("reload refused ({} error(s)); the previous configuration keeps running", r.errors.size());

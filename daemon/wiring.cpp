@@ -62,88 +62,123 @@ void apply_retention(const config::Config& cfg, odbc::OdbcStore& store) {
   }
 }
 
-std::vector<StreamPlan> streams_of(const config::ConnectorConfig& conn) {
-  // Kinds in the order they run; a connector runs those its config lists.
-  auto listed = [](const std::vector<std::string>& configured, std::initializer_list<StreamPlan> offered) {
-    std::vector<StreamPlan> out;
-    for (const StreamPlan& s : offered)
-      if (std::find(configured.begin(), configured.end(), s.name) != configured.end()) out.push_back(s);
-    return out;
-  };
-  switch (conn.type) {
-    case config::ConnectorType::feed: return {{"accounts", core::StreamKind::companies}};
-    case config::ConnectorType::odoo:
-      return listed(std::get<config::OdooConfig>(conn.settings).streams,
-                    {{"companies", core::StreamKind::companies}, {"contacts", core::StreamKind::contacts}});
-    case config::ConnectorType::magento2:
-      return listed(std::get<config::Magento2Config>(conn.settings).streams,
-                    {{"customers", core::StreamKind::customers}, {"orders", core::StreamKind::orders}});
-  }
-  return {};
-}
+std::vector<StreamPlan> streams_of(const config::ConnectorConfig& conn) { return conn.streams(); }
 
 core::RunOptions run_options(const config::Config& cfg, const config::ConnectorConfig& conn) {
   core::RunOptions options;
   options.batch_size = static_cast<std::size_t>(cfg.database.batch_size);
   options.instance = cfg.cluster.instance_id;
   options.park_ttl = std::chrono::duration_cast<std::chrono::seconds>(conn.park_ttl);
-  if (const config::FeedConfig* feed = conn.feed()) {
+  if (const auto* feed = conn.settings_as<connectors::feed::FeedConfig>()) {
     options.snapshot.max_shrink_percent = feed->max_shrink_percent;
     options.snapshot.allow_empty = feed->allow_empty;
   }
   return options;
 }
 
+// What one run of one stream needs besides its source.
+struct RunContext {
+  const config::ConnectorConfig& conn;
+  const core::RunOptions& options;
+  core::Store& store;
+  core::SyncEvents& events;
+
+  template <class Record>
+  core::SyncReport run(const StreamPlan& stream, core::Source<Record>& source) const {
+    return core::run_stream(conn.match_policy(stream.name), source, store, options, events);
+  }
+};
+
+// One connector's streams as its type builds them: what outlives a run, and each stream's run.
+class ConnectorStreams {
+ public:
+  virtual ~ConnectorStreams() = default;
+  // Builds `stream`'s source and runs it. Throws core::SyncError when the source cannot be
+  // built (a bad URL, an unreadable key file).
+  virtual core::SyncReport run(const StreamPlan& stream, const RunContext& run) = 0;
+};
+
+namespace {
+
+class FeedStreams final : public ConnectorStreams {
+ public:
+  core::SyncReport run(const StreamPlan& stream, const RunContext& run) override {
+    std::unique_ptr<core::AccountSource> source = connectors::feed::FeedSource::create(run.conn);
+    // A file feed maps its next slice on a thread of its own while the engine decides and
+    // writes this one (see read_ahead_source.hpp). Not an http(s) feed: a page fetched ahead
+    // would be an HTTP request still under way when SIGTERM asks the run to stop, and the stop
+    // would wait for it.
+    if (!connectors::feed::is_http_url(run.conn.settings_as<connectors::feed::FeedConfig>()->url))
+      source = std::make_unique<ReadAheadSource>(std::move(source));
+    return run.run(stream, *source);
+  }
+};
+
+class OdooStreams final : public ConnectorStreams {
+ public:
+  core::SyncReport run(const StreamPlan& stream, const RunContext& run) override {
+    if (stream.kind == core::StreamKind::contacts) {
+      auto source = connectors::odoo::OdooContactsSource::create(run.conn);
+      return run.run(stream, *source);
+    }
+    auto source = connectors::odoo::OdooCompaniesSource::create(run.conn);
+    return run.run(stream, *source);
+  }
+};
+
+class Magento2Streams final : public ConnectorStreams {
+ public:
+  core::SyncReport run(const StreamPlan& stream, const RunContext& run) override {
+    // The client outlives the run: it keeps the admin token, and refuses to retry a failed
+    // login until the configuration is reloaded (a new runner).
+    if (!client_) {
+      auto http = std::make_shared<connectors::http::CurlHttpClient>(connectors::magento2::http_options(run.conn));
+      client_ = std::make_shared<connectors::magento2::Magento2Client>(
+          connectors::magento2::settings_from_config(run.conn), std::move(http));
+    }
+    if (stream.kind == core::StreamKind::orders) {
+      connectors::magento2::OrdersSource source(client_);
+      return run.run(stream, source);
+    }
+    connectors::magento2::CustomersSource source(client_);
+    return run.run(stream, source);
+  }
+
+ private:
+  std::shared_ptr<connectors::magento2::Magento2Client> client_;
+};
+
+// The registry: each connector type (connectors/registry.hpp) and what builds its streams.
+template <class Streams>
+std::unique_ptr<ConnectorStreams> make() {
+  return std::make_unique<Streams>();
+}
+
+std::unique_ptr<ConnectorStreams> streams_for(const std::string& type) {
+  using Factory = std::unique_ptr<ConnectorStreams> (*)();
+  static const std::pair<const config::ConnectorType*, Factory> registry[] = {
+      {&connectors::magento2::connector_type(), &make<Magento2Streams>},
+      {&connectors::odoo::connector_type(), &make<OdooStreams>},
+      {&connectors::feed::connector_type(), &make<FeedStreams>},
+  };
+  for (const auto& [t, factory] : registry)
+    if (t->name() == type) return factory();
+  return nullptr;
+}
+
+}  // namespace
+
 ConnectorRunner::ConnectorRunner(const config::Config& cfg, const config::ConnectorConfig& conn)
-    : options_(run_options(cfg, conn)), conn_(conn) {}
+    : options_(run_options(cfg, conn)), conn_(conn), streams_(streams_for(conn.type)) {}
 
 ConnectorRunner::~ConnectorRunner() = default;
 
-template <class Record>
-core::SyncReport ConnectorRunner::run_source(const StreamPlan& stream, core::Source<Record>& source,
-                                             core::Store& store, core::SyncEvents& events) {
-  return core::run_stream(conn_.match_policy(stream.name), source, store, options_, events);
-}
-
 core::SyncReport ConnectorRunner::run(const StreamPlan& stream, core::Store& store, core::SyncEvents& events) {
   try {
-    switch (conn_.type) {
-      case config::ConnectorType::feed: {
-        std::unique_ptr<core::AccountSource> source = connectors::feed::FeedSource::create(conn_);
-        // A file feed maps its next slice on a thread of its own while the engine decides and
-        // writes this one (see read_ahead_source.hpp). Not an http(s) feed: a page fetched
-        // ahead would be an HTTP request still under way when SIGTERM asks the run to stop,
-        // and the stop would wait for it.
-        if (!connectors::feed::is_http_url(conn_.feed()->url))
-          source = std::make_unique<ReadAheadSource>(std::move(source));
-        return run_source(stream, *source, store, events);
-      }
-      case config::ConnectorType::odoo:
-        if (stream.kind == core::StreamKind::contacts) {
-          auto source = connectors::odoo::OdooContactsSource::create(conn_);
-          return run_source(stream, *source, store, events);
-        } else {
-          auto source = connectors::odoo::OdooCompaniesSource::create(conn_);
-          return run_source(stream, *source, store, events);
-        }
-      case config::ConnectorType::magento2: {
-        // The client outlives the run: it keeps the admin token, and refuses to retry a failed
-        // login until the configuration is reloaded (a new runner).
-        if (!magento_) {
-          auto http = std::make_shared<connectors::http::CurlHttpClient>(connectors::magento2::http_options(conn_));
-          magento_ = std::make_shared<connectors::magento2::Magento2Client>(
-              connectors::magento2::settings_from_config(conn_), std::move(http));
-        }
-        if (stream.kind == core::StreamKind::orders) {
-          connectors::magento2::OrdersSource source(magento_);
-          return run_source(stream, source, store, events);
-        }
-        connectors::magento2::CustomersSource source(magento_);
-        return run_source(stream, source, store, events);
-      }
-    }
-    throw core::SyncError(core::SyncError::Kind::permanent,
-                          "connector " + conn_.name + ": stream " + stream.name + " is not supported by this build");
+    if (!streams_)
+      throw core::SyncError(core::SyncError::Kind::permanent,
+                            "connector " + conn_.name + ": stream " + stream.name + " is not supported by this build");
+    return streams_->run(stream, RunContext{conn_, options_, store, events});
   } catch (const core::SyncError& e) {
     // The source could not be built (a bad URL, an unreadable key file): the run's error.
     core::SyncReport report;

@@ -1,7 +1,8 @@
 #pragma once
 // Turns configuration into objects: the store for a config, and per connector a runner that
-// builds each stream's source and runs it. The only place that knows which connector type is
-// built from which folder.
+// builds each stream's source and runs it. wiring.cpp's registry is the only place that knows
+// which connector type's streams are built from which folder (each type's configuration and
+// the streams it offers are its connectors/<type>/<type>_conf.*).
 
 #include <memory>
 #include <stdexcept>
@@ -11,10 +12,6 @@
 #include "config/config.hpp"
 #include "connectors/odbc/odbc_store.hpp"
 #include "core/engine.hpp"
-
-namespace erpsync::connectors::magento2 {
-class Magento2Client;
-}
 
 namespace erpsync::daemon {
 
@@ -37,18 +34,18 @@ std::unique_ptr<connectors::odbc::OdbcStore> open_store(const config::Config& cf
 void apply_retention(const config::Config& cfg, connectors::odbc::OdbcStore& store);
 
 // One stream a connector syncs: its name (the sync_runs / cursor key) and its record kind.
-struct StreamPlan {
-  std::string name;
-  core::StreamKind kind;
-};
+using StreamPlan = config::StreamPlan;
 
 // The streams a connector syncs, in the order they run (feed: "accounts"; odoo: "companies"
 // before "contacts"; magento2: "customers" before "orders"): records that attach to others
-// run after them, whatever order the config lists them in.
+// run after them, whatever order the config lists them in. Its type declares them
+// (config::ConnectorSettings::streams).
 std::vector<StreamPlan> streams_of(const config::ConnectorConfig& conn);
 
 // The engine's options for `conn`'s runs.
 core::RunOptions run_options(const config::Config& cfg, const config::ConnectorConfig& conn);
+
+class ConnectorStreams;
 
 // One connector's runs. Keeps what must outlive a run (a Magento client holds its admin token
 // and refuses to retry a failed login until the configuration is reloaded, i.e. until a new
@@ -65,13 +62,9 @@ class ConnectorRunner {
   core::SyncReport run(const StreamPlan& stream, core::Store& store, core::SyncEvents& events);
 
  private:
-  template <class Record>
-  core::SyncReport run_source(const StreamPlan& stream, core::Source<Record>& source, core::Store& store,
-                              core::SyncEvents& events);
-
   core::RunOptions options_;
   config::ConnectorConfig conn_;
-  std::shared_ptr<connectors::magento2::Magento2Client> magento_;
+  std::unique_ptr<ConnectorStreams> streams_;  // nullptr: a type this build cannot run
 };
 
 }  // namespace erpsync::daemon

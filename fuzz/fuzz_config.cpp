@@ -10,6 +10,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "connectors/registry.hpp"
 
 namespace {
 
@@ -30,7 +31,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::ofstream out(config_path(), std::ios::binary | std::ios::trunc);
     out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
   }
-  const erpsync::config::LoadResult r = erpsync::config::load_config(config_path());
+  const erpsync::config::LoadResult r =
+      erpsync::config::load_config(config_path(), erpsync::connectors::connector_types());
   if (r.ok() == !r.errors.empty()) std::abort();  // exactly one of a config or errors
   for (const auto& e : r.errors) (void)e.to_string();
   if (r.config) {

@@ -13,19 +13,19 @@ namespace erpsync::fuzz {
 
 // The mapping of tests/fixtures/feed/feed-{xml,json}.json (the seed corpora are their
 // documents), plus a computed XPath and a cursor field.
-inline config::FeedConfig feed_config(bool xml) {
-  config::FeedConfig f;
-  f.format = xml ? config::FeedFormat::xml : config::FeedFormat::json;
+inline connectors::feed::FeedConfig feed_config(bool xml) {
+  connectors::feed::FeedConfig f;
+  f.format = xml ? connectors::feed::FeedFormat::xml : connectors::feed::FeedFormat::json;
   f.records = xml ? "/Export/Customer" : "/customers";
-  auto path = [&](const char* x, const char* j) { return config::FieldPath{xml ? x : j, std::nullopt}; };
+  auto path = [&](const char* x, const char* j) { return connectors::feed::FieldPath{xml ? x : j, std::nullopt}; };
   using core::Field;
-  auto set = [&](Field field, config::FieldPath p) { f.fields[static_cast<std::size_t>(field)] = std::move(p); };
+  auto set = [&](Field field, connectors::feed::FieldPath p) { f.fields[static_cast<std::size_t>(field)] = std::move(p); };
   set(Field::remote_id, path("@id", "/id"));
   set(Field::external_code, path("@code", "/code"));
   set(Field::name, path("Name", "/name"));
   set(Field::owner, path("SalesRep", "/sales_rep"));
   set(Field::member_of, path("Parent", "/parent"));
-  config::FieldPath rel = path("@type", "/type");
+  connectors::feed::FieldPath rel = path("@type", "/type");
   rel.map = std::map<std::string, std::string>{{"C", "customer"}, {"P", "prospect"}, {"R", "reseller"}, {"S", "supplier"}};
   set(Field::relationship, rel);
   set(Field::email, path("Email", "/email"));
@@ -36,7 +36,7 @@ inline config::FeedConfig feed_config(bool xml) {
   set(Field::postcode, path("Address/Zip", "/address/zip"));
   set(Field::country, path("Address/Country", "/address/country"));
   set(Field::active, path("@active", "/active"));
-  config::FeedContactsConfig contacts;
+  connectors::feed::FeedContactsConfig contacts;
   contacts.records = xml ? "Contacts/Contact" : "/contacts";
   auto contact = [&](core::ContactField field, const char* x, const char* j) {
     contacts.fields[static_cast<std::size_t>(field)] = path(x, j);
@@ -47,13 +47,13 @@ inline config::FeedConfig feed_config(bool xml) {
   contact(core::ContactField::email, "Email", "/email");
   contact(core::ContactField::phone, "Phone", "/phone");
   f.contacts = contacts;
-  f.cursor = config::FeedCursor{};
+  f.cursor = connectors::feed::FeedCursor{};
   f.cursor->field = xml ? "Modified" : "/modified";
   return f;
 }
 
 inline void run_mapper(bool xml, const std::uint8_t* data, std::size_t size) {
-  static const config::FeedConfig feed = feed_config(xml);
+  static const connectors::feed::FeedConfig feed = feed_config(xml);
   connectors::ParseLimits limits;
   limits.max_bytes = 1 << 20;
   limits.max_depth = 64;

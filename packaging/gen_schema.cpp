@@ -10,13 +10,14 @@
 #include <string>
 
 #include "config/options.hpp"
+#include "connectors/registry.hpp"
 
 int main(int argc, char** argv) {
   if (argc > 2 || (argc == 2 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h"))) {
     std::cerr << "usage: erpsync-config-schema [FILE]   (prints the config file's JSON Schema, or writes FILE)\n";
     return argc > 2 ? 2 : 0;
   }
-  const std::string text = erpsync::config::json_schema().dump(2) + "\n";
+  const std::string text = erpsync::config::json_schema(erpsync::connectors::connector_types()).dump(2) + "\n";
   if (argc == 1) {
     std::cout << text;
     return std::cout ? 0 : 1;

@@ -31,7 +31,7 @@ std::string replace_all(std::string text, const std::string& from, const std::st
 
 }  // namespace
 
-FeedSource::FeedSource(std::string connector, const config::FeedConfig& feed, std::unique_ptr<DocumentReader> reader,
+FeedSource::FeedSource(std::string connector, const FeedConfig& feed, std::unique_ptr<DocumentReader> reader,
                        FeedSourceOptions options)
     : connector_(std::move(connector)),
       feed_(feed),
@@ -56,7 +56,7 @@ FeedSource::FeedSource(std::string connector, const config::FeedConfig& feed, st
 }
 
 std::unique_ptr<FeedSource> FeedSource::create(const config::ConnectorConfig& connector, Clock& clock) {
-  const config::FeedConfig* feed = connector.feed();
+  const FeedConfig* feed = connector.settings_as<FeedConfig>();
   if (!feed)
     throw SyncError(SyncError::Kind::permanent, "connector " + connector.name + " is not a feed");
   FeedSourceOptions options{connector.cursor_overlap, connector.start_date};
@@ -109,7 +109,7 @@ core::SourceStart FeedSource::begin(const core::CursorState& cursor) {
   best_.reset();
   QueryParams params;
   if (cursor_configured_) {
-    const config::FeedCursor& c = *feed_.cursor;
+    const FeedCursor& c = *feed_.cursor;
     const bool day = c.granularity == "day";
     std::optional<UtcMillis> bound;
     if (!cursor.cursor.empty()) {
@@ -160,11 +160,11 @@ core::SourceStart FeedSource::begin(const core::CursorState& cursor) {
 }
 
 std::string FeedSource::page_url(std::int64_t index) const {
-  const config::FeedPaging& p = feed_.paging;
+  const FeedPaging& p = feed_.paging;
   QueryParams params;
-  if (p.type == config::FeedPaging::Type::page) {
+  if (p.type == FeedPaging::Type::page) {
     params.emplace_back(p.param, std::to_string(p.start + index));
-  } else if (p.type == config::FeedPaging::Type::offset) {
+  } else if (p.type == FeedPaging::Type::offset) {
     params.emplace_back(p.param, std::to_string(index * p.size));
   } else {
     return base_url_;
@@ -181,13 +181,13 @@ std::optional<std::size_t> FeedSource::load_page(const FetchedDocument& doc, con
   const std::string hash = core::sha256_hex(doc.bytes);
   const bool repeated = hash == previous_body_hash_;
   previous_body_hash_ = hash;
-  const config::FeedPaging& p = feed_.paging;
+  const FeedPaging& p = feed_.paging;
   switch (p.type) {
-    case config::FeedPaging::Type::none:
+    case FeedPaging::Type::none:
       done_ = true;
       break;
-    case config::FeedPaging::Type::page:
-    case config::FeedPaging::Type::offset:
+    case FeedPaging::Type::page:
+    case FeedPaging::Type::offset:
       if (repeated) {
         done_ = true;
         return std::nullopt;
@@ -197,7 +197,7 @@ std::optional<std::size_t> FeedSource::load_page(const FetchedDocument& doc, con
       else
         next_url_ = page_url(page_index_);
       break;
-    case config::FeedPaging::Type::next_link: {
+    case FeedPaging::Type::next_link: {
       std::string link;
       try {
         link = trim(mapper_->document_value(p.next_link));

@@ -52,6 +52,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "connectors/feed/feed_conf.hpp"
 #include "connectors/feed/cursor_time.hpp"
 #include "connectors/feed/mapper.hpp"
 #include "connectors/feed/reader.hpp"
@@ -72,7 +73,7 @@ class FeedSource final : public core::AccountSource {
   static constexpr std::size_t kFileSliceRecords = 2000;
 
   // `reader` supplies the documents: read() the configured URL, read(url) further pages.
-  FeedSource(std::string connector, const config::FeedConfig& feed, std::unique_ptr<DocumentReader> reader,
+  FeedSource(std::string connector, const FeedConfig& feed, std::unique_ptr<DocumentReader> reader,
              FeedSourceOptions options = {});
 
   // The source for a configured feed connector: a FileReader for file:// URLs, an HttpReader
@@ -102,7 +103,7 @@ class FeedSource final : public core::AccountSource {
 
   std::string connector_;
   std::string stream_ = "accounts";
-  config::FeedConfig feed_;
+  FeedConfig feed_;
   FeedSourceOptions options_;
   bool cursor_configured_;
   bool http_;

@@ -65,7 +65,7 @@ bool contains_ci(std::string_view hay, std::string_view needle) {
 
 }  // namespace
 
-http::ClientOptions HttpReader::client_options(const config::FeedConfig& feed) {
+http::ClientOptions HttpReader::client_options(const FeedConfig& feed) {
   http::ClientOptions o;
   o.timeouts.total = feed.timeout;
   o.timeouts.connect = std::min<std::chrono::milliseconds>(feed.timeout, std::chrono::seconds(10));
@@ -75,7 +75,7 @@ http::ClientOptions HttpReader::client_options(const config::FeedConfig& feed) {
   for (const config::Secret* s : {&feed.auth.password, &feed.auth.token, &feed.auth.client_id,
                                   &feed.auth.client_secret, &feed.tls.client_key})
     if (!s->empty()) o.secrets.push_back(s->reveal());
-  if (feed.auth.type == config::FeedAuth::Type::basic)
+  if (feed.auth.type == FeedAuth::Type::basic)
     o.secrets.push_back(base64(feed.auth.username + ":" + feed.auth.password.reveal()));
   for (const auto& [name, value] : feed.headers) {
     if (!config::is_credential_header(name)) continue;  // masked like Authorization
@@ -85,7 +85,7 @@ http::ClientOptions HttpReader::client_options(const config::FeedConfig& feed) {
   return o;
 }
 
-HttpReader::HttpReader(std::string what, const config::FeedConfig& feed, std::shared_ptr<http::HttpClient> client,
+HttpReader::HttpReader(std::string what, const FeedConfig& feed, std::shared_ptr<http::HttpClient> client,
                        Clock& clock)
     : what_(std::move(what)), feed_(feed), url_(feed.url), client_(std::move(client)), clock_(clock),
       redactor_(client_->redactor()) {
@@ -94,16 +94,16 @@ HttpReader::HttpReader(std::string what, const config::FeedConfig& feed, std::sh
   for (const auto& s : own.secrets) redactor_.add_secret(s);
   for (const auto& h : own.secret_headers) redactor_.add_secret_header(h);
   location_ = redactor_.url(url_);
-  if (feed_.auth.type == config::FeedAuth::Type::basic)
+  if (feed_.auth.type == FeedAuth::Type::basic)
     basic_ = "Basic " + base64(feed_.auth.username + ":" + feed_.auth.password.reveal());
 }
 
 std::string HttpReader::auth_name() const {
   switch (feed_.auth.type) {
-    case config::FeedAuth::Type::none: return "none";
-    case config::FeedAuth::Type::basic: return "basic";
-    case config::FeedAuth::Type::bearer: return "bearer";
-    case config::FeedAuth::Type::oauth2_client_credentials: return "oauth2_client_credentials";
+    case FeedAuth::Type::none: return "none";
+    case FeedAuth::Type::basic: return "basic";
+    case FeedAuth::Type::bearer: return "bearer";
+    case FeedAuth::Type::oauth2_client_credentials: return "oauth2_client_credentials";
   }
   return "?";
 }
@@ -133,7 +133,7 @@ const std::string& HttpReader::access_token() {
 
 void HttpReader::fetch_token() {
   token_.reset();
-  const config::FeedAuth& a = feed_.auth;
+  const FeedAuth& a = feed_.auth;
   http::Request req;
   req.method = "POST";
   req.url = a.token_url;
@@ -194,14 +194,14 @@ void HttpReader::fetch_token() {
 http::Response HttpReader::get(const std::string& url, bool renew) {
   http::Request req;
   req.url = url;
-  req.headers.set("Accept", feed_.format == config::FeedFormat::json ? "application/json"
+  req.headers.set("Accept", feed_.format == FeedFormat::json ? "application/json"
                                                                      : "application/xml, text/xml;q=0.9");
   for (const auto& [name, value] : feed_.headers) req.headers.set(name, value);
   switch (feed_.auth.type) {
-    case config::FeedAuth::Type::none: break;
-    case config::FeedAuth::Type::basic: req.headers.set("Authorization", basic_); break;
-    case config::FeedAuth::Type::bearer: req.headers.set("Authorization", "Bearer " + feed_.auth.token.reveal()); break;
-    case config::FeedAuth::Type::oauth2_client_credentials:
+    case FeedAuth::Type::none: break;
+    case FeedAuth::Type::basic: req.headers.set("Authorization", basic_); break;
+    case FeedAuth::Type::bearer: req.headers.set("Authorization", "Bearer " + feed_.auth.token.reveal()); break;
+    case FeedAuth::Type::oauth2_client_credentials:
       if (renew) token_.reset();
       req.headers.set("Authorization", "Bearer " + access_token());
       break;
@@ -215,15 +215,15 @@ http::Response HttpReader::get(const std::string& url, bool renew) {
 
 FetchedDocument HttpReader::read(const std::string& url) {
   http::Response r = get(url, false);
-  const bool oauth = feed_.auth.type == config::FeedAuth::Type::oauth2_client_credentials;
+  const bool oauth = feed_.auth.type == FeedAuth::Type::oauth2_client_credentials;
   if (r.status == 401 && oauth) r = get(url, true);  // the token was revoked or expired early: once more
   if (r.status == 401 || r.status == 403) {
     std::string hint;
     switch (feed_.auth.type) {
-      case config::FeedAuth::Type::none: hint = "the feed needs credentials (set auth)"; break;
-      case config::FeedAuth::Type::basic: hint = "check auth.username and auth.password"; break;
-      case config::FeedAuth::Type::bearer: hint = "check auth.token"; break;
-      case config::FeedAuth::Type::oauth2_client_credentials:
+      case FeedAuth::Type::none: hint = "the feed needs credentials (set auth)"; break;
+      case FeedAuth::Type::basic: hint = "check auth.username and auth.password"; break;
+      case FeedAuth::Type::bearer: hint = "check auth.token"; break;
+      case FeedAuth::Type::oauth2_client_credentials:
         hint = r.status == 401 ? "refused a freshly fetched token too; check scope and the app's permissions"
                                : "the app lacks permission; check scope and the app's permissions";
         break;
@@ -237,7 +237,7 @@ FetchedDocument HttpReader::read(const std::string& url) {
   if (auto ct = r.headers.get("Content-Type"); ct && contains_ci(*ct, "html"))
     throw http::HttpError(Kind::permanent,
                           what_ + ": " + r.description + " answered " + *ct + ", expected " +
-                              (feed_.format == config::FeedFormat::json ? "JSON" : "XML") + ": " +
+                              (feed_.format == FeedFormat::json ? "JSON" : "XML") + ": " +
                               http::body_excerpt(r, redactor_),
                           r.status, http::body_excerpt(r, redactor_));
   FetchedDocument doc;

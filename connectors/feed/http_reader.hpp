@@ -32,6 +32,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "connectors/feed/feed_conf.hpp"
 #include "connectors/feed/reader.hpp"
 #include "connectors/http/http_client.hpp"
 #include "connectors/http/redact.hpp"
@@ -42,11 +43,11 @@ class HttpReader final : public DocumentReader {
  public:
   // `what` prefixes messages (e.g. "feed business-central"). `client` may be shared; `clock`
   // decides when a cached OAuth2 token has expired.
-  HttpReader(std::string what, const config::FeedConfig& feed, std::shared_ptr<http::HttpClient> client,
+  HttpReader(std::string what, const FeedConfig& feed, std::shared_ptr<http::HttpClient> client,
              Clock& clock = system_clock());
 
   // The client options a feed's config asks for: timeout, TLS, size cap, secrets.
-  static http::ClientOptions client_options(const config::FeedConfig& feed);
+  static http::ClientOptions client_options(const FeedConfig& feed);
 
   FetchedDocument read() override { return read(url_); }
   FetchedDocument read(const std::string& url) override;
@@ -65,7 +66,7 @@ class HttpReader final : public DocumentReader {
   std::string auth_name() const;
 
   std::string what_;
-  config::FeedConfig feed_;
+  FeedConfig feed_;
   std::string url_, location_;
   std::shared_ptr<http::HttpClient> client_;
   Clock& clock_;

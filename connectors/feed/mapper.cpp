@@ -40,7 +40,7 @@ std::string trim(std::string_view s) {
 }
 
 // Applies a field's value map; sets `invalid` for an unmapped relationship.
-std::string translate(const config::FieldPath& fp, std::string value, bool is_relationship,
+std::string translate(const FieldPath& fp, std::string value, bool is_relationship,
                       std::optional<std::string>& invalid) {
   if (fp.map) {
     auto it = fp.map->find(value);
@@ -97,7 +97,7 @@ std::optional<ChildPath> child_path(std::string_view path) {
 }
 
 struct XmlField {
-  const config::FieldPath* spec = nullptr;
+  const FieldPath* spec = nullptr;
   std::optional<pugi::xpath_query> query;
   std::optional<ChildPath> plain;  // set: evaluated without XPath
 };
@@ -159,9 +159,9 @@ pugi::xpath_query compile(const std::string& path, const char* what) {
 
 class XmlMapper final : public DocumentMapper {
  public:
-  XmlMapper(const config::FeedConfig& cfg, const ParseLimits& limits)
+  XmlMapper(const FeedConfig& cfg, const ParseLimits& limits)
       : feed_(cfg), limits_(limits), records_(compile(feed_.records, "records")) {
-    const config::FeedConfig& feed = feed_;
+    const FeedConfig& feed = feed_;
     for (std::size_t i = 0; i < core::kFieldCount; ++i) {
       if (!feed.fields[i]) continue;
       fields_[i].spec = &*feed.fields[i];
@@ -170,7 +170,7 @@ class XmlMapper final : public DocumentMapper {
     }
     if (feed.cursor) cursor_field_.emplace(compile(feed.cursor->field, "cursor.field"));
     record_path_ = plain_records_path(feed.records);
-    auto local = [&](const std::optional<config::FieldPath>& f) { return !f || record_local_xpath(f->path); };
+    auto local = [&](const std::optional<FieldPath>& f) { return !f || record_local_xpath(f->path); };
     for (const auto& f : feed.fields)
       if (!local(f)) record_path_.reset();
     if (feed.cursor && !record_local_xpath(feed.cursor->field)) record_path_.reset();
@@ -407,7 +407,7 @@ class XmlMapper final : public DocumentMapper {
     return rec;
   }
 
-  config::FeedConfig feed_;  // fields_ point into it
+  FeedConfig feed_;  // fields_ point into it
   ParseLimits limits_;
   pugi::xpath_query records_;
   std::array<XmlField, core::kFieldCount> fields_;
@@ -431,7 +431,7 @@ class XmlMapper final : public DocumentMapper {
 using Json = nlohmann::json;
 
 struct JsonField {
-  const config::FieldPath* spec = nullptr;
+  const FieldPath* spec = nullptr;
   Json::json_pointer pointer;
 };
 
@@ -447,9 +447,9 @@ std::string type_name(const Json& v) { return v.is_object() ? "an object" : "an 
 
 class JsonMapper final : public DocumentMapper {
  public:
-  JsonMapper(const config::FeedConfig& cfg, const ParseLimits& limits)
+  JsonMapper(const FeedConfig& cfg, const ParseLimits& limits)
       : feed_(cfg), limits_(limits), records_path_(cfg.records), records_(pointer(cfg.records, "records")) {
-    const config::FeedConfig& feed = feed_;
+    const FeedConfig& feed = feed_;
     for (std::size_t i = 0; i < core::kFieldCount; ++i) {
       if (!feed.fields[i]) continue;
       fields_[i] = {&*feed.fields[i], pointer(feed.fields[i]->path, "a field")};
@@ -614,7 +614,7 @@ class JsonMapper final : public DocumentMapper {
     return rec;
   }
 
-  config::FeedConfig feed_;  // fields_ point into it
+  FeedConfig feed_;  // fields_ point into it
   ParseLimits limits_;
   std::string records_path_;
   Json::json_pointer records_;
@@ -629,12 +629,12 @@ class JsonMapper final : public DocumentMapper {
 
 }  // namespace
 
-std::unique_ptr<DocumentMapper> make_mapper(const config::FeedConfig& feed, const ParseLimits& limits) {
-  if (feed.format == config::FeedFormat::json) return std::make_unique<JsonMapper>(feed, limits);
+std::unique_ptr<DocumentMapper> make_mapper(const FeedConfig& feed, const ParseLimits& limits) {
+  if (feed.format == FeedFormat::json) return std::make_unique<JsonMapper>(feed, limits);
   return std::make_unique<XmlMapper>(feed, limits);
 }
 
-std::vector<core::IncomingAccount> map_document(const config::FeedConfig& feed, std::string_view text,
+std::vector<core::IncomingAccount> map_document(const FeedConfig& feed, std::string_view text,
                                                 const std::string& what, const ParseLimits& limits) {
   auto m = make_mapper(feed, limits);
   std::size_t n = m->load(text, what);

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "connectors/feed/feed_conf.hpp"
 #include "connectors/http/bounded_parse.hpp"
 #include "core/record.hpp"
 
@@ -85,10 +86,10 @@ class DocumentMapper {
 
 // The mapper for `feed.format`. Throws core::SyncError{permanent} when a path does not
 // compile (the config loader checks this first, so only a hand-built FeedConfig gets here).
-std::unique_ptr<DocumentMapper> make_mapper(const config::FeedConfig& feed, const ParseLimits& limits);
+std::unique_ptr<DocumentMapper> make_mapper(const FeedConfig& feed, const ParseLimits& limits);
 
 // Convenience: every record of `text`.
-std::vector<core::IncomingAccount> map_document(const config::FeedConfig& feed, std::string_view text,
+std::vector<core::IncomingAccount> map_document(const FeedConfig& feed, std::string_view text,
                                                 const std::string& what, const ParseLimits& limits = {});
 
 }  // namespace erpsync::connectors::feed

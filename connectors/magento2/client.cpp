@@ -77,15 +77,15 @@ std::string render_error_message(std::string_view body) {
 }
 
 Magento2Settings settings_from_config(const config::ConnectorConfig& c) {
-  const auto* m = std::get_if<config::Magento2Config>(&c.settings);
+  const auto* m = c.settings_as<Magento2Config>();
   if (!m) throw std::logic_error("connector " + c.name + " is not a magento2 connector");
   Magento2Settings s;
   s.connector = c.name;
   s.base_url = m->base_url;
   switch (m->auth_type) {
-    case config::Magento2Config::AuthType::oauth1: s.auth = AuthType::oauth1; break;
-    case config::Magento2Config::AuthType::bearer: s.auth = AuthType::bearer; break;
-    case config::Magento2Config::AuthType::admin: s.auth = AuthType::admin; break;
+    case Magento2Config::AuthType::oauth1: s.auth = AuthType::oauth1; break;
+    case Magento2Config::AuthType::bearer: s.auth = AuthType::bearer; break;
+    case Magento2Config::AuthType::admin: s.auth = AuthType::admin; break;
   }
   s.oauth = {m->consumer_key.reveal(), m->consumer_secret.reveal(), m->access_token.reveal(),
              m->access_token_secret.reveal()};
@@ -103,7 +103,7 @@ Magento2Settings settings_from_config(const config::ConnectorConfig& c) {
 }
 
 http::ClientOptions http_options(const config::ConnectorConfig& c) {
-  const auto* m = std::get_if<config::Magento2Config>(&c.settings);
+  const auto* m = c.settings_as<Magento2Config>();
   if (!m) throw std::logic_error("connector " + c.name + " is not a magento2 connector");
   http::ClientOptions o;
   o.timeouts.total = m->timeout;

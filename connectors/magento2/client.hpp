@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.hpp"
+#include "connectors/magento2/magento2_conf.hpp"
 #include "connectors/http/bounded_parse.hpp"
 #include "connectors/http/http_client.hpp"
 #include "connectors/magento2/oauth1.hpp"

@@ -165,7 +165,7 @@ std::optional<std::string> shift_timestamp(std::string_view timestamp, std::chro
 }
 
 std::unique_ptr<OdooTransport> make_transport(const config::ConnectorConfig& connector) {
-  const auto* odoo = std::get_if<config::OdooConfig>(&connector.settings);
+  const auto* odoo = connector.settings_as<OdooConfig>();
   if (odoo == nullptr) {
     throw core::SyncError(Kind::permanent, "connector '" + connector.name + "' is not an odoo connector");
   }
@@ -182,7 +182,7 @@ std::unique_ptr<OdooTransport> make_transport(const config::ConnectorConfig& con
   if (!odoo->api_key.empty()) co.secrets.push_back(odoo->api_key.reveal());
   auto client = std::make_shared<http::CurlHttpClient>(std::move(co));
 
-  if (odoo->protocol == config::OdooConfig::Protocol::json2) {
+  if (odoo->protocol == OdooConfig::Protocol::json2) {
     Json2Settings j;
     j.connector = connector.name;
     j.url = odoo->url;
@@ -207,7 +207,7 @@ OdooSourceOptions source_options(const config::ConnectorConfig& connector) {
   o.connector = connector.name;
   o.cursor_overlap = connector.cursor_overlap;
   o.start_date = connector.start_date;
-  if (const auto* odoo = std::get_if<config::OdooConfig>(&connector.settings)) o.page_size = odoo->page_size;
+  if (const auto* odoo = connector.settings_as<OdooConfig>()) o.page_size = odoo->page_size;
   return o;
 }
 

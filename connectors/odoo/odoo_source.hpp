@@ -64,6 +64,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "connectors/odoo/odoo_conf.hpp"
 #include "connectors/odoo/odoo_transport.hpp"
 #include "core/ports/source.hpp"
 #include "core/ports/source.hpp"

@@ -14,6 +14,7 @@
 
 #include "config/config.hpp"
 #include "connectors/feed/feed_source.hpp"
+#include "connectors/registry.hpp"
 #include "reference_store/memory_store.hpp"
 #include "core/engine.hpp"
 #include "reliability_support.hpp"
@@ -45,7 +46,7 @@ class RemoteFaults : public ::testing::Test {
                              R"(", "default_owner": "sales", "timeout": "2s", "max_size": )" + std::to_string(max_size) +
                              R"(, "fields": { )" + fields + R"( } } ] })";
     const std::string file = dir_.write("erpsync.json", text, false);
-    config::LoadResult r = config::load_config(file);
+    config::LoadResult r = config::load_config(file, connectors::connector_types());
     std::string errors;
     for (const auto& e : r.errors) errors += e.to_string() + "\n";
     if (!r.ok()) ADD_FAILURE() << errors;

@@ -16,6 +16,7 @@
 #include "config/config.hpp"
 #include "connectors/feed/feed_source.hpp"
 #include "connectors/feed/http_reader.hpp"
+#include "connectors/registry.hpp"
 #include "core/errors.hpp"
 #include "reference_store/memory_store.hpp"
 #include "core/engine.hpp"
@@ -86,7 +87,7 @@ config::ConnectorConfig load_connector(const nlohmann::ordered_json& connector) 
   TempDir dir;
   auto main = dir.write("erpsync.json",
                         nlohmann::ordered_json{{"database", {{"connection", "x"}}}, {"connectors", {connector}}}.dump());
-  auto r = config::load_config(main);
+  auto r = config::load_config(main, connectors::connector_types());
   std::string errors;
   for (const auto& e : r.errors) errors += e.to_string() + "\n";
   EXPECT_TRUE(r.ok()) << errors;
@@ -460,13 +461,14 @@ TEST(HttpFeedPaging, ASnapshotOverMaxSnapshotSizeIsRefused) {
 TEST(HttpFeedConfig, PagingBoundsHaveSpecDefaultsAndAreForHttpFeedsOnly) {
   FakeHttpServer server;
   const config::ConnectorConfig c = load_connector(json_feed(server.url("/x.json")));
-  EXPECT_EQ(c.feed()->max_pages, 10'000);
-  EXPECT_EQ(c.feed()->max_snapshot_size, std::int64_t{2} << 30);
+  EXPECT_EQ(c.settings_as<FeedConfig>()->max_pages, 10'000);
+  EXPECT_EQ(c.settings_as<FeedConfig>()->max_snapshot_size, std::int64_t{2} << 30);
   TempDir dir;
   auto j = json_feed("file://" + dir.write("x.json", "{}"));
   j["max_pages"] = 3;
   auto r = config::load_config(
-      dir.write("erpsync.json", nlohmann::ordered_json{{"database", {{"connection", "x"}}}, {"connectors", {j}}}.dump()));
+      dir.write("erpsync.json", nlohmann::ordered_json{{"database", {{"connection", "x"}}}, {"connectors", {j}}}.dump()),
+      connectors::connector_types());
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(r.errors.at(0).to_string(), HasSubstr("max_pages"));
   EXPECT_THAT(r.errors.at(0).to_string(), HasSubstr("only for http:// and https:// feeds"));
@@ -536,17 +538,19 @@ struct BcFixture {
     fs::copy_file(kSource + "/examples/connectors.d/business-central.json",
                   dir.path("connectors.d/business-central.json"));
     auto r = config::load_config(
-        dir.write("erpsync.json", R"({ "database": { "connection": "x" }, "include": "connectors.d/*.json" })"));
+        dir.write("erpsync.json", R"({ "database": { "connection": "x" }, "include": "connectors.d/*.json" })"),
+        connectors::connector_types());
     unsetenv("CREDENTIALS_DIRECTORY");
     std::string errors;
     for (const auto& e : r.errors) errors += e.to_string() + "\n";
     EXPECT_TRUE(r.ok()) << errors;
     if (!r.ok()) throw std::runtime_error(errors);
     config::ConnectorConfig c = r.config->connectors.at(0);
-    auto& f = std::get<config::FeedConfig>(c.settings);
-    EXPECT_EQ(f.url, kBcHost + kBcPath);
-    f.url = replace_all(f.url, kBcHost, server.url(""));
-    f.auth.token_url = replace_all(f.auth.token_url, "https://login.microsoftonline.com", server.url(""));
+    auto f = std::make_shared<FeedConfig>(*c.settings_as<FeedConfig>());
+    EXPECT_EQ(f->url, kBcHost + kBcPath);
+    f->url = replace_all(f->url, kBcHost, server.url(""));
+    f->auth.token_url = replace_all(f->auth.token_url, "https://login.microsoftonline.com", server.url(""));
+    c.settings = f;
     return c;
   }
 

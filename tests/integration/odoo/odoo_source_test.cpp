@@ -849,14 +849,14 @@ TEST_F(OdooJson2, TheConfiguredConnectorSyncsOverJson2) {
   seed();
   config::ConnectorConfig c;
   c.name = "erp";
-  c.type = config::ConnectorType::odoo;
-  config::OdooConfig o;
+  c.type = "odoo";
+  OdooConfig o;
   o.url = odoo.url();
   o.db = FakeOdoo::kDb;
   o.user = FakeOdoo::kLogin;
-  o.protocol = config::OdooConfig::Protocol::json2;
+  o.protocol = OdooConfig::Protocol::json2;
   o.api_key = config::Secret(FakeOdoo::kPassword);
-  c.settings = o;
+  c.settings = std::make_shared<OdooConfig>(o);
   auto src = OdooCompaniesSource::create(c);
   const core::SyncReport report = run(*src);
   ASSERT_EQ(report.status, core::RunStatus::ok) << report.message;
@@ -883,24 +883,24 @@ TEST(OdooCursor, ParsesFormatsAndShifts) {
 TEST(OdooSourceFactory, BuildsEitherProtocolAndRefusesWhatThisBuildCannotDo) {
   config::ConnectorConfig c;
   c.name = "erp";
-  c.type = config::ConnectorType::odoo;
-  config::OdooConfig o;
+  c.type = "odoo";
+  OdooConfig o;
   o.url = "http://127.0.0.1:1";
-  o.protocol = config::OdooConfig::Protocol::json2;
+  o.protocol = OdooConfig::Protocol::json2;
   o.api_key = config::Secret("0123456789abcdef");
-  c.settings = o;
+  c.settings = std::make_shared<OdooConfig>(o);
   auto json2 = OdooCompaniesSource::create(c);
   ASSERT_NE(json2, nullptr);
   EXPECT_NE(dynamic_cast<Json2Transport*>(&json2->transport()), nullptr);
-  o.protocol = config::OdooConfig::Protocol::xmlrpc;
-  c.settings = o;
+  o.protocol = OdooConfig::Protocol::xmlrpc;
+  c.settings = std::make_shared<OdooConfig>(o);
   auto src = OdooCompaniesSource::create(c);
   ASSERT_NE(src, nullptr);
   EXPECT_NE(dynamic_cast<XmlRpcTransport*>(&src->transport()), nullptr);
   EXPECT_EQ(src->stream(), "companies");
   EXPECT_FALSE(src->is_snapshot());
   o.tls.client_cert = "/etc/erpsync/client.pem";
-  c.settings = o;
+  c.settings = std::make_shared<OdooConfig>(o);
   EXPECT_THROW(OdooCompaniesSource::create(c), core::SyncError);
 }
 

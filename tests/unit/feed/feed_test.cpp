@@ -20,6 +20,7 @@
 #include "connectors/feed/feed_source.hpp"
 #include "connectors/feed/mapper.hpp"
 #include "connectors/feed/reader.hpp"
+#include "connectors/registry.hpp"
 #include "core/errors.hpp"
 #include "core/rules/normalize.hpp"
 #include "core/rules/payload.hpp"
@@ -72,31 +73,39 @@ config::ConnectorConfig load_connector(const std::string& fixture, const std::st
   auto main = dir.write("erpsync.json", nlohmann::ordered_json{{"database", {{"connection", "x"}}},
                                                                {"connectors", {conn}}}
                                             .dump());
-  auto r = config::load_config(main);
+  auto r = config::load_config(main, connectors::connector_types());
   std::string errors;
   for (const auto& e : r.errors) errors += e.to_string() + "\n";
   EXPECT_TRUE(r.ok()) << errors;
   return r.config->connectors.at(0);
 }
 
-const config::FeedConfig& feed_of(const config::ConnectorConfig& c) { return *c.feed(); }
+const FeedConfig& feed_of(const config::ConnectorConfig& c) { return *c.settings_as<FeedConfig>(); }
+
+// `c`'s feed settings, made its own copy for the test to change.
+FeedConfig& edit_feed(config::ConnectorConfig& c) {
+  auto copy = std::make_shared<FeedConfig>(feed_of(c));
+  FeedConfig& feed = *copy;
+  c.settings = std::move(copy);
+  return feed;
+}
 
 std::vector<IncomingAccount> map_fixture(const std::string& connector_file, const std::string& export_file) {
   auto conn = load_connector(connector_file, "file://" + kFixtures + export_file);
   return map_document(feed_of(conn), slurp(kFixtures + export_file), "feed " + conn.name);
 }
 
-config::FeedConfig xml_feed(const std::string& records, std::map<Field, config::FieldPath> fields) {
-  config::FeedConfig f;
-  f.format = config::FeedFormat::xml;
+FeedConfig xml_feed(const std::string& records, std::map<Field, FieldPath> fields) {
+  FeedConfig f;
+  f.format = FeedFormat::xml;
   f.records = records;
   for (auto& [k, v] : fields) f.fields[static_cast<std::size_t>(k)] = v;
   return f;
 }
 
-config::FeedConfig json_feed(const std::string& records, std::map<Field, config::FieldPath> fields) {
+FeedConfig json_feed(const std::string& records, std::map<Field, FieldPath> fields) {
   auto f = xml_feed(records, std::move(fields));
-  f.format = config::FeedFormat::json;
+  f.format = FeedFormat::json;
   return f;
 }
 
@@ -170,8 +179,8 @@ TEST(FeedFixtures, JsonExportGivesTheSameRecordsAsXml) {
 // ---- value maps -----------------------------------------------------------------------------
 
 TEST(FeedValueMaps, TranslateKnownValuesAndJudgeUnknownRelationships) {
-  config::FieldPath rel{"@t", std::map<std::string, std::string>{{"C", "customer"}, {"D", "distributor"}}};
-  config::FieldPath country{"@c", std::map<std::string, std::string>{{"Italia", "IT"}}};
+  FieldPath rel{"@t", std::map<std::string, std::string>{{"C", "customer"}, {"D", "distributor"}}};
+  FieldPath country{"@c", std::map<std::string, std::string>{{"Italia", "IT"}}};
   auto feed = xml_feed("/E/R", {{Field::external_code, {"@code", {}}}, {Field::relationship, rel},
                                 {Field::country, country}});
   auto recs = map_document(feed, R"(<E>
@@ -244,9 +253,9 @@ TEST(FeedRemoteId, DefaultsToTheCodeThenToAHashOfTheMappedFields) {
 
 TEST(FeedRemoteId, MappedRemoteIdWinsAndContactsWithoutIdGetOne) {
   auto feed = json_feed("/r", {{Field::remote_id, {"/id", {}}}, {Field::external_code, {"/code", {}}}});
-  config::FeedContactsConfig contacts;
+  FeedContactsConfig contacts;
   contacts.records = "/people";
-  contacts.fields[static_cast<std::size_t>(ContactField::email)] = config::FieldPath{"/mail", {}};
+  contacts.fields[static_cast<std::size_t>(ContactField::email)] = FieldPath{"/mail", {}};
   feed.contacts = contacts;
   auto recs = map_document(feed, R"({"r": [{"id": 0, "code": "A", "people": [{"mail": "a@x"}, {"mail": "b@x"}]},
                                           {"id": "", "code": "B"}]})", "f");
@@ -398,7 +407,7 @@ struct SourceFixture {
     path = dir.write("accounts.xml", slurp(kFixtures + "accounts-export.xml"));
     set_mtime(path, kNow - std::chrono::minutes(1));
     conn = load_connector("feed-xml.json", "file://" + path);
-    std::get<config::FeedConfig>(conn.settings).page_size = page_size;
+    edit_feed(conn).page_size = page_size;
   }
 };
 
@@ -488,7 +497,7 @@ TEST(FeedSourceTest, FileThatKeepsChangingIsATransientError) {
 TEST(FeedSourceTest, MissingFileIsTransientAndOversizedFileIsPermanent) {
   SourceFixture fx;
   auto conn = fx.conn;
-  std::get<config::FeedConfig>(conn.settings).url = "file://" + fx.dir.path("absent.xml");
+  edit_feed(conn).url = "file://" + fx.dir.path("absent.xml");
   auto missing = FeedSource::create(conn, fx.clock);
   try {
     missing->begin(core::CursorState{});
@@ -497,7 +506,7 @@ TEST(FeedSourceTest, MissingFileIsTransientAndOversizedFileIsPermanent) {
     EXPECT_EQ(e.kind(), core::SyncError::Kind::transient);
     EXPECT_THAT(e.what(), HasSubstr("cannot read " + fx.dir.path("absent.xml")));
   }
-  std::get<config::FeedConfig>(fx.conn.settings).max_size = 100;
+  edit_feed(fx.conn).max_size = 100;
   auto big = FeedSource::create(fx.conn, fx.clock);
   try {
     big->begin(core::CursorState{});
@@ -555,12 +564,12 @@ std::string numbered_export(std::size_t n, const std::map<std::size_t, std::size
 
 config::ConnectorConfig numbered_connector(const std::string& path) {
   auto conn = load_connector("feed-xml.json", "file://" + path);
-  auto& feed = std::get<config::FeedConfig>(conn.settings);
+  auto& feed = edit_feed(conn);
   feed.records = "/Export/Customer";
   feed.fields = {};
-  feed.fields[static_cast<std::size_t>(Field::remote_id)] = config::FieldPath{"@id", {}};
-  feed.fields[static_cast<std::size_t>(Field::external_code)] = config::FieldPath{"@code", {}};
-  feed.fields[static_cast<std::size_t>(Field::name)] = config::FieldPath{"Name", {}};
+  feed.fields[static_cast<std::size_t>(Field::remote_id)] = FieldPath{"@id", {}};
+  feed.fields[static_cast<std::size_t>(Field::external_code)] = FieldPath{"@code", {}};
+  feed.fields[static_cast<std::size_t>(Field::name)] = FieldPath{"Name", {}};
   feed.contacts.reset();
   return conn;
 }
@@ -592,7 +601,7 @@ TEST(FeedSourceTest, EachSliceListsItsRecordsThatALaterSliceSupersedes) {
   FakeClock clock{kNow};
   set_mtime(path, kNow - std::chrono::minutes(1));
   auto conn = numbered_connector(path);
-  std::get<config::FeedConfig>(conn.settings).page_size = 3;
+  edit_feed(conn).page_size = 3;
   auto src = FeedSource::create(conn, clock);
   EXPECT_EQ(src->begin(core::CursorState{}).snapshot_size, 10);  // every record, repeats too
   std::vector<std::vector<std::size_t>> superseded;
@@ -615,7 +624,7 @@ TEST(FeedSourceTest, RemoteIdsDefaultedFromTheCodeOrTheRecordAreComparedAsMapped
   FakeClock clock{kNow};
   set_mtime(path, kNow - std::chrono::minutes(1));
   auto conn = numbered_connector(path);
-  auto& feed = std::get<config::FeedConfig>(conn.settings);
+  auto& feed = edit_feed(conn);
   feed.fields[static_cast<std::size_t>(Field::remote_id)].reset();
   feed.page_size = 1;
   auto src = FeedSource::create(conn, clock);
@@ -642,9 +651,9 @@ TEST(FeedSourceTest, AnUndefinedEntityInAFileRecordNamesItsLine) {
 
 TEST(FeedSourceTest, OnlyFileAndHttpUrlsAreSupported) {
   SourceFixture fx;
-  std::get<config::FeedConfig>(fx.conn.settings).url = "https://erp.example.com/x.xml";
+  edit_feed(fx.conn).url = "https://erp.example.com/x.xml";
   EXPECT_NE(FeedSource::create(fx.conn, fx.clock), nullptr);
-  std::get<config::FeedConfig>(fx.conn.settings).url = "ftp://erp.example.com/x.xml";
+  edit_feed(fx.conn).url = "ftp://erp.example.com/x.xml";
   expect_permanent([&] { FeedSource::create(fx.conn, fx.clock); }, {"expected a file://, http:// or https:// URL"});
 }
 

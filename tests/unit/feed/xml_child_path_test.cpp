@@ -22,7 +22,7 @@ using core::IncomingAccount;
 
 // `xpath`: every path written with child:: / attribute:: axes, so that pugixml evaluates it
 // (but the relationship's, whose path its invalid message names).
-config::FeedConfig feed(bool xpath) {
+FeedConfig feed(bool xpath) {
   auto p = [&](const std::string& path) {
     if (!xpath) return path;
     std::string out;
@@ -36,10 +36,10 @@ config::FeedConfig feed(bool xpath) {
       at = slash + 1;
     }
   };
-  config::FeedConfig f;
-  f.format = config::FeedFormat::xml;
+  FeedConfig f;
+  f.format = FeedFormat::xml;
   f.records = "/Export/Customer";
-  auto set = [&](Field k, const std::string& path) { f.fields[static_cast<std::size_t>(k)] = config::FieldPath{p(path), {}}; };
+  auto set = [&](Field k, const std::string& path) { f.fields[static_cast<std::size_t>(k)] = FieldPath{p(path), {}}; };
   set(Field::remote_id, "@id");
   set(Field::external_code, "@code");
   set(Field::name, "Name");
@@ -51,12 +51,12 @@ config::FeedConfig feed(bool xpath) {
   set(Field::email, "@xmlns");
   set(Field::phone, "Phone/@kind");
   f.fields[static_cast<std::size_t>(Field::relationship)] =
-      config::FieldPath{"@type", std::map<std::string, std::string>{{"C", "customer"}}};
-  config::FeedContactsConfig contacts;
+      FieldPath{"@type", std::map<std::string, std::string>{{"C", "customer"}}};
+  FeedContactsConfig contacts;
   contacts.records = p("Contacts/Contact");
-  contacts.fields[static_cast<std::size_t>(ContactField::remote_id)] = config::FieldPath{p("@id"), {}};
-  contacts.fields[static_cast<std::size_t>(ContactField::last_name)] = config::FieldPath{p("Last"), {}};
-  contacts.fields[static_cast<std::size_t>(ContactField::email)] = config::FieldPath{p("Mail/Home"), {}};
+  contacts.fields[static_cast<std::size_t>(ContactField::remote_id)] = FieldPath{p("@id"), {}};
+  contacts.fields[static_cast<std::size_t>(ContactField::last_name)] = FieldPath{p("Last"), {}};
+  contacts.fields[static_cast<std::size_t>(ContactField::email)] = FieldPath{p("Mail/Home"), {}};
   f.contacts = contacts;
   return f;
 }

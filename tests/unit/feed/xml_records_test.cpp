@@ -104,11 +104,11 @@ TEST(XmlRecordScan, LeavesToAWholeParseWhatItDoesNotHandle) {
 
 // ---- the mapper, record by record against the whole document ----------------------------------
 
-config::FeedConfig full_feed() {
-  config::FeedConfig f;
-  f.format = config::FeedFormat::xml;
+FeedConfig full_feed() {
+  FeedConfig f;
+  f.format = FeedFormat::xml;
   f.records = "/Export/Customer";
-  auto set = [&](Field k, std::string p) { f.fields[static_cast<std::size_t>(k)] = config::FieldPath{std::move(p), {}}; };
+  auto set = [&](Field k, std::string p) { f.fields[static_cast<std::size_t>(k)] = FieldPath{std::move(p), {}}; };
   set(Field::remote_id, "@id");
   set(Field::external_code, "@code");
   set(Field::name, "normalize-space(Name)");
@@ -117,11 +117,11 @@ config::FeedConfig full_feed() {
   set(Field::city, "Address/City");
   set(Field::street, "concat(Address/Street, ' / ', Address/No)");
   f.fields[static_cast<std::size_t>(Field::relationship)] =
-      config::FieldPath{"@type", std::map<std::string, std::string>{{"C", "customer"}}};
-  config::FeedContactsConfig contacts;
+      FieldPath{"@type", std::map<std::string, std::string>{{"C", "customer"}}};
+  FeedContactsConfig contacts;
   contacts.records = "Contacts/Contact";
-  contacts.fields[static_cast<std::size_t>(ContactField::remote_id)] = config::FieldPath{"@id", {}};
-  contacts.fields[static_cast<std::size_t>(ContactField::last_name)] = config::FieldPath{"Last", {}};
+  contacts.fields[static_cast<std::size_t>(ContactField::remote_id)] = FieldPath{"@id", {}};
+  contacts.fields[static_cast<std::size_t>(ContactField::last_name)] = FieldPath{"Last", {}};
   f.contacts = contacts;
   return f;
 }
@@ -152,7 +152,7 @@ void expect_same(const std::vector<IncomingAccount>& a, const std::vector<Incomi
 }
 
 TEST(XmlRecordMapper, RecordByRecordGivesWhatTheWholeDocumentGives) {
-  const config::FeedConfig feed = full_feed();
+  const FeedConfig feed = full_feed();
   auto whole = make_mapper(feed, {});
   const std::size_t n = whole->load(kDocument, "feed t /a.xml");
   ASSERT_EQ(n, 3u);
@@ -168,8 +168,8 @@ TEST(XmlRecordMapper, RecordByRecordGivesWhatTheWholeDocumentGives) {
 }
 
 TEST(XmlRecordMapper, APathThatLooksOutsideTheRecordReadsTheWholeDocument) {
-  config::FeedConfig feed = full_feed();
-  feed.fields[static_cast<std::size_t>(Field::owner)] = config::FieldPath{"/Export/@generated", {}};
+  FeedConfig feed = full_feed();
+  feed.fields[static_cast<std::size_t>(Field::owner)] = FieldPath{"/Export/@generated", {}};
   auto m = make_mapper(feed, {});
   ASSERT_EQ(m->load_in_place(std::string(kDocument), "feed t /a.xml"), 3u);
   auto recs = m->map(0, 3);
@@ -181,7 +181,7 @@ TEST(XmlRecordMapper, ABadRecordFailsTheLoadAsTheWholeParseWould) {
   // not, and the error is the whole document's, at the same byte.
   std::string doc = kDocument;
   doc.replace(doc.find("type=\"X\""), 8, "type=X");
-  const config::FeedConfig feed = full_feed();
+  const FeedConfig feed = full_feed();
   std::string whole_error, in_place_error;
   try {
     make_mapper(feed, {})->load(doc, "feed t /a.xml");
@@ -198,7 +198,7 @@ TEST(XmlRecordMapper, ABadRecordFailsTheLoadAsTheWholeParseWould) {
 }
 
 TEST(XmlRecordMapper, RecordsDeeperThanTheLimitAreRefused) {
-  config::FeedConfig feed = full_feed();
+  FeedConfig feed = full_feed();
   ParseLimits limits;
   limits.max_depth = 4;  // Export(1) Customer(2) Contacts(3) Contact(4) Last(5): too deep
   try {
