@@ -3,10 +3,12 @@
 // JSON: nlohmann/json parses a 1M-deep document (its parser and destructor are iterative) but
 // dump() and copy are recursive and overflow the stack later, far from the input. So a
 // depth-counting SAX pass runs first and aborts as soon as the nesting exceeds the limit; only a
-// document that passed it is parsed into a value.
+// document that passed it is parsed into a value, by a builder that counts what the tree takes
+// and stops at ParseLimits::max_dom_bytes (a tree of many tiny values takes 10-30x the text).
 // XML: pugixml has no limits of its own (and expands no entities), so the size is capped before
-// it sees the bytes, and the depth is checked afterwards by an iterative walk (no recursion, so a
-// 1M-deep tree cannot overflow the stack here either).
+// it sees the bytes, so is the tree's memory (estimated from the text), and the depth is checked
+// afterwards by an iterative walk (no recursion, so a 1M-deep tree cannot overflow the stack
+// here either).
 
 #include "connectors/http/bounded_parse.hpp"
 
@@ -363,7 +365,26 @@ void check_xml_depth(pugi::xml_document& doc, std::string_view text, const Parse
            std::to_string(line_of(text, offset)) + ")");
 }
 
-// The size cap, then the tree's memory (estimated before pugixml allocates any of it).
+// The offset of the '<' of the first element nested deeper than max_depth, from the text alone
+// (what check_xml_depth finds in the tree), or nullopt.
+std::optional<std::size_t> xml_depth_offset(std::string_view text, int max_depth) {
+  int depth = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '<' || i + 1 >= text.size()) continue;
+    const char next = text[i + 1];
+    const std::size_t open = i;
+    char quote = 0;
+    for (++i; i < text.size() && (quote || text[i] != '>'); ++i)
+      if (quote ? text[i] == quote : (text[i] == '"' || text[i] == '\'')) quote = quote ? 0 : text[i];
+    if (next == '/') --depth;
+    else if (next != '!' && next != '?' && text[i - 1] != '/' && ++depth > max_depth) return open;
+    else if (next != '!' && next != '?' && text[i - 1] == '/' && depth + 1 > max_depth) return open;
+  }
+  return std::nullopt;
+}
+
+// The size cap, then the tree's memory (estimated before pugixml allocates any of it). A
+// document that is also too deep is refused as such (what the parse would have said).
 void check_xml_size(std::string_view text, const ParseLimits& limits, const std::string& what) {
   if (text.size() > limits.max_bytes) {
     fail(what, "XML", limits.max_bytes,
@@ -371,11 +392,16 @@ void check_xml_size(std::string_view text, const ParseLimits& limits, const std:
              std::to_string(limits.max_bytes) + ")");
   }
   if (limits.max_dom_bytes == SIZE_MAX) return;
-  if (const std::size_t need = xml_dom_estimate(text); need > limits.max_dom_bytes)
-    throw core::SyncError(core::SyncError::Kind::permanent,
-                          what + ": XML document refused: its tree would take about " + mib(need) +
-                              " in memory, more than " + mib(limits.max_dom_bytes) +
-                              " (many small elements or attributes); SPEC allows 32 MB + 3x the document");
+  const std::size_t need = xml_dom_estimate(text);
+  if (need <= limits.max_dom_bytes) return;
+  if (const auto deep = xml_depth_offset(text, limits.max_depth))
+    fail(what, "XML", *deep,
+         "nesting deeper than " + std::to_string(limits.max_depth) + " levels (line " +
+             std::to_string(line_of(text, *deep)) + ")");
+  throw core::SyncError(core::SyncError::Kind::permanent,
+                        what + ": XML document refused: its tree would take about " + mib(need) +
+                            " in memory, more than " + mib(limits.max_dom_bytes) +
+                            " (many small elements or attributes); SPEC allows 32 MB + 3x the document");
 }
 
 // After pugixml parsed `text` into `doc`: a parse error names its offset and line (and leaves

@@ -1,8 +1,9 @@
 #pragma once
-// Parsing untrusted documents with limits (SPEC §10 "huge or deeply nested documents").
-// nlohmann/json parses a 1M-deep body but crashes later on dump or copy, so JSON is checked
-// by a depth-counting SAX pass first; pugixml has no limits of its own, so the size is capped
-// before it sees the bytes. Neither expands external entities.
+// Parsing untrusted documents with limits (SPEC §10 "huge or deeply nested documents", "a
+// hostile document that inflates in memory"). nlohmann/json parses a 1M-deep body but crashes
+// later on dump or copy, so JSON is checked by a depth-counting SAX pass first; pugixml has no
+// limits of its own, so the size is capped before it sees the bytes. Both trees can be given a
+// memory budget (ParseLimits::max_dom_bytes). Neither expands external entities.
 
 #include <cstddef>
 #include <cstdint>
