@@ -197,9 +197,17 @@ class XmlMapper final : public DocumentMapper {
     }
   }
 
+  // Record by record where load_in_place would be (over a copy, so the document's tree is
+  // never built whole: a large HTTP page stays within its memory budget); otherwise the whole
+  // document parsed by copy, whose errors name the exact line.
   std::size_t load(std::string_view text, const std::string& what) override {
     clear();
     doc_limits_ = budgeted(limits_, text.size());
+    if (record_path_ && text.size() <= limits_.max_bytes) {
+      buffer_.assign(text);
+      if (load_records(what)) return ranges_.size();
+      clear();
+    }
     parse_xml_bounded(doc_, text, doc_limits_, what);
     return select(what);
   }
@@ -251,8 +259,10 @@ class XmlMapper final : public DocumentMapper {
   std::string document_value(const std::string& path) const override {
     pugi::xpath_query q = compile(path, "a document path");
     if (!by_record_) return trim(q.evaluate_string(doc_));
-    pugi::xml_document whole;  // not kept: only HTTP pages ask, and they are loaded whole
-    whole.load_buffer(buffer_.data(), buffer_.size(), pugi::parse_default, pugi::encoding_utf8);
+    // Not kept: only HTTP pages with next links ask. Within the document's budget like any
+    // whole tree (load_records checked its parts, not the whole).
+    pugi::xml_document whole;
+    parse_xml_bounded(whole, buffer_, doc_limits_, "the document");
     return trim(q.evaluate_string(whole));
   }
 

@@ -50,8 +50,9 @@ config::FeedConfig feed(config::FeedFormat format, const std::string& records, c
   return f;
 }
 
-// Runs load + map of the document `make` builds, in a child process.
-Peak run_in_child(const config::FeedConfig& cfg, const std::function<std::string()>& make) {
+// Runs load + map of the document `make` builds, in a child process: load_in_place (a file), or
+// with `by_copy` load (an HTTP page, whose body the caller keeps).
+Peak run_in_child(const config::FeedConfig& cfg, const std::function<std::string()>& make, bool by_copy = false) {
   std::fflush(nullptr);
   int fds[2];
   if (::pipe(fds) != 0) return {};
@@ -63,7 +64,7 @@ Peak run_in_child(const config::FeedConfig& cfg, const std::function<std::string
     try {
       std::string doc = make();
       auto mapper = make_mapper(cfg, ParseLimits{});
-      const std::size_t n = mapper->load_in_place(std::move(doc), "feed test");
+      const std::size_t n = by_copy ? mapper->load(doc, "feed test") : mapper->load_in_place(std::move(doc), "feed test");
       for (std::size_t at = 0; at < n; at += 2000) mapper->map(at, at + 2000);
       outcome = n > 0 ? mapped : failed;
     } catch (const core::SyncError& e) {
@@ -127,6 +128,19 @@ TEST(FeedMemory, AnOrdinaryXmlExportIsMappedWithinTheBound) {
                      return "<C id=\"" + n + "\" code=\"A-" + n + "\"><N>Company " + n + "</N><R>alice</R></C>";
                    });
                  }),
+                 true);
+}
+
+TEST(FeedMemory, AnOrdinaryXmlPageLoadedByCopyIsMappedWithinTheBound) {
+  expect_bounded(run_in_child(
+                     feed(kXml, "/E/C", "@id", "@code", "N"),
+                     [] {
+                       return numbered_records("<E>\n", "</E>\n", "\n", [](std::size_t i) {
+                         const std::string n = std::to_string(i);
+                         return "<C id=\"" + n + "\" code=\"A-" + n + "\"><N>Company " + n + "</N><R>alice</R></C>";
+                       });
+                     },
+                     /*by_copy=*/true),
                  true);
 }
 
