@@ -63,7 +63,8 @@ bool iequals_prefix(std::string_view text, std::size_t pos, std::string_view wor
   return true;
 }
 
-// ODBC connection strings: PWD=...; or Password=...; (values may be {braced}).
+}  // namespace
+
 std::string redact_odbc_passwords(std::string s) {
   for (std::string_view key : {"pwd=", "password="}) {
     std::size_t pos = 0;
@@ -87,8 +88,6 @@ std::string redact_odbc_passwords(std::string s) {
   }
   return s;
 }
-
-}  // namespace
 
 std::string Config::redact(std::string_view text) const {
   std::string out(text);

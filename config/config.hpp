@@ -151,6 +151,9 @@ struct Config {
   std::string redact(std::string_view text) const;
 };
 
+// `text` with the value of every ODBC PWD= / Password= attribute (braced or not) replaced by "***".
+std::string redact_odbc_passwords(std::string text);
+
 // Either a Config or the errors that stop the daemon from starting (exit 2).
 struct LoadResult {
   std::optional<Config> config;

@@ -1,15 +1,15 @@
 #include "core/sync_report.hpp"
 
+#include "core/text_escape.hpp"
+
 namespace erpsync::core {
 
 namespace {
+// Every control character escaped (text_escape.hpp): a value from a remote system can neither
+// end the line nor forge another.
 std::string quote(const std::string& v) {
   std::string out = "\"";
-  for (char c : v) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (c == '\n') { out += "\\n"; continue; }
-    out += c;
-  }
+  append_escaped(out, v, /*quotes=*/true);
   return out + "\"";
 }
 }  // namespace

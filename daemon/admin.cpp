@@ -5,6 +5,7 @@
 
 #include "connectors/odbc/admin_queries.hpp"
 #include "connectors/odbc/migrations.hpp"
+#include "core/text_escape.hpp"
 #include "daemon/app.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/wiring.hpp"
@@ -14,7 +15,9 @@ namespace {
 
 namespace odbc = connectors::odbc;
 
-// Prints a table with aligned columns; long cells are cut at 60 characters.
+// Prints a table with aligned columns. Cells hold remote data: control characters are escaped
+// (a CR or ESC cannot redraw the terminal, a newline cannot forge a row) and long cells are cut
+// at 60 characters.
 void print_table(const std::string& title, const odbc::Table& t) {
   std::cout << title << " (" << t.rows.size() << ")\n";
   if (t.rows.empty()) {
@@ -22,9 +25,7 @@ void print_table(const std::string& title, const odbc::Table& t) {
     return;
   }
   auto cell = [](const std::optional<std::string>& v) {
-    std::string s = v.value_or("-");
-    if (s.size() > 60) s = s.substr(0, 57) + "...";
-    return s;
+    return core::shorten(core::escape_controls(v.value_or("-")), 60);
   };
   std::vector<std::size_t> width(t.columns.size());
   for (std::size_t c = 0; c < t.columns.size(); ++c) width[c] = t.columns[c].size();

@@ -13,6 +13,7 @@
 #include "connectors/odbc/odbc_store.hpp"
 #include "connectors/registry.hpp"
 #include "core/engine.hpp"
+#include "core/text_escape.hpp"
 #include "daemon/admin.hpp"
 #include "daemon/lease_keeper.hpp"
 #include "daemon/logging.hpp"
@@ -58,7 +59,7 @@ void print_dry_run_lists(const std::string& connector, const std::string& stream
     if (d.reason) std::cout << " " << core::to_string(*d.reason);
     std::cout << " remote_id=" << core::quote_if_needed(d.remote_id)
               << " code=" << core::quote_if_needed(d.external_code);
-    if (!d.message.empty()) std::cout << " : " << d.message;
+    if (!d.message.empty()) std::cout << " : " << core::escape_controls(d.message);
     std::cout << "\n";
   }
 }
@@ -90,15 +91,14 @@ bool hold_lease(LeaseKeeper& keeper, connectors::odbc::OdbcStore& store, const s
   try {
     lease = take_lease(keeper, connector);
   } catch (const std::exception& e) {
-    logger(connector)->error("connector={} not run: cannot take its lease: {}", connector, cfg.redact(e.what()));
+    logger(connector)->error("connector={} not run: cannot take its lease: {}", connector, e.what());
   }
   if (!lease) return false;
   store.set_fence(std::move(lease));
   try {
     store.abort_abandoned_runs(connector);
   } catch (const std::exception& e) {
-    logger(connector)->warn("connector={} cannot mark runs left running as aborted: {}", connector,
-                            cfg.redact(e.what()));
+    logger(connector)->warn("connector={} cannot mark runs left running as aborted: {}", connector, e.what());
   }
   return true;
 }
@@ -123,7 +123,7 @@ int once(const config::Config& cfg, const CommandLine& cl) {
     try {
       store = open_store(cfg, cl.dry_run ? StoreMode::dry_run : StoreMode::normal);
     } catch (const StoreOpenRefused& e) {
-      dlog->error("{}", cfg.redact(e.what()));
+      dlog->error("{}", e.what());
       return kExitUsage;
     }
     if (leases && !hold_lease(*leases, *store, conn.name, cfg)) {
@@ -140,7 +140,6 @@ int once(const config::Config& cfg, const CommandLine& cl) {
       // cannot resume: it is not retried.
       for (int attempt = 1; !cl.dry_run && attempt <= kOnceRetries && next_step(report) == NextStep::retry;
            ++attempt) {
-        report.message = cfg.redact(report.message);
         log_report(*logger(conn.name), report);
         const auto delay = backoff(attempt, std::chrono::duration_cast<std::chrono::milliseconds>(conn.poll_interval),
                                    report.retry_after_s, rng);
@@ -149,7 +148,6 @@ int once(const config::Config& cfg, const CommandLine& cl) {
         std::this_thread::sleep_for(delay);
         report = runner.run(stream, *store, events);
       }
-      report.message = cfg.redact(report.message);
       log_report(*logger(conn.name), report);
       if (cl.dry_run) print_dry_run_lists(conn.name, stream.name, events);
       failed = failed || !report.ok();
@@ -192,7 +190,7 @@ int retry_rejections(const config::Config& cfg, const CommandLine& cl) {
       std::cerr << "erpsyncd: " << cfg.redact(e.what()) << "\n";
       return kExitUsage;
     } catch (const std::exception& e) {
-      logger(conn.name)->error("rejections retry failed: {}", cfg.redact(e.what()));
+      logger(conn.name)->error("rejections retry failed: {}", e.what());
       failed = true;
     }
   }
@@ -211,6 +209,7 @@ int run_command(const CommandLine& cl) {
     ls.level = cfg->log.level;
     ls.format = cfg->log.format == config::LogFormat::json ? "json" : "text";
     ls.file = cfg->log.file.value_or("");
+    ls.secrets = cfg->secret_values;
     configure_logging(ls);
   } catch (const std::exception& e) {
     std::cerr << "erpsyncd: " << cfg->path << ": " << e.what() << "\n";

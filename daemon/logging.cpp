@@ -1,5 +1,7 @@
 #include "daemon/logging.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <mutex>
 #include <stdexcept>
 
@@ -8,6 +10,10 @@
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
+
+#include "config/config.hpp"
+#include "connectors/http/redact.hpp"
+#include "core/text_escape.hpp"
 
 namespace erpsync::daemon {
 namespace {
@@ -30,16 +36,17 @@ class JsonFormatter final : public spdlog::formatter {
     line["level"] = std::string(spdlog::level::to_string_view(msg.level).data(),
                                 spdlog::level::to_string_view(msg.level).size());
     line["logger"] = std::string(msg.logger_name.data(), msg.logger_name.size());
-    const std::string text(msg.payload.data(), msg.payload.size());
+    const std::string_view text(msg.payload.data(), msg.payload.size());
     bool merged = false;
     if (text.size() > 1 && text.front() == '{' && text.back() == '}') {
       json fields = json::parse(text, nullptr, false);
       if (fields.is_object()) {
-        for (auto& [k, v] : fields.items()) line[k] = v;
+        // Redacted value by value: in the JSON text a secret holding '"' or '\' is escaped.
+        for (auto& [k, v] : fields.items()) line[k] = v.is_string() ? json(redact_secrets(v.get_ref<const std::string&>())) : v;
         merged = true;
       }
     }
-    if (!merged) line["message"] = text;
+    if (!merged) line["message"] = redact_secrets(text);
     // Text from remote systems may hold invalid UTF-8: replace, never throw while logging.
     const std::string out = line.dump(-1, ' ', false, json::error_handler_t::replace);
     dest.append(out.data(), out.data() + out.size());
@@ -47,6 +54,47 @@ class JsonFormatter final : public spdlog::formatter {
   }
   std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonFormatter>(); }
 };
+
+constexpr const char* kTextPattern = "%Y-%m-%d %H:%M:%S.%e %^%l%$ [%n] %v";
+
+// Text lines: the message redacted, its long values cut and its control characters escaped
+// (text_log_message), then laid out by the usual pattern.
+class TextFormatter final : public spdlog::formatter {
+ public:
+  TextFormatter() : pattern_(kTextPattern, spdlog::pattern_time_type::utc) {}
+
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    const std::string text = text_log_message(redact_secrets(std::string_view(msg.payload.data(), msg.payload.size())));
+    spdlog::details::log_msg safe = msg;
+    safe.payload = spdlog::string_view_t(text.data(), text.size());
+    pattern_.format(safe, dest);
+  }
+  std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<TextFormatter>(); }
+
+ private:
+  spdlog::pattern_formatter pattern_;
+};
+
+bool is_separator(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+bool is_key_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-' || c == '.';
+}
+
+// The end of the word starting at `i`: the next separator outside a "quoted string" (a
+// backslash escapes the next character inside one; an unclosed quote runs to the end).
+std::size_t word_end(std::string_view m, std::size_t i) {
+  while (i < m.size() && !is_separator(m[i])) {
+    if (m[i] != '"') {
+      ++i;
+      continue;
+    }
+    for (++i; i < m.size() && m[i] != '"'; ++i)
+      if (m[i] == '\\') ++i;
+    if (i < m.size()) ++i;
+  }
+  return std::min(i, m.size());
+}
 
 std::mutex g_mutex;
 std::vector<spdlog::sink_ptr> g_sinks;
@@ -56,8 +104,7 @@ bool g_json = false;
 std::vector<spdlog::sink_ptr>& sinks_locked() {
   if (g_sinks.empty()) {
     auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-    sink->set_formatter(std::make_unique<spdlog::pattern_formatter>(
-        "%Y-%m-%d %H:%M:%S.%e %^%l%$ [%n] %v", spdlog::pattern_time_type::utc));
+    sink->set_formatter(std::make_unique<TextFormatter>());
     g_sinks.push_back(sink);
   }
   return g_sinks;
@@ -66,6 +113,7 @@ std::vector<spdlog::sink_ptr>& sinks_locked() {
 }  // namespace
 
 void configure_logging(const LogSettings& settings) {
+  connectors::http::process_secrets().add_configured(settings.secrets);
   const auto level = spdlog::level::from_str(settings.level);
   if (level == spdlog::level::off && settings.level != "off")
     throw std::runtime_error("log.level: unknown level '" + settings.level + "' (trace, debug, info, warn, error, critical, off)");
@@ -76,8 +124,7 @@ void configure_logging(const LogSettings& settings) {
   if (settings.file.empty()) sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   else sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(settings.file);
   if (settings.format == "json") sink->set_formatter(std::make_unique<JsonFormatter>());
-  else sink->set_formatter(std::make_unique<spdlog::pattern_formatter>(
-      "%Y-%m-%d %H:%M:%S.%e %^%l%$ [%n] %v", spdlog::pattern_time_type::utc));
+  else sink->set_formatter(std::make_unique<TextFormatter>());
 
   std::lock_guard lock(g_mutex);
   g_sinks = {sink};
@@ -103,6 +150,37 @@ std::shared_ptr<spdlog::logger> logger(const std::string& name) {
 bool json_format() {
   std::lock_guard lock(g_mutex);
   return g_json;
+}
+
+std::string redact_secrets(std::string_view text) {
+  return config::redact_odbc_passwords(connectors::http::process_secrets().text(text));
+}
+
+std::string text_log_message(std::string_view m, std::size_t limit, std::size_t error_limit) {
+  std::string cut;
+  cut.reserve(m.size());
+  for (std::size_t i = 0; i < m.size();) {
+    if (is_separator(m[i])) {
+      cut += m[i++];
+      continue;
+    }
+    const std::size_t end = word_end(m, i);
+    std::size_t value = i;
+    while (value < end && is_key_char(m[value])) ++value;
+    value = (value > i && value < end && m[value] == '=') ? value + 1 : i;
+    cut.append(m, i, value - i);
+    const std::size_t max = m.substr(i, value - i) == "error=" ? error_limit : limit;
+    const std::string_view v = m.substr(value, end - value);
+    if (v.size() >= 2 && v.front() == '"' && v.back() == '"') {
+      cut += '"';
+      cut += core::shorten(v.substr(1, v.size() - 2), max);
+      cut += '"';
+    } else {
+      cut += core::shorten(v, max);
+    }
+    i = end;
+  }
+  return core::escape_controls(cut);
 }
 
 }  // namespace erpsync::daemon

@@ -96,10 +96,10 @@ class Service {
     try {
       apply_retention(*cfg_, *open_store(*cfg_, StoreMode::normal));
     } catch (const StoreOpenRefused& e) {
-      log->error("{}", cfg_->redact(e.what()));
+      log->error("{}", e.what());
       return 2;
     } catch (const std::exception& e) {
-      log->error("cannot open the database: {}", cfg_->redact(e.what()));
+      log->error("cannot open the database: {}", e.what());
       return 1;
     }
     leases_ = std::make_shared<LeaseKeeper>(cfg_->database.connection, cfg_->cluster.instance_id,
@@ -175,7 +175,7 @@ class Service {
       out.ok = false;
       out.failure = core::SyncError::Kind::transient;
       out.summary = "database unreachable";
-      logger(conn.name)->error("connector={} cannot open the database: {}", conn.name, cfg.redact(e.what()));
+      logger(conn.name)->error("connector={} cannot open the database: {}", conn.name, e.what());
       return out;
     }
     // One process at a time syncs a connector (SPEC §10): the lease first, held across runs
@@ -194,7 +194,7 @@ class Service {
       out.ok = false;
       out.failure = core::SyncError::Kind::transient;
       out.summary = "lease unavailable";
-      logger(conn.name)->error("connector={} cannot take its lease: {}", conn.name, cfg.redact(e.what()));
+      logger(conn.name)->error("connector={} cannot take its lease: {}", conn.name, e.what());
       slot.store.reset();
       return out;
     }
@@ -202,7 +202,6 @@ class Service {
       RunLog inner(logger(conn.name), conn.name, stream.name, false);
       ServiceRunLog events(inner, stopping_);
       core::SyncReport report = runner.run(stream, *slot.store, events);
-      report.message = cfg.redact(report.message);
       log_report(*logger(conn.name), report);
       metrics_.record_run(report);
       update_open(cfg, slot, conn.name, stream.name);
@@ -242,7 +241,7 @@ class Service {
       const connectors::odbc::OpenCounts open = slot.store->admin().open_counts(connector, stream);
       metrics_.set_open(connector, stream, open.rejections, open.parked);
     } catch (const std::exception& e) {
-      logger("daemon")->warn("metrics: cannot count open rejections and parked records: {}", cfg.redact(e.what()));
+      logger("daemon")->warn("metrics: cannot count open rejections and parked records: {}", e.what());
     }
   }
 
@@ -349,7 +348,7 @@ class Service {
         try {
           apply_retention(*cfg, *open_store(*cfg, StoreMode::normal));
         } catch (const std::exception& e) {
-          logger("daemon")->warn("retention: {}", cfg->redact(e.what()));
+          logger("daemon")->warn("retention: {}", e.what());
         }
       });
       tick_retention();
@@ -448,7 +447,7 @@ class Service {
     for (const auto& w : next->warnings) log->warn("{}", w.to_string());
     try {
       configure_logging(LogSettings{next->log.level, next->log.format == config::LogFormat::json ? "json" : "text",
-                                    next->log.file.value_or("")});
+                                    next->log.file.value_or(""), next->secret_values});
     } catch (const std::exception& e) {
       log->error("reload: log settings refused: {}", e.what());
     }
@@ -458,7 +457,7 @@ class Service {
         open_store(*next, StoreMode::normal);
       } catch (const std::exception& e) {
         log->error("reload refused: the new database cannot be opened: {}; the previous configuration keeps running",
-                   next->redact(e.what()));
+                   e.what());
         sd_notify(0, "READY=1");
         return;
       }

@@ -8,6 +8,7 @@
 #include "connectors/odbc/admin_queries.hpp"
 #include "daemon/logging.hpp"
 #include "daemon/read_ahead_source.hpp"
+#include "daemon/redacting_store.hpp"
 
 #include "connectors/feed/feed_source.hpp"
 #include "connectors/feed/url.hpp"
@@ -58,7 +59,7 @@ void apply_retention(const config::Config& cfg, odbc::OdbcStore& store) {
     if (runs + rejections > 0)
       logger("daemon")->info("retention: removed {} old run(s) and {} resolved rejection(s)", runs, rejections);
   } catch (const std::exception& e) {
-    logger("daemon")->warn("retention: purge failed, retried later: {}", cfg.redact(e.what()));
+    logger("daemon")->warn("retention: purge failed, retried later: {}", e.what());
   }
 }
 
@@ -173,7 +174,8 @@ ConnectorRunner::ConnectorRunner(const config::Config& cfg, const config::Connec
 
 ConnectorRunner::~ConnectorRunner() = default;
 
-core::SyncReport ConnectorRunner::run(const StreamPlan& stream, core::Store& store, core::SyncEvents& events) {
+core::SyncReport ConnectorRunner::run(const StreamPlan& stream, core::Store& target, core::SyncEvents& events) {
+  RedactingStore store(target);  // the run's message is stored redacted, as it is logged
   try {
     if (!streams_)
       throw core::SyncError(core::SyncError::Kind::permanent,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <unordered_map>
 #include <utility>
 
 #include "connectors/feed/http_reader.hpp"
@@ -240,17 +241,22 @@ std::vector<std::size_t> FeedSource::superseded_in_document() const {
   for (std::size_t i = 0; i < count_; ++i)
     keys[i] = {hashes.size() == count_ ? hashes[i] : std::hash<std::string>{}(mapper_->remote_id(i)), i};
   std::sort(keys.begin(), keys.end());
-  std::vector<std::pair<std::string, std::size_t>> group;
+  // A run of equal hashes, in document order: each record whose id comes again later is
+  // superseded. One entry per distinct id (usually one), not a string per record: a hostile
+  // document of a million copies of one record holds one string here.
+  std::unordered_map<std::string, std::size_t> last_seen;
   for (std::size_t at = 0; at < keys.size();) {
     std::size_t end = at + 1;
     while (end < keys.size() && keys[end].first == keys[at].first) ++end;
     if (end - at > 1) {
-      group.clear();
-      for (std::size_t k = at; k < end; ++k) group.emplace_back(mapper_->remote_id(keys[k].second), keys[k].second);
-      std::sort(group.begin(), group.end());
-      // Within a run of equal ids (sorted by position), all but the last are superseded.
-      for (std::size_t k = 0; k + 1 < group.size(); ++k)
-        if (group[k].first == group[k + 1].first) out.push_back(group[k].second);
+      last_seen.clear();
+      for (std::size_t k = at; k < end; ++k) {
+        auto [it, fresh] = last_seen.try_emplace(mapper_->remote_id(keys[k].second), keys[k].second);
+        if (!fresh) {
+          out.push_back(it->second);
+          it->second = keys[k].second;
+        }
+      }
     }
     at = end;
   }

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <pugixml.hpp>
 
+#include "connectors/feed/json_records.hpp"
 #include "connectors/feed/xml_records.hpp"
 #include "connectors/http/xml_entities.hpp"
 #include "core/errors.hpp"
@@ -157,6 +158,12 @@ pugi::xpath_query compile(const std::string& path, const char* what) {
   }
 }
 
+// `limits` with the memory budget of a document of `size` bytes (SPEC §11: 32 MB + 3x it).
+ParseLimits budgeted(ParseLimits limits, std::size_t size) {
+  limits.max_dom_bytes = std::min(limits.max_dom_bytes, dom_budget(size));
+  return limits;
+}
+
 class XmlMapper final : public DocumentMapper {
  public:
   XmlMapper(const FeedConfig& cfg, const ParseLimits& limits)
@@ -191,9 +198,18 @@ class XmlMapper final : public DocumentMapper {
     }
   }
 
+  // Record by record where load_in_place would be (over a copy, so the document's tree is
+  // never built whole: a large HTTP page stays within its memory budget); otherwise the whole
+  // document parsed by copy, whose errors name the exact line.
   std::size_t load(std::string_view text, const std::string& what) override {
     clear();
-    parse_xml_bounded(doc_, text, limits_, what);
+    doc_limits_ = budgeted(limits_, text.size());
+    if (record_path_ && text.size() <= limits_.max_bytes) {
+      buffer_.assign(text);
+      if (load_records(what)) return ranges_.size();
+      clear();
+    }
+    parse_xml_bounded(doc_, text, doc_limits_, what);
     return select(what);
   }
 
@@ -204,11 +220,12 @@ class XmlMapper final : public DocumentMapper {
   std::size_t load_in_place(std::string&& text, const std::string& what) override {
     clear();
     buffer_ = std::move(text);
+    doc_limits_ = budgeted(limits_, buffer_.size());
     if (record_path_ && buffer_.size() <= limits_.max_bytes && load_records(what)) return ranges_.size();
     ranges_.clear();
     by_record_ = false;
     try {
-      parse_xml_bounded_inplace(doc_, buffer_, limits_, what);
+      parse_xml_bounded_inplace(doc_, buffer_, doc_limits_, what);
     } catch (...) {
       std::string().swap(buffer_);
       throw;
@@ -243,8 +260,10 @@ class XmlMapper final : public DocumentMapper {
   std::string document_value(const std::string& path) const override {
     pugi::xpath_query q = compile(path, "a document path");
     if (!by_record_) return trim(q.evaluate_string(doc_));
-    pugi::xml_document whole;  // not kept: only HTTP pages ask, and they are loaded whole
-    whole.load_buffer(buffer_.data(), buffer_.size(), pugi::parse_default, pugi::encoding_utf8);
+    // Not kept: only HTTP pages with next links ask. Within the document's budget like any
+    // whole tree (load_records checked its parts, not the whole).
+    pugi::xml_document whole;
+    parse_xml_bounded(whole, buffer_, doc_limits_, "the document");
     return trim(q.evaluate_string(whole));
   }
 
@@ -292,14 +311,14 @@ class XmlMapper final : public DocumentMapper {
     std::optional<XmlRecordScan> scan = scan_xml_records(buffer_, *record_path_);
     if (!scan) return false;
     try {
-      parse_xml_bounded(doc_, scan->skeleton, limits_, what);
+      parse_xml_bounded(doc_, scan->skeleton, doc_limits_, what);
     } catch (const core::SyncError&) {
       doc_.reset();
       return false;
     }
     doc_.reset();
     std::string().swap(scan->skeleton);
-    ParseLimits record_limits = limits_;
+    ParseLimits record_limits = doc_limits_;
     record_limits.max_depth -= static_cast<int>(record_path_->size()) - 1;  // the record's own depth
     if (record_limits.max_depth < 1) return false;
     const bool hash_ids = scan->records.size() > hash_remote_ids_above_;
@@ -326,6 +345,10 @@ class XmlMapper final : public DocumentMapper {
   bool parse_record(std::string_view text, const ParseLimits& limits) {
     if (text.size() > limits.max_bytes) return false;
     if (find_unknown_entity(text)) return false;  // the whole parse names it
+    // One tree at a time, but a record of many tiny elements can inflate too. The scan for it is
+    // skipped where no record of this size could (no node comes from fewer than 2 bytes).
+    if (72 * (text.size() / 2 + 2) > limits.max_dom_bytes && xml_dom_estimate(text) > limits.max_dom_bytes)
+      return false;
     if (!record_doc_.load_buffer(text.data(), text.size(), pugi::parse_default, pugi::encoding_auto)) return false;
     // Every element comes from a '<' not followed by '/': fewer of those than max_depth, and no
     // element can be deeper.
@@ -418,6 +441,7 @@ class XmlMapper final : public DocumentMapper {
   // Set when the records path and every field path allow parsing record by record.
   std::optional<std::vector<std::string>> record_path_;
   std::string buffer_;  // the document of load_in_place: doc_'s nodes or ranges_ point into it
+  ParseLimits doc_limits_;  // limits_ with the loaded document's memory budget
   pugi::xml_document doc_;
   pugi::xpath_node_set nodes_;
   bool by_record_ = false;            // ranges_ (not doc_ and nodes_) hold the records
@@ -466,27 +490,36 @@ class JsonMapper final : public DocumentMapper {
   }
 
   std::size_t load(std::string_view text, const std::string& what) override {
-    doc_ = parse_json_bounded(text, limits_, what);
-    array_ = nullptr;
-    const Json* found = find(doc_, records_);
-    if (!found)
-      permanent(what + ": records path \"" + records_path_ + "\" is not in the document");
-    if (!found->is_array())
-      permanent(what + ": records path \"" + records_path_ + "\" leads to " +
-                (found->is_object() ? std::string("an object") : std::string("a ") + found->type_name()) +
-                ", expected an array");
-    array_ = found;
-    return array_->size();
+    return load_in_place(std::string(text), what);
   }
 
+  // The document is checked whole (size, depth, well-formed, without building anything), kept,
+  // and its records parsed one at a time when asked for (json_records.hpp).
   std::size_t load_in_place(std::string&& text, const std::string& what) override {
-    const std::string owned = std::move(text);  // released when parsed: the DOM holds the values
-    return load(owned, what);
+    clear();
+    if (text.size() >= UINT32_MAX)
+      permanent(what + ": a JSON document of 4 GiB or more is not supported (" + std::to_string(text.size()) + " bytes)");
+    dom_limits_ = budgeted(limits_, text.size());
+    what_ = what;
+    if (std::optional<Utf8MarkedJson> marked = check_json_bounded(text, dom_limits_, what)) {
+      std::string().swap(text);
+      buffer_ = std::move(marked->text);
+    } else {
+      buffer_ = std::move(text);
+    }
+    const std::optional<ByteRange> found = json_value_range(buffer_, tokens(records_));
+    if (!found)
+      permanent(what + ": records path \"" + records_path_ + "\" is not in the document");
+    if (buffer_[found->begin] != '[')
+      permanent(what + ": records path \"" + records_path_ + "\" leads to " + kind_of(buffer_[found->begin]) +
+                ", expected an array");
+    starts_ = json_array_elements(buffer_, *found);
+    return starts_.size();
   }
 
   std::string remote_id(std::size_t index) const override {
-    if (!array_ || index >= array_->size()) return {};
-    const Json& r = (*array_)[index];
+    if (index >= starts_.size()) return {};
+    const Json& r = record(index);
     if (r.is_object()) {
       std::optional<std::string> invalid;
       if (const JsonField& f = fields_[static_cast<std::size_t>(Field::remote_id)]; f.spec) {
@@ -503,29 +536,62 @@ class JsonMapper final : public DocumentMapper {
 
   std::vector<IncomingAccount> map(std::size_t first, std::size_t last) const override {
     std::vector<IncomingAccount> out;
-    if (!array_) return out;
-    last = std::min(last, array_->size());
-    for (std::size_t i = first; i < last; ++i) out.push_back(map_one((*array_)[i], i));
+    last = std::min(last, starts_.size());
+    if (last > first) out.reserve(last - first);
+    for (std::size_t i = first; i < last; ++i) out.push_back(map_one(record(i), i));
     return out;
   }
 
   std::string cursor_value(std::size_t index) const override {
-    if (!cursor_field_ || !array_ || index >= array_->size()) return {};
-    const Json* v = find((*array_)[index], *cursor_field_);
+    if (!cursor_field_ || index >= starts_.size()) return {};
+    const Json* v = find(record(index), *cursor_field_);
     if (!v || v->is_null() || v->is_object() || v->is_array()) return {};
     return v->is_string() ? v->get<std::string>() : v->dump();
   }
 
   std::string document_value(const std::string& path) const override {
-    const Json* v = find(doc_, pointer(path, "a document path"));
-    if (!v || v->is_null()) return {};
-    if (v->is_string()) return v->get<std::string>();
-    if (v->is_object() || v->is_array())
-      permanent("the value at \"" + path + "\" is " + type_name(*v) + ", expected a string");
-    return v->dump();
+    const std::optional<ByteRange> at = json_value_range(buffer_, tokens(pointer(path, "a document path")));
+    if (!at) return {};
+    const Json v = parse_checked_json(std::string_view(buffer_).substr(at->begin, at->end - at->begin), dom_limits_, what_);
+    if (v.is_null()) return {};
+    if (v.is_string()) return v.get<std::string>();
+    if (v.is_object() || v.is_array())
+      permanent("the value at \"" + path + "\" is " + type_name(v) + ", expected a string");
+    return v.dump();
   }
 
  private:
+  void clear() {
+    std::string().swap(buffer_);
+    std::vector<std::uint32_t>().swap(starts_);
+    cached_index_.reset();
+    cached_ = Json();
+  }
+
+  // Record `index` parsed on its own (valid until the next call).
+  const Json& record(std::size_t index) const {
+    if (cached_index_ != index) {
+      const std::size_t begin = starts_[index];
+      cached_index_.reset();
+      cached_ = parse_checked_json(std::string_view(buffer_).substr(begin, json_value_end(buffer_, begin) - begin),
+                                   dom_limits_, what_);
+      cached_index_ = index;
+    }
+    return cached_;
+  }
+
+  // What a value starting with `c` is, for messages ("an object", "a string", ...).
+  static std::string kind_of(char c) {
+    switch (c) {
+      case '{': return "an object";
+      case '"': return "a string";
+      case 't':
+      case 'f': return "a boolean";
+      case 'n': return "a null";
+      default: return "a number";
+    }
+  }
+
   // The value at `p` below `v`, or nullptr when absent (never throws).
   static const Json* find(const Json& v, const Json::json_pointer& p) {
     const Json* cur = &v;
@@ -623,8 +689,12 @@ class JsonMapper final : public DocumentMapper {
   std::optional<Json::json_pointer> contact_records_;
   std::array<JsonField, core::kContactFieldCount> contact_fields_;
   std::optional<Json::json_pointer> cursor_field_;
-  Json doc_;
-  const Json* array_ = nullptr;
+  ParseLimits dom_limits_;   // limits_ with the loaded document's memory budget
+  std::string what_;         // the loaded document, for messages
+  std::string buffer_;       // the loaded document (UTF-8-marked when it needed it)
+  std::vector<std::uint32_t> starts_;  // where each record begins in buffer_
+  mutable std::optional<std::size_t> cached_index_;
+  mutable Json cached_;      // record(cached_index_)
 };
 
 }  // namespace

@@ -3,10 +3,12 @@
 // JSON: nlohmann/json parses a 1M-deep document (its parser and destructor are iterative) but
 // dump() and copy are recursive and overflow the stack later, far from the input. So a
 // depth-counting SAX pass runs first and aborts as soon as the nesting exceeds the limit; only a
-// document that passed it is parsed into a value.
+// document that passed it is parsed into a value, by a builder that counts what the tree takes
+// and stops at ParseLimits::max_dom_bytes (a tree of many tiny values takes 10-30x the text).
 // XML: pugixml has no limits of its own (and expands no entities), so the size is capped before
-// it sees the bytes, and the depth is checked afterwards by an iterative walk (no recursion, so a
-// 1M-deep tree cannot overflow the stack here either).
+// it sees the bytes, so is the tree's memory (estimated from the text), and the depth is checked
+// afterwards by an iterative walk (no recursion, so a 1M-deep tree cannot overflow the stack
+// here either).
 
 #include "connectors/http/bounded_parse.hpp"
 
@@ -200,9 +202,63 @@ std::optional<Utf8MarkedJson> mark_invalid_utf8_in_json_strings(std::string_view
 
 namespace {
 
-// parse_json_bounded on a document already marked; `marked` (when set) maps error offsets back.
-nlohmann::json parse_json_marked(std::string_view text, const Utf8MarkedJson* marked, const ParseLimits& limits,
-                                 const std::string& what) {
+// Builds the value as nlohmann's own DOM parser does, counting what the tree takes, and stops
+// once that passes the budget. The counts are upper estimates for x86-64 with glibc's malloc
+// (16 bytes of overhead per block), peaks included: a value is 16 bytes in its array, but 64
+// are counted, since a vector that grows holds its old and its new buffer at once (up to 3x),
+// and destroying a nested tree moves its values onto a growing stack of nlohmann's (measured:
+// 54 bytes a value at the peak); an object member is a map node (key string, value, links); a
+// string or a container a block of its own, and a string longer than 15 bytes one more for its
+// characters.
+class BudgetedDomSax {
+ public:
+  using number_integer_t = json::number_integer_t;
+  using number_unsigned_t = json::number_unsigned_t;
+  using number_float_t = json::number_float_t;
+  using string_t = json::string_t;
+  using binary_t = json::binary_t;
+
+  BudgetedDomSax(json& result, std::size_t budget) : inner_(result, false), budget_(budget) {}
+
+  bool null() { return spend(kSlot) && inner_.null(); }
+  bool boolean(bool v) { return spend(kSlot) && inner_.boolean(v); }
+  bool number_integer(number_integer_t v) { return spend(kSlot) && inner_.number_integer(v); }
+  bool number_unsigned(number_unsigned_t v) { return spend(kSlot) && inner_.number_unsigned(v); }
+  bool number_float(number_float_t v, const string_t& s) { return spend(kSlot) && inner_.number_float(v, s); }
+  bool string(string_t& s) { return spend(kSlot + kBlock + heap(s.size())) && inner_.string(s); }
+  bool binary(binary_t& b) { return spend(kSlot + kBlock + b.size()) && inner_.binary(b); }
+  bool key(string_t& k) { return spend(kMember + heap(k.size())) && inner_.key(k); }
+  bool start_object(std::size_t n) { return spend(kSlot + kBlock + 32) && inner_.start_object(n); }
+  bool end_object() { return inner_.end_object(); }
+  bool start_array(std::size_t n) { return spend(kSlot + kBlock + 8) && inner_.start_array(n); }
+  bool end_array() { return inner_.end_array(); }
+  bool parse_error(std::size_t position, const std::string& last, const nlohmann::detail::exception& ex) {
+    return inner_.parse_error(position, last, ex);
+  }
+
+  bool over_budget() const { return over_; }
+
+ private:
+  static constexpr std::size_t kSlot = 64, kBlock = 48, kMember = 128;
+  static std::size_t heap(std::size_t n) { return n > 15 ? n + 1 + 16 : 0; }
+  bool spend(std::size_t n) {
+    used_ += n;
+    over_ = used_ > budget_;
+    return !over_;
+  }
+
+  nlohmann::detail::json_sax_dom_parser<json> inner_;
+  std::size_t budget_;
+  std::size_t used_ = 0;
+  bool over_ = false;
+};
+
+std::string mib(std::size_t bytes) { return std::to_string((bytes + (std::size_t{1} << 20) - 1) >> 20) + " MiB"; }
+
+// The depth, size and well-formedness checks of parse_json_bounded, on a document already
+// marked; `marked` (when set) maps error offsets back.
+void check_json_marked(std::string_view text, const Utf8MarkedJson* marked, const ParseLimits& limits,
+                       const std::string& what) {
   auto original = [&](std::size_t offset) { return marked ? marked->original_offset(offset) : offset; };
   DepthLimitSax sax(limits.max_depth);
   const bool ok = json::sax_parse(text.begin(), text.end(), &sax);
@@ -220,13 +276,21 @@ nlohmann::json parse_json_marked(std::string_view text, const Utf8MarkedJson* ma
     }
     fail(what, "JSON", 0, "rejected by the parser");
   }
-  // The SAX pass accepted the document; a second failure here would be a library bug, but it is
+}
+
+// parse_json_bounded on a document already marked and checked.
+nlohmann::json build_json(std::string_view text, const ParseLimits& limits, const std::string& what) {
+  json result;
+  BudgetedDomSax sax(result, limits.max_dom_bytes);
+  const bool ok = json::sax_parse(text.begin(), text.end(), &sax);
+  if (sax.over_budget())
+    throw core::SyncError(core::SyncError::Kind::permanent,
+                          what + ": JSON document refused: its values would take more than " +
+                              mib(limits.max_dom_bytes) + " in memory (many small values); SPEC allows 32 MB + 3x the document");
+  // The check pass accepted the document; a failure here would be a library bug, but it is
   // still reported as bad input rather than escaping as a nlohmann exception.
-  try {
-    return json::parse(text.begin(), text.end());
-  } catch (const json::exception& e) {
-    fail(what, "JSON", 0, json_reason(e.what()));
-  }
+  if (!ok || result.is_discarded()) fail(what, "JSON", 0, "rejected by the parser");
+  return result;
 }
 
 }  // namespace
@@ -238,9 +302,51 @@ nlohmann::json parse_json_bounded(std::string_view text, const ParseLimits& limi
          "document too large (" + std::to_string(text.size()) + " bytes, limit " +
              std::to_string(limits.max_bytes) + ")");
   }
-  if (const auto marked = mark_invalid_utf8_in_json_strings(text))
-    return parse_json_marked(marked->text, &*marked, limits, what);
-  return parse_json_marked(text, nullptr, limits, what);
+  if (const auto marked = check_json_bounded(text, limits, what)) return build_json(marked->text, limits, what);
+  return build_json(text, limits, what);
+}
+
+nlohmann::json parse_checked_json(std::string_view text, const ParseLimits& limits, const std::string& what) {
+  return build_json(text, limits, what);
+}
+
+std::optional<Utf8MarkedJson> check_json_bounded(std::string_view text, const ParseLimits& limits,
+                                                 const std::string& what) {
+  if (text.size() > limits.max_bytes) {
+    fail(what, "JSON", limits.max_bytes,
+         "document too large (" + std::to_string(text.size()) + " bytes, limit " +
+             std::to_string(limits.max_bytes) + ")");
+  }
+  std::optional<Utf8MarkedJson> marked = mark_invalid_utf8_in_json_strings(text);
+  check_json_marked(marked ? std::string_view(marked->text) : text, marked ? &*marked : nullptr, limits, what);
+  return marked;
+}
+
+std::size_t xml_dom_estimate(std::string_view text) {
+  // pugixml: 64 bytes per node (element, text, CDATA), 40 per attribute, in 32 KiB pages.
+  constexpr std::size_t kNode = 72, kAttribute = 48;
+  std::size_t nodes = 1, attributes = 0;  // the document node
+  bool in_tag = false, has_text = false;
+  char quote = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quote) {
+      if (c == quote) quote = 0;
+    } else if (in_tag) {
+      if (c == '"' || c == '\'') quote = c;
+      else if (c == '=') ++attributes;
+      else if (c == '>') in_tag = false;
+    } else if (c == '<') {
+      nodes += has_text ? 1 : 0;
+      has_text = false;
+      in_tag = true;
+      const char next = i + 1 < text.size() ? text[i + 1] : '/';
+      if (next != '/' && next != '?') ++nodes;  // a start tag, a CDATA section or a declaration
+    } else if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+      has_text = true;
+    }
+  }
+  return (nodes + (has_text ? 1 : 0)) * kNode + attributes * kAttribute;
 }
 
 namespace {
@@ -261,12 +367,43 @@ void check_xml_depth(pugi::xml_document& doc, std::string_view text, const Parse
            std::to_string(line_of(text, offset)) + ")");
 }
 
-void check_xml_size(std::size_t size, const ParseLimits& limits, const std::string& what) {
-  if (size > limits.max_bytes) {
+// The offset of the '<' of the first element nested deeper than max_depth, from the text alone
+// (what check_xml_depth finds in the tree), or nullopt.
+std::optional<std::size_t> xml_depth_offset(std::string_view text, int max_depth) {
+  int depth = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '<' || i + 1 >= text.size()) continue;
+    const char next = text[i + 1];
+    const std::size_t open = i;
+    char quote = 0;
+    for (++i; i < text.size() && (quote || text[i] != '>'); ++i)
+      if (quote ? text[i] == quote : (text[i] == '"' || text[i] == '\'')) quote = quote ? 0 : text[i];
+    if (next == '/') --depth;
+    else if (next != '!' && next != '?' && text[i - 1] != '/' && ++depth > max_depth) return open;
+    else if (next != '!' && next != '?' && text[i - 1] == '/' && depth + 1 > max_depth) return open;
+  }
+  return std::nullopt;
+}
+
+// The size cap, then the tree's memory (estimated before pugixml allocates any of it). A
+// document that is also too deep is refused as such (what the parse would have said).
+void check_xml_size(std::string_view text, const ParseLimits& limits, const std::string& what) {
+  if (text.size() > limits.max_bytes) {
     fail(what, "XML", limits.max_bytes,
-         "document too large (" + std::to_string(size) + " bytes, limit " +
+         "document too large (" + std::to_string(text.size()) + " bytes, limit " +
              std::to_string(limits.max_bytes) + ")");
   }
+  if (limits.max_dom_bytes == SIZE_MAX) return;
+  const std::size_t need = xml_dom_estimate(text);
+  if (need <= limits.max_dom_bytes) return;
+  if (const auto deep = xml_depth_offset(text, limits.max_depth))
+    fail(what, "XML", *deep,
+         "nesting deeper than " + std::to_string(limits.max_depth) + " levels (line " +
+             std::to_string(line_of(text, *deep)) + ")");
+  throw core::SyncError(core::SyncError::Kind::permanent,
+                        what + ": XML document refused: its tree would take about " + mib(need) +
+                            " in memory, more than " + mib(limits.max_dom_bytes) +
+                            " (many small elements or attributes); SPEC allows 32 MB + 3x the document");
 }
 
 // After pugixml parsed `text` into `doc`: a parse error names its offset and line (and leaves
@@ -287,7 +424,7 @@ void check_xml_parsed(pugi::xml_document& doc, const pugi::xml_parse_result& res
 
 void parse_xml_bounded(pugi::xml_document& doc, std::string_view text, const ParseLimits& limits,
                        const std::string& what) {
-  check_xml_size(text.size(), limits, what);
+  check_xml_size(text, limits, what);
   refuse_unknown_entities(text, what);  // pugixml would keep "&foo;" as text
   // parse_default: no parse_doctype, so DOCTYPE internals (entity declarations) are skipped, and
   // pugixml never expands custom or external entities anyway.
@@ -297,7 +434,7 @@ void parse_xml_bounded(pugi::xml_document& doc, std::string_view text, const Par
 
 void parse_xml_bounded_inplace(pugi::xml_document& doc, std::string& text, const ParseLimits& limits,
                                const std::string& what) {
-  check_xml_size(text.size(), limits, what);
+  check_xml_size(text, limits, what);
   refuse_unknown_entities(text, what);
   // Same options as parse_xml_bounded. pugixml rewrites the bytes as it goes (terminators,
   // unescaped text), so the line of an error is counted in the rewritten bytes.

@@ -1,10 +1,12 @@
 #pragma once
-// Parsing untrusted documents with limits (SPEC §10 "huge or deeply nested documents").
-// nlohmann/json parses a 1M-deep body but crashes later on dump or copy, so JSON is checked
-// by a depth-counting SAX pass first; pugixml has no limits of its own, so the size is capped
-// before it sees the bytes. Neither expands external entities.
+// Parsing untrusted documents with limits (SPEC §10 "huge or deeply nested documents", "a
+// hostile document that inflates in memory"). nlohmann/json parses a 1M-deep body but crashes
+// later on dump or copy, so JSON is checked by a depth-counting SAX pass first; pugixml has no
+// limits of its own, so the size is capped before it sees the bytes. Both trees can be given a
+// memory budget (ParseLimits::max_dom_bytes). Neither expands external entities.
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,7 +20,21 @@ namespace erpsync::connectors {
 struct ParseLimits {
   std::size_t max_bytes = std::size_t{256} << 20;  // 256 MiB
   int max_depth = 64;                               // nesting of arrays/objects or elements
+  // The most memory a parse may give its tree (JSON: counted while it is built; XML: estimated
+  // from the text before pugixml sees it): a document over it is refused as one that inflates
+  // in memory (SPEC §10). Unlimited unless set; file feeds set dom_budget() of their document.
+  std::size_t max_dom_bytes = SIZE_MAX;
 };
+
+// SPEC §10/§11: a document parsed whole takes at most 32 MB + 3x its size. The document itself
+// is one of the three; its tree gets two more and half of the 32 MB (the daemon's own memory,
+// its libraries and the mapped records of a slice take the other half).
+constexpr std::size_t kDomSlack = std::size_t{16} << 20;
+constexpr std::size_t dom_budget(std::size_t document_bytes) { return kDomSlack + 2 * document_bytes; }
+
+// An upper estimate of the memory pugixml takes for the tree of `text` (its nodes and
+// attributes, not the text): one pass over the bytes, nothing allocated.
+std::size_t xml_dom_estimate(std::string_view text);
 
 // A JSON document whose ill-formed UTF-8 inside strings was replaced (see below).
 struct Utf8MarkedJson {
@@ -42,6 +58,17 @@ std::optional<Utf8MarkedJson> mark_invalid_utf8_in_json_strings(std::string_view
 // byte offset and the reason: malformed, too large, too deep, invalid UTF-8 outside a string.
 nlohmann::json parse_json_bounded(std::string_view text, const ParseLimits& limits,
                                   const std::string& what);
+
+// The checks of parse_json_bounded (size, depth, well-formed) without building a value: throws
+// the same errors. Returns the UTF-8-marked copy of `text` when one was needed (then it is
+// what a parse must read), else nullopt.
+std::optional<Utf8MarkedJson> check_json_bounded(std::string_view text, const ParseLimits& limits,
+                                                 const std::string& what);
+
+// Parses `text`, which check_json_bounded() accepted (or one value inside such a document),
+// into a value whose tree stays within limits.max_dom_bytes: beyond it, throws
+// core::SyncError{permanent} naming `what`.
+nlohmann::json parse_checked_json(std::string_view text, const ParseLimits& limits, const std::string& what);
 
 // Parses `text` as XML into `doc` (pugixml, no DOCTYPE entity expansion). Throws
 // core::SyncError{permanent} naming `what`, the byte offset (and line) and the reason:

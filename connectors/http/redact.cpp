@@ -233,4 +233,42 @@ std::string Redactor::text(std::string_view input) const {
   return s;
 }
 
+void SecretBook::add_configured(const std::vector<std::string>& secrets) {
+  std::lock_guard lock(mutex_);
+  for (const auto& s : secrets)
+    if (std::find(configured_.begin(), configured_.end(), s) == configured_.end()) configured_.push_back(s);
+  rebuild_locked();
+}
+
+void SecretBook::add_learned(std::string secret) {
+  std::lock_guard lock(mutex_);
+  if (std::find(learned_.begin(), learned_.end(), secret) != learned_.end()) return;
+  learned_.push_back(std::move(secret));
+  if (learned_.size() > kMaxLearned) learned_.pop_front();
+  rebuild_locked();
+}
+
+// A new Redactor each time (secrets are added rarely, lines are redacted often): readers take
+// the current one and redact without holding the lock.
+void SecretBook::rebuild_locked() {
+  auto next = std::make_shared<Redactor>();
+  for (const auto& s : configured_) next->add_secret(s);
+  for (const auto& s : learned_) next->add_secret(s);
+  redactor_ = std::move(next);
+}
+
+std::string SecretBook::text(std::string_view text) const {
+  std::shared_ptr<const Redactor> r;
+  {
+    std::lock_guard lock(mutex_);
+    r = redactor_;
+  }
+  return r->text(text);
+}
+
+SecretBook& process_secrets() {
+  static SecretBook book;
+  return book;
+}
+
 }  // namespace erpsync::connectors::http

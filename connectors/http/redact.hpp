@@ -5,6 +5,9 @@
 // Thread-safety: configure (add_*) before sharing; the const methods are safe to call from any
 // thread afterwards.
 
+#include <deque>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,5 +48,33 @@ class Redactor {
 
 // True for query parameter names that carry credentials (case-insensitive).
 bool is_secret_param(std::string_view name);
+
+// The process's secrets, for the text that leaves it: the daemon's log sink and the run
+// message it stores redact with this book (SPEC §8), so call sites never redact by hand. It
+// holds what the configuration declares (added at start and at every reload; an old value of
+// a rotated secret stays masked) and what connectors learn while running (a Magento admin
+// token), of which the latest kMaxLearned are kept (older tokens have long expired).
+//
+// Thread-safety: every method may be called from any thread at any time.
+class SecretBook {
+ public:
+  static constexpr std::size_t kMaxLearned = 32;
+
+  void add_configured(const std::vector<std::string>& secrets);
+  void add_learned(std::string secret);
+  // Redactor::text() with every secret of the book.
+  std::string text(std::string_view text) const;
+
+ private:
+  void rebuild_locked();
+
+  mutable std::mutex mutex_;
+  std::vector<std::string> configured_;
+  std::deque<std::string> learned_;
+  std::shared_ptr<const Redactor> redactor_ = std::make_shared<const Redactor>();
+};
+
+// The one book of this process.
+SecretBook& process_secrets();
 
 }  // namespace erpsync::connectors::http

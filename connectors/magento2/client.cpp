@@ -195,6 +195,9 @@ std::string Magento2Client::admin_token() {
   if (!token.is_string() || token.get<std::string>().empty())
     throw SyncError(SyncError::Kind::permanent, prefix + ": the token answer is not a JSON string");
   admin_token_ = token.get<std::string>();
+  // A credential like any configured one: masked wherever a log line or a stored run message
+  // could show it (a store that echoes it in an error body, say).
+  http::process_secrets().add_learned(*admin_token_);
   return *admin_token_;
 }
 

@@ -150,6 +150,42 @@ TEST_P(SecretsInLogs, DatabaseErrorsNeverLogThePassword) {
   EXPECT_TRUE(leaks.empty()) << leaks.size() << " lines with a secret, first: " << leaks.front();
 }
 
+TEST_P(SecretsInLogs, AMagentoAdminTokenEchoedInAnErrorReachesNeitherLogNorSyncRuns) {
+  // The token is no configured secret: the daemon learns it from the login answer.
+  const std::string token = "canary-admin-token-3d9f1c";
+  server_.on("POST", "/rest/V1/integration/admin/token", FakeReply::json(200, "\"" + token + "\""));
+  server_.on("GET", "/rest/V1/customers/search",
+             FakeReply::json(400, R"({"message":"request refused for token )" + token + R"("})"));
+  const std::string db = (dir_.path() / "crm.db").string();
+  const std::string connection = "Driver=SQLite3;Database=" + db;
+  const std::string config = dir_.write(
+      "erpsync.json",
+      "{ \"database\": { \"connection\": \"" + connection + "\" },\n  \"log\": { \"level\": \"debug\", \"format\": \"" +
+          GetParam() + R"(" },
+  "connectors": [ { "name": "shop", "type": "magento2", "base_url": ")" + server_.url("/") + R"(",
+    "auth": { "type": "admin", "username": "sync", "password": ")" + kFilePassword + R"(" },
+    "default_owner": "ecommerce", "account_code_attribute": "erp_account_code", "streams": ["customers"] } ] }
+)",
+      false);
+  ::chmod(config.c_str(), 0600);
+
+  const ProcessResult once = erpsyncd(config, {"--once"});
+  EXPECT_EQ(once.exit_code, 1) << once.all();
+  EXPECT_THAT(once.all(), HasSubstr("400"));
+  bool token_used = false;
+  for (const RecordedRequest& r : server_.requests())
+    token_used = token_used || r.header("Authorization").value_or("") == "Bearer " + token;
+  EXPECT_TRUE(token_used);
+  EXPECT_EQ(once.all().find(token), std::string::npos) << once.all();
+  const ProcessResult report = erpsyncd(config, {"report"});
+  EXPECT_EQ(report.all().find(token), std::string::npos) << report.all();
+  // The run's row says what failed, without the token.
+  const std::string message = odbc_scalar(connection, "SELECT message FROM sync_runs WHERE connector = 'shop'");
+  EXPECT_THAT(message, HasSubstr("400"));
+  EXPECT_THAT(message, HasSubstr("***"));
+  EXPECT_EQ(message.find(token), std::string::npos) << message;
+}
+
 INSTANTIATE_TEST_SUITE_P(LogFormats, SecretsInLogs, ::testing::Values("text", "json"));
 
 TEST(WorldReadableConfig, InlineSecretGivesAWarning) {

@@ -93,6 +93,27 @@ TEST_P(Magento, CustomersAttachParkAndOrdersKeepExactTotals) {
   EXPECT_EQ(shop_.rejected_signatures(), 0);
 }
 
+TEST_P(Magento, ParkedDropRemovesTheConnectorsParkedRecordsOnly) {
+  configure(write_file("erp.xml", R"(<E><C id="1" code="C-1"><N>Acme</N><R>carol</R></C></E>)"));
+  shop_.put_customer(customer(1002, "2026-05-01 08:00:00", "C-2"));  // no such Account: parked
+  shop_.put_order(order(3003, 1002, "0.1"));                         // its order parked too
+  ASSERT_EQ(erpsyncd({"--once"}).exit_code, 0);
+  ASSERT_EQ(scalar("SELECT COUNT(*) FROM sync_parked WHERE connector = 'shop'"), "2");
+  ProcessResult list = erpsyncd({"parked", "list"});
+  EXPECT_EQ(list.exit_code, 0) << list.all();
+  EXPECT_NE(list.out.find("Parked records (2)"), std::string::npos) << list.out;
+
+  // Another connector's name drops nothing; the right one drops both.
+  ProcessResult other = erpsyncd({"parked", "drop", "--connector", "erp"});
+  EXPECT_EQ(other.exit_code, 0) << other.all();
+  EXPECT_NE(other.out.find("dropped 0 parked record(s)"), std::string::npos) << other.out;
+  ProcessResult drop = erpsyncd({"parked", "drop", "--connector", "shop"});
+  EXPECT_EQ(drop.exit_code, 0) << drop.all();
+  EXPECT_NE(drop.out.find("dropped 2 parked record(s)"), std::string::npos) << drop.out;
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM sync_parked"), "0");
+  EXPECT_NE(erpsyncd({"parked", "list"}).out.find("Parked records (0)"), std::string::npos);
+}
+
 TEST_P(Magento, OrdersAreInsertedTogetherAndAChangedOrderIsUpdatedInPlace) {
   configure(write_file("erp.xml", R"(<E><C id="1" code="C-1"><N>Acme</N><R>carol</R></C></E>)"));
   shop_.put_customer(customer(1001, "2026-05-01 08:00:00", "C-1"));

@@ -103,6 +103,37 @@ TEST_P(Service, PlainHttpWithCredentialsWarnsAtStartAndAtEachReloadNamingTheConn
   ASSERT_EQ(daemon->wait_exit(30s), 0) << daemon->output();
 }
 
+TEST_P(Service, ARotatedFileSecretTakesEffectOnReloadAndNeitherValueIsLogged) {
+  // The remote accepts only the new token; the daemon starts with the old one.
+  FakeHttpServer server;
+  server.on("GET", "/feed", [](const RecordedRequest& r) {
+    if (r.header("Authorization").value_or("") == "Bearer new-token-2222-rotated")
+      return FakeReply::json(200, R"({"items":[{"id":"1","code":"A-1","name":"Alpha"}]})");
+    return FakeReply::json(401, R"({"error":"invalid token"})");
+  });
+  const std::string token = write_file("token", "old-token-1111-expired\n", false);
+  write_config(R"([{ "name": "erp", "type": "feed", "format": "json", "url": ")" + server.url("/feed") +
+               R"(", "records": "/items", "poll_interval": "1s", "default_owner": "sales", "timeout": "5s",
+                   "auth": { "type": "bearer", "token": "${file:)" + token + R"(}" },
+                   "fields": { "remote_id": "/id", "external_code": "/code", "name": "/name" } }])");
+  auto daemon = start();
+  ASSERT_TRUE(notify_->wait_for("READY=1", 30s)) << daemon->output();
+  // Refused: the connector waits for a reload (a new secret) before it tries again.
+  ASSERT_TRUE(daemon->wait_for_output("waits for a configuration reload", 30s)) << daemon->output();
+  EXPECT_NE(daemon->output().find("401"), std::string::npos) << daemon->output();
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM accounts"), "0");
+
+  // Rotated in the file: the reload reads it again, the next run authenticates.
+  write_file("token", "new-token-2222-rotated\n", false);
+  daemon->signal(SIGHUP);
+  ASSERT_TRUE(daemon->wait_for_output("status=ok", 60s)) << daemon->output();
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM accounts WHERE external_code = 'A-1'"), "1");
+  daemon->signal(SIGTERM);
+  ASSERT_EQ(daemon->wait_exit(30s), 0) << daemon->output();
+  EXPECT_EQ(daemon->output().find("old-token-1111-expired"), std::string::npos) << daemon->output();
+  EXPECT_EQ(daemon->output().find("new-token-2222-rotated"), std::string::npos) << daemon->output();
+}
+
 TEST_P(Service, ABadConfigAtStartExitsTwoBeforeReady) {
   write_config(R"([{ "name": "Bad Name", "type": "feed" }])");
   auto daemon = start();

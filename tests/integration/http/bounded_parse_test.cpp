@@ -88,6 +88,40 @@ TEST(BoundedParseJson, TooLargeIsRejectedBeforeParsing) {
   EXPECT_NE(msg.find("too large"), std::string::npos) << msg;
 }
 
+TEST(BoundedParseJson, ATreeOverItsMemoryBudgetIsRefusedAndOneWithinItParses) {
+  std::string many = "[1";
+  for (int i = 0; i < 100'000; ++i) many += ",1";
+  many += "]";
+  ParseLimits limits;
+  limits.max_dom_bytes = std::size_t{1} << 20;  // 100k values take more than 1 MiB
+  const std::string message = permanent_error_of([&] { parse_json_bounded(many, limits, "feed erp"); });
+  EXPECT_NE(message.find("feed erp"), std::string::npos) << message;
+  EXPECT_NE(message.find("in memory"), std::string::npos) << message;
+  limits.max_dom_bytes = std::size_t{64} << 20;
+  EXPECT_EQ(parse_json_bounded(many, limits, "feed erp").size(), 100'001u);
+}
+
+TEST(BoundedParseXml, ATreeOverItsMemoryBudgetIsRefusedBeforeParsingAndTooDeepStaysTooDeep) {
+  std::string many = "<E>";
+  for (int i = 0; i < 100'000; ++i) many += "<a x='1'/>";
+  many += "</E>";
+  EXPECT_GT(xml_dom_estimate(many), 100'000u * 64);  // every element and attribute counted
+  ParseLimits limits;
+  limits.max_dom_bytes = std::size_t{1} << 20;
+  pugi::xml_document doc;
+  std::string message = permanent_error_of([&] { parse_xml_bounded(doc, many, limits, "feed erp"); });
+  EXPECT_NE(message.find("in memory"), std::string::npos) << message;
+  EXPECT_FALSE(doc.document_element());
+  // Deep as well as big: the depth is what the parse would have reported.
+  std::string deep = "<E>";
+  for (int i = 0; i < 50'000; ++i) deep += "<a>";
+  for (int i = 0; i < 50'000; ++i) deep += "</a>";
+  deep += "</E>";
+  limits.max_dom_bytes = 4096;
+  message = permanent_error_of([&] { parse_xml_bounded(doc, deep, limits, "feed erp"); });
+  EXPECT_NE(message.find("at byte 192: nesting deeper than 64 levels (line 1)"), std::string::npos) << message;
+}
+
 TEST(BoundedParseXml, NormalDocumentPasses) {
   pugi::xml_document doc;
   parse_xml_bounded(doc, "<?xml version=\"1.0\"?><r><c code=\"A\"><n>ACME</n></c></r>", {}, "t");
