@@ -9,6 +9,7 @@
 #include "daemon/logging.hpp"
 #include "daemon/read_ahead_source.hpp"
 #include "daemon/redacting_store.hpp"
+#include "core/text.hpp"
 
 #include "connectors/feed/feed_source.hpp"
 #include "connectors/feed/url.hpp"
@@ -40,22 +41,15 @@ std::unique_ptr<odbc::OdbcStore> open_store(const config::Config& cfg, StoreMode
 namespace {
 
 // 'YYYY-MM-DD HH:MM:SS.mmm' UTC, the store's timestamp form.
-std::string utc_text(std::chrono::system_clock::time_point t) {
-  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return std::string(buf) + ".000";
-}
+std::string store_time(std::chrono::system_clock::time_point t) { return core::utc_text(t) + ".000"; }
 
 }  // namespace
 
 void apply_retention(const config::Config& cfg, odbc::OdbcStore& store) {
   const auto now = std::chrono::system_clock::now();
   try {
-    const auto [runs, rejections] = store.admin().purge_retention(utc_text(now - cfg.retention.runs),
-                                                                  utc_text(now - cfg.retention.resolved_rejections));
+    const auto [runs, rejections] = store.admin().purge_retention(store_time(now - cfg.retention.runs),
+                                                                  store_time(now - cfg.retention.resolved_rejections));
     if (runs + rejections > 0)
       logger("daemon")->info("retention: removed {} old run(s) and {} resolved rejection(s)", runs, rejections);
   } catch (const std::exception& e) {

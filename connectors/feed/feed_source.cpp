@@ -11,18 +11,12 @@
 #include "connectors/http/http_client.hpp"
 #include "core/errors.hpp"
 #include "core/rules/payload.hpp"
+#include "core/text.hpp"
 
 namespace erpsync::connectors::feed {
 namespace {
 
 using core::SyncError;
-
-std::string trim(std::string s) {
-  const char* ws = " \t\r\n";
-  auto b = s.find_first_not_of(ws);
-  if (b == std::string::npos) return {};
-  return s.substr(b, s.find_last_not_of(ws) - b + 1);
-}
 
 std::string replace_all(std::string text, const std::string& from, const std::string& to) {
   for (auto p = text.find(from); p != std::string::npos; p = text.find(from, p + to.size()))
@@ -201,7 +195,7 @@ std::optional<std::size_t> FeedSource::load_page(const FetchedDocument& doc, con
     case FeedPaging::Type::next_link: {
       std::string link;
       try {
-        link = trim(mapper_->document_value(p.next_link));
+        link = core::trimmed(mapper_->document_value(p.next_link));
       } catch (const SyncError& e) {
         throw SyncError(SyncError::Kind::permanent, where + ": next link: " + e.what());
       }

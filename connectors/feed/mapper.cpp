@@ -16,6 +16,7 @@
 #include "core/errors.hpp"
 #include "core/rules/normalize.hpp"
 #include "core/rules/payload.hpp"
+#include "core/text.hpp"
 
 namespace erpsync::connectors::feed {
 namespace {
@@ -30,14 +31,6 @@ constexpr std::array<std::string_view, 7> kRelationships = {"customer", "prospec
 
 [[noreturn]] void permanent(const std::string& msg) {
   throw core::SyncError(core::SyncError::Kind::permanent, msg);
-}
-
-std::string trim(std::string_view s) {
-  const char* ws = " \t\r\n\v\f";
-  auto b = s.find_first_not_of(ws);
-  if (b == std::string_view::npos) return {};
-  auto e = s.find_last_not_of(ws);
-  return std::string(s.substr(b, e - b + 1));
 }
 
 // Applies a field's value map; sets `invalid` for an unmapped relationship.
@@ -254,17 +247,17 @@ class XmlMapper final : public DocumentMapper {
 
   std::string cursor_value(std::size_t index) const override {
     if (!cursor_field_ || index >= size()) return {};
-    return trim(cursor_field_->evaluate_string(record(index)));
+    return core::trimmed(cursor_field_->evaluate_string(record(index)));
   }
 
   std::string document_value(const std::string& path) const override {
     pugi::xpath_query q = compile(path, "a document path");
-    if (!by_record_) return trim(q.evaluate_string(doc_));
+    if (!by_record_) return core::trimmed(q.evaluate_string(doc_));
     // Not kept: only HTTP pages with next links ask. Within the document's budget like any
     // whole tree (load_records checked its parts, not the whole).
     pugi::xml_document whole;
     parse_xml_bounded(whole, buffer_, doc_limits_, "the document");
-    return trim(q.evaluate_string(whole));
+    return core::trimmed(q.evaluate_string(whole));
   }
 
  private:
@@ -373,23 +366,23 @@ class XmlMapper final : public DocumentMapper {
 
   static std::string value(const XmlField& f, const pugi::xpath_node& n) {
     if (!f.plain || n.attribute() || n.node().type() != pugi::node_element)
-      return trim(f.query->evaluate_string(n));
+      return core::trimmed(f.query->evaluate_string(n));
     pugi::xpath_node first;
     walk_child_path(*f.plain, n.node(), 0, [&](const pugi::xpath_node& m) {
       first = m;
       return false;
     });
-    if (const pugi::xml_attribute a = first.attribute()) return trim(a.value());
+    if (const pugi::xml_attribute a = first.attribute()) return core::trimmed(a.value());
     const pugi::xml_node e = first.node();
     if (!e) return {};
     // The usual element: one text child and nothing else.
     const pugi::xml_node text = e.first_child();
     if (!*e.value() && (!text || (text == e.last_child() && !text.first_child() &&
                                   (text.type() == pugi::node_pcdata || text.type() == pugi::node_cdata))))
-      return text ? trim(text.value()) : std::string();
+      return text ? core::trimmed(text.value()) : std::string();
     std::string whole;
     append_string_value(first, whole);
-    return trim(whole);
+    return core::trimmed(whole);
   }
 
   // The contact nodes of a record, in document order.

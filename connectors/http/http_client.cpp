@@ -5,6 +5,7 @@
 // 7.88: --max-filesize 10000 downloaded all of a chunked 1 MB reply). The write callback sees
 // decoded bytes, so the same check bounds gzip bombs too.
 
+#include "core/text.hpp"
 #include "connectors/http/http_client.hpp"
 
 #include <curl/curl.h>
@@ -15,6 +16,7 @@
 
 #include "connectors/http/http_error.hpp"
 #include "connectors/http/redirect.hpp"
+#include "core/text.hpp"
 
 namespace erpsync::connectors::http {
 
@@ -94,12 +96,6 @@ struct CurlSlist {
   }
 };
 
-std::string trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return std::string(s);
-}
-
 }  // namespace
 
 struct CurlHttpClient::Impl {
@@ -138,7 +134,7 @@ struct CurlHttpClient::Impl {
     }
     const auto colon = line.find(':');
     if (colon != std::string_view::npos && colon > 0) {
-      self->response->headers.add(trim(line.substr(0, colon)), trim(line.substr(colon + 1)));
+      self->response->headers.add(core::trimmed(line.substr(0, colon)), core::trimmed(line.substr(colon + 1)));
     }
     return n;
   }

@@ -3,42 +3,21 @@
 #include <ctime>
 
 #include "core/errors.hpp"
+#include "core/text.hpp"
 
 namespace erpsync::connectors::magento2 {
 namespace {
 
 using core::SyncError;
 
-std::optional<std::time_t> to_time(const std::string& s) {
-  if (!core::is_utc_datetime(s)) return std::nullopt;
-  std::tm tm{};
-  tm.tm_year = std::stoi(s.substr(0, 4)) - 1900;
-  tm.tm_mon = std::stoi(s.substr(5, 2)) - 1;
-  tm.tm_mday = std::stoi(s.substr(8, 2));
-  tm.tm_hour = std::stoi(s.substr(11, 2));
-  tm.tm_min = std::stoi(s.substr(14, 2));
-  tm.tm_sec = std::stoi(s.substr(17, 2));
-  return timegm(&tm);
-}
-
-std::string format_time(std::time_t t) {
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
-}
-
 }  // namespace
 
 std::string shift_utc(const std::string& datetime, long long seconds) {
-  const auto t = to_time(datetime);
-  return t ? format_time(*t + static_cast<std::time_t>(seconds)) : datetime;
+  const auto t = datetime.size() == 19 ? core::parse_utc_text(datetime) : std::nullopt;
+  return t ? core::utc_text(*t + static_cast<std::time_t>(seconds)) : datetime;
 }
 
-std::string format_utc(std::chrono::system_clock::time_point t) {
-  return format_time(std::chrono::system_clock::to_time_t(t));
-}
+std::string format_utc(std::chrono::system_clock::time_point t) { return core::utc_text(t); }
 
 std::optional<KeysetCursor> parse_cursor(const std::string& text) {
   KeysetCursor c;
@@ -98,7 +77,7 @@ void KeysetPager::begin(const core::CursorState& cursor) {
     // The first read (or a cursor from before full re-reads were tracked): from the start.
     full_ = stored_.updated_at.empty();
     stored_.full_at = now_text;
-  } else if (auto f = to_time(stored_.full_at);
+  } else if (auto f = stored_.full_at.size() == 19 ? core::parse_utc_text(stored_.full_at) : std::nullopt;
              f && std::chrono::system_clock::from_time_t(*f) + s.full_resync_interval <= now) {
     full_ = true;
     stored_.full_at = now_text;

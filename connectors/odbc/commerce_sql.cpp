@@ -6,6 +6,7 @@
 #include <set>
 
 #include "connectors/odbc/sql_text.hpp"
+#include "core/text.hpp"
 
 namespace erpsync::connectors::odbc::commerce_sql {
 namespace {
@@ -20,18 +21,8 @@ Param opt_id(const std::optional<core::Ref>& r) { return Param::opt_i64(r ? std:
 
 std::string cutoff(std::chrono::seconds ttl) {
   const std::string now = utc_timestamp_now();  // 'YYYY-MM-DD HH:MM:SS.mmm'
-  std::tm tm{};
-  tm.tm_year = std::stoi(now.substr(0, 4)) - 1900;
-  tm.tm_mon = std::stoi(now.substr(5, 2)) - 1;
-  tm.tm_mday = std::stoi(now.substr(8, 2));
-  tm.tm_hour = std::stoi(now.substr(11, 2));
-  tm.tm_min = std::stoi(now.substr(14, 2));
-  tm.tm_sec = std::stoi(now.substr(17, 2));
-  std::time_t t = timegm(&tm) - static_cast<std::time_t>(ttl.count());
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return std::string(buf) + now.substr(19);
+  const std::time_t t = core::parse_utc_text(now).value_or(0) - static_cast<std::time_t>(ttl.count());
+  return core::utc_text(t) + now.substr(19);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include "connectors/odbc/connection_text.hpp"
 #include "connectors/odbc/dialect.hpp"
+#include "core/text.hpp"
 
 #include <algorithm>
 #include <array>
@@ -31,13 +32,6 @@ bool icontains(std::string_view hay, std::string_view needle) {
 
 namespace {
 
-std::string trim(std::string_view s) {
-  auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return {};
-  auto e = s.find_last_not_of(" \t\r\n");
-  return std::string(s.substr(b, e - b + 1));
-}
-
 // One `key=value` attribute of a connection string, as positions in the string.
 struct Attr {
   std::string key;             // trimmed
@@ -59,7 +53,7 @@ std::vector<Attr> parse_attrs(std::string_view s) {
       continue;
     }
     Attr a;
-    a.key = trim(s.substr(i, eq - i));
+    a.key = core::trimmed(s.substr(i, eq - i));
     std::size_t v = eq + 1;
     while (v < s.size() && s[v] == ' ') ++v;
     a.value_begin = v;
@@ -89,7 +83,7 @@ std::vector<Attr> parse_attrs(std::string_view s) {
 }
 
 std::string unbrace(std::string_view raw) {
-  std::string v = trim(raw);
+  std::string v = core::trimmed(raw);
   if (v.size() >= 2 && v.front() == '{' && v.back() == '}') {
     std::string inner = v.substr(1, v.size() - 2);
     std::string out;
@@ -212,15 +206,11 @@ bool is_write_statement(std::string_view sql) {
 
 std::string utc_timestamp_now() {
   using namespace std::chrono;
-  auto now = system_clock::now();
-  auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::time_t t = system_clock::to_time_t(now);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%03d", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return buf;
+  const auto now = system_clock::now();
+  const auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
+  char frac[8];
+  std::snprintf(frac, sizeof frac, ".%03d", static_cast<int>(ms));
+  return core::utc_text(now) + frac;
 }
 
 std::vector<Diagnostic> diagnostics_of(SQLSMALLINT type, SQLHANDLE handle) {
