@@ -8,13 +8,12 @@
 #include "core/rules/decider_support.hpp"
 #include "core/rules/normalize.hpp"
 #include "core/rules/payload.hpp"
+#include "core/rules/payload_codec.hpp"
 #include "core/rules/value_check.hpp"
 
 namespace erpsync::core {
 namespace {
 
-using detail::append_field;
-using detail::opt_get;
 using detail::quote_id;
 
 const std::string kAccountEntity = "account";
@@ -282,86 +281,51 @@ CommerceKeys base_keys(const MatchPolicy& policy, std::span<const Input> records
 
 }  // namespace
 
-std::string to_customer_payload(const IncomingCustomer& c) {
-  nlohmann::json j = {{"remote_id", c.remote_id}, {"external_code", c.external_code}, {"email", c.email},
-                      {"first_name", c.first_name}, {"last_name", c.last_name}, {"company", c.company},
-                      {"phone", c.phone}, {"updated_at", c.updated_at}};
-  if (c.invalid) j["invalid"] = *c.invalid;
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
+namespace {
 
-std::optional<IncomingCustomer> customer_from_payload(const std::string& json) {
-  auto j = nlohmann::json::parse(json, nullptr, false);
-  if (!j.is_object() || !j.contains("remote_id")) return std::nullopt;
-  IncomingCustomer c;
-  c.remote_id = opt_get(j, "remote_id");
-  c.external_code = opt_get(j, "external_code");
-  c.email = opt_get(j, "email");
-  c.first_name = opt_get(j, "first_name");
-  c.last_name = opt_get(j, "last_name");
-  c.company = opt_get(j, "company");
-  c.phone = opt_get(j, "phone");
-  c.updated_at = opt_get(j, "updated_at");
-  if (j.contains("invalid")) c.invalid = opt_get(j, "invalid");
-  return c;
-}
+using CustomerField = PayloadField<IncomingCustomer>;
+using OrderField = PayloadField<IncomingOrder>;
 
-std::string customer_payload_hash(const IncomingCustomer& c) {
-  // updated_at is left out: a save that changes nothing we map is not a change.
-  std::string in = "magento-customer-v1";
-  append_field(in, "remote_id", c.remote_id);
-  append_field(in, "external_code", c.external_code);
-  append_field(in, "email", c.email);
-  append_field(in, "first_name", c.first_name);
-  append_field(in, "last_name", c.last_name);
-  append_field(in, "company", c.company);
-  append_field(in, "phone", c.phone);
-  return sha256_hex(in);
-}
+// updated_at is stored but not hashed: a save that changes nothing we map is not a change.
+constexpr CustomerField kCustomerFields[] = {
+    CustomerField::text_field("remote_id", &IncomingCustomer::remote_id),
+    CustomerField::text_field("external_code", &IncomingCustomer::external_code),
+    CustomerField::text_field("email", &IncomingCustomer::email),
+    CustomerField::text_field("first_name", &IncomingCustomer::first_name),
+    CustomerField::text_field("last_name", &IncomingCustomer::last_name),
+    CustomerField::text_field("company", &IncomingCustomer::company),
+    CustomerField::text_field("phone", &IncomingCustomer::phone),
+    CustomerField::text_field("updated_at", &IncomingCustomer::updated_at, /*hashed=*/false),
+    CustomerField::optional_field("invalid", &IncomingCustomer::invalid, /*hashed=*/false),
+};
+constexpr PayloadCodec<IncomingCustomer> kCustomerCodec{"magento-customer-v1", kCustomerFields};
 
-std::string to_order_payload(const IncomingOrder& o) {
-  nlohmann::json j = {{"remote_id", o.remote_id}, {"customer_email", o.customer_email},
-                      {"increment_id", o.increment_id}, {"status", o.status}, {"state", o.state},
-                      {"grand_total", o.grand_total}, {"currency", o.currency},
-                      {"created_at", o.created_at}, {"updated_at", o.updated_at}};
-  if (o.customer_remote_id) j["customer_id"] = *o.customer_remote_id;
-  if (o.invalid) j["invalid"] = *o.invalid;
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
+std::string guest_flag(const IncomingOrder& o) { return o.customer_remote_id ? "0" : "1"; }
 
-std::optional<IncomingOrder> order_from_payload(const std::string& json) {
-  auto j = nlohmann::json::parse(json, nullptr, false);
-  if (!j.is_object() || !j.contains("remote_id")) return std::nullopt;
-  IncomingOrder o;
-  o.remote_id = opt_get(j, "remote_id");
-  if (j.contains("customer_id")) o.customer_remote_id = opt_get(j, "customer_id");
-  o.customer_email = opt_get(j, "customer_email");
-  o.increment_id = opt_get(j, "increment_id");
-  o.status = opt_get(j, "status");
-  o.state = opt_get(j, "state");
-  o.grand_total = opt_get(j, "grand_total");
-  o.currency = opt_get(j, "currency");
-  o.created_at = opt_get(j, "created_at");
-  o.updated_at = opt_get(j, "updated_at");
-  if (j.contains("invalid")) o.invalid = opt_get(j, "invalid");
-  return o;
-}
+constexpr OrderField kOrderFields[] = {
+    OrderField::text_field("remote_id", &IncomingOrder::remote_id),
+    OrderField::optional_field("customer_id", &IncomingOrder::customer_remote_id),
+    OrderField::derived_field("guest", &guest_flag),
+    OrderField::text_field("customer_email", &IncomingOrder::customer_email),
+    OrderField::text_field("increment_id", &IncomingOrder::increment_id),
+    OrderField::text_field("status", &IncomingOrder::status),
+    OrderField::text_field("state", &IncomingOrder::state),
+    OrderField::text_field("grand_total", &IncomingOrder::grand_total),
+    OrderField::text_field("currency", &IncomingOrder::currency),
+    OrderField::text_field("created_at", &IncomingOrder::created_at),
+    OrderField::text_field("updated_at", &IncomingOrder::updated_at),
+    OrderField::optional_field("invalid", &IncomingOrder::invalid, /*hashed=*/false),
+};
+constexpr PayloadCodec<IncomingOrder> kOrderCodec{"magento-order-v1", kOrderFields};
 
-std::string order_payload_hash(const IncomingOrder& o) {
-  std::string in = "magento-order-v1";
-  append_field(in, "remote_id", o.remote_id);
-  append_field(in, "customer_id", o.customer_remote_id ? *o.customer_remote_id : std::string());
-  append_field(in, "guest", o.customer_remote_id ? "0" : "1");
-  append_field(in, "customer_email", o.customer_email);
-  append_field(in, "increment_id", o.increment_id);
-  append_field(in, "status", o.status);
-  append_field(in, "state", o.state);
-  append_field(in, "grand_total", o.grand_total);
-  append_field(in, "currency", o.currency);
-  append_field(in, "created_at", o.created_at);
-  append_field(in, "updated_at", o.updated_at);
-  return sha256_hex(in);
-}
+}  // namespace
+
+std::string to_customer_payload(const IncomingCustomer& c) { return kCustomerCodec.to_payload(c); }
+std::optional<IncomingCustomer> customer_from_payload(const std::string& json) { return kCustomerCodec.from_payload(json); }
+std::string customer_payload_hash(const IncomingCustomer& c) { return kCustomerCodec.hash(c); }
+std::string to_order_payload(const IncomingOrder& o) { return kOrderCodec.to_payload(o); }
+std::optional<IncomingOrder> order_from_payload(const std::string& json) { return kOrderCodec.from_payload(json); }
+std::string order_payload_hash(const IncomingOrder& o) { return kOrderCodec.hash(o); }
 
 std::optional<std::string> exact_decimal(std::string_view s) {
   // JSON number grammar: -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?

@@ -8,13 +8,12 @@
 #include "core/rules/decider_support.hpp"
 #include "core/rules/normalize.hpp"
 #include "core/rules/payload.hpp"
+#include "core/rules/payload_codec.hpp"
 #include "core/rules/value_check.hpp"
 
 namespace erpsync::core {
 namespace {
 
-using detail::append_field;
-using detail::opt_get;
 using detail::quote_id;
 
 const std::string kContactEntity = "contact";
@@ -123,42 +122,31 @@ class ContactDecider : detail::ParkingDecider {
 
 }  // namespace
 
-std::string to_contact_payload(const IncomingContactRecord& c) {
-  nlohmann::json j = {{"remote_id", c.remote_id}, {"company", c.company_remote_id}, {"first_name", c.first_name},
-                      {"last_name", c.last_name},  {"email", c.email},               {"phone", c.phone},
-                      {"active", c.active},        {"updated_at", c.updated_at}};
-  if (c.invalid) j["invalid"] = *c.invalid;
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
+namespace {
 
+using ContactPayloadField = PayloadField<IncomingContactRecord>;
+
+// updated_at is stored but not hashed: the source's change stamp is informational.
+constexpr ContactPayloadField kContactFields[] = {
+    ContactPayloadField::text_field("remote_id", &IncomingContactRecord::remote_id),
+    ContactPayloadField::text_field("company", &IncomingContactRecord::company_remote_id),
+    ContactPayloadField::text_field("first_name", &IncomingContactRecord::first_name),
+    ContactPayloadField::text_field("last_name", &IncomingContactRecord::last_name),
+    ContactPayloadField::text_field("email", &IncomingContactRecord::email),
+    ContactPayloadField::text_field("phone", &IncomingContactRecord::phone),
+    ContactPayloadField::flag_field("active", &IncomingContactRecord::active),
+    ContactPayloadField::text_field("updated_at", &IncomingContactRecord::updated_at, /*hashed=*/false),
+    ContactPayloadField::optional_field("invalid", &IncomingContactRecord::invalid, /*hashed=*/false),
+};
+constexpr PayloadCodec<IncomingContactRecord> kContactCodec{"contact-v1", kContactFields};
+
+}  // namespace
+
+std::string to_contact_payload(const IncomingContactRecord& c) { return kContactCodec.to_payload(c); }
 std::optional<IncomingContactRecord> contact_from_payload(const std::string& json) {
-  auto j = nlohmann::json::parse(json, nullptr, false);
-  if (!j.is_object() || !j.contains("remote_id")) return std::nullopt;
-  IncomingContactRecord c;
-  c.remote_id = opt_get(j, "remote_id");
-  c.company_remote_id = opt_get(j, "company");
-  c.first_name = opt_get(j, "first_name");
-  c.last_name = opt_get(j, "last_name");
-  c.email = opt_get(j, "email");
-  c.phone = opt_get(j, "phone");
-  auto active = j.find("active");
-  c.active = active == j.end() || !active->is_boolean() || active->get<bool>();
-  c.updated_at = opt_get(j, "updated_at");
-  if (j.contains("invalid")) c.invalid = opt_get(j, "invalid");
-  return c;
+  return kContactCodec.from_payload(json);
 }
-
-std::string contact_payload_hash(const IncomingContactRecord& c) {
-  std::string in = "contact-v1";
-  append_field(in, "remote_id", c.remote_id);
-  append_field(in, "company", c.company_remote_id);
-  append_field(in, "first_name", c.first_name);
-  append_field(in, "last_name", c.last_name);
-  append_field(in, "email", c.email);
-  append_field(in, "phone", c.phone);
-  append_field(in, "active", c.active ? "true" : "false");
-  return sha256_hex(in);
-}
+std::string contact_payload_hash(const IncomingContactRecord& c) { return kContactCodec.hash(c); }
 
 CommerceKeys contact_keys(const MatchPolicy& policy, std::span<const ContactInput> records) {
   CommerceKeys k;

@@ -20,24 +20,7 @@
 
 namespace erpsync::core::detail {
 
-inline constexpr char kUnitSep = '\x1F';
-inline constexpr char kRecordSep = '\x1E';
-
-
-inline void append_field(std::string& out, std::string_view name, std::string_view value) {
-  out.push_back(kUnitSep);
-  out.append(name);
-  out.push_back(kUnitSep);
-  out.append(value);
-  out.push_back(kRecordSep);
-}
-
 inline std::string quote_id(std::string_view s) { return "'" + std::string(s) + "'"; }
-
-inline std::string opt_get(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 // What every commerce decider shares: counting, rejections, parking, resolving.
 class ParkingDecider {

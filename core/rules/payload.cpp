@@ -13,30 +13,22 @@ constexpr char kUnitSep = '\x1F';
 constexpr char kRecordSep = '\x1E';
 constexpr int kPayloadVersion = 1;
 
-void append_field(std::string& out, std::string_view name, std::string_view value) {
-  out.push_back(kUnitSep);
-  out.append(name);
-  out.push_back(kUnitSep);
-  out.append(value);
-  out.push_back(kRecordSep);
-}
-
 std::string hash_input(const IncomingAccount& rec, const std::string& owner) {
   std::string in = "v1";
   in.reserve(512);
   for (std::size_t i = 0; i < kFieldCount; ++i) {
     const auto f = static_cast<Field>(i);
     if (f == Field::owner) {
-      append_field(in, field_name(f), owner);
+      append_hash_field(in, field_name(f), owner);
     } else if (rec.maps(f)) {
-      append_field(in, field_name(f), rec.get(f));
+      append_hash_field(in, field_name(f), rec.get(f));
     }
   }
   if (rec.has_contacts_block) {
     for (const auto& c : rec.contacts) {
       in.append("contact");
       for (std::size_t i = 0; i < kContactFieldCount; ++i)
-        append_field(in, contact_field_name(static_cast<ContactField>(i)), c.values[i]);
+        append_hash_field(in, contact_field_name(static_cast<ContactField>(i)), c.values[i]);
     }
   }
   return in;
@@ -56,6 +48,14 @@ struct DigestContext {
 };
 
 }  // namespace
+
+void append_hash_field(std::string& out, std::string_view name, std::string_view value) {
+  out.push_back(kUnitSep);
+  out.append(name);
+  out.push_back(kUnitSep);
+  out.append(value);
+  out.push_back(kRecordSep);
+}
 
 std::string sha256_hex(std::string_view bytes) {
   thread_local DigestContext context;

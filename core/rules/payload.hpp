@@ -28,6 +28,9 @@ std::optional<IncomingAccount> from_payload(const std::string& json);
 
 // SHA-256 of arbitrary bytes, lowercase hex (feeds' content hash).
 std::string sha256_hex(std::string_view bytes);
+// Appends one field to a hash input: US name US value RS (the separators cannot occur in the
+// values of a valid record).
+void append_hash_field(std::string& out, std::string_view name, std::string_view value);
 
 // SPEC §3 rule 8's default remote id of a feed record, for mappers: when the record's
 // `remote_id` value is empty, it becomes the normalised External Code, else (no code either)
