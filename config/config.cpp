@@ -1,6 +1,7 @@
 #include "config/config.hpp"
 
 #include <glob.h>
+#include <iconv.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -695,6 +696,10 @@ class Loader {
   }
 
   void check_path(const std::string& path, const std::string& format, const Loc& at, bool records) {
+    if (format == "csv") {
+      if (path.empty()) error(at, "expected a column name of the header (or a column number such as \"3\"), got an empty string");
+      return;
+    }
     if (format == "json") {
       if (!path.empty() && path[0] != '/') {
         error(at, "expected a JSON Pointer such as \"/name\" (format is json), got " + q(path));
@@ -758,7 +763,12 @@ class Loader {
     }
     if (!v.contains("format") || !v["format"].is_string()) return;
     std::string format = v["format"].get<std::string>();
-    if (format != "xml" && format != "json") return;
+    check_csv_settings(v, at, format);
+    if (format != "xml" && format != "json" && format != "csv") return;
+    if (format != "csv" && !v.contains("records")) error(at, "missing required key \"records\" (format " + format + ")");
+    if (format != "csv" && v.contains("contacts") && v["contacts"].is_object() && !v["contacts"].contains("records"))
+      error(at.child("contacts"), "missing required key \"records\" (format " + format + ")");
+    if (format == "csv" && v.contains("records")) error(at.child("records"), "not used by format \"csv\": every row is a record");
     if (v.contains("records") && v["records"].is_string())
       check_path(v["records"].get<std::string>(), format, at.child("records"), true);
     if (v.contains("fields") && v["fields"].is_object()) check_fields(v["fields"], format, at.child("fields"), true);
@@ -784,6 +794,62 @@ class Loader {
         check_path(p["next_link"].get<std::string>(), format, pl.child("next_link"), false);
     }
     check_feed_http(v, at, format);
+  }
+
+  // The CSV and encoding options (SPEC §4.3 "CSV", "Encodings"): one-character delimiter and
+  // quote, a contacts file with its company_key (csv only), no paging for csv, an encoding
+  // iconv knows.
+  void check_csv_settings(const Json& v, const Loc& at, const std::string& format) {
+    const bool csv = format == "csv";
+    if (v.contains("csv") && !csv) error(at.child("csv"), "only for format \"csv\", got format " + q(format));
+    if (csv && v.contains("csv") && v["csv"].is_object()) {
+      const Json& c = v["csv"];
+      for (const char* key : {"delimiter", "quote"})
+        if (c.contains(key) && c[key].is_string() && c[key].get<std::string>().size() != 1)
+          error(at.child("csv").child(key), "expected one character, got " + q(c[key].get<std::string>()));
+      if (c.value("delimiter", ",") == c.value("quote", "\""))
+        error(at.child("csv"), "delimiter and quote must differ");
+    }
+    if (v.contains("contacts") && v["contacts"].is_object()) {
+      const Json& c = v["contacts"];
+      Loc cl = at.child("contacts");
+      for (const char* key : {"url", "company_key"}) {
+        if (csv && !c.contains(key)) error(cl, std::string("missing required key \"") + key + "\" (format csv: contacts come from a second file)");
+        if (!csv && c.contains(key)) error(cl.child(key), "only for format \"csv\" (xml and json contacts are inside the company record: use records)");
+      }
+      if (csv && c.contains("records")) error(cl.child("records"), "not used by format \"csv\": contacts come from contacts.url, keyed by company_key");
+      if (csv && c.contains("url") && c["url"].is_string()) {
+        const std::string u = c["url"].get<std::string>();
+        if (u.rfind("file:///", 0) != 0 && u.rfind("file://localhost/", 0) != 0 && u.rfind("http://", 0) != 0 &&
+            u.rfind("https://", 0) != 0)
+          error(cl.child("url"), "expected a file://, http:// or https:// URL, got " + q(u));
+      }
+    }
+    if (csv && v.contains("paging") && v["paging"].is_object() && v["paging"].value("type", "none") != "none")
+      error(at.child("paging"), "format csv has no paging: a CSV export is read whole, as one document");
+    if (v.contains("encoding") && v["encoding"].is_string()) {
+      const std::string e = v["encoding"].get<std::string>();
+      iconv_t cd = ::iconv_open("UTF-8", e.c_str());
+      if (cd == reinterpret_cast<iconv_t>(-1))
+        error(at.child("encoding"), "unknown encoding " + q(e) + " (expected a name iconv knows, such as \"utf-8\", \"windows-1252\", \"iso-8859-15\"; `iconv -l` lists them)");
+      else
+        ::iconv_close(cd);
+    }
+  }
+
+  // The CSV dialect, contacts file and encoding of a validated feed (see check_csv_settings).
+  static void csv_settings(const Json& v, FeedConfig& f) {
+    const std::string P = "connectors[feed].";
+    const Json c = get(v, "csv", P + "csv");
+    f.csv.delimiter = str(c, "delimiter", P + "csv.delimiter")[0];
+    f.csv.quote = str(c, "quote", P + "csv.quote")[0];
+    f.csv.header = get(c, "header", P + "csv.header").get<bool>();
+    f.csv.skip_lines = get(c, "skip_lines", P + "csv.skip_lines").get<int>();
+    if (v.contains("contacts")) {
+      f.csv.contacts_url = str(v["contacts"], "url");
+      f.csv.company_key = str(v["contacts"], "company_key");
+    }
+    f.encoding = str(v, "encoding", P + "encoding");
   }
 
   // HTTP-only options (auth, headers, paging, cursor, timeout, tls) and the cursor's values.
@@ -893,13 +959,14 @@ class Loader {
     const std::string P = "connectors[feed].";
     FeedConfig f;
     f.url = v["url"].get<std::string>();
-    f.format = v["format"].get<std::string>() == "json" ? FeedFormat::json : FeedFormat::xml;
-    f.records = v["records"].get<std::string>();
+    const std::string format = v["format"].get<std::string>();
+    f.format = format == "json" ? FeedFormat::json : format == "csv" ? FeedFormat::csv : FeedFormat::xml;
+    f.records = str(v, "records");
     for (auto it = v["fields"].begin(); it != v["fields"].end(); ++it)
       f.fields[static_cast<std::size_t>(*core::field_from_name(it.key()))] = field_path(it.value());
     if (v.contains("contacts")) {
       FeedContactsConfig c;
-      c.records = v["contacts"]["records"].get<std::string>();
+      c.records = str(v["contacts"], "records");
       const Json& cf = v["contacts"]["fields"];
       for (std::size_t i = 0; i < core::kContactFieldCount; ++i) {
         auto name = std::string(core::contact_field_name(static_cast<core::ContactField>(i)));
@@ -957,6 +1024,7 @@ class Loader {
       f.cursor = std::move(fc);
     }
     f.tls = tls(v, "feed");
+    csv_settings(v, f);
     return f;
   }
 

@@ -24,7 +24,7 @@ constexpr std::array<std::pair<Capability, bool>, 6> kCapabilities = {{
 constexpr std::array<ConnectorTypeSpec, 3> kConnectorTypes = {{
     {"magento2", C::magento2, "Magento 2 REST: customers and orders (SPEC §4.1)"},
     {"odoo", C::odoo, "Odoo external API: companies and contacts (SPEC §4.2)"},
-    {"feed", C::core, "a mapped XML or JSON document from a file or URL (SPEC §4.3)"},
+    {"feed", C::core, "a mapped XML, JSON or CSV document from a file or URL (SPEC §4.3)"},
 }};
 
 // clang-format off
@@ -111,8 +111,8 @@ const OptionSpec kOptions[] = {
 
   // ---- feed (SPEC §4.3) -----------------------------------------------------------------------
   {"connectors[feed].url", T::string, "", "file:///path, http:// or https://.", C::core, true},
-  {"connectors[feed].format", T::string, "", "Document format.", C::core, true, false, "xml|json"},
-  {"connectors[feed].records", T::string, "", "One node per company: an XPath from the document root (xml) or a JSON Pointer to an array (json).", C::core, true},
+  {"connectors[feed].format", T::string, "", "Document format.", C::core, true, false, "xml|json|csv"},
+  {"connectors[feed].records", T::string, "", "One node per company: an XPath from the document root (xml) or a JSON Pointer to an array (json); required for xml and json, not used by csv.", C::core},
   {"connectors[feed].fields", T::object, "", "Account fields, each a path relative to the record or {\"path\", \"map\"}.", C::core, true},
   {"connectors[feed].fields.remote_id", T::field_path, "", "The ERP's id apart from the code (default: the External Code, else a hash of the mapped fields).", C::core},
   {"connectors[feed].fields.external_code", T::field_path, "", "The External Code.", C::core, true},
@@ -129,7 +129,7 @@ const OptionSpec kOptions[] = {
   {"connectors[feed].fields.country", T::field_path, "", "Country.", C::core},
   {"connectors[feed].fields.active", T::field_path, "", "true/false, 1/0, yes/no, y/n (any case); absent: true.", C::core},
   {"connectors[feed].contacts", T::object, "", "Contact persons of each company record.", C::core},
-  {"connectors[feed].contacts.records", T::string, "", "Contacts, relative to the company record (XPath, or JSON Pointer to an array).", C::core, true},
+  {"connectors[feed].contacts.records", T::string, "", "Contacts, relative to the company record (XPath, or JSON Pointer to an array); required for xml and json, not used by csv.", C::core},
   {"connectors[feed].contacts.fields", T::object, "", "Contact fields.", C::core, true},
   {"connectors[feed].contacts.fields.remote_id", T::field_path, "", "Contact id.", C::core},
   {"connectors[feed].contacts.fields.first_name", T::field_path, "", "First name.", C::core},
@@ -176,6 +176,14 @@ const OptionSpec kOptions[] = {
   {"connectors[feed].tls.ca_file", T::string, "", "CA bundle (PEM) instead of the system's.", C::feed_http},
   {"connectors[feed].tls.client_cert", T::string, "", "Client certificate (PEM); not supported yet by this build.", C::feed_http},
   {"connectors[feed].tls.client_key", T::string, "", "Client key (PEM); not supported yet by this build.", C::feed_http, false, true},
+  {"connectors[feed].csv", T::object, "{}", "format csv: the file's dialect (SPEC §4.3 \"CSV\").", C::core},
+  {"connectors[feed].csv.delimiter", T::string, "\",\"", "Field delimiter: one character (\";\", \"\\t\", \"|\" ...).", C::core},
+  {"connectors[feed].csv.quote", T::string, "\"\\\"\"", "Quote character: one character; a quoted field may hold the delimiter, doubled quotes and line breaks.", C::core},
+  {"connectors[feed].csv.header", T::boolean, "true", "The first row names the columns (fields name them); false: fields name columns by number, \"1\" the first.", C::core},
+  {"connectors[feed].csv.skip_lines", T::integer, "0", "Lines skipped before the header (or the first row): an export's title lines.", C::core, false, false, {}, 0, 1000},
+  {"connectors[feed].contacts.url", T::string, "", "format csv: the contacts file (file://, http:// or https://), read with the same csv settings and encoding.", C::core},
+  {"connectors[feed].contacts.company_key", T::string, "", "format csv: the contacts file's column holding the company's remote id.", C::core},
+  {"connectors[feed].encoding", T::string, "\"utf-8\"", "The document's encoding, converted to UTF-8 before parsing (iconv's names: windows-1252, iso-8859-15 ...); an XML declaration's encoding wins.", C::core},
 };
 // clang-format on
 
