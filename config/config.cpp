@@ -761,11 +761,13 @@ class Loader {
         error(u, "expected a file://, http:// or https:// URL, got " + q(url));
       }
     }
-    if (!v.contains("format") || !v["format"].is_string()) return;
-    std::string format = v["format"].get<std::string>();
+    const std::string format = v.contains("format") && v["format"].is_string() ? v["format"].get<std::string>() : "";
+    // Required for xml and json (and while the format is unknown): only csv has no records path.
+    if (format != "csv" && !v.contains("records"))
+      error(at, "missing required key \"records\" (" + std::string(find_option("connectors[feed].records")->description) + ")");
+    if (format.empty()) return;
     check_csv_settings(v, at, format);
     if (format != "xml" && format != "json" && format != "csv") return;
-    if (format != "csv" && !v.contains("records")) error(at, "missing required key \"records\" (format " + format + ")");
     if (format != "csv" && v.contains("contacts") && v["contacts"].is_object() && !v["contacts"].contains("records"))
       error(at.child("contacts"), "missing required key \"records\" (format " + format + ")");
     if (format == "csv" && v.contains("records")) error(at.child("records"), "not used by format \"csv\": every row is a record");
@@ -809,6 +811,25 @@ class Loader {
           error(at.child("csv").child(key), "expected one character, got " + q(c[key].get<std::string>()));
       if (c.value("delimiter", ",") == c.value("quote", "\""))
         error(at.child("csv"), "delimiter and quote must differ");
+      // Without a header, columns are numbered: every path must be a column number.
+      if (c.contains("header") && c["header"].is_boolean() && !c["header"].get<bool>()) {
+        auto numbered = [&](const Json& fields, const Loc& fl) {
+          for (auto it = fields.begin(); it != fields.end(); ++it) {
+            const Json& f = it.value();
+            const Json& p = f.is_object() && f.contains("path") ? f["path"] : f;
+            if (!p.is_string()) continue;
+            const std::string path = p.get<std::string>();
+            const bool number = !path.empty() && path.size() <= 6 && path[0] != '0' &&
+                                std::all_of(path.begin(), path.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+            if (!number)
+              error(fl.child(it.key()), "expected a column number such as \"3\" (csv.header is false), got " + q(path));
+          }
+        };
+        if (v.contains("fields") && v["fields"].is_object()) numbered(v["fields"], at.child("fields"));
+        if (v.contains("contacts") && v["contacts"].is_object() && v["contacts"].contains("fields") &&
+            v["contacts"]["fields"].is_object())
+          numbered(v["contacts"]["fields"], at.child("contacts").child("fields"));
+      }
     }
     if (v.contains("contacts") && v["contacts"].is_object()) {
       const Json& c = v["contacts"];

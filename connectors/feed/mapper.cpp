@@ -658,6 +658,7 @@ class CsvColumns {
     if (count_ == 0) count_ = row.fields.size();
   }
   std::size_t count() const { return count_; }
+  bool read_header() const { return header_ && count_ > 0; }
   // The index of column `path`; permanent error when the file has no such column.
   std::size_t index(const std::string& path, const std::string& key, const std::string& what) const {
     if (header_) {
@@ -708,9 +709,10 @@ class CsvMapper final : public DocumentMapper {
       columns_.first_row(row);
       rows_.push_back({row.offset, row.line});
     }
-    if (!rows_.empty() || feed_.csv.header) resolve(fields_, feed_.fields, "fields.", columns_, what);
-    if (feed_.cursor && (!rows_.empty() || feed_.csv.header))
-      cursor_column_ = columns_.index(feed_.cursor->field, "cursor.field", what);
+    // An empty export (no header, no rows) is an empty snapshot, for allow_empty to judge.
+    if (rows_.empty() && !columns_.read_header()) return 0;
+    resolve(fields_, feed_.fields, "fields.", columns_, what);
+    if (feed_.cursor) cursor_column_ = columns_.index(feed_.cursor->field, "cursor.field", what);
     return rows_.size();
   }
 
@@ -737,7 +739,7 @@ class CsvMapper final : public DocumentMapper {
       if (company_key_ < row.fields.size())
         contacts_by_company_[trim(row.fields[company_key_])].push_back({row.offset, row.line});
     }
-    if (!resolved && feed_.csv.header) {
+    if (!resolved && contact_columns_.read_header()) {
       resolve(contact_fields_, feed_.contacts->fields, "contacts.fields.", contact_columns_, what);
       company_key_ = contact_columns_.index(feed_.csv.company_key, "contacts.company_key", what);
     }
