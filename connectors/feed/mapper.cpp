@@ -697,52 +697,30 @@ class CsvMapper final : public DocumentMapper {
 
   std::size_t load_in_place(std::string&& text, const std::string& what) override {
     rows_.clear();
-    buffer_ = std::move(text);
-    what_ = what;
-    if (buffer_.size() > limits_.max_bytes)
-      permanent(what + ": " + std::to_string(buffer_.size()) + " bytes, larger than max_size " +
-                std::to_string(limits_.max_bytes));
-    CsvReader reader(buffer_, dialect_, feed_.csv.skip_lines, what);
-    columns_.start(reader, feed_.csv.header, what);
-    CsvRow row;
-    while (reader.next(row)) {
-      columns_.first_row(row);
-      rows_.push_back({row.offset, row.line});
-    }
+    scan(companies_, std::move(text), what, [&](const CsvRow& row) { rows_.push_back({row.offset, row.line}); });
     // An empty export (no header, no rows) is an empty snapshot, for allow_empty to judge.
-    if (rows_.empty() && !columns_.read_header()) return 0;
-    resolve(fields_, feed_.fields, "fields.", columns_, what);
-    if (feed_.cursor) cursor_column_ = columns_.index(feed_.cursor->field, "cursor.field", what);
+    if (rows_.empty() && !companies_.columns.read_header()) return 0;
+    resolve(fields_, feed_.fields, "fields.", companies_.columns, what);
+    if (feed_.cursor) cursor_column_ = companies_.columns.index(feed_.cursor->field, "cursor.field", what);
     return rows_.size();
   }
 
   void load_contacts(std::string&& text, const std::string& what) override {
     if (!feed_.contacts) return;
     contacts_by_company_.clear();
-    contacts_buffer_ = std::move(text);
-    contacts_what_ = what;
-    if (contacts_buffer_.size() > limits_.max_bytes)
-      permanent(what + ": " + std::to_string(contacts_buffer_.size()) + " bytes, larger than max_size " +
-                std::to_string(limits_.max_bytes));
-    CsvReader reader(contacts_buffer_, dialect_, feed_.csv.skip_lines, what);
-    contact_columns_.start(reader, feed_.csv.header, what);
-    CsvRow row;
     bool resolved = false;
-    while (reader.next(row)) {
-      contact_columns_.first_row(row);
-      if (!resolved) {
-        resolve(contact_fields_, feed_.contacts->fields, "contacts.fields.", contact_columns_, what);
-        company_key_ = contact_columns_.index(feed_.csv.company_key, "contacts.company_key", what);
-        resolved = true;
-      }
+    auto resolve_contacts = [&] {
+      resolve(contact_fields_, feed_.contacts->fields, "contacts.fields.", contacts_.columns, what);
+      company_key_ = contacts_.columns.index(feed_.csv.company_key, "contacts.company_key", what);
+      resolved = true;
+    };
+    scan(contacts_, std::move(text), what, [&](const CsvRow& row) {
+      if (!resolved) resolve_contacts();
       // A row too short to hold its company's id belongs to no company: it cannot be attached.
       if (company_key_ < row.fields.size())
         contacts_by_company_[trim(row.fields[company_key_])].push_back({row.offset, row.line});
-    }
-    if (!resolved && contact_columns_.read_header()) {
-      resolve(contact_fields_, feed_.contacts->fields, "contacts.fields.", contact_columns_, what);
-      company_key_ = contact_columns_.index(feed_.csv.company_key, "contacts.company_key", what);
-    }
+    });
+    if (!resolved && contacts_.columns.read_header()) resolve_contacts();
   }
 
   std::string remote_id(std::size_t index) const override {
@@ -761,13 +739,37 @@ class CsvMapper final : public DocumentMapper {
 
   std::string cursor_value(std::size_t index) const override {
     if (!cursor_column_ || index >= rows_.size()) return {};
-    CsvRow row = read(buffer_, rows_[index], what_);
+    CsvRow row = read(companies_, rows_[index]);
     return *cursor_column_ < row.fields.size() ? trim(row.fields[*cursor_column_]) : std::string();
   }
 
   std::string document_value(const std::string&) const override { return {}; }  // CSV has no next links
 
  private:
+  // One CSV file: its text (the rows point into it), its name for messages and its columns.
+  struct CsvFile {
+    std::string text;
+    std::string what;
+    CsvColumns columns;
+  };
+
+  // Takes `text` as `file`'s document, reads its header and calls on_row for every row after it.
+  template <class OnRow>
+  void scan(CsvFile& file, std::string&& text, const std::string& what, OnRow&& on_row) const {
+    file.text = std::move(text);
+    file.what = what;
+    if (file.text.size() > limits_.max_bytes)
+      permanent(what + ": " + std::to_string(file.text.size()) + " bytes, larger than max_size " +
+                std::to_string(limits_.max_bytes));
+    CsvReader reader(file.text, dialect_, feed_.csv.skip_lines, what);
+    file.columns.start(reader, feed_.csv.header, what);
+    CsvRow row;
+    while (reader.next(row)) {
+      file.columns.first_row(row);
+      on_row(row);
+    }
+  }
+
   template <std::size_t N>
   static void resolve(std::array<std::optional<std::size_t>, N>& out,
                       const std::array<std::optional<config::FieldPath>, N>& specs, const std::string& prefix,
@@ -781,8 +783,8 @@ class CsvMapper final : public DocumentMapper {
     }
   }
 
-  CsvRow read(const std::string& text, const RowStart& at, const std::string& what) const {
-    CsvReader r = CsvReader::resume(text, dialect_, what, at.offset, at.line);
+  CsvRow read(const CsvFile& file, const RowStart& at) const {
+    CsvReader r = CsvReader::resume(file.text, dialect_, file.what, at.offset, at.line);
     CsvRow row;
     r.next(row);
     return row;
@@ -801,8 +803,8 @@ class CsvMapper final : public DocumentMapper {
 
   IncomingAccount map_row(std::size_t index, bool with_contacts) const {
     IncomingAccount rec;
-    const CsvRow row = read(buffer_, rows_[index], what_);
-    rec.invalid = row_problem(row, columns_.count(), feed_.csv.header, what_);
+    const CsvRow row = read(companies_, rows_[index]);
+    rec.invalid = row_problem(row, companies_.columns.count(), feed_.csv.header, companies_.what);
     for (std::size_t i = 0; i < core::kFieldCount; ++i) {
       if (!fields_[i]) continue;
       const auto field = static_cast<Field>(i);
@@ -816,8 +818,8 @@ class CsvMapper final : public DocumentMapper {
       auto it = contacts_by_company_.find(rec.get(Field::remote_id));
       if (it == contacts_by_company_.end()) return rec;
       for (const RowStart& at : it->second) {
-        const CsvRow crow = read(contacts_buffer_, at, contacts_what_);
-        if (!rec.invalid) rec.invalid = row_problem(crow, contact_columns_.count(), feed_.csv.header, contacts_what_);
+        const CsvRow crow = read(contacts_, at);
+        if (!rec.invalid) rec.invalid = row_problem(crow, contacts_.columns.count(), feed_.csv.header, contacts_.what);
         IncomingContact c;
         for (std::size_t i = 0; i < core::kContactFieldCount; ++i) {
           if (!contact_fields_[i]) continue;
@@ -833,15 +835,11 @@ class CsvMapper final : public DocumentMapper {
   config::FeedConfig feed_;
   ParseLimits limits_;
   CsvDialect dialect_;
-  std::string buffer_;  // the companies file; rows_ point into it
-  std::string what_;
-  CsvColumns columns_;
-  std::vector<RowStart> rows_;
+  CsvFile companies_;
+  std::vector<RowStart> rows_;  // into companies_
   std::array<std::optional<std::size_t>, core::kFieldCount> fields_;  // column of each mapped field
   std::optional<std::size_t> cursor_column_;
-  std::string contacts_buffer_;  // the contacts file
-  std::string contacts_what_;
-  CsvColumns contact_columns_;
+  CsvFile contacts_;
   std::array<std::optional<std::size_t>, core::kContactFieldCount> contact_fields_;
   std::size_t company_key_ = 0;
   std::unordered_map<std::string, std::vector<RowStart>> contacts_by_company_;
