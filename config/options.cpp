@@ -180,7 +180,7 @@ const OptionSpec kOptions[] = {
   {"connectors[feed].csv.delimiter", T::string, "\",\"", "Field delimiter: one character (\";\", \"\\t\", \"|\" ...).", C::core},
   {"connectors[feed].csv.quote", T::string, "\"\\\"\"", "Quote character: one character; a quoted field may hold the delimiter, doubled quotes and line breaks.", C::core},
   {"connectors[feed].csv.header", T::boolean, "true", "The first row names the columns (fields name them); false: fields name columns by number, \"1\" the first.", C::core},
-  {"connectors[feed].csv.skip_lines", T::integer, "0", "Lines skipped before the header (or the first row): an export's title lines.", C::core, false, false, {}, 0, 1000},
+  {"connectors[feed].csv.skip_lines", T::integer, "0", "Lines skipped before the header (or the first row) of the file and of the contacts file: an export's title lines.", C::core, false, false, {}, 0, 1000},
   {"connectors[feed].contacts.url", T::string, "", "format csv: the contacts file (file://, http:// or https://), read with the same csv settings and encoding.", C::core},
   {"connectors[feed].contacts.company_key", T::string, "", "format csv: the contacts file's column holding the company's remote id.", C::core},
   {"connectors[feed].encoding", T::string, "\"utf-8\"", "The document's encoding, converted to UTF-8 before parsing (iconv's names: windows-1252, iso-8859-15 ...); an XML declaration's encoding wins.", C::core},
