@@ -86,12 +86,14 @@ in_root dpkg-query -L erpsync | sort > "$work/files"
 for f in /usr/bin/erpsyncd /usr/lib/systemd/system/erpsyncd.service /usr/lib/sysusers.d/erpsync.conf \
          /usr/lib/tmpfiles.d/erpsync.conf /usr/share/man/man8/erpsyncd.8 /usr/share/erpsync/erpsync.schema.json \
          /etc/erpsync/erpsync.json /etc/erpsync/connectors.d/file-drop.json /etc/erpsync/connectors.d/odoo.json.example \
-         /etc/erpsync/connectors.d/business-central.json.example /etc/erpsync/connectors.d/magento.json.example; do
+         /etc/erpsync/connectors.d/business-central.json.example /etc/erpsync/connectors.d/magento.json.example \
+         /etc/erpsync/connectors.d/csv-export.json.example /usr/share/doc/erpsync/examples/csv/kunden.csv \
+         /usr/share/doc/erpsync/examples/csv/ansprechpartner.csv; do
   if [ -e "$chroot_dir$f" ]; then pass "installed $f"; else fail "missing $f"; fi
 done
 conffiles=$(in_root dpkg-query -W -f='${Conffiles}' erpsync | awk 'NF {print $1}' | tr '\n' ' ')
 echo "conffiles: $conffiles"
-[ "$(echo "$conffiles" | wc -w)" = 5 ] && pass "5 conffiles under /etc/erpsync" || fail "conffiles: $conffiles"
+[ "$(echo "$conffiles" | wc -w)" = 6 ] && pass "6 conffiles under /etc/erpsync" || fail "conffiles: $conffiles"
 in_root getent passwd erpsync >/dev/null && pass "user erpsync: $(in_root getent passwd erpsync)" || fail "no user erpsync"
 in_root getent group erpsync >/dev/null && pass "group erpsync" || fail "no group erpsync"
 drop=$(in_root stat -c '%a %U:%G' /srv/erpsync/drop 2>/dev/null || true)
@@ -107,7 +109,7 @@ fi
 # Each example, enabled the way its comments say, with made-up secrets.
 mkdir -p "$chroot_dir/tmp/creds"
 for c in odoo-password bc-client-id bc-client-secret mg-ck mg-cs mg-at mg-ats; do echo "made-up-$c" > "$chroot_dir/tmp/creds/$c"; done
-for ex in odoo business-central magento; do
+for ex in odoo business-central magento csv-export; do
   rm -rf "$chroot_dir/tmp/etc-$ex"
   cp -a "$chroot_dir/etc/erpsync" "$chroot_dir/tmp/etc-$ex"
   mv "$chroot_dir/tmp/etc-$ex/connectors.d/$ex.json.example" "$chroot_dir/tmp/etc-$ex/connectors.d/$ex.json"

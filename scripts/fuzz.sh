@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# libFuzzer targets of fuzz/ (config loader, XML-RPC codec, feed mappers XML and JSON, bounded
-# parsers, Magento page parser and mappers), built with clang and
+# libFuzzer targets of fuzz/ (config loader, XML-RPC codec, feed mappers XML, JSON and CSV with the
+# transcoder, bounded parsers, Magento page parser and mappers), built with clang and
 # -fsanitize=fuzzer,address,undefined in their own tree.
 #
 #   scripts/fuzz.sh                 fuzz every target for 1 minute (new inputs kept in
@@ -39,7 +39,7 @@ done
 
 command -v "clang++-$ver" >/dev/null || { echo "fuzz.sh: clang++-$ver not found (apt-get install clang-$ver libclang-rt-$ver-dev)" >&2; exit 2; }
 
-targets=(fuzz_config fuzz_xmlrpc fuzz_feed_json fuzz_feed_xml fuzz_bounded_parse fuzz_magento_page)
+targets=(fuzz_config fuzz_xmlrpc fuzz_feed_json fuzz_feed_xml fuzz_feed_csv fuzz_bounded_parse fuzz_magento_page)
 [ -n "$only" ] && targets=("$only")
 
 # Every library is instrumented for coverage (fuzzer-no-link) and ASan/UBSan; only the targets

@@ -1,5 +1,7 @@
 #include "connectors/feed/feed_conf.hpp"
 
+#include <iconv.h>
+
 #include <cctype>
 #include <set>
 
@@ -21,8 +23,8 @@ using T = config::OptionType;
 // clang-format off
 const config::OptionSpec kOptions[] = {
   {"connectors[feed].url", T::string, "", "file:///path, http:// or https://.", true},
-  {"connectors[feed].format", T::string, "", "Document format.", true, false, "xml|json"},
-  {"connectors[feed].records", T::string, "", "One node per company: an XPath from the document root (xml) or a JSON Pointer to an array (json).", true},
+  {"connectors[feed].format", T::string, "", "Document format.", true, false, "xml|json|csv"},
+  {"connectors[feed].records", T::string, "", "One node per company: an XPath from the document root (xml) or a JSON Pointer to an array (json); required for xml and json, not used by csv."},
   {"connectors[feed].fields", T::object, "", "Account fields, each a path relative to the record or {\"path\", \"map\"}.", true},
   {"connectors[feed].fields.remote_id", T::field_path, "", "The ERP's id apart from the code (default: the External Code, else a hash of the mapped fields)."},
   {"connectors[feed].fields.external_code", T::field_path, "", "The External Code.", true},
@@ -39,7 +41,7 @@ const config::OptionSpec kOptions[] = {
   {"connectors[feed].fields.country", T::field_path, "", "Country."},
   {"connectors[feed].fields.active", T::field_path, "", "true/false, 1/0, yes/no, y/n (any case); absent: true."},
   {"connectors[feed].contacts", T::object, "", "Contact persons of each company record."},
-  {"connectors[feed].contacts.records", T::string, "", "Contacts, relative to the company record (XPath, or JSON Pointer to an array).", true},
+  {"connectors[feed].contacts.records", T::string, "", "Contacts, relative to the company record (XPath, or JSON Pointer to an array); required for xml and json, not used by csv."},
   {"connectors[feed].contacts.fields", T::object, "", "Contact fields.", true},
   {"connectors[feed].contacts.fields.remote_id", T::field_path, "", "Contact id."},
   {"connectors[feed].contacts.fields.first_name", T::field_path, "", "First name."},
@@ -80,6 +82,14 @@ const config::OptionSpec kOptions[] = {
   {"connectors[feed].cursor.granularity", T::string, "\"second\"", "Precision of the source's times; the overlap widens to match.", false, false, "second|day"},
   {"connectors[feed].max_pages", T::integer, "10000", "Most pages one run reads; more is an error (a source whose paging never ends).", false, false, {}, 1, INT64_MAX},
   {"connectors[feed].max_snapshot_size", T::integer, "2147483648", "Most bytes a snapshot's pages add up to (they are held until written); more is an error.", false, false, {}, 1, INT64_MAX},
+  {"connectors[feed].csv", T::object, "{}", "format csv: the file's dialect (SPEC §4.3 \"CSV\")."},
+  {"connectors[feed].csv.delimiter", T::string, "\",\"", "Field delimiter: one character (\";\", \"\\t\", \"|\" ...)."},
+  {"connectors[feed].csv.quote", T::string, "\"\\\"\"", "Quote character: one character; a quoted field may hold the delimiter, doubled quotes and line breaks."},
+  {"connectors[feed].csv.header", T::boolean, "true", "The first row names the columns (fields name them); false: fields name columns by number, \"1\" the first."},
+  {"connectors[feed].csv.skip_lines", T::integer, "0", "Lines skipped before the header (or the first row) of the file and of the contacts file: an export's title lines.", false, false, {}, 0, 1000},
+  {"connectors[feed].contacts.url", T::string, "", "format csv: the contacts file (file://, http:// or https://), read with the same csv settings and encoding."},
+  {"connectors[feed].contacts.company_key", T::string, "", "format csv: the contacts file's column holding the company's remote id."},
+  {"connectors[feed].encoding", T::string, "\"utf-8\"", "The document's encoding, converted to UTF-8 before parsing (iconv's names: windows-1252, iso-8859-15 ...); an XML declaration's encoding wins."},
   {"connectors[feed].timeout", T::duration, "\"60s\"", "Per-request timeout."},
   {"connectors[feed].tls", T::object, "{}", "TLS settings."},
   {"connectors[feed].tls.verify", T::boolean, "true", "Verify the server certificate."},
@@ -93,11 +103,21 @@ const std::set<std::string> kRelationships = {"customer", "prospect", "partner",
                                               "distributor", "supplier", "other"};
 
 // The checks of one feed connector object.
+std::string_view option_description(std::string_view path) {
+  for (const config::OptionSpec& o : kOptions)
+    if (o.path == path) return o.description;
+  return {};
+}
+
 class FeedChecks {
  public:
   explicit FeedChecks(ErrorSink& errors) : errors_(errors) {}
 
   void check_path(const std::string& path, const std::string& format, const Loc& at, bool records) {
+    if (format == "csv") {
+      if (path.empty()) error(at, "expected a column name of the header (or a column number such as \"3\"), got an empty string");
+      return;
+    }
     if (format == "json") {
       if (!path.empty() && path[0] != '/') {
         error(at, "expected a JSON Pointer such as \"/name\" (format is json), got " + q(path));
@@ -157,9 +177,16 @@ class FeedChecks {
         error(u, "expected a file://, http:// or https:// URL, got " + q(url));
       }
     }
-    if (!v.contains("format") || !v["format"].is_string()) return;
-    std::string format = v["format"].get<std::string>();
-    if (format != "xml" && format != "json") return;
+    const std::string format = v.contains("format") && v["format"].is_string() ? v["format"].get<std::string>() : "";
+    // Required for xml and json (and while the format is unknown): only csv has no records path.
+    if (format != "csv" && !v.contains("records"))
+      error(at, "missing required key \"records\" (" + std::string(option_description("connectors[feed].records")) + ")");
+    if (format.empty()) return;
+    check_csv_settings(v, at, format);
+    if (format != "xml" && format != "json" && format != "csv") return;
+    if (format != "csv" && v.contains("contacts") && v["contacts"].is_object() && !v["contacts"].contains("records"))
+      error(at.child("contacts"), "missing required key \"records\" (format " + format + ")");
+    if (format == "csv" && v.contains("records")) error(at.child("records"), "not used by format \"csv\": every row is a record");
     if (v.contains("records") && v["records"].is_string())
       check_path(v["records"].get<std::string>(), format, at.child("records"), true);
     if (v.contains("fields") && v["fields"].is_object()) check_fields(v["fields"], format, at.child("fields"), true);
@@ -189,6 +216,66 @@ class FeedChecks {
   }
 
   // HTTP-only options (auth, headers, paging, cursor, timeout, tls) and the cursor's values.
+  // The CSV and encoding options (SPEC §4.3 "CSV", "Encodings"): one-character delimiter and
+  // quote, a contacts file with its company_key (csv only), no paging for csv, an encoding
+  // iconv knows.
+  void check_csv_settings(const Json& v, const Loc& at, const std::string& format) {
+    const bool csv = format == "csv";
+    if (v.contains("csv") && !csv) error(at.child("csv"), "only for format \"csv\", got format " + q(format));
+    if (csv && v.contains("csv") && v["csv"].is_object()) {
+      const Json& c = v["csv"];
+      for (const char* key : {"delimiter", "quote"})
+        if (c.contains(key) && c[key].is_string() && c[key].get<std::string>().size() != 1)
+          error(at.child("csv").child(key), "expected one character, got " + q(c[key].get<std::string>()));
+      if (c.value("delimiter", ",") == c.value("quote", "\""))
+        error(at.child("csv"), "delimiter and quote must differ");
+      // Without a header, columns are numbered: every path must be a column number.
+      if (c.contains("header") && c["header"].is_boolean() && !c["header"].get<bool>()) {
+        auto numbered = [&](const Json& fields, const Loc& fl) {
+          for (auto it = fields.begin(); it != fields.end(); ++it) {
+            const Json& f = it.value();
+            const Json& p = f.is_object() && f.contains("path") ? f["path"] : f;
+            if (!p.is_string()) continue;
+            const std::string path = p.get<std::string>();
+            const bool number = !path.empty() && path.size() <= 6 && path[0] != '0' &&
+                                std::all_of(path.begin(), path.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+            if (!number)
+              error(fl.child(it.key()), "expected a column number such as \"3\" (csv.header is false), got " + q(path));
+          }
+        };
+        if (v.contains("fields") && v["fields"].is_object()) numbered(v["fields"], at.child("fields"));
+        if (v.contains("contacts") && v["contacts"].is_object() && v["contacts"].contains("fields") &&
+            v["contacts"]["fields"].is_object())
+          numbered(v["contacts"]["fields"], at.child("contacts").child("fields"));
+      }
+    }
+    if (v.contains("contacts") && v["contacts"].is_object()) {
+      const Json& c = v["contacts"];
+      Loc cl = at.child("contacts");
+      for (const char* key : {"url", "company_key"}) {
+        if (csv && !c.contains(key)) error(cl, std::string("missing required key \"") + key + "\" (format csv: contacts come from a second file)");
+        if (!csv && c.contains(key)) error(cl.child(key), "only for format \"csv\" (xml and json contacts are inside the company record: use records)");
+      }
+      if (csv && c.contains("records")) error(cl.child("records"), "not used by format \"csv\": contacts come from contacts.url, keyed by company_key");
+      if (csv && c.contains("url") && c["url"].is_string()) {
+        const std::string u = c["url"].get<std::string>();
+        if (u.rfind("file:///", 0) != 0 && u.rfind("file://localhost/", 0) != 0 && u.rfind("http://", 0) != 0 &&
+            u.rfind("https://", 0) != 0)
+          error(cl.child("url"), "expected a file://, http:// or https:// URL, got " + q(u));
+      }
+    }
+    if (csv && v.contains("paging") && v["paging"].is_object() && v["paging"].value("type", "none") != "none")
+      error(at.child("paging"), "format csv has no paging: a CSV export is read whole, as one document");
+    if (v.contains("encoding") && v["encoding"].is_string()) {
+      const std::string e = v["encoding"].get<std::string>();
+      iconv_t cd = ::iconv_open("UTF-8", e.c_str());
+      if (cd == reinterpret_cast<iconv_t>(-1))
+        error(at.child("encoding"), "unknown encoding " + q(e) + " (expected a name iconv knows, such as \"utf-8\", \"windows-1252\", \"iso-8859-15\"; `iconv -l` lists them)");
+      else
+        ::iconv_close(cd);
+    }
+  }
+
   void check_feed_http(const Json& v, const Loc& at, const std::string& format) {
     const bool http = v.contains("url") && v["url"].is_string() &&
                       (v["url"].get<std::string>().rfind("http://", 0) == 0 ||
@@ -274,7 +361,7 @@ class FeedType final : public config::ConnectorType {
  public:
   std::string_view name() const override { return "feed"; }
   std::string_view description() const override {
-    return "a mapped XML or JSON document from a file or URL (SPEC §4.3)";
+    return "a mapped XML, JSON or CSV document from a file or URL (SPEC §4.3)";
   }
   std::span<const config::OptionSpec> options() const override { return kOptions; }
   void check(const Json& conn, const Loc& at, ErrorSink& errors) const override { FeedChecks(errors).check_feed(conn, at); }
@@ -283,13 +370,14 @@ class FeedType final : public config::ConnectorType {
     auto out = std::make_shared<FeedConfig>();
     FeedConfig& f = *out;
     f.url = v["url"].get<std::string>();
-    f.format = v["format"].get<std::string>() == "json" ? FeedFormat::json : FeedFormat::xml;
-    f.records = v["records"].get<std::string>();
+    const std::string format = v["format"].get<std::string>();
+    f.format = format == "json" ? FeedFormat::json : format == "csv" ? FeedFormat::csv : FeedFormat::xml;
+    f.records = read_.str(v, "records");
     for (auto it = v["fields"].begin(); it != v["fields"].end(); ++it)
       f.fields[static_cast<std::size_t>(*core::field_from_name(it.key()))] = field_path(it.value());
     if (v.contains("contacts")) {
       FeedContactsConfig c;
-      c.records = v["contacts"]["records"].get<std::string>();
+      c.records = read_.str(v["contacts"], "records");
       const Json& cf = v["contacts"]["fields"];
       for (std::size_t i = 0; i < core::kContactFieldCount; ++i) {
         auto name = std::string(core::contact_field_name(static_cast<core::ContactField>(i)));
@@ -347,10 +435,25 @@ class FeedType final : public config::ConnectorType {
       f.cursor = std::move(fc);
     }
     f.tls = read_.tls(v);
+    csv_settings(v, f);
     return out;
   }
 
  private:
+  // The CSV dialect, contacts file and encoding of a validated feed (see check_csv_settings).
+  void csv_settings(const Json& v, FeedConfig& f) const {
+    const Json c = read_.get(v, "csv", "csv");
+    f.csv.delimiter = read_.str(c, "delimiter", "csv.delimiter")[0];
+    f.csv.quote = read_.str(c, "quote", "csv.quote")[0];
+    f.csv.header = read_.get(c, "header", "csv.header").get<bool>();
+    f.csv.skip_lines = read_.get(c, "skip_lines", "csv.skip_lines").get<int>();
+    if (v.contains("contacts")) {
+      f.csv.contacts_url = read_.str(v["contacts"], "url");
+      f.csv.company_key = read_.str(v["contacts"], "company_key");
+    }
+    f.encoding = read_.str(v, "encoding", "encoding");
+  }
+
   config::OptionReader read_{kOptions, "connectors[feed]."};
 };
 

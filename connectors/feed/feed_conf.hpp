@@ -30,11 +30,22 @@ struct FieldPath {
 };
 
 struct FeedContactsConfig {
-  std::string records;
+  std::string records;  // xml/json: relative to the company record; csv: unused
   std::array<std::optional<FieldPath>, core::kContactFieldCount> fields;  // by ContactField
 };
 
-enum class FeedFormat { xml, json };
+enum class FeedFormat { xml, json, csv };
+
+// A CSV feed's dialect and its contacts file (SPEC §4.3 "CSV"). `fields` paths of a CSV feed
+// are column names of the header, or 1-based column numbers ("3") when header is false.
+struct FeedCsv {
+  char delimiter = ',';
+  char quote = '"';
+  bool header = true;
+  int skip_lines = 0;         // physical lines skipped before the header (or the first row)
+  std::string contacts_url;   // the contacts file (format csv with a contacts block)
+  std::string company_key;    // its column holding the company's remote id
+};
 
 struct FeedAuth {
   enum class Type { none, basic, bearer, oauth2_client_credentials };
@@ -68,6 +79,8 @@ struct FeedConfig final : config::ConnectorSettings {
   std::string records;
   std::array<std::optional<FieldPath>, core::kFieldCount> fields;  // by core::Field
   std::optional<FeedContactsConfig> contacts;
+  FeedCsv csv;
+  std::string encoding = "utf-8";  // what iconv calls the document's encoding (SPEC §4.3 "Encodings")
   double max_shrink_percent = 20.0;
   bool allow_empty = false;
   Duration stable_for = std::chrono::seconds(5);

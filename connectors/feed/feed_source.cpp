@@ -27,14 +27,23 @@ std::string replace_all(std::string text, const std::string& from, const std::st
 }  // namespace
 
 FeedSource::FeedSource(std::string connector, const FeedConfig& feed, std::unique_ptr<DocumentReader> reader,
-                       FeedSourceOptions options)
+                       FeedSourceOptions options, std::unique_ptr<DocumentReader> contacts_reader)
     : connector_(std::move(connector)),
       feed_(feed),
       options_(std::move(options)),
       cursor_configured_(feed.cursor.has_value()),
       http_(is_http_url(feed.url)),
       page_size_(feed.page_size > 0 ? static_cast<std::size_t>(feed.page_size) : kFileSliceRecords),
-      reader_(std::move(reader)) {
+      reader_(std::move(reader)),
+      contacts_reader_(std::move(contacts_reader)) {
+  if (!contacts_reader_ && !feed.csv.contacts_url.empty() && !is_http_url(feed.csv.contacts_url)) {
+    const std::string path = file_url_path(feed.csv.contacts_url);
+    if (path.empty())
+      throw SyncError(SyncError::Kind::permanent, "feed " + connector_ + ": cannot read contacts " +
+                                                      feed.csv.contacts_url + ": expected a file://, http:// or https:// URL");
+    contacts_reader_ =
+        std::make_unique<FileReader>(path, feed.max_size, feed.stable_for, system_clock(), "feed " + connector_);
+  }
   ParseLimits limits;
   limits.max_bytes = static_cast<std::size_t>(feed.max_size);
   limits.max_depth = feed.max_depth;
@@ -65,7 +74,16 @@ std::unique_ptr<FeedSource> FeedSource::create(const config::ConnectorConfig& co
     throw SyncError(SyncError::Kind::permanent, "feed " + connector.name + ": cannot read " + feed->url +
                                                     ": expected a file://, http:// or https:// URL");
   auto reader = std::make_unique<FileReader>(path, feed->max_size, feed->stable_for, clock, "feed " + connector.name);
-  return std::make_unique<FeedSource>(connector.name, *feed, std::move(reader), std::move(options));
+  std::unique_ptr<DocumentReader> contacts;
+  if (const std::string cpath = file_url_path(feed->csv.contacts_url); !cpath.empty())
+    contacts = std::make_unique<FileReader>(cpath, feed->max_size, feed->stable_for, clock, "feed " + connector.name);
+  return std::make_unique<FeedSource>(connector.name, *feed, std::move(reader), std::move(options), std::move(contacts));
+}
+
+std::optional<FetchedDocument> FeedSource::read_contacts() {
+  if (feed_.format != FeedFormat::csv || !feed_.contacts || feed_.csv.contacts_url.empty()) return std::nullopt;
+  if (contacts_reader_) return contacts_reader_->read();
+  return reader_->read(feed_.csv.contacts_url);
 }
 
 core::SourceStart FeedSource::begin(const core::CursorState& cursor) {
@@ -74,11 +92,14 @@ core::SourceStart FeedSource::begin(const core::CursorState& cursor) {
   core::SourceStart start;
   if (!http_) {
     FetchedDocument doc = reader_->read();
+    std::optional<FetchedDocument> contacts = read_contacts();
     start.content_hash = core::sha256_hex(doc.bytes);
+    if (contacts) start.content_hash = core::sha256_hex(start.content_hash + core::sha256_hex(contacts->bytes));
     if (!cursor.content_hash.empty() && cursor.content_hash == start.content_hash) {
       start.unchanged = true;  // byte-identical to the last successful run: not a new sighting
       return start;
     }
+    if (contacts) mapper_->load_contacts(std::move(contacts->bytes), what(contacts->location));
     const std::string where = what(doc.location);
     try {
       count_ = mapper_->load_in_place(std::move(doc.bytes), where);
@@ -151,6 +172,8 @@ core::SourceStart FeedSource::begin(const core::CursorState& cursor) {
     }
     start.snapshot_size = total;
   }
+  if (std::optional<FetchedDocument> contacts = read_contacts())
+    mapper_->load_contacts(std::move(contacts->bytes), what(contacts->location));
   return start;
 }
 

@@ -1,6 +1,11 @@
 #pragma once
 // FeedSource: a `feed` connector's one stream, "accounts" (SPEC §4.3), as the engine polls it.
 //
+// A CSV feed (SPEC §4.3 "CSV") is read like an XML document, file or URL, except that it has no
+// paging (an export is one file) and that its contacts come from a second file, read right after
+// the first in begin() and handed to the mapper (DocumentMapper::load_contacts); a file feed's
+// content hash then covers both files, so either one changing is a new snapshot.
+//
 // file:// feeds: begin() reads the whole document (through its DocumentReader), hashes it and,
 // when the hash equals the one kept with the stream's cursor, reports the source unchanged and
 // yields no records. Otherwise it parses the document in place (the bytes read are the document
@@ -73,8 +78,10 @@ class FeedSource final : public core::AccountSource {
   static constexpr std::size_t kFileSliceRecords = 2000;
 
   // `reader` supplies the documents: read() the configured URL, read(url) further pages.
+  // `contacts_reader` reads a CSV feed's contacts file (csv.contacts_url) with read(); when null,
+  // an http(s) contacts URL is read with reader->read(url) and a file:// one by a FileReader.
   FeedSource(std::string connector, const FeedConfig& feed, std::unique_ptr<DocumentReader> reader,
-             FeedSourceOptions options = {});
+             FeedSourceOptions options = {}, std::unique_ptr<DocumentReader> contacts_reader = nullptr);
 
   // The source for a configured feed connector: a FileReader for file:// URLs, an HttpReader
   // over a CurlHttpClient (client_options() of the feed) for http(s)://. Throws
@@ -90,6 +97,8 @@ class FeedSource final : public core::AccountSource {
   const std::string& first_url() const { return first_url_; }
 
  private:
+  // A CSV feed's contacts file (SPEC §4.3 "CSV"), or nullopt when the feed has none.
+  std::optional<FetchedDocument> read_contacts();
   std::optional<core::SourcePage> next_file_page();
   // The ascending indices of the loaded document's records whose remote id appears again later
   // in it; empty when the document is one page.
@@ -111,6 +120,7 @@ class FeedSource final : public core::AccountSource {
   std::size_t page_size_;
   std::unique_ptr<DocumentReader> reader_;
   std::unique_ptr<DocumentMapper> mapper_;
+  std::unique_ptr<DocumentReader> contacts_reader_;
   // file://
   std::size_t count_ = 0;
   std::size_t next_ = 0;

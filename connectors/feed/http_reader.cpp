@@ -195,7 +195,8 @@ http::Response HttpReader::get(const std::string& url, bool renew) {
   http::Request req;
   req.url = url;
   req.headers.set("Accept", feed_.format == FeedFormat::json ? "application/json"
-                                                                     : "application/xml, text/xml;q=0.9");
+                            : feed_.format == FeedFormat::csv ? "text/csv, text/plain;q=0.9"
+                                                                      : "application/xml, text/xml;q=0.9");
   for (const auto& [name, value] : feed_.headers) req.headers.set(name, value);
   switch (feed_.auth.type) {
     case FeedAuth::Type::none: break;
@@ -237,7 +238,10 @@ FetchedDocument HttpReader::read(const std::string& url) {
   if (auto ct = r.headers.get("Content-Type"); ct && contains_ci(*ct, "html"))
     throw http::HttpError(Kind::permanent,
                           what_ + ": " + r.description + " answered " + *ct + ", expected " +
-                              (feed_.format == FeedFormat::json ? "JSON" : "XML") + ": " +
+                              (feed_.format == FeedFormat::json  ? "JSON"
+                               : feed_.format == FeedFormat::csv ? "CSV"
+                                                                         : "XML") +
+                              ": " +
                               http::body_excerpt(r, redactor_),
                           r.status, http::body_excerpt(r, redactor_));
   FetchedDocument doc;

@@ -6,11 +6,14 @@
 #include <cstring>
 #include <functional>
 #include <optional>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 #include <pugixml.hpp>
 
 #include "connectors/feed/json_records.hpp"
+#include "connectors/feed/csv_reader.hpp"
+#include "connectors/feed/transcode.hpp"
 #include "connectors/feed/xml_records.hpp"
 #include "connectors/http/xml_entities.hpp"
 #include "core/errors.hpp"
@@ -690,11 +693,312 @@ class JsonMapper final : public DocumentMapper {
   mutable Json cached_;      // record(cached_index_)
 };
 
+// ---- CSV ------------------------------------------------------------------------------------
+
+// A row's start in the document: where CsvReader::seek reads it again.
+struct RowStart {
+  std::size_t offset = 0;
+  std::size_t line = 0;
+};
+
+// The columns of a CSV file: the header's names (or numbers) resolved to 0-based indices.
+class CsvColumns {
+ public:
+  // Reads the header row (when `header`) from `reader`; `what` names the file in errors.
+  void start(CsvReader& reader, bool header, const std::string& what) {
+    names_.clear();
+    count_ = 0;
+    header_ = header;
+    if (!header) return;
+    CsvRow row;
+    if (!reader.next(row)) return;  // an empty file: no rows either
+    if (row.error) permanent(what + ": the header row (line " + std::to_string(row.line) + "): " + *row.error);
+    for (std::size_t i = 0; i < row.fields.size(); ++i) names_.emplace(core::trimmed(row.fields[i]), i);  // first wins
+    count_ = row.fields.size();
+  }
+  // Without a header, the first row's column count is the file's.
+  void first_row(const CsvRow& row) {
+    if (count_ == 0) count_ = row.fields.size();
+  }
+  std::size_t count() const { return count_; }
+  bool read_header() const { return header_ && count_ > 0; }
+  // The index of column `path`; permanent error when the file has no such column.
+  std::size_t index(const std::string& path, const std::string& key, const std::string& what) const {
+    if (header_) {
+      auto it = names_.find(path);
+      if (it == names_.end()) {
+        std::string have;
+        for (const auto& [name, i] : names_) have += (have.empty() ? "" : ", ") + ("\"" + name + "\"");
+        permanent(what + ": " + key + " names column \"" + path + "\", which the header does not have (it has " +
+                  (have.empty() ? std::string("no columns") : have) +
+                  "); check csv.delimiter, csv.skip_lines and the column names");
+      }
+      return it->second;
+    }
+    std::size_t n = 0;
+    if (path.empty() || path.size() > 6 || !std::all_of(path.begin(), path.end(), ::isdigit) || (n = std::stoul(path)) == 0)
+      permanent(what + ": " + key + " is \"" + path +
+                "\"; with csv.header false a column is named by its number, \"1\" for the first");
+    return n - 1;
+  }
+
+ private:
+  std::unordered_map<std::string, std::size_t> names_;
+  std::size_t count_ = 0;
+  bool header_ = true;
+};
+
+class CsvMapper final : public DocumentMapper {
+ public:
+  CsvMapper(const FeedConfig& cfg, const ParseLimits& limits) : feed_(cfg), limits_(limits) {
+    dialect_ = {cfg.csv.delimiter, cfg.csv.quote};
+  }
+
+  std::size_t load(std::string_view text, const std::string& what) override {
+    return load_in_place(std::string(text), what);
+  }
+
+  std::size_t load_in_place(std::string&& text, const std::string& what) override {
+    rows_.clear();
+    scan(companies_, std::move(text), what, [&](const CsvRow& row) { rows_.push_back({row.offset, row.line}); });
+    // An empty export (no header, no rows) is an empty snapshot, for allow_empty to judge.
+    if (rows_.empty() && !companies_.columns.read_header()) return 0;
+    resolve(fields_, feed_.fields, "fields.", companies_.columns, what);
+    if (feed_.cursor) cursor_column_ = companies_.columns.index(feed_.cursor->field, "cursor.field", what);
+    return rows_.size();
+  }
+
+  void load_contacts(std::string&& text, const std::string& what) override {
+    if (!feed_.contacts) return;
+    contacts_by_company_.clear();
+    bool resolved = false;
+    auto resolve_contacts = [&] {
+      resolve(contact_fields_, feed_.contacts->fields, "contacts.fields.", contacts_.columns, what);
+      company_key_ = contacts_.columns.index(feed_.csv.company_key, "contacts.company_key", what);
+      resolved = true;
+    };
+    scan(contacts_, std::move(text), what, [&](const CsvRow& row) {
+      if (!resolved) resolve_contacts();
+      // A row too short to hold its company's id belongs to no company: it cannot be attached.
+      if (company_key_ < row.fields.size())
+        contacts_by_company_[core::trimmed(row.fields[company_key_])].push_back({row.offset, row.line});
+    });
+    if (!resolved && contacts_.columns.read_header()) resolve_contacts();
+  }
+
+  std::string remote_id(std::size_t index) const override {
+    if (index >= rows_.size()) return {};
+    IncomingAccount rec = map_row(index, false);
+    return rec.get(Field::remote_id);
+  }
+
+  std::vector<IncomingAccount> map(std::size_t first, std::size_t last) const override {
+    std::vector<IncomingAccount> out;
+    last = std::min(last, rows_.size());
+    if (last > first) out.reserve(last - first);
+    for (std::size_t i = first; i < last; ++i) out.push_back(map_row(i, true));
+    return out;
+  }
+
+  std::string cursor_value(std::size_t index) const override {
+    if (!cursor_column_ || index >= rows_.size()) return {};
+    CsvRow row = read(companies_, rows_[index]);
+    return *cursor_column_ < row.fields.size() ? core::trimmed(row.fields[*cursor_column_]) : std::string();
+  }
+
+  std::string document_value(const std::string&) const override { return {}; }  // CSV has no next links
+
+ private:
+  // One CSV file: its text (the rows point into it), its name for messages and its columns.
+  struct CsvFile {
+    std::string text;
+    std::string what;
+    CsvColumns columns;
+  };
+
+  // Takes `text` as `file`'s document, reads its header and calls on_row for every row after it.
+  template <class OnRow>
+  void scan(CsvFile& file, std::string&& text, const std::string& what, OnRow&& on_row) const {
+    file.text = std::move(text);
+    file.what = what;
+    if (file.text.size() > limits_.max_bytes)
+      permanent(what + ": " + std::to_string(file.text.size()) + " bytes, larger than max_size " +
+                std::to_string(limits_.max_bytes));
+    CsvReader reader(file.text, dialect_, feed_.csv.skip_lines, what);
+    file.columns.start(reader, feed_.csv.header, what);
+    CsvRow row;
+    while (reader.next(row)) {
+      file.columns.first_row(row);
+      on_row(row);
+    }
+  }
+
+  template <std::size_t N>
+  static void resolve(std::array<std::optional<std::size_t>, N>& out,
+                      const std::array<std::optional<FieldPath>, N>& specs, const std::string& prefix,
+                      const CsvColumns& columns, const std::string& what) {
+    for (std::size_t i = 0; i < N; ++i) {
+      out[i].reset();
+      if (!specs[i]) continue;
+      const std::string key = prefix + (N == core::kFieldCount ? std::string(core::field_name(static_cast<Field>(i)))
+                                                                 : std::string(core::contact_field_name(static_cast<ContactField>(i))));
+      out[i] = columns.index(specs[i]->path, key, what);
+    }
+  }
+
+  CsvRow read(const CsvFile& file, const RowStart& at) const {
+    CsvReader r = CsvReader::resume(file.text, dialect_, file.what, at.offset, at.line);
+    CsvRow row;
+    r.next(row);
+    return row;
+  }
+
+  // The invalid_field text of a row whose column count is not the file's, or that is damaged.
+  static std::optional<std::string> row_problem(const CsvRow& row, std::size_t columns, bool header,
+                                                const std::string& what) {
+    std::string at = what + " line " + std::to_string(row.line) + ": ";
+    if (row.error) return at + *row.error;
+    if (row.fields.size() != columns)
+      return at + std::to_string(row.fields.size()) + " columns where the " + (header ? "header has " : "first row has ") +
+             std::to_string(columns) + " (a delimiter in an unquoted value, or a missing one?)";
+    return std::nullopt;
+  }
+
+  IncomingAccount map_row(std::size_t index, bool with_contacts) const {
+    IncomingAccount rec;
+    const CsvRow row = read(companies_, rows_[index]);
+    rec.invalid = row_problem(row, companies_.columns.count(), feed_.csv.header, companies_.what);
+    for (std::size_t i = 0; i < core::kFieldCount; ++i) {
+      if (!fields_[i]) continue;
+      const auto field = static_cast<Field>(i);
+      std::string raw = *fields_[i] < row.fields.size() ? core::trimmed(row.fields[*fields_[i]]) : std::string();
+      rec.set(field, translate(*feed_.fields[i], std::move(raw), field == Field::relationship, rec.invalid));
+    }
+    core::default_remote_id(rec);
+    if (feed_.contacts) {
+      rec.has_contacts_block = true;
+      if (!with_contacts) return rec;
+      auto it = contacts_by_company_.find(rec.get(Field::remote_id));
+      if (it == contacts_by_company_.end()) return rec;
+      for (const RowStart& at : it->second) {
+        const CsvRow crow = read(contacts_, at);
+        if (!rec.invalid) rec.invalid = row_problem(crow, contacts_.columns.count(), feed_.csv.header, contacts_.what);
+        IncomingContact c;
+        for (std::size_t i = 0; i < core::kContactFieldCount; ++i) {
+          if (!contact_fields_[i]) continue;
+          std::string raw = *contact_fields_[i] < crow.fields.size() ? core::trimmed(crow.fields[*contact_fields_[i]]) : std::string();
+          c.values[i] = translate(*feed_.contacts->fields[i], std::move(raw), false, rec.invalid);
+        }
+        rec.contacts.push_back(std::move(c));
+      }
+    }
+    return rec;
+  }
+
+  FeedConfig feed_;
+  ParseLimits limits_;
+  CsvDialect dialect_;
+  CsvFile companies_;
+  std::vector<RowStart> rows_;  // into companies_
+  std::array<std::optional<std::size_t>, core::kFieldCount> fields_;  // column of each mapped field
+  std::optional<std::size_t> cursor_column_;
+  CsvFile contacts_;
+  std::array<std::optional<std::size_t>, core::kContactFieldCount> contact_fields_;
+  std::size_t company_key_ = 0;
+  std::unordered_map<std::string, std::vector<RowStart>> contacts_by_company_;
+};
+
+// ---- encodings --------------------------------------------------------------------------------
+
+// Converts each document to UTF-8 before the format's mapper reads it (transcode.hpp), and
+// rejects the records that hold a byte the encoding does not define.
+class TranscodingMapper final : public DocumentMapper {
+ public:
+  TranscodingMapper(const FeedConfig& feed, std::unique_ptr<DocumentMapper> inner)
+      : xml_(feed.format == FeedFormat::xml), encoding_(feed.encoding), inner_(std::move(inner)) {
+    if (!xml_) transcoder_.emplace(feed.encoding);
+  }
+
+  std::size_t load(std::string_view text, const std::string& what) override {
+    if (!needs_conversion(text)) {
+      converted_ = false;
+      return inner_->load(text, what);
+    }
+    return load_in_place(std::string(text), what);
+  }
+  std::size_t load_in_place(std::string&& text, const std::string& what) override {
+    inner_->hash_remote_ids_above(hash_remote_ids_above_);
+    converted_ = needs_conversion(text);
+    from_ = xml_ ? (xml_declared_encoding(text).empty() ? encoding_ : xml_declared_encoding(text)) : encoding_;
+    return inner_->load_in_place(convert(std::move(text), what), what);
+  }
+  void load_contacts(std::string&& text, const std::string& what) override {
+    contacts_converted_ = needs_conversion(text);
+    inner_->load_contacts(convert(std::move(text), what), what);
+  }
+  std::string remote_id(std::size_t index) const override { return inner_->remote_id(index); }
+  std::vector<std::uint64_t> remote_id_hashes() override { return inner_->remote_id_hashes(); }
+  std::vector<IncomingAccount> map(std::size_t first, std::size_t last) const override {
+    std::vector<IncomingAccount> out = inner_->map(first, last);
+    if (converted_ || contacts_converted_)
+      for (IncomingAccount& rec : out) mark_undefined(rec);
+    return out;
+  }
+  std::string cursor_value(std::size_t index) const override { return inner_->cursor_value(index); }
+  std::string document_value(const std::string& path) const override { return inner_->document_value(path); }
+
+ private:
+  bool needs_conversion(std::string_view text) const {
+    if (!xml_) return transcoder_->converts();
+    const std::string declared = xml_declared_encoding(text);
+    return !is_utf8_encoding(declared.empty() ? encoding_ : declared);
+  }
+  std::string convert(std::string&& text, const std::string& what) {
+    if (xml_) return xml_to_utf8(std::move(text), encoding_, what);
+    if (!transcoder_->converts()) return std::move(text);
+    std::string out = transcoder_->to_utf8(text);
+    std::string().swap(text);
+    return out;
+  }
+  void mark_undefined(IncomingAccount& rec) const {
+    if (rec.invalid) return;
+    auto why = [&](const std::string& field) {
+      return field + " holds a byte that " + from_ + " does not define (shown as U+FFFD): check the feed's encoding";
+    };
+    for (std::size_t i = 0; i < core::kFieldCount; ++i)
+      if (rec.values[i].find(kUndefinedByteMark) != std::string::npos) {
+        rec.invalid = why(std::string(core::field_name(static_cast<Field>(i))));
+        return;
+      }
+    for (const IncomingContact& c : rec.contacts)
+      for (std::size_t i = 0; i < core::kContactFieldCount; ++i)
+        if (c.values[i].find(kUndefinedByteMark) != std::string::npos) {
+          rec.invalid = why("contact " + std::string(core::contact_field_name(static_cast<ContactField>(i))));
+          return;
+        }
+  }
+
+  bool xml_;
+  std::string encoding_;
+  std::string from_;
+  std::optional<Transcoder> transcoder_;  // not for XML: each document's declaration decides
+  std::unique_ptr<DocumentMapper> inner_;
+  bool converted_ = false;
+  bool contacts_converted_ = false;
+};
+
 }  // namespace
 
 std::unique_ptr<DocumentMapper> make_mapper(const FeedConfig& feed, const ParseLimits& limits) {
-  if (feed.format == FeedFormat::json) return std::make_unique<JsonMapper>(feed, limits);
-  return std::make_unique<XmlMapper>(feed, limits);
+  std::unique_ptr<DocumentMapper> inner;
+  if (feed.format == FeedFormat::json)
+    inner = std::make_unique<JsonMapper>(feed, limits);
+  else if (feed.format == FeedFormat::csv)
+    inner = std::make_unique<CsvMapper>(feed, limits);
+  else
+    inner = std::make_unique<XmlMapper>(feed, limits);
+  if (feed.format != FeedFormat::xml && is_utf8_encoding(feed.encoding)) return inner;
+  return std::make_unique<TranscodingMapper>(feed, std::move(inner));
 }
 
 std::vector<core::IncomingAccount> map_document(const FeedConfig& feed, std::string_view text,

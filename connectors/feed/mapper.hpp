@@ -1,5 +1,5 @@
 #pragma once
-// Feed mappers (SPEC §4.3): a parsed XML or JSON document → IncomingAccount records, as the
+// Feed mappers (SPEC §4.3): a parsed XML, JSON or CSV document → IncomingAccount records, as the
 // connector's `records`, `fields` and `contacts` say. Pure: no I/O; the document's bytes come
 // from a DocumentReader.
 //
@@ -18,6 +18,13 @@
 //   - `active` is passed through raw; the matcher reads it (true/false, 1/0, yes/no, y/n, any
 //     case; empty = true) and rejects anything else as invalid_field.
 //   - Remote ids are defaulted with core::default_remote_id (SPEC §3 rule 8).
+//   - CSV values are trimmed of surrounding white space, as XML values are (exports pad columns);
+//     a field's path is a header column name (the first column of that name), or the column's
+//     number from 1 when `csv.header` is false. A mapped column the header lacks fails the
+//     document (the export is not the one configured). A row whose column count differs from
+//     the header's (or, without a header, the first row's) is that record's invalid_field,
+//     naming the file and the row's line; its columns are still mapped as far as they go, so
+//     that the rejection carries its remote id.
 //
 // Thread-safety: a mapper is used by one run at a time.
 
@@ -54,6 +61,12 @@ class DocumentMapper {
   // error's line is counted in the rewritten bytes (the byte offset is exact).
   virtual std::size_t load_in_place(std::string&& text, const std::string& what) = 0;
 
+  // format csv with a contacts block: the contacts file (SPEC §4.3 "CSV"), kept and indexed by
+  // its company_key column until the next call; map() attaches to each company record the
+  // contact rows whose company_key equals the record's remote id. Call it before map(). Throws
+  // like load(). Other formats have their contacts inside the records: no effect.
+  virtual void load_contacts(std::string&& /*text*/, const std::string& /*what*/) {}
+
   // The remote id record `index` of the loaded document maps to (as map() would give it,
   // defaulted by SPEC §3 rule 8), without mapping the rest of the record when the remote id or
   // external code field gives it. For SPEC §3 rule 7 across the slices of one document.
@@ -84,7 +97,9 @@ class DocumentMapper {
   std::size_t hash_remote_ids_above_ = static_cast<std::size_t>(-1);
 };
 
-// The mapper for `feed.format`. Throws core::SyncError{permanent} when a path does not
+// The mapper for `feed.format`, reading the document in `feed.encoding` (an XML declaration's
+// encoding wins): converted to UTF-8 first, a record holding a byte the encoding does not
+// define is invalid (`invalid_field`, naming the field; see transcode.hpp). Throws core::SyncError{permanent} when a path does not
 // compile (the config loader checks this first, so only a hand-built FeedConfig gets here).
 std::unique_ptr<DocumentMapper> make_mapper(const FeedConfig& feed, const ParseLimits& limits);
 

@@ -143,6 +143,39 @@ SyncError error_of(F&& f, SyncError::Kind kind) {
   return SyncError(SyncError::Kind::permanent, "");
 }
 
+// ---- CSV -------------------------------------------------------------------------------------
+
+TEST(HttpFeedCsv, AWindows1252ExportAndItsContactsFileAreFetchedWholeOnce) {
+  FakeHttpServer server;
+  server.on("GET", "/kunden.csv",
+            FakeReply::text(200, "Kundennummer;Firma\r\n10001;M\xFCller GmbH\r\n10002;Gro\xDF KG\r\n10003;Kurz\r\n"));
+  server.on("GET", "/kontakte.csv", FakeReply::text(200, "Kunde;Name\r\n10002;Kr\xE4mer\r\n"));
+  nlohmann::ordered_json j = {{"name", "erp"},
+                              {"type", "feed"},
+                              {"url", server.url("/kunden.csv")},
+                              {"format", "csv"},
+                              {"encoding", "windows-1252"},
+                              {"csv", {{"delimiter", ";"}}},
+                              {"default_owner", "sales"},
+                              {"fields", {{"external_code", "Kundennummer"}, {"name", "Firma"}}},
+                              {"contacts",
+                               {{"url", server.url("/kontakte.csv")},
+                                {"company_key", "Kunde"},
+                                {"fields", {{"last_name", "Name"}}}}}};
+  auto source = FeedSource::create(load_connector(j));
+  auto pages = read_all(*source);
+  ASSERT_EQ(pages.size(), 1u);
+  ASSERT_EQ(pages[0].records.size(), 3u);
+  EXPECT_EQ(pages[0].records[0].get(core::Field::name), "Müller GmbH");
+  EXPECT_EQ(pages[0].records[1].get(core::Field::name), "Groß KG");
+  ASSERT_EQ(pages[0].records[1].contacts.size(), 1u);
+  EXPECT_EQ(pages[0].records[1].contacts[0].get(core::ContactField::last_name), "Krämer");
+  EXPECT_FALSE(pages[0].records[1].invalid);
+  EXPECT_FALSE(pages[0].records[2].invalid);  // "Kurz" has both columns
+  ASSERT_EQ(server.request_count(), 2u);
+  EXPECT_EQ(server.requests()[0].header("Accept"), "text/csv, text/plain;q=0.9");
+}
+
 // ---- auth ------------------------------------------------------------------------------------
 
 TEST(HttpFeedAuth, BasicAuthAndExtraHeadersAreSent) {
