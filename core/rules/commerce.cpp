@@ -29,10 +29,7 @@ class CustomerDecider : detail::ParkingDecider {
   using ParkingDecider::ParkingDecider;
 
   WriteBatch run(std::span<const CustomerInput> records) {
-    std::unordered_map<std::string, std::size_t> last;
-    for (std::size_t i = 0; i < records.size(); ++i) last[records[i].record.remote_id] = i;
-    for (std::size_t i = 0; i < records.size(); ++i) decide_one(records[i], last[records[i].record.remote_id] != i);
-    return std::move(out_);
+    return decide_in_order(records, [this](const CustomerInput& in, bool superseded) { decide_one(in, superseded); });
   }
 
  private:
@@ -184,10 +181,7 @@ class OrderDecider : detail::ParkingDecider {
   using ParkingDecider::ParkingDecider;
 
   WriteBatch run(std::span<const OrderInput> records) {
-    std::unordered_map<std::string, std::size_t> last;
-    for (std::size_t i = 0; i < records.size(); ++i) last[records[i].record.remote_id] = i;
-    for (std::size_t i = 0; i < records.size(); ++i) decide_one(records[i], last[records[i].record.remote_id] != i);
-    return std::move(out_);
+    return decide_in_order(records, [this](const OrderInput& in, bool superseded) { decide_one(in, superseded); });
   }
 
  private:

@@ -39,10 +39,7 @@ class ContactDecider : detail::ParkingDecider {
   }
 
   WriteBatch run(std::span<const ContactInput> records) {
-    std::unordered_map<std::string, std::size_t> last;
-    for (std::size_t i = 0; i < records.size(); ++i) last[records[i].record.remote_id] = i;
-    for (std::size_t i = 0; i < records.size(); ++i) decide_one(records[i], last[records[i].record.remote_id] != i);
-    return std::move(out_);
+    return decide_in_order(records, [this](const ContactInput& in, bool superseded) { decide_one(in, superseded); });
   }
 
  private:

@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <optional>
+#include <span>
 #include <string>
+#include <unordered_map>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -30,6 +32,16 @@ class ParkingDecider {
   }
 
  protected:
+  // Decides `records` in arrival order with `decide_one(input, superseded)`, where a record
+  // whose remote id comes again later in the batch is superseded (rule 7); returns the batch.
+  template <class Input, class DecideOne>
+  WriteBatch decide_in_order(std::span<const Input> records, DecideOne&& decide_one) {
+    std::unordered_map<std::string, std::size_t> last;
+    for (std::size_t i = 0; i < records.size(); ++i) last[records[i].record.remote_id] = i;
+    for (std::size_t i = 0; i < records.size(); ++i) decide_one(records[i], last[records[i].record.remote_id] != i);
+    return std::move(out_);
+  }
+
   struct Item {
     std::string remote_id, code, hash, payload;
     Arrival arrival = Arrival::source;
