@@ -20,14 +20,15 @@
 #include "connectors/odbc/odbc_store_internal.hpp"
 #include "connectors/odbc/table_names.hpp"
 #include "support/odbc_query.hpp"
+#include "support/store_writes.hpp"
 #include "support/test_databases.hpp"
 
 namespace erpsync::connectors::odbc {
 namespace {
 
 using namespace std::chrono_literals;
-using core::Field;
 using erpsync::testing::Engine;
+using erpsync::testing::new_account;
 using erpsync::testing::odbc_query;
 using erpsync::testing::odbc_scalar;
 using erpsync::testing::TempDatabase;
@@ -82,16 +83,6 @@ bool has(const std::vector<std::string>& names, const std::string& n) {
   return std::find(names.begin(), names.end(), n) != names.end();
 }
 
-core::AccountWrite new_account(core::Ref ref, std::string code, std::string name) {
-  core::AccountWrite a;
-  a.ref = ref;
-  a.external_code = std::move(code);
-  a.set = core::bit(Field::name) | core::bit(Field::owner);
-  a.values.name = std::move(name);
-  a.values.owner = "jsmith";
-  return a;
-}
-
 TEST_P(TablePrefixTest, EveryTableAndIndexCarriesThePrefixAndTheStoreWorksThroughIt) {
   create_crm_accounts();  // the CRM's table beside erpsync's prefixed ones
   auto store = open(kPrefix);
@@ -113,8 +104,8 @@ TEST_P(TablePrefixTest, EveryTableAndIndexCarriesThePrefixAndTheStoreWorksThroug
   auto run = store->begin_run(kConn, "accounts", "test-host");
   core::WriteBatch b;
   b.connector = kConn;
-  b.accounts.push_back(new_account(-1, "C-1", "One"));
-  auto child = new_account(-2, "C-2", "Two");
+  b.accounts.push_back(new_account(-1, "C-1", "One", "jsmith"));
+  auto child = new_account(-2, "C-2", "Two", "jsmith");
   child.set_member_of = true;
   child.member_of = -1;
   child.member_of_code = "C-1";
