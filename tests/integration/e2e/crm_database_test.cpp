@@ -3,9 +3,12 @@
 // database.table_prefix, and stays untouched; under a prefix every command works beside it; a
 // migration that fails leaves no half schema where the engine's DDL is transactional.
 
+#include <signal.h>
+
 #include <algorithm>
 
 #include "e2e_fixture.hpp"
+#include "support/child_process.hpp"
 
 namespace erpsync::testing {
 namespace {
@@ -111,6 +114,27 @@ TEST_P(CrmDatabase, AMigrationThatFailsLeavesNoHalfSchema) {
   ProcessResult run = erpsyncd({"--once"});
   ASSERT_EQ(run.exit_code, 0) << run.all();
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM erpsync_accounts"), "1");
+}
+
+TEST_P(CrmDatabase, TheServiceSyncsUnderItsLeaseBesideTheCrmsTables) {
+  using namespace std::chrono_literals;
+  create_suitecrm_accounts();
+  const std::string before = crm_row();
+  configure("erpsync_");
+  NotifySocket notify((dir_ / "notify.sock").string());
+  ChildProcess daemon({std::string(ERPSYNC_BINARY_DIR) + "/daemon/erpsyncd", "--config", config_path_},
+                      {{"NOTIFY_SOCKET", notify.path()}});
+  ASSERT_TRUE(notify.wait_for("READY=1", 30s)) << daemon.output();
+  ASSERT_TRUE(daemon.wait_for_output("sync connector=erp", 30s)) << daemon.output();
+  // The lease keeper's own connection takes the prefixed table too.
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM erpsync_sync_leases WHERE connector = 'erp'"), "1");
+  EXPECT_EQ(scalar("SELECT name FROM erpsync_accounts WHERE external_code = 'K-1'"), "Acme");
+  daemon.signal(SIGTERM);
+  auto code = daemon.wait_exit(30s);
+  ASSERT_TRUE(code.has_value()) << daemon.output();
+  EXPECT_EQ(*code, 0) << daemon.output();
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM erpsync_sync_runs WHERE status = 'running'"), "0");
+  EXPECT_EQ(crm_row(), before);
 }
 
 ERPSYNC_E2E_ON_ALL_ENGINES(CrmDatabase);
