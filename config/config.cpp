@@ -733,24 +733,26 @@ class Loader final : public ErrorSink {
     return l;
   }
 
+  // SPEC §5: the prefix starts every table, index and constraint name erpsync creates, so it is
+  // an SQL identifier's start (the store checks it again: connectors/odbc/table_names.cpp).
+  static std::string table_prefix_problem(const std::string& p) {
+    auto ident = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+    if (!std::all_of(p.begin(), p.end(), ident))
+      return "expected letters, digits and '_' only (it becomes part of SQL table names), got " + q(p);
+    if (!p.empty() && std::isdigit(static_cast<unsigned char>(p.front())))
+      return "expected a letter or '_' first (it begins SQL table names), got " + q(p);
+    if (p.size() > 32)
+      return "expected at most 32 characters (table and index names must stay within the engines' limits), got " +
+             std::to_string(p.size());
+    return {};
+  }
+
   void check_database(const Json& root, const Loc& at) {
     if (!root.contains("database") || !root["database"].is_object()) return;
     const Json& d = root["database"];
-    if (d.contains("table_prefix") && d["table_prefix"].is_string()) {
-      const auto& p = d["table_prefix"].get_ref<const std::string&>();
-      bool ok = std::all_of(p.begin(), p.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-      });
-      if (!ok)
-        error(at.child("database").child("table_prefix"),
-              "expected letters, digits and '_' only (it becomes part of SQL table names), got " + q(p));
-      // SPEC §6: an option this build cannot honour is refused, never ignored. The store does
-      // not prefix its table names yet.
-      else if (!p.empty())
-        error(at.child("database").child("table_prefix"),
-              "a table prefix is not supported yet by this build: remove the option (the tables are named "
-              "accounts, contacts, customers, orders, bindings, sync_*)");
-    }
+    if (d.contains("table_prefix") && d["table_prefix"].is_string())
+      if (auto problem = table_prefix_problem(d["table_prefix"].get_ref<const std::string&>()); !problem.empty())
+        error(at.child("database").child("table_prefix"), problem);
     if (d.contains("connection") && d["connection"].is_string() && d["connection"].get<std::string>().empty())
       error(at.child("database").child("connection"), "expected an ODBC connection string, got an empty string");
   }

@@ -17,7 +17,7 @@ const OptionSpec kOptions[] = {
   {"database", T::object, "", "The ODBC database erpsync writes to.", true},
   {"database.connection", T::string, "", "ODBC connection string (\"DSN=...\" or \"Driver=...;...\"). Use ${...} for a password.", true},
   {"database.batch_size", T::integer, "500", "Records per write transaction.", false, false, {}, 1, 100000},
-  {"database.table_prefix", T::string, "\"\"", "Prefix of every erpsync table name (letters, digits, underscore); not supported yet: only the empty default is accepted."},
+  {"database.table_prefix", T::string, "\"\"", "Prefix of every table, index and constraint erpsync creates (letters, digits, underscore; a letter or underscore first; at most 32), e.g. \"erpsync_\" in a database a CRM application shares."},
   {"database.migrate", T::string, "\"auto\"", "auto: apply pending migrations; check: refuse to start on one; off: a DBA applies them.", false, false, "auto|check|off"},
 
   // ---- log (SPEC §8) ---------------------------------------------------------------------

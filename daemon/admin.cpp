@@ -51,7 +51,8 @@ void print_table(const std::string& title, const odbc::Table& t) {
 int migrate_command(const config::Config& cfg, const CommandLine& cl) {
   if (cl.print_sql) {
     // DBAs who withhold DDL rights: the dialect from the driver name when it says, else ask the server.
-    std::cout << odbc::migration_sql(odbc::detect_dialect(cfg.database.connection));
+    std::cout << odbc::migration_sql(odbc::detect_dialect(cfg.database.connection),
+                                   odbc::TableNames(cfg.database.table_prefix));
     return kExitOk;
   }
   auto store = open_store(cfg, StoreMode::normal);  // applies per database.migrate

@@ -115,7 +115,7 @@ int once(const config::Config& cfg, const CommandLine& cl) {
   std::unique_ptr<LeaseKeeper> leases;
   if (!cl.dry_run)
     leases = std::make_unique<LeaseKeeper>(cfg.database.connection, cfg.cluster.instance_id,
-                                           cfg.cluster.lease_ttl);
+                                           cfg.cluster.lease_ttl, cfg.database.table_prefix);
   for (const config::ConnectorConfig& conn : cfg.connectors) {
     if (cl.connector ? conn.name != *cl.connector : !conn.enabled) continue;
     // A dry run is one transaction per connector, rolled back at the end: its own store.

@@ -15,8 +15,12 @@ namespace erpsync::daemon {
 
 namespace odbc = connectors::odbc;
 
-LeaseKeeper::LeaseKeeper(std::string connection, std::string holder, std::chrono::milliseconds ttl)
-    : connection_string_(std::move(connection)), holder_(std::move(holder)), ttl_(ttl) {
+LeaseKeeper::LeaseKeeper(std::string connection, std::string holder, std::chrono::milliseconds ttl,
+                         std::string table_prefix)
+    : connection_string_(std::move(connection)),
+      tables_(std::move(table_prefix)),
+      holder_(std::move(holder)),
+      ttl_(ttl) {
   renewer_ = std::thread([this] { renew_loop(); });
 }
 
@@ -34,6 +38,7 @@ odbc::Connection& LeaseKeeper::connection() {
     if (!env_) env_ = std::make_shared<odbc::Environment>();
     conn_ = std::make_unique<odbc::Connection>(env_);
     conn_->connect(connection_string_);
+    conn_->set_table_names(tables_);
   }
   return *conn_;
 }

@@ -40,8 +40,10 @@ bool process_gone(const std::string& identity);
 
 class LeaseKeeper {
  public:
-  // `connection` is the database connection string (ODBC errors never carry its password).
-  LeaseKeeper(std::string connection, std::string holder, std::chrono::milliseconds ttl);
+  // `connection` is the database connection string (ODBC errors never carry its password);
+  // `table_prefix` is database.table_prefix (the leases are in its sync_leases).
+  LeaseKeeper(std::string connection, std::string holder, std::chrono::milliseconds ttl,
+              std::string table_prefix = {});
   // Stops the renewal thread. Leases still held are not released (release_all() does that):
   // they lapse after the TTL unless this holder starts again and takes them back.
   ~LeaseKeeper();
@@ -72,6 +74,7 @@ class LeaseKeeper {
   void on_error(const std::exception& e);     // with mu_ held
 
   const std::string connection_string_;
+  const connectors::odbc::TableNames tables_;  // database.table_prefix
   const std::string holder_;
   const std::string process_ = this_process_identity();
   const std::chrono::milliseconds ttl_;

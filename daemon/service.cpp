@@ -103,7 +103,7 @@ class Service {
       return 1;
     }
     leases_ = std::make_shared<LeaseKeeper>(cfg_->database.connection, cfg_->cluster.instance_id,
-                                            cfg_->cluster.lease_ttl);
+                                            cfg_->cluster.lease_ttl, cfg_->database.table_prefix);
     if (cfg_->metrics.listen) {
       try {
         metrics_server_ = MetricsServer::start(*cfg_->metrics.listen, metrics_);
@@ -451,7 +451,8 @@ class Service {
     } catch (const std::exception& e) {
       log->error("reload: log settings refused: {}", e.what());
     }
-    const bool db_changed = next->database.connection != cfg_->database.connection;
+    const bool db_changed = next->database.connection != cfg_->database.connection ||
+                            next->database.table_prefix != cfg_->database.table_prefix;
     if (db_changed) {
       try {
         open_store(*next, StoreMode::normal);
@@ -467,7 +468,7 @@ class Service {
       // Runs in flight finish under the keeper they started with; it releases its leases then.
       auto previous = leases_;
       leases_ = std::make_shared<LeaseKeeper>(next->database.connection, next->cluster.instance_id,
-                                              next->cluster.lease_ttl);
+                                              next->cluster.lease_ttl, next->database.table_prefix);
       net::post(pool_, [previous] { previous->release_all(); });
     }
     std::map<std::string, std::shared_ptr<Slot>> kept;

@@ -25,6 +25,7 @@ namespace odbc = connectors::odbc;
 std::unique_ptr<odbc::OdbcStore> open_store(const config::Config& cfg, StoreMode mode) {
   odbc::OdbcStoreOptions opts;
   opts.connection = cfg.database.connection;
+  opts.table_prefix = cfg.database.table_prefix;
   opts.dry_run = mode == StoreMode::dry_run;
   switch (cfg.database.migrate) {
     case config::Migrate::auto_: opts.migrate = odbc::MigrateMode::auto_apply; break;

@@ -59,6 +59,9 @@ class SqlDialect {
   virtual bool has_partial_indexes() const = 0;
   // "SELECT 1 ... WHERE <table named by the one parameter exists in the current schema>".
   virtual std::string_view table_exists_sql() const = 0;
+  // The names of the columns of the table (or view) named by the one parameter, one row each
+  // (none when it does not exist), generated columns included.
+  virtual std::string_view columns_sql() const = 0;
   // sync_cursors.cursor, quoted (CURSOR is a reserved word in MariaDB).
   virtual std::string_view cursor_column() const = 0;
 

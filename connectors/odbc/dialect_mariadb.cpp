@@ -64,6 +64,9 @@ class MariadbDialect final : public SqlDialect {
   std::string_view table_exists_sql() const override {
     return "SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?";
   }
+  std::string_view columns_sql() const override {
+    return "SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?";
+  }
   std::string_view cursor_column() const override { return "`cursor`"; }
 
   std::string_view now_sql() const override { return "UTC_TIMESTAMP(3)"; }

@@ -116,6 +116,9 @@ class PostgresqlDialect final : public SqlDialect {
   std::string_view table_exists_sql() const override {
     return "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?";
   }
+  std::string_view columns_sql() const override {
+    return "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ?";
+  }
   std::string_view cursor_column() const override { return "\"cursor\""; }
 
   // clock_timestamp(), not now(): the time of the statement, not of the transaction's start.

@@ -63,6 +63,7 @@ class SqliteDialect final : public SqlDialect {
   std::string_view table_exists_sql() const override {
     return "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?";
   }
+  std::string_view columns_sql() const override { return "SELECT name FROM pragma_table_xinfo(?)"; }
   std::string_view cursor_column() const override { return "\"cursor\""; }
 
   std::string_view now_sql() const override { return "strftime('%Y-%m-%d %H:%M:%f', 'now')"; }

@@ -2,7 +2,9 @@
 
 #include "connectors/odbc/dialect.hpp"
 
+#include <cctype>
 #include <map>
+#include <set>
 #include <string_view>
 
 namespace erpsync::connectors::odbc {
@@ -20,6 +22,8 @@ namespace {
 //   {if_not_exists} " IF NOT EXISTS" where ADD COLUMN takes it (not SQLite, whose migrations
 //             run in one transaction under its write lock anyway)
 //   {pending_ix} the columns (and predicate) of accounts_pending_ix (v4)
+// Names: every index and constraint is named after its table, '_' and a name ending in "_ix",
+// "_key" or "_pkey", so that database.table_prefix reaches it too (table_names.hpp).
 const std::vector<std::string_view> kV1 = {
     R"(CREATE TABLE IF NOT EXISTS accounts (
   id {id},
@@ -253,8 +257,63 @@ std::string schema_version_ddl(Dialect d) {
       d);
 }
 
-bool table_exists(Connection& conn, const std::string& table) {
-  return conn.scalar(std::string(sql_dialect(conn.dialect()).table_exists_sql()), {Param::str(table)}).has_value();
+bool table_exists(Connection& conn, const std::string& base) {
+  return conn.scalar(std::string(sql_dialect(conn.dialect()).table_exists_sql()), {Param::str(conn.tables()(base))})
+      .has_value();
+}
+
+// The columns schema v1 gives each table (read from its DDL): a table of that name without all
+// of them is another application's.
+const std::map<std::string, std::vector<std::string>>& v1_columns() {
+  static const std::map<std::string, std::vector<std::string>> m = [] {
+    std::map<std::string, std::vector<std::string>> out;
+    out["schema_version"] = {"version", "description", "applied_at"};
+    constexpr std::string_view kCreate = "CREATE TABLE IF NOT EXISTS ";
+    for (std::string_view ddl : kV1) {
+      if (ddl.substr(0, kCreate.size()) != kCreate) continue;
+      const std::size_t name_end = ddl.find(' ', kCreate.size());
+      auto& cols = out[std::string(ddl.substr(kCreate.size(), name_end - kCreate.size()))];
+      for (std::size_t line = ddl.find('\n'); line != std::string_view::npos; line = ddl.find('\n', line + 1)) {
+        std::size_t b = ddl.find_first_not_of(' ', line + 1);
+        std::size_t e = ddl.find_first_of(" ,\n", b);
+        if (b == std::string_view::npos || e == std::string_view::npos) continue;
+        std::string_view word = ddl.substr(b, e - b);
+        if (word == "CONSTRAINT" || word.front() == ')') continue;
+        cols.emplace_back(word == "{cursor}" ? "cursor" : std::string(word));
+      }
+    }
+    return out;
+  }();
+  return m;
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// SPEC §5 "Whose database": before any DDL, every table erpsync would create that exists already
+// must be erpsync's (hold the columns schema v1 gave it). Throws SchemaError naming the others.
+void refuse_foreign_tables(Connection& conn) {
+  const SqlDialect& sd = sql_dialect(conn.dialect());
+  std::string foreign;
+  for (const auto& [base, wanted] : v1_columns()) {
+    const std::string name = conn.tables()(base);
+    std::set<std::string> have;
+    for (const auto& row : conn.query(std::string(sd.columns_sql()), {Param::str(name)}))
+      if (!row.empty() && row[0]) have.insert(lower(*row[0]));
+    if (have.empty()) continue;  // absent: erpsync creates it
+    std::string missing;
+    for (const auto& c : wanted)
+      if (!have.count(c)) missing += (missing.empty() ? "" : ", ") + c;
+    if (!missing.empty())
+      foreign += (foreign.empty() ? "" : "; ") + ("\"" + name + "\" (it lacks " + missing + ")");
+  }
+  if (foreign.empty()) return;
+  const std::string example = conn.tables().prefix().empty() ? "erpsync_" : conn.tables().prefix() + "erpsync_";
+  throw SchemaError("the database holds tables of another application under the names erpsync's tables take: " +
+                    foreign + ". erpsync created nothing; set database.table_prefix (e.g. \"" + example +
+                    "\") so that its tables are named apart, e.g. " + example + "accounts");
 }
 
 std::string newer_message(int found) {
@@ -265,12 +324,7 @@ std::string newer_message(int found) {
 
 }  // namespace
 
-const std::vector<std::string>& schema_tables() {
-  static const std::vector<std::string> t = {"schema_version", "accounts", "contacts", "customers",
-                                             "orders", "bindings", "sync_cursors", "sync_runs",
-                                             "sync_rejections", "sync_parked", "sync_leases"};
-  return t;
-}
+const std::vector<std::string>& schema_tables() { return table_bases(); }
 
 std::vector<std::string> migration_statements(Dialect dialect, int version) {
   std::vector<std::string> out;
@@ -296,6 +350,7 @@ MigrateResult migrate(Connection& conn, MigrateMode mode) {
   }
   r.from = schema_version(conn);
   if (r.from > kSchemaVersion) throw SchemaError(newer_message(r.from));
+  if (r.from < kSchemaVersion) refuse_foreign_tables(conn);
   if (mode == MigrateMode::check) {
     if (r.from < kSchemaVersion)
       throw SchemaError("the database schema is at version " + std::to_string(r.from) +
@@ -305,37 +360,44 @@ MigrateResult migrate(Connection& conn, MigrateMode mode) {
     r.to = r.from;
     return r;
   }
-  conn.exec(schema_version_ddl(conn.dialect()));
-  r.to = schema_version(conn);
-  for (const auto& m : kMigrations) {
-    if (m.version <= r.to) continue;
-    conn.set_autocommit(false);
-    try {
+  r.to = r.from;
+  if (r.from == kSchemaVersion) return r;
+  // Every pending migration, schema_version's own table included, in one transaction: on
+  // PostgreSQL and SQLite, whose DDL is transactional, a failure anywhere leaves the schema as it
+  // was. MariaDB commits each DDL statement implicitly: the check above ran before any of them,
+  // and every statement is idempotent, so running the migration again completes it.
+  conn.set_autocommit(false);
+  std::vector<int> applied;
+  try {
+    conn.exec(schema_version_ddl(conn.dialect()));
+    for (const auto& m : kMigrations) {
+      if (m.version <= r.from) continue;
       for (auto s : *m.statements) conn.exec(render(s, conn.dialect()));
       conn.exec("INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)",
                 {Param::i64(m.version), Param::str(std::string(m.description)), Param::ts(utc_timestamp_now())});
-      conn.commit();
-      conn.set_autocommit(true);
-      r.applied.push_back(m.version);
-      r.to = m.version;
-    } catch (const OdbcError& e) {
-      conn.rollback();
-      if (conn.connected()) conn.set_autocommit(true);
-      // Another process may have applied the same migration meanwhile.
-      if (e.error_class() == ErrorClass::unique_violation || e.error_class() == ErrorClass::other) {
-        int now = schema_version(conn);
-        if (now >= m.version) {
-          r.to = now;
-          continue;
-        }
-      }
-      throw;
+      applied.push_back(m.version);
     }
+    conn.commit();
+    conn.set_autocommit(true);
+  } catch (const OdbcError& e) {
+    conn.rollback();
+    if (!conn.connected()) throw;
+    conn.set_autocommit(true);
+    // Another process may have applied the same migrations meanwhile.
+    if (e.error_class() == ErrorClass::unique_violation || e.error_class() == ErrorClass::other) {
+      if (int now = schema_version(conn); now >= kSchemaVersion) {
+        r.to = now;
+        return r;
+      }
+    }
+    throw;
   }
+  r.applied = std::move(applied);
+  r.to = kSchemaVersion;
   return r;
 }
 
-std::string migration_sql(Dialect dialect) {
+std::string migration_sql(Dialect dialect, const TableNames& names) {
   std::string out = "-- erpsync schema, dialect " + std::string(to_string(dialect)) + ", version " +
                     std::to_string(kSchemaVersion) + "\n";
   out += schema_version_ddl(dialect) + ";\n\n";
@@ -346,7 +408,7 @@ std::string migration_sql(Dialect dialect) {
            std::to_string(m.version) + ", '" + std::string(m.description) + "', " +
            render("{now}", dialect) + ");\n\n";
   }
-  return out;
+  return names.render(out);
 }
 
 }  // namespace erpsync::connectors::odbc

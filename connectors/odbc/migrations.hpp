@@ -59,9 +59,14 @@ struct MigrateResult {
 // The schema version recorded in the database (0 when schema_version does not exist).
 int schema_version(Connection& conn);
 
-// auto_apply: applies every pending migration, each in its own transaction (MariaDB commits DDL
-//   implicitly; its statements are idempotent). Two processes migrating at once: the loser
-//   sees the winner's version and carries on.
+// Before any DDL (auto_apply and check, while a migration is pending): every table erpsync would
+//   create that exists already must hold the columns erpsync gave it; a table of another shape
+//   (a CRM's own `accounts`) throws SchemaError naming it and database.table_prefix, and nothing
+//   is created. Names are the connection's (conn.tables(), database.table_prefix).
+// auto_apply: applies every pending migration in one transaction: on PostgreSQL and SQLite a
+//   failure leaves the schema as it was; MariaDB commits DDL implicitly, its statements are
+//   idempotent and a run again completes them. Two processes migrating at once: the loser sees
+//   the winner's version and carries on.
 // check: throws SchemaError when a migration is pending (the daemon refuses to start).
 // off: changes nothing (a DBA applied them), but still refuses a schema newer than the binary
 //   when schema_version is readable.
@@ -70,12 +75,13 @@ MigrateResult migrate(Connection& conn, MigrateMode mode);
 
 // The DDL of every migration for `dialect`, as a script for `erpsyncd migrate --print-sql`
 // (statements end with ';', comments with '--').
-std::string migration_sql(Dialect dialect);
+// With `names`: every table, index and constraint under its database.table_prefix.
+std::string migration_sql(Dialect dialect, const TableNames& names = {});
 
 // The statements of migration `version` for `dialect` (without the schema_version bookkeeping).
 std::vector<std::string> migration_statements(Dialect dialect, int version);
 
-// The names of the tables schema v1 creates, schema_version included.
+// The names of the tables schema v1 creates, schema_version included, without a prefix.
 const std::vector<std::string>& schema_tables();
 
 }  // namespace erpsync::connectors::odbc

@@ -382,7 +382,8 @@ std::int64_t Connection::exec(const std::string& sql, const std::vector<Param>& 
   return st.row_count();
 }
 
-void Connection::exec_direct(const std::string& sql) {
+void Connection::exec_direct(const std::string& text) {
+  const std::string sql = tables_.render(text);
   SQLHSTMT h = SQL_NULL_HSTMT;
   if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, h_, &h))) raise(SQL_HANDLE_DBC, h_, "SQLAllocHandle(STMT) failed");
   count_statement(is_write_statement(sql));
@@ -425,7 +426,8 @@ Statement::~Statement() {
 
 void Statement::raise(const std::string& context) const {
   // The statement's text says what failed; it holds no data (every value is a parameter).
-  std::string sql = sql_.size() > 160 ? sql_.substr(0, 160) + "..." : sql_;
+  std::string sql = conn_.tables().render(sql_);
+  if (sql.size() > 160) sql = sql.substr(0, 160) + "...";
   conn_.raise(SQL_HANDLE_STMT, h_, context + " (" + sql + ")");
 }
 
@@ -435,7 +437,8 @@ void Statement::execute(const std::string& sql, const std::vector<Param>& params
   if (!prepared_ || sql != sql_) {  // the same text again: reuse the prepared statement
     sql_ = sql;
     prepared_ = false;
-    if (!SQL_SUCCEEDED(SQLPrepare(h_, reinterpret_cast<SQLCHAR*>(const_cast<char*>(sql.c_str())), SQL_NTS)))
+    const std::string text = conn_.tables().render(sql);
+    if (!SQL_SUCCEEDED(SQLPrepare(h_, reinterpret_cast<SQLCHAR*>(const_cast<char*>(text.c_str())), SQL_NTS)))
       raise("prepare failed");
     prepared_ = true;
     write_ = is_write_statement(sql);

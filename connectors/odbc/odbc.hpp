@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "connectors/odbc/table_names.hpp"
 #include "core/errors.hpp"
 
 namespace erpsync::connectors::odbc {
@@ -159,6 +160,10 @@ class Connection {
   bool connected() const { return connected_; }
   Dialect dialect() const { return dialect_; }
   std::string dbms_name() const { return dbms_name_; }
+  // The names of erpsync's objects on this connection (database.table_prefix): every statement
+  // text run here is rendered by them once, when it is prepared (table_names.hpp).
+  void set_table_names(TableNames names) { tables_ = std::move(names); }
+  const TableNames& tables() const { return tables_; }
 
   void set_autocommit(bool on);
   bool autocommit() const { return autocommit_; }
@@ -195,6 +200,7 @@ class Connection {
   bool dialect_known_ = false;
   std::string dbms_name_;
   std::string target_;  // the connection string, redacted: named in storage errors
+  TableNames tables_;
   StatementStats stats_;
 };
 

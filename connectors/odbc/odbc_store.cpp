@@ -12,9 +12,17 @@
 #include <algorithm>
 
 namespace erpsync::connectors::odbc {
+namespace {
+// The store's table names; an unusable prefix is a refused schema (exit 2), not a crash.
+TableNames table_names_of(const std::string& prefix) {
+  if (auto problem = table_prefix_problem(prefix); !problem.empty())
+    throw SchemaError("database.table_prefix \"" + prefix + "\": " + problem);
+  return TableNames(prefix);
+}
+}  // namespace
 
 OdbcStore::OdbcStore(OdbcStoreOptions options)
-    : options_(std::move(options)), env_(std::make_shared<Environment>()) {
+    : options_(std::move(options)), tables_(table_names_of(options_.table_prefix)), env_(std::make_shared<Environment>()) {
   conn_ = std::make_unique<Connection>(env_);
   conn_->connect(options_.connection);
   on_connect();
@@ -32,6 +40,7 @@ Connection& OdbcStore::connection() {
 }
 
 void OdbcStore::on_connect() {
+  conn_->set_table_names(tables_);
   statements_ = std::make_unique<StatementCache>(*conn_);
   sql_dialect(conn_->dialect()).configure_session(*conn_);
 }

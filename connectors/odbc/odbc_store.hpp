@@ -56,6 +56,9 @@ struct KnownAbsent;    // bindings the last load_state found absent (batch_write
 struct OdbcStoreOptions {
   std::string connection;  // DSN=... or Driver=...; logged only redacted
   MigrateMode migrate = MigrateMode::auto_apply;
+  // database.table_prefix: the start of the name of every table, index and constraint of
+  // erpsync's (table_names.hpp). Letters, digits and '_'; "" for none.
+  std::string table_prefix;
   // Dry run: everything in one transaction that end_dry_run() (or the destructor) rolls back;
   // no sync_runs row. The schema must exist and be current (migrate is forced to `check`).
   bool dry_run = false;
@@ -128,7 +131,7 @@ class OdbcStore final : public core::Store, public core::QuietReads {
   friend Connection& raw_connection(OdbcStore& store);  // odbc_store_internal.hpp
 
   void ensure_connected();
-  void on_connect();  // per connection: statement cache, the dialect's session settings
+  void on_connect();  // per connection: table names, statement cache, the dialect's session settings
   // The live connection; reconnects if it was lost.
   Connection& connection();
   core::StateSnapshot load_state_once(const core::BatchKeys& keys);
@@ -149,6 +152,7 @@ class OdbcStore final : public core::Store, public core::QuietReads {
   void analyze_grown_tables(std::int64_t created);
 
   OdbcStoreOptions options_;
+  TableNames tables_;  // options_.table_prefix, given to every connection
   std::shared_ptr<Environment> env_;
   std::unique_ptr<Connection> conn_;
   std::unique_ptr<StatementCache> statements_;  // of conn_; declared after it, destroyed before it

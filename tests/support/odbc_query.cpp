@@ -80,4 +80,16 @@ std::string odbc_scalar(const std::string& connection, const std::string& sql) {
   return rows[0][0].value_or("");
 }
 
+std::vector<std::string> odbc_tables(const std::string& connection, Engine engine) {
+  const char* q = engine == Engine::sqlite ? "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+                                       "AND name NOT LIKE 'sqlite_%' ORDER BY name"
+                  : engine == Engine::mariadb
+                      ? "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY 1"
+                      : "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
+                        "ORDER BY 1";
+  std::vector<std::string> out;
+  for (const auto& row : odbc_query(connection, q)) out.push_back(row.at(0).value_or(""));
+  return out;
+}
+
 }  // namespace erpsync::testing

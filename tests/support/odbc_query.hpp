@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "support/test_databases.hpp"
+
 namespace erpsync::testing {
 
 using Row = std::vector<std::optional<std::string>>;
@@ -16,5 +18,9 @@ std::vector<Row> odbc_query(const std::string& connection, const std::string& sq
 
 // The single value of a one-row, one-column query ("" for NULL).
 std::string odbc_scalar(const std::string& connection, const std::string& sql);
+
+// The names of the tables and views of the database (of its current schema), sorted; the
+// engine's own (sqlite_*) left out.
+std::vector<std::string> odbc_tables(const std::string& connection, Engine engine);
 
 }  // namespace erpsync::testing

@@ -16,6 +16,7 @@
 #include "core/rules/contacts.hpp"
 #include "core/errors.hpp"
 #include "support/odbc_query.hpp"
+#include "support/store_writes.hpp"
 #include "support/test_databases.hpp"
 
 namespace erpsync::connectors::odbc {
@@ -23,21 +24,12 @@ namespace {
 
 using core::Field;
 using erpsync::testing::Engine;
+using erpsync::testing::new_account;
 using erpsync::testing::odbc_query;
 using erpsync::testing::odbc_scalar;
 using erpsync::testing::TempDatabase;
 
 constexpr const char* kConn = "erp";
-
-core::AccountWrite new_account(core::Ref ref, std::string code, std::string name, std::string owner) {
-  core::AccountWrite a;
-  a.ref = ref;
-  a.external_code = std::move(code);
-  a.set = core::bit(Field::name) | core::bit(Field::owner);
-  a.values.name = std::move(name);
-  a.values.owner = std::move(owner);
-  return a;
-}
 
 core::BindingWrite binding(std::string rid, core::Ref ref, std::string hash = "h") {
   return core::BindingWrite{"accounts", std::move(rid), "account", ref, std::move(hash)};

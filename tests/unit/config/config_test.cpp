@@ -364,12 +364,18 @@ TEST(ConfigConnectors, UnknownTypeAndMissingRequiredKeys) {
   EXPECT_THAT(feed_errors, HasSubstr("connectors[1]: missing required key \"fields\""));
 }
 
-TEST(ConfigDatabase, ATablePrefixIsRefusedAsNotSupportedYetNeverIgnored) {
+TEST(ConfigDatabase, ATablePrefixIsAcceptedAndMustBeAnIdentifiersStart) {
   TempDir dir;
   auto r = load_config(dir.write("c.json", R"({ "database": { "connection": "x", "table_prefix": "crm_" }, "connectors": [] })"));
-  ASSERT_FALSE(r.ok());
-  ASSERT_NE(find_error(r, "database.table_prefix"), nullptr) << all_errors(r);
-  EXPECT_THAT(find_error(r, "database.table_prefix")->message, HasSubstr("not supported yet"));
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  EXPECT_EQ(r.config->database.table_prefix, "crm_");
+  auto digit = load_config(dir.write("d.json", R"({ "database": { "connection": "x", "table_prefix": "1crm_" }, "connectors": [] })"));
+  ASSERT_NE(find_error(digit, "database.table_prefix"), nullptr) << all_errors(digit);
+  EXPECT_THAT(find_error(digit, "database.table_prefix")->message, HasSubstr("a letter or '_' first"));
+  auto long_one = load_config(dir.write("e.json", R"({ "database": { "connection": "x", "table_prefix": ")" +
+                                                     std::string(33, 'p') + R"(" }, "connectors": [] })"));
+  ASSERT_NE(find_error(long_one, "database.table_prefix"), nullptr) << all_errors(long_one);
+  EXPECT_THAT(find_error(long_one, "database.table_prefix")->message, HasSubstr("at most 32"));
 }
 
 TEST(ConfigConnectors, CommonOptionsAreTyped) {
