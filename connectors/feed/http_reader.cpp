@@ -6,6 +6,7 @@
 #include "connectors/http/bounded_parse.hpp"
 #include "connectors/http/http_error.hpp"
 #include "core/errors.hpp"
+#include "connectors/http/url_encode.hpp"
 
 namespace erpsync::connectors::feed {
 namespace {
@@ -36,23 +37,6 @@ std::string base64(std::string_view in) {
     out += kAlphabet[(v >> 12) & 63];
     out += kAlphabet[(v >> 6) & 63];
     out += '=';
-  }
-  return out;
-}
-
-// application/x-www-form-urlencoded: only unreserved characters stay.
-std::string form_encode(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char ch : text) {
-    auto c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += ch;
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
   }
   return out;
 }
@@ -139,9 +123,9 @@ void HttpReader::fetch_token() {
   req.url = a.token_url;
   req.headers.set("Content-Type", "application/x-www-form-urlencoded");
   req.headers.set("Accept", "application/json");
-  req.body = "grant_type=client_credentials&client_id=" + form_encode(a.client_id.reveal()) +
-             "&client_secret=" + form_encode(a.client_secret.reveal());
-  if (!a.scope.empty()) req.body += "&scope=" + form_encode(a.scope);
+  req.body = "grant_type=client_credentials&client_id=" + http::percent_encode(a.client_id.reveal()) +
+             "&client_secret=" + http::percent_encode(a.client_secret.reveal());
+  if (!a.scope.empty()) req.body += "&scope=" + http::percent_encode(a.scope);
   http::Response r;
   try {
     r = client_->send(req);

@@ -1,20 +1,11 @@
 #include "connectors/feed/url.hpp"
 
+#include "connectors/http/url_encode.hpp"
+
 #include <cctype>
 
 namespace erpsync::connectors::feed {
 namespace {
-
-bool keep(unsigned char c) {
-  if (std::isalnum(c)) return true;
-  switch (c) {
-    case '-': case '.': case '_': case '~': case '$': case ':': case '/': case '@': case '!':
-    case '\'': case '(': case ')': case '*': case ',': case ';':
-      return true;
-    default:
-      return false;
-  }
-}
 
 // Position just after "scheme://authority" (the start of the path), or npos.
 std::size_t path_start(std::string_view url) {
@@ -27,20 +18,8 @@ std::size_t path_start(std::string_view url) {
 }  // namespace
 
 std::string encode_query_component(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size());
-  for (char ch : text) {
-    auto c = static_cast<unsigned char>(ch);
-    if (keep(c)) {
-      out += ch;
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
+  // Sub-delimiters and ':' '/' '@' are legal in a query component and stay readable.
+  return http::percent_encode(text, "$:/@!'()*,;");
 }
 
 std::string with_query(const std::string& url, const QueryParams& params) {

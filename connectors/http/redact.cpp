@@ -3,6 +3,8 @@
 
 #include "connectors/http/redact.hpp"
 
+#include "connectors/http/url_encode.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -24,21 +26,6 @@ bool istarts_with(std::string_view s, std::size_t pos, std::string_view prefix) 
     if (lower(s[pos + i]) != lower(prefix[i])) return false;
   }
   return true;
-}
-
-std::string percent_encode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
 }
 
 void replace_all(std::string& s, std::string_view needle, std::string_view with) {

@@ -12,13 +12,14 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+#include "connectors/http/url_encode.hpp"
 
 namespace erpsync::connectors::magento2 {
 
 using QueryParams = std::vector<std::pair<std::string, std::string>>;  // decoded name, value
 
 // RFC 3986 percent-encoding: everything but ALPHA DIGIT - . _ ~ as %XX (uppercase).
-std::string percent_encode(std::string_view s);
+using http::percent_encode;
 
 struct OAuthCredentials {
   std::string consumer_key, consumer_secret, access_token, access_token_secret;
