@@ -32,7 +32,7 @@ connectors::feed::FeedConfig feed_config(char delimiter, bool header, bool cp125
   rel.map = std::map<std::string, std::string>{{"K", "customer"}, {"I", "prospect"}};
   f.fields[static_cast<std::size_t>(Field::relationship)] = rel;
   f.fields[static_cast<std::size_t>(Field::active)] = col("Gesperrt", "4");
-  config::FeedContactsConfig contacts;
+  connectors::feed::FeedContactsConfig contacts;
   contacts.fields[static_cast<std::size_t>(core::ContactField::remote_id)] = col("Ansprechpartner", "1");
   contacts.fields[static_cast<std::size_t>(core::ContactField::last_name)] = col("Nachname", "3");
   f.contacts = contacts;
