@@ -254,7 +254,7 @@ void check_snapshot_size(const SourceStart& start, const CursorState& cursor, co
 // the cursor once everything is committed (a crash before this point re-reads the file, and
 // every record is then unchanged).
 void finish_snapshot(const MatchPolicy& policy, Store& store, const RunOptions& options, SyncEvents& events,
-                     const std::unordered_set<std::string>& seen, const std::string& cursor, const SourceStart& start,
+                     const KeySet& seen, const std::string& cursor, const SourceStart& start,
                      Counters& counters) {
   counters.missing = store.mark_missing(policy.connector, policy.stream, seen);
   WriteBatch done;
@@ -319,9 +319,14 @@ SyncReport run_stream(const MatchPolicy& policy, Source<Record>& source, Store& 
     // opens on this thread gets the prefetch after the run's first quiet batch instead (below).
     QuietReads* const quiet = Traits::kQuietReads ? store.quiet_reads() : nullptr;
     bool prefetched = false;
+    // What the quiet prefetch may hold beside a document: twice the document (SPEC §11 bounds a
+    // document's run at 32 MB + 3x its size; the document itself and the remote ids take the rest).
+    const std::optional<std::size_t> document_bytes = source.document_bytes_hint();
+    const std::size_t prefetch_budget =
+        document_bytes ? 2 * *document_bytes : std::numeric_limits<std::size_t>::max();
     const SourceStart start = source.begin_while(cursor, [&](const std::function<bool()>& opening_gave_nothing) {
       if (!quiet || !snapshot || cursor.snapshot_size.value_or(0) <= 0) return;
-      quiet->prefetch_quiet_stream(policy.connector, policy.stream,
+      quiet->prefetch_quiet_stream(policy.connector, policy.stream, prefetch_budget,
                                   [&] { return opening_gave_nothing() || events.stop_requested(); });
       prefetched = true;
     });
@@ -330,7 +335,7 @@ SyncReport run_stream(const MatchPolicy& policy, Source<Record>& source, Store& 
     } else {
       if (snapshot) check_snapshot_size(start, cursor, options.snapshot);
       Batcher<Traits> batcher(policy, store, options, events);
-      std::unordered_set<std::string> seen;  // snapshot: every remote id the document holds
+      KeySet seen;  // snapshot: every remote id the document holds
       std::string last_cursor = cursor.cursor;
       std::int64_t handed = 0;  // records decided so far
       while (auto page = source.next_page()) {
@@ -354,7 +359,8 @@ SyncReport run_stream(const MatchPolicy& policy, Source<Record>& source, Store& 
           if constexpr (Traits::kQuietReads) {
             if (quiet && !prefetched && snapshot && batcher.last_batch_quiet() &&
                 quiet_prefetch_pays(start.snapshot_size, handed, options.batch_size)) {
-              quiet->prefetch_quiet_stream(policy.connector, policy.stream, [&] { return events.stop_requested(); });
+              quiet->prefetch_quiet_stream(policy.connector, policy.stream, prefetch_budget,
+                                          [&] { return events.stop_requested(); });
               prefetched = true;
             }
           }

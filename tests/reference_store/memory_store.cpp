@@ -394,7 +394,7 @@ std::vector<StoredRejection> MemoryStore::replayable_rejections(const std::strin
 }
 
 std::int64_t MemoryStore::mark_missing(const std::string& connector, const std::string& stream,
-                                       const std::unordered_set<std::string>& seen) {
+                                       const core::KeySet& seen) {
   ++now_;
   if (dry_run_ && !before_dry_run_) before_dry_run_ = t_;
   std::int64_t missing = 0;
