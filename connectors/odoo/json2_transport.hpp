@@ -28,9 +28,12 @@
 // 'res.partner'"), never its traceback. The API key is sent only in the Authorization header
 // and never appears in a message.
 //
-// There is no login in JSON-2 (every request carries the key); authenticate() checks the key by
-// looking up the configured user's id (res.users search on `login`), so a run with a revoked
-// key fails before it reads any partner, and a `user` Odoo does not know is an auth error.
+// There is no login in JSON-2 (every request carries the key, and the key alone decides whose
+// rights a call has). authenticate() asks Odoo whose key it is (res.users/context_get: the
+// caller's uid) and looks up the configured `user`'s id (res.users/search on `login`): a key of
+// any other user is refused (SyncError{auth} naming the key's owner and `user`), so a sync
+// configured as a restricted user never reads with an administrator's rights. A revoked key
+// fails there before any partner is read.
 //
 // Thread-safety: one caller at a time (a connector's runs never overlap).
 

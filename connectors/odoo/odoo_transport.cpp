@@ -25,6 +25,15 @@ Value::Struct OdooTransport::search_read_options(const SearchRead& q) {
   return kwargs;
 }
 
+http::Response OdooTransport::send_naming(http::HttpClient& client, const http::Request& request, bool checked,
+                                          const std::string& who, const std::string& label) {
+  try {
+    return checked ? client.send_checked(request) : client.send(request);
+  } catch (const http::HttpError& e) {
+    throw http::HttpError(e.kind(), who + ": " + label + ": " + e.what(), e.status(), e.excerpt(), e.retry_after_s());
+  }
+}
+
 std::vector<Value> OdooTransport::search_read_rows(Value result, const SearchRead& q) const {
   if (result.type() != Value::Type::array) {
     throw core::SyncError(Kind::permanent, describe() + ": " + q.model + ".search_read returned " +
@@ -83,11 +92,8 @@ Value XmlRpcTransport::call(const std::string& service, const std::string& metho
   request.timeouts = settings_.timeouts;
   // Transport failures throw HttpError (classified); a non-2xx status is classified here.
   // Odoo answers faults with 200, so a 4xx/5xx is a proxy, a missing route or a crash.
-  const http::Response response = client_->send_checked(request);
-  const std::string what = settings_.connector.empty()
-                               ? "odoo " + label
-                               : "odoo connector '" + settings_.connector + "': " + label + " (" +
-                                     response.description + ")";
+  const http::Response response = send_naming(*client_, request, /*checked=*/true, describe(), label);
+  const std::string what = describe() + ": " + label + " (" + response.description + ")";
   try {
     return decode_response(response.body, settings_.limits, what);
   } catch (const XmlRpcFault&) {
