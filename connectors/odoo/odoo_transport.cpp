@@ -115,13 +115,13 @@ std::int64_t XmlRpcTransport::authenticate() {
   }
   uid_.reset();
   if (result.is_false()) {
-    throw core::SyncError(Kind::auth, "odoo connector '" + settings_.connector + "': Odoo refused the login of user '" +
-                                          settings_.user + "' on database '" + settings_.db +
-                                          "' (authenticate returned false): check `user` and `password`/`api_key`");
+    throw core::SyncError(Kind::auth, describe() + ": Odoo refused the login of user '" + settings_.user +
+                                          "' on database '" + settings_.db +
+                                          "' (authenticate returned false): check `user` and `password`/`api_key` "
+                                          "(an API key expires, and must be the user's own)");
   }
-  throw core::SyncError(Kind::permanent, "odoo connector '" + settings_.connector +
-                                             "': authenticate returned " + result.debug_string() +
-                                             ", expected a uid or false");
+  throw core::SyncError(Kind::permanent,
+                        describe() + ": authenticate returned " + result.debug_string() + ", expected a uid or false");
 }
 
 Value XmlRpcTransport::execute_kw(const std::string& model, const std::string& method, Value::Array args,
