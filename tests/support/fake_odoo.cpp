@@ -727,7 +727,9 @@ Value FakeOdoo::present(const std::string& model, const Record& r, const std::ve
         break;
       }
       case Kind::char_:
-        out.set(f, is_null(stored) ? Value(false) : stored);
+        // A value never set (NULL) is false; one saved empty stays "" (a real Odoo 19 answers
+        // "name": "" for an address saved without a name).
+        out.set(f, stored.is_nil() || stored.is_false() ? Value(false) : stored);
         break;
       default:
         out.set(f, stored.is_nil() ? Value(false) : stored);

@@ -30,8 +30,8 @@
 // ValueError, KeyError ...).
 //
 // Records are held in memory as Odoo stores them: many2one fields (parent_id, user_id,
-// country_id) hold an id (or false) and are answered as [id, display_name]; empty char fields
-// are answered as false; a partner's `type` is "contact" unless set ("invoice", "delivery",
+// country_id) hold an id (or false) and are answered as [id, display_name]; char fields never
+// set are answered as false, one set to "" as "" (as Odoo answers a value saved empty); a partner's `type` is "contact" unless set ("invoice", "delivery",
 // "other": addresses); `partner_share` is true unless set (false: an internal user's own
 // partner, which Odoo makes for every user). Domain leaves may name a path through many2one fields
 // ("parent_id.is_company"); a path through an empty many2one matches no leaf (Odoo 19's

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "reference_store/memory_store.hpp"
 #include "core/engine.hpp"
@@ -870,6 +871,44 @@ TEST_P(OdooConnector, TransportErrorsNameTheConnector) {
     EXPECT_EQ(e.kind(), Kind::transient);
     const std::string what = e.what();
     EXPECT_TRUE(what.starts_with("odoo connector 'erp' (database 'acme_prod' at " + url)) << what;
+  }
+}
+
+// The fake answers as a real Odoo 19 did (fixtures 12 and 13, recorded from Odoo 19.0 over
+// JSON-2): context_get's members and the key's uid; a company's children with their `type`, an
+// address saved without a name answered as "" (and an unset e-mail as false).
+TEST_F(OdooJson2, TheFakeAnswersContextGetAndAddressesAsARealOdoo19) {
+  const nlohmann::json real_context = nlohmann::json::parse(fixture("12_json2_context_get_response.json"));
+  const Value fake_context = json2_transport()->call("res.users", "context_get", {});
+  ASSERT_EQ(fake_context.type(), Value::Type::structure);
+  std::set<std::string> real_keys, fake_keys;
+  for (const auto& [k, v] : real_context.items()) real_keys.insert(k);
+  for (const auto& [k, v] : fake_context.as_struct()) fake_keys.insert(k);
+  EXPECT_EQ(fake_keys, real_keys);
+  EXPECT_TRUE(real_context["uid"].is_number_integer());
+  EXPECT_EQ(*fake_context.find("uid"), Value(FakeOdoo::kUid));
+
+  // The recorded children of company 45, seeded as Odoo stored them.
+  const nlohmann::json real_rows = nlohmann::json::parse(fixture("13_json2_children_of_a_company_response.json"));
+  odoo.add_partner({{"id", 45}, {"name", "ACME Süd GmbH"}, {"is_company", true}});
+  for (const auto& r : real_rows) {
+    Value::Struct p{{"id", r["id"].get<std::int64_t>()}, {"name", r["name"].get<std::string>()},
+                    {"type", r["type"].get<std::string>()}, {"parent_id", 45}, {"is_company", false},
+                    {"write_date", r["write_date"].get<std::string>()}};
+    if (r["email"].is_string()) p.emplace_back("email", r["email"].get<std::string>());
+    odoo.add_partner(std::move(p));
+  }
+  SearchRead q;
+  q.model = "res.partner";
+  q.domain = Value::array({Value::array({"parent_id", "=", 45})});
+  q.fields = {"name", "type", "parent_id", "is_company", "email", "write_date"};
+  q.order = "id asc";
+  q.context = {{"active_test", false}};
+  const std::vector<Value> fake_rows = json2_transport()->search_read(q);
+  ASSERT_EQ(fake_rows.size(), real_rows.size());
+  for (std::size_t i = 0; i < fake_rows.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(to_json(fake_rows[i]), real_rows[i]);
   }
 }
 
