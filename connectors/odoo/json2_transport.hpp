@@ -21,7 +21,8 @@
 //
 // Errors (every call throws core::SyncError, already classified, secrets redacted):
 //   transport failures, timeouts, 408, 429, 5xx → transient (from the HTTP layer; Retry-After kept)
-//   401 → auth: "Odoo refused the API key"; 403 → auth: access refused to the key's user
+//   401 → auth: "Odoo refused the API key"; 403 → auth: access refused to the key's user;
+//   a key of another user than `user` → auth (authenticate(), below)
 //   other 4xx → permanent;  a 2xx body that is not JSON, too large or too deep → permanent,
 //   naming the request (method and redacted URL).
 // Odoo's error object is summarised to one line ("ValueError: Invalid field 'x' on model
