@@ -48,8 +48,8 @@
 //   id → remote_id                    parent_id → company_remote_id (the parent partner's id:
 //                                     the companies stream binds companies by id)
 //   name → first_name / last_name: Odoo keeps one `name`; `name_split` says how it splits
-//          (split_person_name); joined with a space the two give the Odoo name back (inner
-//          runs of white space aside).
+//          (split_person_name); the two joined with a space (first_space: last name first)
+//          give the Odoo name back, inner runs of white space aside.
 //   email, phone → same names         active → active       write_date → updated_at
 // A row with a field of an unexpected wire type becomes an invalid_field rejection naming the
 // partner and the field.
