@@ -140,7 +140,7 @@ int once(const config::Config& cfg, const CommandLine& cl) {
       // each attempt from the cursor the database holds. A dry run is one transaction and
       // cannot resume: it is not retried.
       const int retries = once_retries_for_next_stream(gave_up);
-      if (retries == 0 && next_step(report) == NextStep::retry)
+      if (!cl.dry_run && retries == 0 && next_step(report) == NextStep::retry)
         logger(conn.name)->warn("connector={} stream={} failed transiently; not retried, as an earlier stream of the "
                                 "connector used up its retries",
                                 conn.name, stream.name);
