@@ -44,6 +44,17 @@ void StreamTraits<IncomingAccount>::keep_replayed(WriteBatch& batch) {
   batch.decisions = std::move(decisions);
 }
 
+void count_as_before_unchanged(WriteBatch& batch) {
+  for (Decision& d : batch.decisions) {
+    if (!d.as_before || (d.outcome != Outcome::rejected && d.outcome != Outcome::parked)) continue;
+    if (d.outcome == Outcome::rejected) --batch.counters.rejected;
+    else --batch.counters.parked;
+    ++batch.counters.unchanged;
+    d.message = "unchanged, still " + std::string(to_string(d.outcome)) + ": " + d.message;
+    d.outcome = Outcome::unchanged;
+  }
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -96,8 +107,12 @@ class Batcher {
  public:
   using Input = typename Traits::Input;
 
-  Batcher(const MatchPolicy& policy, Store& store, const RunOptions& options, SyncEvents& events)
-      : policy_(policy), store_(store), quiet_reads_(store.quiet_reads()), options_(options), events_(events) {}
+  // `incremental`: the records come from a source read from a cursor (not a snapshot), whose
+  // records that end as before count `unchanged` (count_as_before_unchanged).
+  Batcher(const MatchPolicy& policy, Store& store, const RunOptions& options, SyncEvents& events,
+          bool incremental = false)
+      : policy_(policy), store_(store), quiet_reads_(store.quiet_reads()), options_(options), events_(events),
+        incremental_(incremental) {}
 
   // Decides and applies `records` with `cursor` (may be empty); returns the committed batch's
   // counters (see decide_and_commit). A replayed batch keeps only what Traits::keep_replayed keeps.
@@ -106,6 +121,7 @@ class Batcher {
       WriteBatch batch = decide(rs);
       batch.connector = policy_.connector;
       if (replayed) Traits::keep_replayed(batch);
+      else if (incremental_) count_as_before_unchanged(batch);
       return batch;
     };
     return decide_and_commit(records, cursor, store_, events_, options_.max_redecides, decide_batch);
@@ -165,6 +181,7 @@ class Batcher {
   QuietReads* quiet_reads_;  // nullptr: the store offers no quiet shortcut
   const RunOptions& options_;
   SyncEvents& events_;
+  const bool incremental_;
   QuietAttempts quiet_;
   bool last_batch_quiet_ = false;
   std::size_t batches_ = 0;
@@ -334,7 +351,7 @@ SyncReport run_stream(const MatchPolicy& policy, Source<Record>& source, Store& 
       report.source_unchanged = true;
     } else {
       if (snapshot) check_snapshot_size(start, cursor, options.snapshot);
-      Batcher<Traits> batcher(policy, store, options, events);
+      Batcher<Traits> batcher(policy, store, options, events, /*incremental=*/!snapshot);
       KeySet seen;  // snapshot: every remote id the document holds
       std::string last_cursor = cursor.cursor;
       std::int64_t handed = 0;  // records decided so far
