@@ -51,6 +51,9 @@ struct BatchKeys {
   // Adoption (rule 9): uncoded accounts whose normalised name / vat equal one of these.
   std::set<std::string> adopt_names;     // normalised with normalize_name()
   std::set<std::string> adopt_vats;
+  // Rule 12: the e-mails (normalize_email) of the batch's persons: the Contacts of the loaded
+  // accounts that have one of them are loaded into StateSnapshot::contacts_by_email.
+  std::set<std::string> contact_emails;
 };
 
 struct StateSnapshot {
@@ -74,6 +77,10 @@ struct StateSnapshot {
   std::unordered_map<std::string, std::vector<EntityId>> uncoded_by_vat;
   // remote id → its open (unresolved) rejections in (connector, stream).
   std::unordered_map<std::string, std::vector<OpenRejection>> open_rejections;
+  // Rule 12: account id → normalised e-mail → the ids of that account's Contacts with it, for the
+  // accounts of `accounts` (and, on the Odoo contacts stream, of CommerceState::companies) and the
+  // e-mails of BatchKeys::contact_emails (core/rules/persons.hpp reads it).
+  std::unordered_map<EntityId, std::unordered_map<std::string, std::vector<EntityId>>> contacts_by_email;
 };
 
 // --- Commerce streams (Magento customers and orders, SPEC §4.1, rule 10, rule 11) ---

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "connectors/odbc/snapshot_reader.hpp"
 #include "connectors/odbc/sql_text.hpp"
 #include "core/text.hpp"
 
@@ -239,6 +240,20 @@ void load_commerce_extras(Connection& c, const core::CommerceKeys& keys, core::C
                  marks(part.size()) + ")",
              params))
       state.companies[r[0].value_or("")] = {to_i64(r[1]), to_i64(r[2]) != 0};
+  }
+  // ... with their Contacts of the batch's e-mails (rule 12) ...
+  if (!keys.base.contact_emails.empty()) {
+    std::set<std::string> accounts;
+    for (const auto& [rid, company] : state.companies)
+      if (!state.base.accounts.count(company.account_id)) accounts.insert(std::to_string(company.account_id));
+    for (const auto& part : chunks(accounts, chunk)) {
+      std::vector<Param> params;
+      for (const auto& k : part) params.push_back(Param::i64(std::stoll(k)));
+      for (const Row& r : c.query("SELECT account_id, id, email FROM contacts WHERE email IS NOT NULL AND account_id IN (" +
+                                      marks(part.size()) + ")",
+                                  params))
+        add_contact_email(state.base, r, keys.base.contact_emails);
+    }
   }
   // ... and the contact rows already bound.
   for (const auto& part : chunks(keys.contact_row_remote_ids, chunk)) {

@@ -51,6 +51,10 @@ class SnapshotReader {
   core::StateSnapshot& st_;
 };
 
+// Rule 12: notes the Contact of a row (account_id, id, email) in st.contacts_by_email when its
+// e-mail, normalised, is one of `emails`.
+void add_contact_email(core::StateSnapshot& st, const Row& r, const std::set<std::string>& emails);
+
 // load_state's snapshot of `keys`: bindings, open rejections, accounts by code and by bound id,
 // pending children, adoption candidates, ancestors, bound remote ids by account, default
 // contacts. Throws OdbcError.
