@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/outcome.hpp"
@@ -133,6 +134,10 @@ struct CommerceState {
   // customer remote id → the account bound as that customer's own account (rule 11: created
   // once for a customer without a code), only when that account still exists.
   std::unordered_map<std::string, EntityId> own_accounts;
+  // The customer remote ids of own_accounts whose account has an External Code: an admin merged
+  // the customer's own account into a coded Account (`erpsyncd merge`), which the customer now
+  // attaches to without writing its fields.
+  std::unordered_set<std::string> own_accounts_coded;
   // customer remote id → its Customer row (channel = connector).
   std::unordered_map<std::string, CustomerState> customers;
   // remote id → parked record of (connector, stream).

@@ -206,11 +206,13 @@ void load_commerce_extras(Connection& c, const core::CommerceKeys& keys, core::C
   for (const auto& part : chunks(keys.customer_remote_ids, chunk)) {
     std::vector<Param> params = {Param::str(connector)};
     for (const auto& k : part) params.push_back(Param::str(k));
-    for (const Row& r : c.query("SELECT b.remote_id, b.entity_id FROM bindings b JOIN accounts a ON a.id = b.entity_id "
-                                "WHERE b.connector = ? AND b.stream = 'accounts' AND b.entity = 'account' AND "
-                                "b.remote_id IN (" + marks(part.size()) + ")",
-                                params))
+    for (const Row& r : c.query("SELECT b.remote_id, b.entity_id, a.external_code FROM bindings b JOIN accounts a ON "
+                                "a.id = b.entity_id WHERE b.connector = ? AND b.stream = 'accounts' AND "
+                                "b.entity = 'account' AND b.remote_id IN (" + marks(part.size()) + ")",
+                                params)) {
       state.own_accounts[r[0].value_or("")] = to_i64(r[1]);
+      if (r[2] && !r[2]->empty()) state.own_accounts_coded.insert(r[0].value_or(""));
+    }
     for (const Row& r : c.query("SELECT remote_id, id, account_id, contact_id FROM customers WHERE channel = ? AND "
                                 "remote_id IN (" + marks(part.size()) + ")",
                                 params)) {

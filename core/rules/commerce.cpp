@@ -88,7 +88,10 @@ class CustomerDecider : detail::ParkingDecider {
     }
     auto own = view_.own_accounts.find(p.remote_id);
     if (own != view_.own_accounts.end()) {
-      attach(p, c, own->second, /*own=*/true, /*new_account=*/false);
+      // Merged into a coded Account since: the customer attaches to it like a coded customer
+      // (its fields are the ERP's), and no account of its own is created again.
+      const bool still_own = !view_.own_accounts_coded.contains(p.remote_id);
+      attach(p, c, own->second, /*own=*/still_own, /*new_account=*/false);
       return;
     }
     const Ref ref = next_ref_--;
@@ -174,7 +177,7 @@ class CustomerDecider : detail::ParkingDecider {
 
     std::string what;
     if (own) what = new_account ? "created its own account (owner " + policy_.default_owner + ")" : "on its own account";
-    else what = "attached to account " + p.code;
+    else what = p.code.empty() ? "on the account its own was merged into" : "attached to account " + p.code;
     if (was_bound && !same_account) what += " (moved from account " + std::to_string(bound->second.entity_id) + ")";
     if (same) what += ", one person with the account's contact " + std::to_string(*same) + " (same e-mail)";
     finish(p, exists ? Outcome::updated : Outcome::created, std::nullopt,

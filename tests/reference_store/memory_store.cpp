@@ -428,8 +428,10 @@ CommerceState MemoryStore::load_commerce_state(const CommerceKeys& keys) {
   s.base = load_state(keys.base);
   for (const auto& rid : keys.customer_remote_ids) {
     auto b = t_.bindings.find({keys.base.connector, "accounts", rid});
-    if (b != t_.bindings.end() && b->second.entity == kAccount && t_.accounts.contains(b->second.entity_id))
+    if (b != t_.bindings.end() && b->second.entity == kAccount && t_.accounts.contains(b->second.entity_id)) {
       s.own_accounts[rid] = b->second.entity_id;
+      if (!t_.accounts.at(b->second.entity_id).external_code.empty()) s.own_accounts_coded.insert(rid);
+    }
     for (const auto& [id, c] : t_.customers)
       if (c.channel == keys.base.connector && c.remote_id == rid) s.customers[rid] = {id, c.account_id, c.contact_id};
   }

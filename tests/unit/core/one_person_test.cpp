@@ -163,6 +163,20 @@ TEST(OnePerson, EmailsCompareTrimmedAndCaseInsensitively) {
   EXPECT_EQ(same_person(view, 7, "anna@acme.example"), std::nullopt) << "two Contacts share it: no merging";
 }
 
+TEST(MergedDuplicates, ACustomerWhoseOwnAccountWasMergedIntoACodedOneAttachesWithoutWritingIt) {
+  MemoryStore store;
+  const EntityId acme = seed_account(store, "K-9", "ecommerce", "ACME S.p.A.");
+  // What `erpsyncd merge` leaves: the customer's own-account binding names the coded Account.
+  store.insert_binding({"shop", "accounts", "7", "account", acme, "", std::nullopt});
+  const std::size_t accounts = store.accounts().size();
+  IncomingCustomer c = customer("7", "", "Anna", "Berger", "Anna's shop");
+  const WriteBatch b = sync_customers(store, {c});
+  EXPECT_TRUE(balanced(b));
+  EXPECT_EQ(store.accounts().size(), accounts) << "no account of its own created again";
+  EXPECT_EQ(store.account(acme)->name, "ACME S.p.A.") << "the ERP's fields are not the customer's to write";
+  EXPECT_EQ(store.customer("shop", "7")->account_id, acme);
+}
+
 TEST(MergedDuplicates, AnAccountMergedIntoAnotherIsNoAdoptionCandidate) {
   MemoryStore store;
   const EntityId keep = seed_account(store, "", "alice", "Initech");
