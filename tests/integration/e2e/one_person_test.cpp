@@ -2,10 +2,11 @@
 // and who buys in the web shop with the e-mail in another case is one Contact of the Account
 // (the Magento Customer row points at it, each source has its own binding, the fields are the
 // last source's); the same e-mail at another Account is another Contact; a Contact typed in by
-// hand is found the same way.
+// hand is found the same way, by an Odoo contact too.
 
 #include "e2e_fixture.hpp"
 #include "support/fake_magento.hpp"
+#include "support/fake_odoo.hpp"
 
 namespace erpsync::testing {
 namespace {
@@ -86,6 +87,42 @@ TEST_P(OnePerson, TheErpsContactWhoBuysInTheShopIsOneContactOfHerAccountOnly) {
 }
 
 ERPSYNC_E2E_ON_ALL_ENGINES(OnePerson);
+
+class OnePersonOdoo : public E2eTest {
+ protected:
+  FakeOdoo odoo_;
+};
+
+TEST_P(OnePersonOdoo, AnOdooContactWithTheEmailOfAContactTypedInByHandIsBoundToIt) {
+  using connectors::odoo::Value;
+  odoo_.add_user(7, "erika@example.com", "Erika Beispiel");
+  odoo_.add_partner({{"id", 41}, {"name", "Nordwind GmbH"}, {"ref", "C-41"}, {"is_company", true}, {"user_id", 7},
+                     {"active", true}, {"write_date", "2026-03-04 08:15:02"}});
+  write_config(std::string(R"([{ "name": "odoo", "type": "odoo", "url": ")") + odoo_.url() + R"(", "db": ")" +
+               FakeOdoo::kDb + R"(", "user": ")" + FakeOdoo::kLogin + R"(", "password": ")" + FakeOdoo::kPassword +
+               R"(", "poll_interval": "10m", "default_owner": "sales", "owners": { "erika@example.com": "erika" } }])");
+  ProcessResult first = erpsyncd({"--once"});
+  ASSERT_EQ(first.exit_code, 0) << first.all();
+  const std::string account = scalar("SELECT id FROM accounts WHERE external_code = 'C-41'");
+  query("INSERT INTO contacts (account_id, first_name, last_name, email, is_default, active) VALUES (" + account +
+        ", 'Erika', 'M.', 'erika.muster@nordwind.example', 1, 1)");
+  const std::string typed = scalar("SELECT id FROM contacts");
+
+  odoo_.add_partner({{"id", 64}, {"name", "Erika Muster"}, {"is_company", false}, {"parent_id", 41},
+                     {"email", "Erika.Muster@Nordwind.example"}, {"write_date", "2026-03-04 09:00:00"}});
+  ProcessResult run = erpsyncd({"--once"});
+  ASSERT_EQ(run.exit_code, 0) << run.all();
+  auto contacts = report_fields(run.all(), "odoo", "contacts");
+  EXPECT_EQ(contacts["created"], "0") << run.all();
+  EXPECT_EQ(contacts["updated"], "1") << run.all();
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM contacts"), "1");
+  EXPECT_EQ(scalar("SELECT entity_id FROM bindings WHERE connector = 'odoo' AND stream = 'contacts' AND remote_id = '64'"),
+            typed);
+  EXPECT_EQ(scalar("SELECT last_name FROM contacts WHERE id = " + typed), "Muster");
+  EXPECT_EQ(scalar("SELECT is_default FROM contacts WHERE id = " + typed), "1");
+}
+
+ERPSYNC_E2E_ON_ALL_ENGINES(OnePersonOdoo);
 
 }  // namespace
 }  // namespace erpsync::testing
