@@ -248,14 +248,7 @@ void load_commerce_extras(Connection& c, const core::CommerceKeys& keys, core::C
     std::set<std::string> accounts;
     for (const auto& [rid, company] : state.companies)
       if (!state.base.accounts.count(company.account_id)) accounts.insert(std::to_string(company.account_id));
-    for (const auto& part : chunks(accounts, chunk)) {
-      std::vector<Param> params;
-      for (const auto& k : part) params.push_back(Param::i64(std::stoll(k)));
-      for (const Row& r : c.query("SELECT account_id, id, email FROM contacts WHERE email IS NOT NULL AND account_id IN (" +
-                                      marks(part.size()) + ")",
-                                  params))
-        add_contact_email(state.base, r, keys.base.contact_emails);
-    }
+    load_contact_emails(c, accounts, keys.base.contact_emails, state.base);
   }
   // ... and the contact rows already bound.
   for (const auto& part : chunks(keys.contact_row_remote_ids, chunk)) {

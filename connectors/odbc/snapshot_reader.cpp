@@ -33,9 +33,25 @@ core::BindingState SnapshotReader::binding(const Row& r) {
   return b;
 }
 
-void add_contact_email(core::StateSnapshot& st, const Row& r, const std::set<std::string>& emails) {
-  const std::string email = core::normalize_email(str(r[2]));
-  if (emails.count(email)) core::note_person(st, to_i64(r[0]), email, to_i64(r[1]));
+void load_contact_emails(Connection& c, const std::set<std::string>& accounts, const std::set<std::string>& emails,
+                         core::StateSnapshot& st) {
+  if (accounts.empty() || emails.empty()) return;
+  // Both lists bound: at most kEmailChunk + kInChunk parameters a statement.
+  constexpr std::size_t kEmailChunk = 500;
+  for (const auto& mails : sql::chunks(emails, kEmailChunk)) {
+    for (const auto& ids : sql::chunks(accounts, sql::kInChunk)) {
+      std::vector<Param> p;
+      for (const auto& m : mails) p.push_back(Param::str(m));
+      for (const auto& id : ids) p.push_back(Param::i64(std::stoll(id)));
+      for (const Row& r : c.query("SELECT account_id, id, email FROM contacts WHERE lower(trim(email)) IN (" +
+                                      sql::marks(mails.size(), "lower(?)") + ") AND account_id IN (" +
+                                      sql::marks(ids.size()) + ")",
+                                  p)) {
+        const std::string email = core::normalize_email(str(r[2]));
+        if (emails.count(email)) core::note_person(st, to_i64(r[0]), email, to_i64(r[1]));
+      }
+    }
+  }
 }
 
 core::EntityId SnapshotReader::add_account(const Row& r, std::size_t at) {
@@ -159,9 +175,7 @@ core::StateSnapshot read_snapshot(Session& s, const core::BatchKeys& keys) {
                 true);
   // Rule 12: the loaded accounts' Contacts with one of the batch's e-mails (compared normalised
   // here: a hand-typed e-mail may differ in case or carry blanks).
-  if (!keys.contact_emails.empty())
-    rd.each_chunk("SELECT account_id, id, email FROM contacts WHERE email IS NOT NULL AND account_id IN ", {}, all_ids,
-                  [&](const Row& r) { add_contact_email(st, r, keys.contact_emails); }, true);
+  load_contact_emails(s.connection(), all_ids, keys.contact_emails, st);
   for (auto& [id, rids] : st.remote_ids_by_account) std::sort(rids.begin(), rids.end());
   return st;
 }
