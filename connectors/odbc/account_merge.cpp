@@ -74,6 +74,17 @@ bool descends_from(Connection& c, std::int64_t into, std::int64_t from) {
   return false;
 }
 
+// An authoritative connector's record bound to Account `id` (its binding and the connector's b2b
+// Customer of that remote id, rule 3): "connector remote id", or nullopt.
+std::optional<std::string> erp_record_of(Connection& c, std::int64_t id) {
+  const auto rows = c.query(
+      "SELECT b.connector, b.remote_id FROM bindings b JOIN customers u ON u.channel = b.connector AND "
+      "u.remote_id = b.remote_id AND u.kind = 'b2b' WHERE b.entity = 'account' AND b.entity_id = ?",
+      {Param::i64(id)});
+  if (rows.empty()) return std::nullopt;
+  return "record " + str(rows.front()[1]) + " of connector " + str(rows.front()[0]);
+}
+
 bool table_exists(Connection& c, const std::string& base) {
   return c.scalar(std::string(sql_dialect(c.dialect()).table_exists_sql()), {Param::str(c.tables()(base))})
       .has_value();
@@ -98,6 +109,11 @@ std::optional<std::string> refusal(Connection& c, const MergeResult& r) {
   if (auto done = merged_into(c, into.id))
     return describe(into) + " was merged into account " + std::to_string(*done) +
            " itself: merge into that account instead";
+  // Its ERP record would follow it to the target and, bringing another code, change the
+  // target's (rule 8): an ERP company whose code was removed in the CRM is not a duplicate.
+  if (auto erp = erp_record_of(c, from.id))
+    return describe(from) + " is the ERP's " + *erp +
+           " (its code was removed in the CRM): not a duplicate typed in by hand; give it its code back";
   if (descends_from(c, into.id, from.id))
     return describe(into) + " is a member (Member of) of " + describe(from) +
            ": moving the duplicate's children to it would make a cycle; change its parent first";

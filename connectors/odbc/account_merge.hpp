@@ -18,6 +18,9 @@
 //     is the target: the arguments are the wrong way round);
 //   - the duplicate was merged already (into the Account sync_merges names), or the target was
 //     (merge into the Account it went into);
+//   - the duplicate is bound to an authoritative connector's record (a binding with that
+//     connector's b2b Customer): an ERP company whose code was removed in the CRM, whose record
+//     would change the target's code (rule 8) if it followed;
 //   - the target is a Member-of descendant of the duplicate (its children would make a cycle).
 //
 // A CRM target with its own tables (SuiteCRM) brings its own merge behind

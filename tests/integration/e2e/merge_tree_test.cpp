@@ -159,6 +159,11 @@ TEST_P(Merge, TwoCodedAccountsAndTheWrongWayRoundAreRefused) {
   ProcessResult unknown = erpsyncd({"merge", "--account", "999999", "--into", k1});
   EXPECT_EQ(unknown.exit_code, 1) << unknown.all();
   EXPECT_NE(unknown.err.find("no account has id 999999"), std::string::npos) << unknown.err;
+  // An ERP company whose code was removed in the CRM is no duplicate: its record would follow.
+  query("UPDATE accounts SET external_code = NULL WHERE id = " + k2);
+  ProcessResult erp = erpsyncd({"merge", "--account", k2, "--into", k1});
+  EXPECT_EQ(erp.exit_code, 1) << erp.all();
+  EXPECT_NE(erp.err.find("is the ERP's record 2 of connector erp"), std::string::npos) << erp.err;
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM sync_merges"), "0");
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM accounts WHERE active = 1"), "3");
 
