@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/outcome.hpp"
@@ -51,6 +52,9 @@ struct BatchKeys {
   // Adoption (rule 9): uncoded accounts whose normalised name / vat equal one of these.
   std::set<std::string> adopt_names;     // normalised with normalize_name()
   std::set<std::string> adopt_vats;
+  // Rule 12: the e-mails (normalize_email) of the batch's persons: the Contacts of the loaded
+  // accounts that have one of them are loaded into StateSnapshot::contacts_by_email.
+  std::set<std::string> contact_emails;
 };
 
 struct StateSnapshot {
@@ -74,6 +78,10 @@ struct StateSnapshot {
   std::unordered_map<std::string, std::vector<EntityId>> uncoded_by_vat;
   // remote id → its open (unresolved) rejections in (connector, stream).
   std::unordered_map<std::string, std::vector<OpenRejection>> open_rejections;
+  // Rule 12: account id → normalised e-mail → the ids of that account's Contacts with it, for the
+  // accounts of `accounts` (and, on the Odoo contacts stream, of CommerceState::companies) and the
+  // e-mails of BatchKeys::contact_emails (core/rules/persons.hpp reads it).
+  std::unordered_map<EntityId, std::unordered_map<std::string, std::vector<EntityId>>> contacts_by_email;
 };
 
 // --- Commerce streams (Magento customers and orders, SPEC §4.1, rule 10, rule 11) ---
@@ -126,6 +134,10 @@ struct CommerceState {
   // customer remote id → the account bound as that customer's own account (rule 11: created
   // once for a customer without a code), only when that account still exists.
   std::unordered_map<std::string, EntityId> own_accounts;
+  // The customer remote ids of own_accounts whose account has an External Code: an admin merged
+  // the customer's own account into a coded Account (`erpsyncd merge`), which the customer now
+  // attaches to without writing its fields.
+  std::unordered_set<std::string> own_accounts_coded;
   // customer remote id → its Customer row (channel = connector).
   std::unordered_map<std::string, CustomerState> customers;
   // remote id → parked record of (connector, stream).

@@ -8,6 +8,7 @@
 #include "core/text_escape.hpp"
 #include "daemon/app.hpp"
 #include "daemon/logging.hpp"
+#include "daemon/tree_view.hpp"
 #include "daemon/wiring.hpp"
 
 namespace erpsync::daemon {
@@ -61,6 +62,44 @@ int migrate_command(const config::Config& cfg, const CommandLine& cl) {
   return version == odbc::kSchemaVersion ? kExitOk : kExitFailed;
 }
 
+std::string account_text(const odbc::MergeAccount& a) {
+  std::string s = "account " + std::to_string(a.id);
+  if (!a.code.empty()) s += " " + core::escape_controls(a.code);
+  return s + " \"" + core::shorten(core::escape_controls(a.name), 60) + "\" (owner " +
+         core::escape_controls(a.owner.value_or("-")) + ")";
+}
+
+// `merge`: exit 0 merged (or listed, with --dry-run), 1 refused (nothing changed).
+int merge_command(odbc::AdminQueries& admin, const CommandLine& cl) {
+  const odbc::MergeResult r = admin.merge_accounts(cl.merge_from, cl.merge_into, cl.dry_run);
+  if (r.refusal) {
+    std::cerr << "erpsyncd: merge refused: " << core::escape_controls(*r.refusal) << "\n";
+    return kExitFailed;
+  }
+  if (cl.dry_run)
+    std::cout << "merge (dry run): " << account_text(r.from) << " into " << account_text(r.into) << " would move:\n";
+  else
+    std::cout << "merged " << account_text(r.from) << " into " << account_text(r.into) << " (sync_merges id "
+              << r.merge_id << "), moved:\n";
+  for (const auto& m : r.moves) std::cout << "  " << m.what << " " << m.rows << "\n";
+  if (cl.dry_run)
+    std::cout << "nothing was changed; without --dry-run account " << r.from.id << " ends inactive\n";
+  else
+    std::cout << "account " << r.from.id << " is inactive now (kept, never deleted)\n";
+  return kExitOk;
+}
+
+// `tree`: exit 0 shown, 1 no Account has the code.
+int tree_command(odbc::AdminQueries& admin, const CommandLine& cl) {
+  const auto group = admin.account_group(cl.tree_code);
+  if (!group) {
+    std::cerr << "erpsyncd: tree: no account has code " << core::escape_controls(cl.tree_code) << "\n";
+    return kExitFailed;
+  }
+  std::cout << (cl.json ? tree_json(*group, cl.tree_code) : tree_text(*group, cl.tree_code));
+  return kExitOk;
+}
+
 }  // namespace
 
 int run_admin(const config::Config& cfg, const CommandLine& cl) {
@@ -106,6 +145,10 @@ int run_admin(const config::Config& cfg, const CommandLine& cl) {
                   << " in the database; rename it in the configuration too before the next run\n";
         return kExitOk;
       }
+      case Command::merge:
+        return merge_command(admin, cl);
+      case Command::tree:
+        return tree_command(admin, cl);
       default:
         std::cerr << "erpsyncd: unexpected command\n";
         return kExitUsage;

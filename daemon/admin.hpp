@@ -1,6 +1,6 @@
 #pragma once
 // The admin commands of SPEC §7 (report, resync, rejections, parked, rename-connector,
-// migrate): they need only the `database` section of the configuration.
+// migrate, merge, tree): they need only the `database` section of the configuration.
 
 #include "config/config.hpp"
 #include "daemon/cli.hpp"

@@ -1,6 +1,7 @@
 #pragma once
 // The command line of SPEC §7, parsed into a value. No I/O except what --help prints.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <variant>
@@ -20,6 +21,8 @@ enum class Command {
   parked_drop,      // parked drop [--connector NAME]
   rename_connector, // rename-connector OLD NEW
   migrate,          // migrate [--print-sql]
+  merge,            // merge --account ID --into ID [--dry-run]
+  tree,             // tree CODE [--json]
   version,
   help,
 };
@@ -33,6 +36,9 @@ struct CommandLine {
   int last = 20;
   std::optional<std::string> since;
   std::string old_name, new_name;
+  std::int64_t merge_from = 0, merge_into = 0;  // merge: --account, --into (> 0)
+  std::string tree_code;                        // tree: the Account's External Code
+  bool json = false;                            // tree --json
 };
 
 struct CliError {

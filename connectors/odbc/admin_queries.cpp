@@ -141,4 +141,12 @@ bool AdminQueries::rename_connector(const std::string& from, const std::string& 
   return true;
 }
 
+MergeResult AdminQueries::merge_accounts(std::int64_t from, std::int64_t into, bool dry_run) {
+  return odbc::merge_accounts(conn(), from, into, dry_run);
+}
+
+std::optional<AccountGroup> AdminQueries::account_group(const std::string& code) {
+  return load_account_group(conn(), code);
+}
+
 }  // namespace erpsync::connectors::odbc

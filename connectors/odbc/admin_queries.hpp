@@ -1,6 +1,6 @@
 #pragma once
 // The SQL behind the admin commands of SPEC §7 (report, resync, parked, rename-connector,
-// migrate) and the daemon's own bookkeeping reads (the open-records gauges, retention): small,
+// migrate, merge, tree) and the daemon's own bookkeeping reads (the open-records gauges, retention): small,
 // set-based statements over erpsync's own tables. Every value is bound.
 //
 // Thread-safety: the store's (one thread at a time). Ownership: an AdminQueries borrows its
@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "connectors/odbc/account_merge.hpp"
+#include "connectors/odbc/account_tree.hpp"
 #include "connectors/odbc/odbc.hpp"
 
 namespace erpsync::connectors::odbc {
@@ -64,6 +66,14 @@ class AdminQueries {
   // Customers (their channel) over from `from` to `to`, in one transaction. Refuses (returns
   // false, changing nothing) when `to` already has cursors or bindings.
   bool rename_connector(const std::string& from, const std::string& to, std::string& why);
+
+  // `merge` (SPEC §7): the duplicate Account `from` merged into `into`, or with `dry_run` only
+  // counted (account_merge.hpp). The CRM target's own: erpsync's tables here; a target with
+  // tables of its own (SuiteCRM) brings its own merge behind this method.
+  MergeResult merge_accounts(std::int64_t from, std::int64_t into, bool dry_run);
+  // `tree` (SPEC §7): the Member-of group of the Account with External Code `code`, nullopt
+  // when none has it (account_tree.hpp). The CRM target's own, as merge_accounts.
+  std::optional<AccountGroup> account_group(const std::string& code);
 
  private:
   Connection& conn();  // the store's, reconnected if it was lost

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "connectors/odbc/snapshot_reader.hpp"
 #include "connectors/odbc/sql_text.hpp"
 #include "core/text.hpp"
 
@@ -205,11 +206,13 @@ void load_commerce_extras(Connection& c, const core::CommerceKeys& keys, core::C
   for (const auto& part : chunks(keys.customer_remote_ids, chunk)) {
     std::vector<Param> params = {Param::str(connector)};
     for (const auto& k : part) params.push_back(Param::str(k));
-    for (const Row& r : c.query("SELECT b.remote_id, b.entity_id FROM bindings b JOIN accounts a ON a.id = b.entity_id "
-                                "WHERE b.connector = ? AND b.stream = 'accounts' AND b.entity = 'account' AND "
-                                "b.remote_id IN (" + marks(part.size()) + ")",
-                                params))
+    for (const Row& r : c.query("SELECT b.remote_id, b.entity_id, a.external_code FROM bindings b JOIN accounts a ON "
+                                "a.id = b.entity_id WHERE b.connector = ? AND b.stream = 'accounts' AND "
+                                "b.entity = 'account' AND b.remote_id IN (" + marks(part.size()) + ")",
+                                params)) {
       state.own_accounts[r[0].value_or("")] = to_i64(r[1]);
+      if (r[2] && !r[2]->empty()) state.own_accounts_coded.insert(r[0].value_or(""));
+    }
     for (const Row& r : c.query("SELECT remote_id, id, account_id, contact_id FROM customers WHERE channel = ? AND "
                                 "remote_id IN (" + marks(part.size()) + ")",
                                 params)) {
@@ -239,6 +242,13 @@ void load_commerce_extras(Connection& c, const core::CommerceKeys& keys, core::C
                  marks(part.size()) + ")",
              params))
       state.companies[r[0].value_or("")] = {to_i64(r[1]), to_i64(r[2]) != 0};
+  }
+  // ... with their Contacts of the batch's e-mails (rule 12) ...
+  if (!keys.base.contact_emails.empty()) {
+    std::set<std::string> accounts;
+    for (const auto& [rid, company] : state.companies)
+      if (!state.base.accounts.count(company.account_id)) accounts.insert(std::to_string(company.account_id));
+    load_contact_emails(c, accounts, keys.base.contact_emails, state.base);
   }
   // ... and the contact rows already bound.
   for (const auto& part : chunks(keys.contact_row_remote_ids, chunk)) {

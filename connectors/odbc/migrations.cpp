@@ -206,11 +206,26 @@ const std::vector<std::string_view> kV4 = {
     "CREATE INDEX IF NOT EXISTS accounts_pending_ix ON accounts {pending_ix}",
 };
 
+// v5: `erpsyncd merge` (SPEC §7) records each merge of a duplicate Account: from_id (the
+// duplicate, inactive since), into_id, moved (what moved, as JSON counts), at. A merged Account is
+// no adoption candidate (rule 9): load_state asks for from_id.
+const std::vector<std::string_view> kV5 = {
+    R"(CREATE TABLE IF NOT EXISTS sync_merges (
+  id {id},
+  from_id BIGINT NOT NULL,
+  into_id BIGINT NOT NULL,
+  moved {text} NULL,
+  at {ts} NOT NULL
+){opts})",
+    "CREATE INDEX IF NOT EXISTS sync_merges_from_ix ON sync_merges (from_id)",
+};
+
 const std::vector<Migration> kMigrations = {
     {1, "initial schema: accounts, contacts, customers, orders, bindings, sync tables", &kV1},
     {2, "indexes for retention: sync_runs.finished_at, sync_rejections.resolved_at", &kV2},
     {3, "sync_leases.process: which process of an instance holds a lease", &kV3},
     {4, "index of accounts waiting for their parent: accounts_pending_ix", &kV4},
+    {5, "sync_merges: the duplicate Accounts merged by erpsyncd merge", &kV5},
 };
 
 // The accounts waiting for a parent (v4); queries asking for them say `member_of_id IS NULL`

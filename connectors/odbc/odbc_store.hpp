@@ -7,7 +7,9 @@
 //   - odbc_store.cpp: connection, transactions, fencing, dry runs; the Store entry points;
 //   - snapshot_reader.cpp: load_state — set-based queries with IN lists of at most
 //     sql::kInChunk keys (bindings, open rejections, accounts by code, accounts by bound id,
-//     pending children, adoption candidates, bound remote ids by account, default contacts) plus
+//     pending children, adoption candidates (not the Accounts `merge` merged away), bound remote
+//     ids by account, default contacts, and the loaded accounts' Contacts of the batch's
+//     e-mails (rule 12)) plus
 //     ancestors level by level up to SnapshotReader::kMaxAncestorDepth levels: a bounded number
 //     of statements per batch;
 //   - quiet_read.cpp: load_quiet_state and prefetch_quiet_stream (the re-sync shortcut);
@@ -22,7 +24,8 @@
 //   - commerce_sql.cpp: Magento orders and parked records, read and written;
 //   - run_bookkeeping.cpp: cursors, runs, replayable rejections, parked records, missing marks;
 //   - admin_queries.cpp: what the admin commands and the daemon's gauges and retention ask
-//     (admin()); migrations.cpp: the schema; leases.cpp: connector leases.
+//     (admin()), with account_merge.cpp (`merge`) and account_tree.cpp (`tree`);
+//     migrations.cpp: the schema; leases.cpp: connector leases.
 // Every value is bound as a parameter; timestamps are bound as 'YYYY-MM-DD HH:MM:SS.mmm' UTC.
 //
 // The batch writer and the snapshot reader speak the erpsync schema (SPEC §5); a CRM target

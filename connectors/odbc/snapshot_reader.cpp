@@ -5,6 +5,7 @@
 
 #include "connectors/odbc/quiet_read.hpp"
 #include "core/rules/normalize.hpp"
+#include "core/rules/persons.hpp"
 
 namespace erpsync::connectors::odbc {
 namespace {
@@ -17,6 +18,10 @@ std::string name_key(std::string_view normalized) {
   return out;
 }
 
+// Adoption candidates (rule 9) leave out the duplicates `erpsyncd merge` merged away: inactive,
+// kept, and no company of the ERP's any more.
+const std::string kNotMerged = "id NOT IN (SELECT from_id FROM sync_merges)";
+
 }  // namespace
 
 core::BindingState SnapshotReader::binding(const Row& r) {
@@ -26,6 +31,27 @@ core::BindingState SnapshotReader::binding(const Row& r) {
   b.payload_hash = str(r[3]);
   b.missing = r[4].has_value();
   return b;
+}
+
+void load_contact_emails(Connection& c, const std::set<std::string>& accounts, const std::set<std::string>& emails,
+                         core::StateSnapshot& st) {
+  if (accounts.empty() || emails.empty()) return;
+  // Both lists bound: at most kEmailChunk + kInChunk parameters a statement.
+  constexpr std::size_t kEmailChunk = 500;
+  for (const auto& mails : sql::chunks(emails, kEmailChunk)) {
+    for (const auto& ids : sql::chunks(accounts, sql::kInChunk)) {
+      std::vector<Param> p;
+      for (const auto& m : mails) p.push_back(Param::str(m));
+      for (const auto& id : ids) p.push_back(Param::i64(std::stoll(id)));
+      for (const Row& r : c.query("SELECT account_id, id, email FROM contacts WHERE lower(trim(email)) IN (" +
+                                      sql::marks(mails.size(), "lower(?)") + ") AND account_id IN (" +
+                                      sql::marks(ids.size()) + ")",
+                                  p)) {
+        const std::string email = core::normalize_email(str(r[2]));
+        if (emails.count(email)) core::note_person(st, to_i64(r[0]), email, to_i64(r[1]));
+      }
+    }
+  }
 }
 
 core::EntityId SnapshotReader::add_account(const Row& r, std::size_t at) {
@@ -110,7 +136,8 @@ core::StateSnapshot read_snapshot(Session& s, const core::BatchKeys& keys) {
       // `COALESCE(external_code, '') = ''` rather than `IS NULL`: no index can serve it, so the
       // planner uses name_key's (SQLite otherwise walks the unique code index over every
       // uncoded account: 4x slower with 100k of them). Codes are never stored empty.
-      for (const auto& r : s.query(SnapshotReader::kAccounts + "COALESCE(external_code, '') = '' AND name_key IN (" +
+      for (const auto& r : s.query(SnapshotReader::kAccounts + "COALESCE(external_code, '') = '' AND " + kNotMerged +
+                                       " AND name_key IN (" +
                                        sql::marks(chunk.size(), "lower(?)") + ")",
                                    p)) {
         std::string norm = core::normalize_name(str(r[5]));
@@ -121,7 +148,8 @@ core::StateSnapshot read_snapshot(Session& s, const core::BatchKeys& keys) {
     }
   }
   if (!keys.adopt_vats.empty()) {
-    rd.each_chunk(SnapshotReader::kAccounts + "COALESCE(external_code, '') = '' AND vat IN ", {}, keys.adopt_vats,
+    rd.each_chunk(SnapshotReader::kAccounts + "COALESCE(external_code, '') = '' AND " + kNotMerged + " AND vat IN ", {},
+                  keys.adopt_vats,
                   [&](const Row& r) {
                     std::string vat = str(r[6]);
                     if (!keys.adopt_vats.count(vat)) return;  // MariaDB compares vat case-insensitively
@@ -145,6 +173,9 @@ core::StateSnapshot read_snapshot(Session& s, const core::BatchKeys& keys) {
                   if (it != st.accounts.end()) it->second.has_default_contact = true;
                 },
                 true);
+  // Rule 12: the loaded accounts' Contacts with one of the batch's e-mails (compared normalised
+  // here: a hand-typed e-mail may differ in case or carry blanks).
+  load_contact_emails(s.connection(), all_ids, keys.contact_emails, st);
   for (auto& [id, rids] : st.remote_ids_by_account) std::sort(rids.begin(), rids.end());
   return st;
 }

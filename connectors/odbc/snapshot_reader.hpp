@@ -51,6 +51,13 @@ class SnapshotReader {
   core::StateSnapshot& st_;
 };
 
+// Rule 12: notes in st.contacts_by_email the Contacts of `accounts` (ids, as text) whose e-mail,
+// normalised (normalize_email), is one of `emails`. The database narrows the rows by
+// lower(trim(email)) within each account (contacts_account_id_ix), so an Account with thousands
+// of Contacts costs the matching rows only; normalize_email makes the exact test.
+void load_contact_emails(Connection& c, const std::set<std::string>& accounts, const std::set<std::string>& emails,
+                         core::StateSnapshot& st);
+
 // load_state's snapshot of `keys`: bindings, open rejections, accounts by code and by bound id,
 // pending children, adoption candidates, ancestors, bound remote ids by account, default
 // contacts. Throws OdbcError.

@@ -9,6 +9,7 @@
 #include "core/rules/normalize.hpp"
 #include "core/rules/payload.hpp"
 #include "core/rules/payload_codec.hpp"
+#include "core/rules/persons.hpp"
 #include "core/rules/value_check.hpp"
 
 namespace erpsync::core {
@@ -87,7 +88,10 @@ class CustomerDecider : detail::ParkingDecider {
     }
     auto own = view_.own_accounts.find(p.remote_id);
     if (own != view_.own_accounts.end()) {
-      attach(p, c, own->second, /*own=*/true, /*new_account=*/false);
+      // Merged into a coded Account since: the customer attaches to it like a coded customer
+      // (its fields are the ERP's), and no account of its own is created again.
+      const bool still_own = !view_.own_accounts_coded.contains(p.remote_id);
+      attach(p, c, own->second, /*own=*/still_own, /*new_account=*/false);
       return;
     }
     const Ref ref = next_ref_--;
@@ -124,12 +128,15 @@ class CustomerDecider : detail::ParkingDecider {
     Ref contact;
     auto cb = view_.base.contact_bindings.find(p.remote_id);
     const bool contact_known = cb != view_.base.contact_bindings.end() && cb->second.entity == kContactEntity;
+    std::optional<EntityId> same;  // rule 12: the Account's Contact with the customer's e-mail
     if (contact_known) {
       contact = cb->second.entity_id;
     } else {
-      contact = next_ref_--;
+      same = same_person(view_.base, account, c.email);
+      contact = same ? *same : next_ref_--;
       view_.base.contact_bindings[p.remote_id] = {kContactEntity, contact, "", false};
     }
+    note_person(view_.base, account, c.email, contact);
     ContactWrite cw;
     cw.ref = contact;
     cw.account = account;
@@ -138,10 +145,11 @@ class CustomerDecider : detail::ParkingDecider {
     cw.email = c.email;
     cw.phone = c.phone;
     // An account of its own: the customer is its default contact. An attached account's
-    // default contact is the ERP's business; a contact moving there is never its default.
+    // default contact is the ERP's business: a contact moving there is never its default, and
+    // a Contact the customer shares with another source (rule 12) keeps its flag as it is.
     if (own) cw.is_default = true;
-    else if (contact_known) cw.is_default = false;
-    out_.contacts.push_back(std::move(cw));
+    else if (contact_known && was_bound && !same_account) cw.is_default = false;
+    put_contact(out_.contacts, std::move(cw));
     if (!contact_known) out_.bindings.push_back({std::string(kCustomerContactsStream), p.remote_id, kContactEntity, contact, ""});
 
     if (own && !new_account) {
@@ -169,8 +177,9 @@ class CustomerDecider : detail::ParkingDecider {
 
     std::string what;
     if (own) what = new_account ? "created its own account (owner " + policy_.default_owner + ")" : "on its own account";
-    else what = "attached to account " + p.code;
+    else what = p.code.empty() ? "on the account its own was merged into" : "attached to account " + p.code;
     if (was_bound && !same_account) what += " (moved from account " + std::to_string(bound->second.entity_id) + ")";
+    if (same) what += ", one person with the account's contact " + std::to_string(*same) + " (same e-mail)";
     finish(p, exists ? Outcome::updated : Outcome::created, std::nullopt,
            std::string(exists ? "updated" : "created") + " customer " + quote_id(p.remote_id) + ", " + what);
   }
@@ -406,6 +415,8 @@ CommerceKeys customer_keys(const MatchPolicy& policy, std::span<const CustomerIn
       k.base.contact_remote_ids.insert(r.record.remote_id);
       k.customer_remote_ids.insert(r.record.remote_id);
     }
+    if (auto e = normalize_email(r.record.email); !e.empty() && fits_id(e, kMaxEmail))
+      k.base.contact_emails.insert(std::move(e));
     if (auto code = normalize_code(r.record.external_code); !code.empty() && fits_id(code, kMaxExternalCode))
       k.base.codes.insert(std::move(code));
   }

@@ -7,6 +7,7 @@
 
 #include "core/rules/normalize.hpp"
 #include "core/rules/payload.hpp"
+#include "core/rules/persons.hpp"
 #include "core/rules/value_check.hpp"
 
 namespace erpsync::core {
@@ -631,14 +632,18 @@ class Decider {
     AccountState& acc = view_.accounts.at(account);
     for (const auto& c : p.rec.contacts) {
       const std::string& rid = c.get(ContactField::remote_id);
+      const std::string& email = c.get(ContactField::email);
       Ref ref;
       auto b = view_.contact_bindings.find(rid);
       if (b != view_.contact_bindings.end() && b->second.entity == kContactEntity) {
         ref = b->second.entity_id;
       } else {
-        ref = next_ref_--;
+        // Rule 12: the Account's Contact with the same e-mail is this person; else a new one.
+        const auto same = same_person(view_, account, email);
+        ref = same ? *same : next_ref_--;
         view_.contact_bindings[rid] = {kContactEntity, ref, "", false};
       }
+      note_person(view_, account, email, ref);
       ContactWrite w;
       w.ref = ref;
       w.account = account;
@@ -651,7 +656,7 @@ class Decider {
         w.is_default = true;
         acc.has_default_contact = true;
       }
-      out_.contacts.push_back(std::move(w));
+      put_contact(out_.contacts, std::move(w));
       out_.bindings.push_back({kContactStream, rid, kContactEntity, ref, ""});
     }
   }
@@ -726,9 +731,12 @@ BatchKeys batch_keys(const MatchPolicy& policy, std::span<const IncomingAccount>
   // rejection row keys it, so that a bad record's rejection is found again.
   for (const auto& r : records) {
     k.remote_ids.insert(rejection_key(r.get(Field::remote_id)));
-    for (const auto& c : r.contacts)
+    for (const auto& c : r.contacts) {
       if (const std::string& id = c.get(ContactField::remote_id); fits_id(id, kMaxRemoteId))
         k.contact_remote_ids.insert(id);
+      if (auto e = normalize_email(c.get(ContactField::email)); !e.empty() && fits_id(e, kMaxEmail))
+        k.contact_emails.insert(std::move(e));
+    }
     for (Field f : {Field::external_code, Field::member_of})
       if (auto code = normalize_code(r.get(f)); !code.empty() && fits_id(code, kMaxExternalCode))
         k.codes.insert(std::move(code));

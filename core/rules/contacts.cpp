@@ -9,6 +9,7 @@
 #include "core/rules/normalize.hpp"
 #include "core/rules/payload.hpp"
 #include "core/rules/payload_codec.hpp"
+#include "core/rules/persons.hpp"
 #include "core/rules/value_check.hpp"
 
 namespace erpsync::core {
@@ -75,8 +76,10 @@ class ContactDecider : detail::ParkingDecider {
       finish(p, Outcome::unchanged, std::nullopt, "unchanged contact " + quote_id(p.remote_id));
       return;
     }
+    // Rule 12: a person new to this source who is a Contact of the Account already.
+    const std::optional<EntityId> same = exists ? std::nullopt : same_person(view_.base, account, c.email);
     ContactWrite w;
-    w.ref = exists ? row->second.id : next_ref_--;
+    w.ref = exists ? row->second.id : same ? *same : next_ref_--;
     w.account = account;
     w.first_name = c.first_name;
     w.last_name = c.last_name;
@@ -101,17 +104,19 @@ class ContactDecider : detail::ParkingDecider {
     const Ref ref = w.ref;
     const bool is_default = w.is_default.value_or(is_default_here);
     const bool becomes_default = w.is_default.value_or(false);
-    out_.contacts.push_back(std::move(w));
+    put_contact(out_.contacts, std::move(w));
     out_.bindings.push_back({policy_.stream, p.remote_id, kContactEntity, ref, p.hash});
     view_.base.bindings[p.remote_id] = {kContactEntity, ref, p.hash, false};
     view_.contact_rows[p.remote_id] = {ref, account, is_default};
+    note_person(view_.base, account, c.email, ref);
     synced(p);
 
-    std::string what = std::string(exists ? "updated" : "created") + " contact " + quote_id(p.remote_id) +
+    std::string what = std::string(exists || same ? "updated" : "created") + " contact " + quote_id(p.remote_id) +
                        " of company " + quote_id(c.company_remote_id);
+    if (same) what += " (one person: bound to the account's contact " + std::to_string(*same) + " with the same e-mail)";
     if (moved) what += " (moved from account " + std::to_string(row->second.account_id) + ")";
     if (becomes_default) what += ", the account's default contact";
-    finish(p, exists ? Outcome::updated : Outcome::created, std::nullopt, std::move(what));
+    finish(p, exists || same ? Outcome::updated : Outcome::created, std::nullopt, std::move(what));
   }
 
   std::unordered_map<EntityId, bool> default_by_account_;  // account (id or new ref) → has a default contact
@@ -155,6 +160,8 @@ CommerceKeys contact_keys(const MatchPolicy& policy, std::span<const ContactInpu
     if (fits_id(r.record.remote_id, kMaxRemoteId)) k.contact_row_remote_ids.insert(r.record.remote_id);
     if (const std::string& company = r.record.company_remote_id; !company.empty() && fits_id(company, kMaxRemoteId))
       k.company_remote_ids.insert(company);
+    if (auto e = normalize_email(r.record.email); !e.empty() && fits_id(e, kMaxEmail))
+      k.base.contact_emails.insert(std::move(e));
   }
   return k;
 }

@@ -18,6 +18,12 @@ std::string normalize_code(std::string_view raw) {
   return std::string(raw.substr(b, e - b));
 }
 
+std::string normalize_email(std::string_view raw) {
+  std::string out = normalize_code(raw);
+  for (char& c : out) c = ascii_lower(c);
+  return out;
+}
+
 std::string normalize_name(std::string_view raw) {
   std::string out;
   out.reserve(raw.size());

@@ -15,6 +15,10 @@ std::string normalize_code(std::string_view raw);
 // folded to one space, trimmed.
 std::string normalize_name(std::string_view raw);
 
+// Rule 12: e-mails compared trimmed and case-insensitively: trimmed (as normalize_code) and
+// ASCII-lowercased.
+std::string normalize_email(std::string_view raw);
+
 // What the JSON parsers (connectors/http/bounded_parse.hpp) put inside a string in place of
 // each byte that does not begin a well-formed UTF-8 sequence, so that the document still parses
 // and only the record holding that string is rejected (SPEC §10: invalid UTF-8 is an

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <set>
+
+#include "core/rules/persons.hpp"
 #include <stdexcept>
 
 #include "core/errors.hpp"
@@ -69,7 +71,7 @@ StateSnapshot MemoryStore::load_state(const BatchKeys& keys) {
       s.pending_children[a.member_of_code].push_back(id);
       ids.insert(id);
     }
-    if (a.external_code.empty()) {
+    if (a.external_code.empty() && !t_.merged.contains(id)) {
       if (const auto n = normalize_name(a.name); !n.empty() && keys.adopt_names.contains(n)) {
         s.uncoded_by_name[n].push_back(id);
         ids.insert(id);
@@ -120,6 +122,7 @@ StateSnapshot MemoryStore::load_state(const BatchKeys& keys) {
     s.accounts[id] = std::move(st);
     if (!a.external_code.empty()) s.account_by_code[a.external_code] = id;
   }
+  add_contact_emails(s, ids, keys.contact_emails);
   for (const auto& [key, b] : t_.bindings) {
     if (b.connector != keys.connector || b.stream != keys.stream || b.entity != kAccount) continue;
     if (ids.contains(b.entity_id)) s.remote_ids_by_account[b.entity_id].push_back(b.remote_id);
@@ -418,13 +421,23 @@ void MemoryStore::end_dry_run() {
   before_dry_run_.reset();
 }
 
+void MemoryStore::add_contact_emails(StateSnapshot& s, const std::set<EntityId>& accounts,
+                                     const std::set<std::string>& emails) const {
+  if (emails.empty()) return;
+  for (const auto& [id, c] : t_.contacts)
+    if (accounts.contains(c.account_id) && emails.contains(normalize_email(c.email)))
+      note_person(s, c.account_id, c.email, id);
+}
+
 CommerceState MemoryStore::load_commerce_state(const CommerceKeys& keys) {
   CommerceState s;
   s.base = load_state(keys.base);
   for (const auto& rid : keys.customer_remote_ids) {
     auto b = t_.bindings.find({keys.base.connector, "accounts", rid});
-    if (b != t_.bindings.end() && b->second.entity == kAccount && t_.accounts.contains(b->second.entity_id))
+    if (b != t_.bindings.end() && b->second.entity == kAccount && t_.accounts.contains(b->second.entity_id)) {
       s.own_accounts[rid] = b->second.entity_id;
+      if (!t_.accounts.at(b->second.entity_id).external_code.empty()) s.own_accounts_coded.insert(rid);
+    }
     for (const auto& [id, c] : t_.customers)
       if (c.channel == keys.base.connector && c.remote_id == rid) s.customers[rid] = {id, c.account_id, c.contact_id};
   }
@@ -442,6 +455,10 @@ CommerceState MemoryStore::load_commerce_state(const CommerceKeys& keys) {
     });
     s.companies[rid] = {account, has_default};
   }
+  std::set<EntityId> company_accounts;
+  for (const auto& [rid, company] : s.companies)
+    if (!s.base.accounts.contains(company.account_id)) company_accounts.insert(company.account_id);
+  add_contact_emails(s.base, company_accounts, keys.base.contact_emails);
   for (const auto& rid : keys.contact_row_remote_ids) {
     auto b = t_.bindings.find({keys.base.connector, "contacts", rid});
     if (b == t_.bindings.end() || b->second.entity != kContact) continue;

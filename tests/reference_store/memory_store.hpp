@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <tuple>
 #include <unordered_set>
@@ -128,6 +129,9 @@ class MemoryStore final : public Store {
   EntityId insert_account(AccountRow row);
   EntityId insert_contact(ContactRow row);
   void insert_binding(BindingRow row);
+  // Records that `from` was merged into another Account (a sync_merges row): it is no adoption
+  // candidate any more.
+  void record_merge(EntityId from) { t_.merged.insert(from); }
   // The row, or nullptr.
   AccountRow* account(EntityId id);
   const AccountRow* account_by_code(const std::string& code) const;
@@ -158,6 +162,7 @@ class MemoryStore final : public Store {
   struct Tables {
     std::map<EntityId, AccountRow> accounts;
     std::map<EntityId, ContactRow> contacts;
+    std::set<EntityId> merged;  // accounts merged into another (sync_merges.from_id)
     std::map<EntityId, CustomerRow> customers;
     std::map<Key3, BindingRow> bindings;
     std::vector<RejectionRow> rejections;  // in insertion (id) order
@@ -170,6 +175,8 @@ class MemoryStore final : public Store {
   };
 
   static void apply_to(Tables& t, const WriteBatch& batch, std::int64_t now, std::int64_t wall);
+  // Rule 12: notes in s.contacts_by_email the Contacts of `accounts` whose e-mail is one of `emails`.
+  void add_contact_emails(StateSnapshot& s, const std::set<EntityId>& accounts, const std::set<std::string>& emails) const;
 
   bool dry_run_;
   Tables t_;

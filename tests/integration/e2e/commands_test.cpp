@@ -37,7 +37,8 @@ class Commands : public E2eTest {
 TEST(CommandLine, HelpAndVersionNeedNoConfigurationAndExitZero) {
   ProcessResult help = run_process({std::string(ERPSYNC_BINARY_DIR) + "/daemon/erpsyncd", "--help"});
   EXPECT_EQ(help.exit_code, 0) << help.all();
-  for (const char* text : {"--config FILE", "--once", "migrate [--print-sql]", "rename-connector", "Exit"})
+  for (const char* text : {"--config FILE", "--once", "migrate [--print-sql]", "rename-connector",
+                           "merge --account ID --into ID [--dry-run]", "tree CODE [--json]", "Exit"})
     EXPECT_NE(help.out.find(text), std::string::npos) << text << "\n" << help.out;
   ProcessResult version = run_process({std::string(ERPSYNC_BINARY_DIR) + "/daemon/erpsyncd", "--version"});
   EXPECT_EQ(version.exit_code, 0) << version.all();

@@ -964,6 +964,52 @@ TEST_P(OdbcStoreTest, BadCommerceValuesAreRejectedAloneWithRowsThatFit) {
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM sync_rejections"), "9");
 }
 
+// Rule 12: the Contacts of the batch's e-mails (trimmed, any case) of the accounts a batch loads,
+// and of the Odoo contacts' companies.
+TEST_P(OdbcStoreTest, ContactsByEmailOfTheLoadedAccountsAndOfTheCompaniesOfOdooContacts) {
+  auto store = open();
+  core::WriteBatch b;
+  b.connector = kConn;
+  b.accounts.push_back(new_account(-1, "P-1", "P", "o"));
+  b.accounts.push_back(new_account(-5, "P-2", "Q", "o"));
+  auto person = [](core::Ref ref, core::Ref account, std::string email) {
+    core::ContactWrite c;
+    c.ref = ref;
+    c.account = account;
+    c.first_name = "Ada";
+    c.email = std::move(email);
+    return c;
+  };
+  b.contacts = {person(-2, -1, " Ada@Example.COM "), person(-3, -1, "bob@x.example"), person(-4, -1, "BOB@x.example"),
+                person(-6, -5, "ada@example.com")};
+  b.bindings.push_back(binding("1", -1));
+  b.bindings.push_back(core::BindingWrite{"companies", "41", "account", -1, "h"});
+  store->apply(b);
+  const std::string p1 = scalar("SELECT id FROM accounts WHERE external_code = 'P-1'");
+  const std::string ada = scalar("SELECT id FROM contacts WHERE email = ' Ada@Example.COM '");
+
+  auto k = keys({"1"}, {"P-1"});
+  k.contact_emails = {"ada@example.com", "bob@x.example", "nobody@x.example"};
+  const core::StateSnapshot st = store->load_state(k);
+  ASSERT_EQ(st.contacts_by_email.size(), 1u) << "only the loaded account's Contacts";
+  const auto& emails = st.contacts_by_email.at(std::stoll(p1));
+  ASSERT_EQ(emails.count("ada@example.com"), 1u);
+  EXPECT_EQ(emails.at("ada@example.com"), std::vector<core::EntityId>{std::stoll(ada)});
+  EXPECT_EQ(emails.at("bob@x.example").size(), 2u);
+  EXPECT_EQ(emails.count("nobody@x.example"), 0u);
+
+  core::CommerceKeys ck;
+  ck.base.connector = kConn;
+  ck.base.stream = "contacts";
+  ck.company_remote_ids = {"41"};
+  ck.base.contact_emails = {"ada@example.com"};
+  const core::CommerceState cs = store->load_commerce_state(ck);
+  ASSERT_EQ(cs.companies.count("41"), 1u);
+  ASSERT_EQ(cs.base.contacts_by_email.count(std::stoll(p1)), 1u);
+  EXPECT_EQ(cs.base.contacts_by_email.at(std::stoll(p1)).at("ada@example.com"),
+            std::vector<core::EntityId>{std::stoll(ada)});
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, OdbcStoreTest,
                          ::testing::Values(Engine::sqlite, Engine::postgresql, Engine::mariadb),
                          [](const ::testing::TestParamInfo<Engine>& i) {

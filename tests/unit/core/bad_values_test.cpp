@@ -256,11 +256,11 @@ TEST(BadValues, OdooContactsWithBadIdsOrEmailsAreRejectedAloneWithRowsThatFit) {
     store.insert_binding({"erp", "companies", "100", "account", id, "h", std::nullopt});
     auto person = [](std::string rid) {
       IncomingContactRecord c;
+      c.email = "erika" + rid + "@example.com";  // two persons (one e-mail would be one, rule 12)
       c.remote_id = std::move(rid);
       c.company_remote_id = "100";
       c.first_name = "Erika";
       c.last_name = "Muster";
-      c.email = "erika@example.com";
       return c;
     };
     IncomingContactRecord bad = person("7");
