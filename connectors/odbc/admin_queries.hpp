@@ -44,6 +44,13 @@ class AdminQueries {
   Table connector_leases(const std::optional<std::string>& connector);
   // How many rejections of (connector, stream) are open and how many of its records are parked.
   OpenCounts open_counts(const std::string& connector, const std::string& stream);
+  // The abandoned carts of a Magento connector (SPEC §4.1): active, with items, last updated
+  // before `updated_before` (UTC 'YYYY-MM-DD HH:MM:SS.mmm'), per Account (by its name; guest
+  // carts, which have none, last), oldest first within each: account code and name, customer
+  // (remote id), e-mail, items ("SKU x qty, ..."), subtotal, currency, last update, cart id.
+  Table abandoned_carts(const std::string& connector, const std::string& updated_before);
+  // How many carts abandoned_carts() would list.
+  std::int64_t abandoned_cart_count(const std::string& connector, const std::string& updated_before);
   // The schema version recorded in the database (0 when schema_version does not exist).
   int schema_version();
 

@@ -31,7 +31,8 @@ std::size_t skip_quoted(std::string_view sql, std::size_t i) {
 const std::vector<std::string>& table_bases() {
   static const std::vector<std::string> t = {"schema_version", "accounts", "contacts", "customers",
                                              "orders", "bindings", "sync_cursors", "sync_runs",
-                                             "sync_rejections", "sync_parked", "sync_leases"};
+                                             "sync_rejections", "sync_parked", "sync_leases",
+                                             "carts", "cart_items"};
   return t;
 }
 
