@@ -139,6 +139,12 @@ Table AdminQueries::abandoned_carts(const std::string& connector, const std::str
   return t;
 }
 
+std::vector<std::string> AdminQueries::cart_channels() {
+  std::vector<std::string> out;
+  for (const Row& r : conn().query("SELECT DISTINCT channel FROM carts ORDER BY channel")) out.push_back(r[0].value_or(""));
+  return out;
+}
+
 std::int64_t AdminQueries::abandoned_cart_count(const std::string& connector, const std::string& updated_before) {
   return count(conn(), "SELECT COUNT(*) FROM carts c" + std::string(kAbandoned),
                {Param::str(connector), Param::ts(updated_before)});

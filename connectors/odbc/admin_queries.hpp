@@ -49,6 +49,8 @@ class AdminQueries {
   // carts, which have none, last), oldest first within each: account code and name, customer
   // (remote id), e-mail, items ("SKU x qty, ..."), subtotal, currency, last update, cart id.
   Table abandoned_carts(const std::string& connector, const std::string& updated_before);
+  // The channels (connector names) that have carts, sorted.
+  std::vector<std::string> cart_channels();
   // How many carts abandoned_carts() would list.
   std::int64_t abandoned_cart_count(const std::string& connector, const std::string& updated_before);
   // The schema version recorded in the database (0 when schema_version does not exist).
