@@ -31,14 +31,15 @@ std::string what_to_check(AuthType a) {
     case AuthType::oauth1:
       return "check auth.consumer_key, consumer_secret, access_token and access_token_secret of the "
              "integration (System > Extensions > Integrations: active, re-authorized after a change), that its "
-             "API resources include customers and sales, and that this host's clock is within 600 s of the store's";
+             "API resources include customers and sales (and Magento_Cart::manage for the carts stream), and that this host's clock is within 600 s of the store's";
     case AuthType::bearer:
       return "check auth.token; since Magento 2.4.4 an integration access token is refused as a bearer token "
              "unless 'Allow OAuth Access Tokens to be used as standalone Bearer tokens' is enabled (Stores > "
              "Configuration > Services > OAuth) - or use auth.type oauth1 with the integration's four credentials; "
              "also check the integration's API resources";
     case AuthType::admin:
-      return "check that the admin user's role grants Magento_Customer::customer and Magento_Sales::sales; an "
+      return "check that the admin user's role grants Magento_Customer::customer and Magento_Sales::sales (and "
+             "Magento_Cart::manage for the carts stream); an "
              "admin token lives 60 minutes and was renewed once";
   }
   return {};
