@@ -568,5 +568,37 @@ TEST_F(MagentoTest, AFailedRequestIsNamedReadablyNotByItsEncodedUrl) {
   }
 }
 
+TEST_F(MagentoTest, TheFullResyncRereadsEveryCartAndPicksUpAChangeThatDidNotBumpUpdatedAt) {
+  fake_->put_cart(testing::cart_json(201, "2024-06-01 09:00:00", std::nullopt, "a@example.net", {{1, "A", "a", "1", "5"}}));
+  fake_->put_cart(testing::cart_json(202, "2024-06-02 10:00:01", std::nullopt, "b@example.net", {{2, "B", "b", "1", "6"}}));
+  fake_->put_cart(testing::cart_json(203, "2024-06-02 10:00:02", std::nullopt, "c@example.net", {{3, "C", "c", "1", "7"}}));
+  auto now = std::chrono::system_clock::now();
+  auto c = client(settings());
+  auto run_at = [&](std::chrono::system_clock::time_point t) {
+    core::MatchPolicy p;
+    p.connector = "shop";
+    p.stream = "carts";
+    core::RunOptions o;
+    o.batch_size = 3;
+    core::SyncEvents events;
+    CartsSource source(c, [t] { return t; });
+    return core::run_stream(p, source, store(), o, events);
+  };
+  ASSERT_EQ(run_at(now).counters.created, 3);
+  // A change the store saved without a new updated_at: an incremental run cannot see it.
+  fake_->put_cart(testing::cart_json(201, "2024-06-01 09:00:00", std::nullopt, "a@example.net", {{1, "A", "a", "2", "5"}}));
+  core::SyncReport r = run_at(now + std::chrono::hours(1));
+  EXPECT_EQ(r.counters.updated, 0);
+  EXPECT_EQ(store().cart("shop", "201")->subtotal, "5");
+  // full_resync_interval (7 days) later the whole stream is read again: the change lands, the
+  // rest is unchanged.
+  r = run_at(now + std::chrono::hours(24 * 8));
+  EXPECT_EQ(r.status, core::RunStatus::ok) << r.message;
+  EXPECT_EQ(r.counters.fetched, 3);
+  EXPECT_EQ(r.counters.updated, 1);
+  EXPECT_EQ(r.counters.unchanged, 2);
+  EXPECT_EQ(store().cart("shop", "201")->subtotal, "10");
+}
+
 }  // namespace
 }  // namespace erpsync::connectors::magento2
