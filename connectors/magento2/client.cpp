@@ -194,11 +194,12 @@ std::string Magento2Client::what(const http::Response& r) const {
   return "magento2 connector " + settings_.connector + ": " + r.description;
 }
 
-http::Response Magento2Client::send_get(const std::string& url, const QueryParams& query) {
+http::Response Magento2Client::send_get(const std::string& route, const QueryParams& query) {
+  const std::string url = settings_.base_url + "/rest" + route;
   http::Request req;
   req.method = "GET";
   req.url = query.empty() ? url : url + "?" + encode_query(query);
-  req.summary = request_summary(url.substr(settings_.base_url.size() + 5), query);  // after base_url + "/rest"
+  req.summary = request_summary(route, query);
   req.headers.set("Accept", "application/json");
   switch (settings_.auth) {
     case AuthType::oauth1: req.headers.set("Authorization", sign_request("GET", url, query, settings_.oauth)); break;
@@ -209,13 +210,12 @@ http::Response Magento2Client::send_get(const std::string& url, const QueryParam
 }
 
 json Magento2Client::get(const std::string& route, const QueryParams& query) {
-  const std::string url = settings_.base_url + "/rest" + route;
-  http::Response r = send_get(url, query);
+  http::Response r = send_get(route, query);
   if (r.status == 401) {
     // One renewal: a fresh signature, or a new admin token. A bearer token cannot be renewed.
     if (settings_.auth == AuthType::bearer) auth_failed(r, "");
     if (settings_.auth == AuthType::admin) admin_token_.reset();
-    r = send_get(url, query);
+    r = send_get(route, query);
     if (r.status == 401) auth_failed(r, " after one renewal");
   }
   if (!http::is_success(r.status)) throw http::status_error(r, http_->redactor());

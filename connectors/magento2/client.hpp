@@ -66,7 +66,8 @@ class Magento2Client {
   const Magento2Settings& settings() const { return settings_; }
 
  private:
-  http::Response send_get(const std::string& url, const QueryParams& query);
+  // GET base_url + "/rest" + route, signed or with its token, named by request_summary().
+  http::Response send_get(const std::string& route, const QueryParams& query);
   std::string admin_token();  // cached or fetched once
   [[noreturn]] void auth_failed(const http::Response& r, const std::string& what);
   std::string what(const http::Response& r) const;

@@ -205,6 +205,25 @@ TEST_P(CartStoreTest, AbandonedCartsAreActiveWithItemsAndOldListedPerAccount) {
   EXPECT_EQ(t.rows[2][3].value_or(""), "buyer@example.com");
 }
 
+TEST_P(CartStoreTest, UnderATablePrefixCartsItemsAndTheOrderLinkUseThePrefixedTables) {
+  OdbcStoreOptions o;
+  o.connection = db_->connection_string();
+  o.table_prefix = "crm_";
+  store_ = std::make_unique<OdbcStore>(o);
+  core::IncomingCart c = cart("9140", std::nullopt, {{"1", "A", "a", "2", "1.5"}});
+  c.reserved_order_id = "000000101";
+  carts({c});
+  core::IncomingOrder order;
+  order.remote_id = "3101";
+  order.increment_id = "000000101";
+  order.grand_total = "3";
+  orders({order});
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM crm_carts c JOIN crm_orders o ON o.id = c.order_id WHERE c.remote_id = '9140'"),
+            "1");
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM crm_cart_items"), "1");
+  EXPECT_EQ(store_->admin().abandoned_cart_count("shop", "2099-01-01 00:00:00.000"), 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, CartStoreTest, ::testing::Values(Engine::sqlite, Engine::postgresql, Engine::mariadb),
                          [](const ::testing::TestParamInfo<Engine>& i) {
                            return std::string(erpsync::testing::engine_name(i.param));
