@@ -1,6 +1,6 @@
 // Remote faults on the attached streams through the real binary (SPEC §10): a Magento store
-// that answers a maintenance page, a 503 with Retry-After, a 500 or a 429 in the middle of a
-// `--once` is retried by the one retry policy and the run ends ok, for customers, orders and
+// that answers a maintenance page, a 503 with Retry-After, a 500 or a 429 on the first page or in
+// the middle of the pagination of a `--once` is retried by the one retry policy and the run ends ok, for customers, orders and
 // carts alike; the service holds an authentication failure until SIGHUP and waits at least
 // what Retry-After asks for, whatever the stream's kind. Errors name the request by its path
 // and readable criteria (SPEC §4.1), never by its percent-encoded URL.
@@ -99,7 +99,7 @@ class MagentoFaults : public E2eTest {
   FakeMagento shop_;
 };
 
-TEST_P(MagentoFaults, OnceRidesThroughAMaintenancePageARetryAfterAndA500OnEveryStream) {
+TEST_P(MagentoFaults, OnceRidesThroughAMaintenancePageARetryAfterA500AndA429OnEveryStream) {
   long long next_id = 1001;
   for (const std::string stream : {"customers", "orders", "carts"}) {
     int added = 0;
@@ -110,9 +110,17 @@ TEST_P(MagentoFaults, OnceRidesThroughAMaintenancePageARetryAfterAndA500OnEveryS
       next_id += 3;
       added += 3;
       const std::size_t before = data_requests(stream).size();
-      shop_.inject({fault.reply});
+      // The first run of each stream fails on its first page; the later ones mid-pagination,
+      // on the second page, after the first page's batch and cursor were committed.
+      const bool mid = added > 3;
+      const std::size_t failing = before + (mid ? 1 : 0);
+      const int first_index = shop_.data_requests();
+      shop_.on_data_request([&fault, mid, first_index](FakeMagento& m, int index) {
+        if (index == first_index + (mid ? 1 : 0)) m.inject({fault.reply});
+      });
 
       ProcessResult run = erpsyncd({"--once"});
+      shop_.on_data_request({});
       ASSERT_EQ(run.exit_code, 0) << run.all();
       auto r = report_fields(run.all(), "shop", stream);
       EXPECT_EQ(r["status"], "ok") << run.all();
@@ -125,10 +133,10 @@ TEST_P(MagentoFaults, OnceRidesThroughAMaintenancePageARetryAfterAndA500OnEveryS
       EXPECT_EQ(count_of(stream), std::to_string(added)) << run.all();
 
       const std::vector<RecordedRequest> requests = data_requests(stream);
-      ASSERT_GE(requests.size(), before + 2);
+      ASSERT_GE(requests.size(), failing + 2);
       if (fault.retry_after) {
         // The request after the 503 came no sooner than the store asked.
-        const auto waited = requests[before + 1].received_at - requests[before].received_at;
+        const auto waited = requests[failing + 1].received_at - requests[failing].received_at;
         EXPECT_GE(waited, 1s) << std::chrono::duration_cast<std::chrono::milliseconds>(waited).count() << " ms";
       }
     }
