@@ -332,17 +332,22 @@ json cart_json(long long id, const std::string& updated_at, const std::optional<
 }
 
 std::string FakeMagento::php_json(const json& value) {
-  std::string s = value.dump(-1, ' ', true);
-  // "#num:<text>" strings become bare numbers.
-  for (std::size_t at = s.find("\"#num:"); at != std::string::npos; at = s.find("\"#num:", at)) {
-    const std::size_t end = s.find('"', at + 6);
-    s.replace(at, end - at + 1, s.substr(at + 6, end - at - 6));
-  }
+  const std::string s = value.dump(-1, ' ', true);
+  // One pass: "#num:<text>" strings become bare numbers, '/' is written as "\/". (Replacing in
+  // place moved the rest of a page's text once per number: quadratic in the page.)
+  static constexpr std::string_view kNum = "\"#num:";
   std::string out;
-  out.reserve(s.size());
-  for (char ch : s) {
-    if (ch == '/') out += "\\/";
-    else out += ch;
+  out.reserve(s.size() + s.size() / 16);
+  for (std::size_t i = 0; i < s.size();) {
+    if (s[i] == '"' && s.compare(i, kNum.size(), kNum) == 0) {
+      const std::size_t end = s.find('"', i + kNum.size());
+      out.append(s, i + kNum.size(), end - i - kNum.size());
+      i = end + 1;
+      continue;
+    }
+    if (s[i] == '/') out += "\\/";
+    else out += s[i];
+    ++i;
   }
   return out;
 }
