@@ -238,7 +238,15 @@ void MemoryStore::apply_to(Tables& t, const WriteBatch& batch, std::int64_t now,
       row->remote_id = w.remote_id;
     }
     row->kind = w.kind;
+    const EntityId moved_from = row->account_id;
     row->account_id = account_id(w.account);
+    // A customer that moves to another Account takes its orders and carts along.
+    if (moved_from != 0 && moved_from != row->account_id) {
+      for (auto& [oid, o] : t.orders)
+        if (o.customer_id == row->id) o.account_id = row->account_id;
+      for (auto& [cid, c] : t.carts)
+        if (c.customer_id == row->id) c.account_id = row->account_id;
+    }
     row->contact_id = w.contact ? std::optional<EntityId>(contact_id(*w.contact)) : std::nullopt;
     row->name = w.name;
     row->email = w.email;

@@ -205,6 +205,38 @@ TEST_P(CartStoreTest, AbandonedCartsAreActiveWithItemsAndOldListedPerAccount) {
   EXPECT_EQ(t.rows[2][3].value_or(""), "buyer@example.com");
 }
 
+TEST_P(CartStoreTest, ACustomerMovingToAnotherAccountTakesItsCartsAndOrdersAlong) {
+  customer("1001", "Berger");  // no code: an Account of its own
+  carts({cart("9140", "1001", {{"1", "A", "a", "1", "1"}})});
+  core::IncomingOrder o;
+  o.remote_id = "3101";
+  o.customer_remote_id = "1001";
+  o.increment_id = "000000101";
+  o.grand_total = "1";
+  orders({o});
+  core::WriteBatch erp;  // the ERP brings C-7
+  erp.connector = "erp";
+  core::AccountWrite a;
+  a.ref = -1;
+  a.set = core::bit(core::Field::name) | core::bit(core::Field::owner);
+  a.values.name = "Gamma";
+  a.values.owner = "erin";
+  a.external_code = "C-7";
+  erp.accounts.push_back(a);
+  store_->apply(erp);
+  core::IncomingCustomer c;
+  c.remote_id = "1001";
+  c.external_code = "C-7";
+  c.first_name = "Anna";
+  c.last_name = "Berger";
+  sync<core::CustomerInput>(*store_, "customers", {{c, core::Arrival::source, false}}, core::customer_keys,
+                            core::decide_customers);
+  EXPECT_EQ(scalar("SELECT a.external_code FROM carts c JOIN accounts a ON a.id = c.account_id WHERE c.remote_id = '9140'"),
+            "C-7");
+  EXPECT_EQ(scalar("SELECT a.external_code FROM orders o JOIN accounts a ON a.id = o.account_id WHERE o.remote_id = '3101'"),
+            "C-7");
+}
+
 TEST_P(CartStoreTest, UnderATablePrefixCartsItemsAndTheOrderLinkUseThePrefixedTables) {
   OdbcStoreOptions o;
   o.connection = db_->connection_string();

@@ -195,6 +195,19 @@ TEST(MagentoCarts, AConvertedCartIsLinkedToItsOrderWhicheverArrivesFirst) {
   EXPECT_EQ(store.cart("shop", "9141")->order_id, store.order("shop", "3102")->id);
 }
 
+TEST(MagentoCarts, ACustomerMovingToAnotherAccountTakesItsCartsAndOrdersAlong) {
+  MemoryStore store;
+  seed_account(store, "C-1", "carol");
+  const EntityId beta = seed_account(store, "C-2", "dave");
+  sync_customers(store, {customer("1001", "C-1")});
+  sync_carts(store, {cart("9140", "1001")});
+  sync_orders(store, {order("3101", "1001")});
+  sync_customers(store, {customer("1001", "C-2")});  // the ERP code changed in Magento
+  EXPECT_EQ(store.customer("shop", "1001")->account_id, beta);
+  EXPECT_EQ(store.cart("shop", "9140")->account_id, beta);
+  EXPECT_EQ(store.order("shop", "3101")->account_id, beta);
+}
+
 TEST(MagentoCarts, BadAmountsDatesAndIdsAreRejectedInvalidFieldAndTheOthersWritten) {
   MemoryStore store;
   IncomingCart bad_price = cart("1", std::nullopt, {{"1", "A", "a", "1", "1.23456"}});
