@@ -70,7 +70,7 @@ class AdminQueries {
   std::int64_t drop_parked(const std::optional<std::string>& connector);
 
   // Carries cursors, bindings, rejections, parked records, runs, leases and the connector's
-  // Customers (their channel) over from `from` to `to`, in one transaction. Refuses (returns
+  // Customers, orders and carts (their channel) over from `from` to `to`, in one transaction. Refuses (returns
   // false, changing nothing) when `to` already has cursors or bindings.
   bool rename_connector(const std::string& from, const std::string& to, std::string& why);
 
