@@ -5,7 +5,7 @@
 // \copy, the sqlite3 CLI, mariadb LOAD DATA) into a scratch copy of the schema, in the same
 // run. Prints records/s, peak RSS, statements per record and the ratio to the native load.
 //
-// The Magento scenario (bench/magento_bench.hpp) syncs N customers and N orders served by the
+// The Magento scenario (bench/magento_bench.hpp) syncs N customers, N orders and N carts served by the
 // test kit's fake Magento over loopback into a database of its own.
 //
 //   erpsync_bench --n 10000,100000 --engines sqlite,postgresql[,mariadb]
@@ -105,7 +105,7 @@ void usage(std::ostream& out) {
          "  --n          record counts (default 10000,100000); --million adds 1000000\n"
          "  --engines    postgresql needs ODBC_PG, mariadb ODBC_MARIADB (scripts/test-dbs-start.sh)\n"
          "  --scenarios  feed: the initial sync runs whenever resync or incremental does (they need\n"
-         "               its data); magento: customers and orders from the fake Magento (builds\n"
+         "               its data); magento: customers, orders and carts from the fake Magento (builds\n"
          "               with the test kit only); default: all\n"
          "  --runs       repeat the feed block of each engine and N (fresh databases, native load,\n"
          "               scenarios) K times, printing every run, then the medians (default 1: no\n"
@@ -718,7 +718,7 @@ void print_header() {
 }
 
 #ifdef ERPSYNC_BENCH_MAGENTO
-// N customers and N orders from the fake Magento into a fresh database, twice (the second run
+// N customers, N orders and N carts from the fake Magento into a fresh database, twice (the second run
 // finds nothing new after its cursor); prints a row per stream and run. Returns the number of
 // runs that did not end as expected.
 int magento_scenario(const std::string& engine, std::size_t n, const Args& args) {
@@ -732,7 +732,7 @@ int magento_scenario(const std::string& engine, std::size_t n, const Args& args)
   int failures = 0;
   for (std::size_t i = 0; i < r.runs.size(); ++i) {
     const erpsync::bench::MagentoRun& run = r.runs[i];
-    const bool rerun = i >= 2;
+    const bool rerun = i >= 3;  // customers, orders, carts; then the three again
     const core::Counters& c = run.report.counters;
     std::string problem;
     if (!run.report.ok())
@@ -749,13 +749,14 @@ int magento_scenario(const std::string& engine, std::size_t n, const Args& args)
       std::printf("# %s N=%zu magento %s: UNEXPECTED %s\n# %s\n", engine.c_str(), n, run.stream.c_str(),
                   problem.c_str(), run.report.to_line().c_str());
     }
-    const std::string name = std::string(rerun ? "mag-rerun-" : "mag-") + (run.stream == "customers" ? "cust" : "ord");
+    const std::string name = std::string(rerun ? "mag-rerun-" : "mag-") +
+                             (run.stream == "customers" ? "cust" : run.stream == "orders" ? "ord" : "cart");
     std::printf("%-10s %8zu %-12s %9zu %8.3f %10.0f %8.1f %8s %9.2f %7llu %10s %7s\n", engine.c_str(), n,
                 name.c_str(), n, run.seconds, n / run.seconds, run.peak_mb, "-",
                 static_cast<double>(run.statements) / static_cast<double>(n),
                 static_cast<unsigned long long>(run.writes), "n/a", "n/a");
   }
-  std::printf("#   magento: page size %zu; the fake's process used %.3f s of CPU serving all four runs\n",
+  std::printf("#   magento: page size %zu; the fake's process used %.3f s of CPU serving all six runs\n",
               r.page_size, r.server_cpu_seconds);
   std::fflush(stdout);
   return failures;

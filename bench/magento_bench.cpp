@@ -28,7 +28,7 @@ using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 
 // Record i (1-based): customer 100000+i without an ERP code (so each gets an Account of its
-// own, SPEC §4.1), and its order 500000+i. updated_at differs per record (one second apart, in
+// own, SPEC §4.1), its order 500000+i and its cart 700000+i. updated_at differs per record (one second apart, in
 // the past) so that keyset paging has a strict order.
 std::string stamp(std::size_t i) {
   const std::time_t t = 1767225600 + static_cast<std::time_t>(i);  // 2026-01-01 00:00:00 UTC + i s
@@ -78,6 +78,14 @@ json order(std::size_t i) {
           {"updated_at", stamp(i)}};
 }
 
+// Customer i's cart 700000+i: active, two lines, updated with the customer.
+json cart(std::size_t i) {
+  const std::string n = std::to_string(i);
+  return testing::cart_json(700000 + static_cast<long long>(i), stamp(i), customer(i), "buyer" + n + "@shop" + n + ".example",
+                            {{static_cast<long long>(2 * i), "WB-" + n, "Workbench " + n, "2", "850.5"},
+                             {static_cast<long long>(2 * i + 1), "ST-1", "Stool", "3", "0.1"}});
+}
+
 // The fake in a child process: started by the constructor (which returns once it serves),
 // stopped by finish(), which returns the child's CPU seconds.
 class FakeMagentoProcess {
@@ -96,6 +104,7 @@ class FakeMagentoProcess {
         for (std::size_t i = 1; i <= n; ++i) {
           shop.put_customer(customer(i));
           shop.put_order(order(i));
+          shop.put_cart(cart(i));
         }
         const std::string url = shop.base_url() + "\n";
         if (write(up[1], url.data(), url.size()) != static_cast<ssize_t>(url.size())) _exit(3);
@@ -155,7 +164,7 @@ std::string connector_json(const std::string& base_url, std::size_t page_size) {
          o.access_token + R"(", "access_token_secret": ")" + o.access_token_secret + R"(" },
     "poll_interval": "15m", "default_owner": "ecommerce", "account_code_attribute": "erp_account_code",
     "page_size": )" +
-         std::to_string(page_size) + R"(, "streams": ["customers", "orders"]
+         std::to_string(page_size) + R"(, "streams": ["customers", "orders", "carts"]
   } ]
 })";
 }
@@ -186,7 +195,7 @@ MagentoResult run_magento(connectors::odbc::OdbcStore& store, const std::string&
   options.instance = "bench";
   core::SyncEvents events;
   for (int round = 0; round < 2; ++round) {
-    for (const char* stream : {"customers", "orders"}) {
+    for (const char* stream : {"customers", "orders", "carts"}) {
       MagentoRun run;
       run.stream = stream;
       reset_peak();
@@ -198,6 +207,9 @@ MagentoResult run_magento(connectors::odbc::OdbcStore& store, const std::string&
             connectors::magento2::settings_from_config(conn), std::move(http));
         if (run.stream == "orders") {
           connectors::magento2::OrdersSource source(client);
+          run.report = core::run_stream(conn.match_policy(stream), source, store, options, events);
+        } else if (run.stream == "carts") {
+          connectors::magento2::CartsSource source(client);
           run.report = core::run_stream(conn.match_policy(stream), source, store, options, events);
         } else {
           connectors::magento2::CustomersSource source(client);

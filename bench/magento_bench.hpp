@@ -1,6 +1,6 @@
 #pragma once
 // The benchmark's Magento scenario (SPEC §11: "the fake Magento over loopback"): N customers
-// and N orders (one each) served by the test kit's FakeMagento (tests/support/fake_magento.*,
+// N orders and N carts (one each) served by the test kit's FakeMagento (tests/support/fake_magento.*,
 // OAuth 1.0a verified on every request) in a child process, synced with the real code
 // (Magento2Client over CurlHttpClient, Magento2Source, core::run_commerce_stream, OdbcStore).
 // The child keeps the N records and their JSON off this process's peak RSS, which is then the
@@ -25,7 +25,7 @@ struct MagentoRun {
 };
 
 struct MagentoResult {
-  std::vector<MagentoRun> runs;      // customers, orders; then the same again (the re-run)
+  std::vector<MagentoRun> runs;      // customers, orders, carts; then the same again (the re-run)
   double server_cpu_seconds = 0;     // CPU time of the fake's process (filtering, sorting, JSON)
   std::size_t page_size = 0;
 };

@@ -20,6 +20,7 @@ std::string_view to_string(StreamKind k) {
     case StreamKind::contacts: return "contacts";
     case StreamKind::customers: return "customers";
     case StreamKind::orders: return "orders";
+    case StreamKind::carts: return "carts";
   }
   return "companies";
 }
@@ -410,6 +411,7 @@ SyncReport run_stream(const MatchPolicy& policy, Source<Record>& source, Store& 
 template SyncReport run_stream(const MatchPolicy&, Source<IncomingAccount>&, Store&, const RunOptions&, SyncEvents&);
 template SyncReport run_stream(const MatchPolicy&, Source<IncomingCustomer>&, Store&, const RunOptions&, SyncEvents&);
 template SyncReport run_stream(const MatchPolicy&, Source<IncomingOrder>&, Store&, const RunOptions&, SyncEvents&);
+template SyncReport run_stream(const MatchPolicy&, Source<IncomingCart>&, Store&, const RunOptions&, SyncEvents&);
 template SyncReport run_stream(const MatchPolicy&, Source<IncomingContactRecord>&, Store&, const RunOptions&,
                                SyncEvents&);
 
@@ -421,6 +423,7 @@ Counters retry_waiting(StreamKind kind, const MatchPolicy& policy, Store& store,
       return retry_waiting_of<StreamTraits<IncomingContactRecord>>(policy, store, options, events);
     case StreamKind::customers: return retry_waiting_of<StreamTraits<IncomingCustomer>>(policy, store, options, events);
     case StreamKind::orders: return retry_waiting_of<StreamTraits<IncomingOrder>>(policy, store, options, events);
+    case StreamKind::carts: return retry_waiting_of<StreamTraits<IncomingCart>>(policy, store, options, events);
   }
   return {};
 }

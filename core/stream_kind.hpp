@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/rules/carts.hpp"
 #include "core/rules/commerce.hpp"
 #include "core/rules/contacts.hpp"
 #include "core/rules/companies.hpp"
@@ -23,6 +24,7 @@ enum class StreamKind {
   contacts,   // persons attached to an Account (Odoo "contacts")
   customers,  // Magento customers (rule 11)
   orders,     // Magento orders
+  carts,      // Magento shopping carts
 };
 std::string_view to_string(StreamKind k);
 
@@ -106,6 +108,13 @@ template <>
 struct StreamTraits<IncomingContactRecord>
     : AttachedTraits<IncomingContactRecord, ContactInput, StreamKind::contacts, contact_keys, decide_contacts,
                      contact_from_payload> {
+  static const std::string& code(const Record&) { return kNoCode; }
+  static inline const std::string kNoCode;
+};
+
+template <>
+struct StreamTraits<IncomingCart>
+    : AttachedTraits<IncomingCart, CartInput, StreamKind::carts, cart_keys, decide_carts, cart_from_payload> {
   static const std::string& code(const Record&) { return kNoCode; }
   static inline const std::string kNoCode;
 };

@@ -143,6 +143,30 @@ struct OrderWrite {
   std::string payload_hash;
 };
 
+// One line of a cart, as cart_items stores it (qty, price: exact decimal text).
+struct CartItemWrite {
+  std::string remote_id, sku, name, qty, price;
+};
+
+// A carts row keyed by (channel = batch connector, remote_id): inserted when absent, else every
+// column below is replaced and its cart_items rows are replaced by `items`. The store also
+// writes the binding (connector, stream, remote_id) → entity "cart" with `payload_hash`
+// (missing_since cleared), and links the cart to the order of its channel whose increment_id is
+// `reserved_order_id` (order_id NULL while there is none; OrderWrite links it later).
+struct CartWrite {
+  std::string stream, remote_id;
+  std::optional<Ref> customer;  // existing customer row id (> 0); nullopt: guest cart (NULL)
+  std::optional<Ref> account;   // the customer's account (> 0); nullopt: NULL
+  std::string customer_email;
+  bool is_active = true;
+  std::string items_count;                 // integer text; empty → NULL
+  std::string items_qty, subtotal;         // exact decimal text; empty → NULL
+  std::string currency, reserved_order_id;  // empty → NULL
+  std::string created_at, updated_at, converted_at;  // UTC 'YYYY-MM-DD HH:MM:SS'; empty → NULL
+  std::vector<CartItemWrite> items;
+  std::string payload_hash;
+};
+
 // rule 10: sync_parked(connector, stream, remote_id) upserted. A new row gets parked_at = now;
 // an existing one keeps its parked_at (park_ttl counts from the first parking) and gets the new
 // waits_for, payload and payload_hash.
@@ -166,8 +190,10 @@ struct WriteBatch {
   std::vector<RejectionWrite> rejections;
   std::vector<RejectionResolve> resolves;
   // Commerce parts, applied after resolves and before the cursor, in this order: orders (with
-  // their bindings), parks, unparks.
+  // their bindings; carts reserved for them are linked), carts (with their items and
+  // bindings), parks, unparks.
   std::vector<OrderWrite> orders;
+  std::vector<CartWrite> carts;
   std::vector<ParkWrite> parks;
   std::vector<UnparkWrite> unparks;
   std::optional<CursorWrite> cursor;
@@ -178,7 +204,7 @@ struct WriteBatch {
   bool writes_nothing() const {
     return code_changes.empty() && accounts.empty() && contacts.empty() && customers.empty() &&
            bindings.empty() && rejections.empty() && resolves.empty() && orders.empty() &&
-           parks.empty() && unparks.empty() && !cursor;
+           carts.empty() && parks.empty() && unparks.empty() && !cursor;
   }
 };
 

@@ -139,6 +139,11 @@ void MetricsRegistry::set_open(const std::string& connector, const std::string& 
   s.parked = parked;
 }
 
+void MetricsRegistry::set_abandoned_carts(const std::string& connector, std::int64_t carts) {
+  std::lock_guard lock(mu_);
+  abandoned_carts_[connector] = carts;
+}
+
 void MetricsRegistry::set_lease_held(const std::string& connector, bool held) {
   std::lock_guard lock(mu_);
   lease_held_[connector] = held;
@@ -148,6 +153,7 @@ void MetricsRegistry::retain_only(const std::set<std::string>& connectors) {
   std::lock_guard lock(mu_);
   std::erase_if(series_, [&](const auto& kv) { return !connectors.contains(kv.first.first); });
   std::erase_if(lease_held_, [&](const auto& kv) { return !connectors.contains(kv.first); });
+  std::erase_if(abandoned_carts_, [&](const auto& kv) { return !connectors.contains(kv.first); });
 }
 
 std::string MetricsRegistry::render() const {
@@ -220,6 +226,11 @@ std::string MetricsRegistry::render() const {
   family(out, "erpsync_parked_records", "gauge", "Parked records waiting for what they refer to (sync_parked).");
   for (const auto& [key, s] : series_)
     if (s.parked) sample(out, "erpsync_parked_records", labels(key.first, key.second), std::to_string(*s.parked));
+
+  family(out, "erpsync_abandoned_carts", "gauge",
+         "Magento carts that are active, hold items and were not updated for the connector's abandoned_after.");
+  for (const auto& [connector, n] : abandoned_carts_)
+    sample(out, "erpsync_abandoned_carts", "{connector=\"" + escape_label(connector) + "\"}", std::to_string(n));
 
   family(out, "erpsync_lease_held", "gauge",
          "1 while this process holds the connector's lease, 0 while another instance does.");

@@ -59,6 +59,10 @@ class MetricsRegistry {
   void set_open(const std::string& connector, const std::string& stream, std::int64_t rejections,
                 std::int64_t parked);
 
+  // Sets the abandoned-cart gauge of a Magento connector (SPEC §4.1; the service counts them
+  // in the database after each run of its carts stream).
+  void set_abandoned_carts(const std::string& connector, std::int64_t carts);
+
   // Whether this process holds `connector`'s lease (the service sets it at each run).
   void set_lease_held(const std::string& connector, bool held);
 
@@ -84,7 +88,8 @@ class MetricsRegistry {
 
   mutable std::mutex mu_;
   std::map<Key, Series> series_;
-  std::map<std::string, bool> lease_held_;  // by connector
+  std::map<std::string, bool> lease_held_;
+  std::map<std::string, std::int64_t> abandoned_carts_;  // by connector
 };
 
 // "host:port" parsed: an IPv4 literal, "[IPv6]" literal or "localhost", and a port 0..65535.

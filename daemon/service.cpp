@@ -240,8 +240,11 @@ class Service {
     try {
       const connectors::odbc::OpenCounts open = slot.store->admin().open_counts(connector, stream);
       metrics_.set_open(connector, stream, open.rejections, open.parked);
+      if (const config::ConnectorConfig* conn = cfg.connector(connector))
+        if (const auto cutoff = abandoned_cutoff(*conn, std::chrono::system_clock::now()); cutoff && stream == "carts")
+          metrics_.set_abandoned_carts(connector, slot.store->admin().abandoned_cart_count(connector, *cutoff));
     } catch (const std::exception& e) {
-      logger("daemon")->warn("metrics: cannot count open rejections and parked records: {}", e.what());
+      logger("daemon")->warn("metrics: cannot count open rejections, parked records and abandoned carts: {}", e.what());
     }
   }
 

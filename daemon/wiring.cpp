@@ -15,6 +15,7 @@
 #include "connectors/feed/url.hpp"
 #include "connectors/http/http_client.hpp"
 #include "connectors/magento2/client.hpp"
+#include "connectors/magento2/magento2_conf.hpp"
 #include "connectors/magento2/source.hpp"
 #include "connectors/odoo/odoo_source.hpp"
 
@@ -70,6 +71,17 @@ core::RunOptions run_options(const config::Config& cfg, const config::ConnectorC
     options.snapshot.allow_empty = feed->allow_empty;
   }
   return options;
+}
+
+std::optional<std::string> abandoned_cutoff(const config::ConnectorConfig& conn,
+                                            std::chrono::system_clock::time_point now) {
+  const auto* m = conn.settings_as<connectors::magento2::Magento2Config>();
+  if (!m) return std::nullopt;
+  const auto streams = streams_of(conn);
+  if (std::none_of(streams.begin(), streams.end(), [](const StreamPlan& s) { return s.kind == core::StreamKind::carts; }))
+    return std::nullopt;
+  const auto before = now - std::chrono::duration_cast<std::chrono::system_clock::duration>(m->abandoned_after);
+  return core::utc_text(before) + ".000";
 }
 
 // What one run of one stream needs besides its source.
@@ -134,6 +146,10 @@ class Magento2Streams final : public ConnectorStreams {
     }
     if (stream.kind == core::StreamKind::orders) {
       connectors::magento2::OrdersSource source(client_);
+      return run.run(stream, source);
+    }
+    if (stream.kind == core::StreamKind::carts) {
+      connectors::magento2::CartsSource source(client_);
       return run.run(stream, source);
     }
     connectors::magento2::CustomersSource source(client_);

@@ -4,7 +4,9 @@
 // which connector type's streams are built from which folder (each type's configuration and
 // the streams it offers are its connectors/<type>/<type>_conf.*).
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -37,10 +39,16 @@ void apply_retention(const config::Config& cfg, connectors::odbc::OdbcStore& sto
 using StreamPlan = config::StreamPlan;
 
 // The streams a connector syncs, in the order they run (feed: "accounts"; odoo: "companies"
-// before "contacts"; magento2: "customers" before "orders"): records that attach to others
+// before "contacts"; magento2: "customers" before "orders" and "carts"): records that attach to others
 // run after them, whatever order the config lists them in. Its type declares them
 // (config::ConnectorSettings::streams).
 std::vector<StreamPlan> streams_of(const config::ConnectorConfig& conn);
+
+// Magento carts (SPEC §4.1 `abandoned_after`): when `conn` syncs a "carts" stream, the UTC time
+// ('YYYY-MM-DD HH:MM:SS.mmm') before which an active cart's last update makes it abandoned
+// (`now` - abandoned_after); nullopt for every other connector.
+std::optional<std::string> abandoned_cutoff(const config::ConnectorConfig& conn,
+                                            std::chrono::system_clock::time_point now);
 
 // The engine's options for `conn`'s runs.
 core::RunOptions run_options(const config::Config& cfg, const config::ConnectorConfig& conn);

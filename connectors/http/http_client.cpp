@@ -213,7 +213,8 @@ CurlHttpClient::Exchange CurlHttpClient::perform(const Request& request) {
   curl_easy_reset(h);
 
   Response response;
-  response.description = request.method + " " + redactor_.url(request.url);
+  response.description = request.method + " " +
+                         (request.summary.empty() ? redactor_.url(request.url) : redactor_.text(request.summary));
   impl_->response = &response;
   impl_->max_bytes = options_.max_response_bytes;
   impl_->too_large = false;

@@ -66,13 +66,19 @@ struct Request {
   HeaderMap headers;
   std::string body;
   std::optional<Timeouts> timeouts;  // overrides ClientOptions::timeouts for this request
+  // How the request is named in logs and errors (Response::description) instead of its URL,
+  // e.g. "/rest/V1/orders updated_at>2026-11-01 10:00:00 page 1" for a search whose
+  // percent-encoded criteria run to hundreds of characters; redacted like any text. Empty: the
+  // redacted URL.
+  std::string summary;
 };
 
 struct Response {
   long status = 0;
   HeaderMap headers;  // of the final response (redirect and 1xx headers are dropped)
   std::string body;   // decoded (gzip/deflate undone)
-  // "GET https://host/path?token=***": the request as it may appear in logs and errors.
+  // "GET https://host/path?token=***" (or "GET " + Request::summary): the request as it may
+  // appear in logs and errors.
   std::string description;
   std::chrono::milliseconds elapsed{0};
 };

@@ -67,6 +67,7 @@ Request redirected_request(const Request& sent, long status, const std::string& 
 
   Request next = sent;
   next.url = location;
+  next.summary.clear();  // it named the first URL; the redirected request is named by its own
   const bool post_to_get = (status == 301 || status == 302) && sent.method == "POST";
   if (status == 303 || post_to_get) {
     if (next.method != "HEAD") next.method = "GET";

@@ -1,5 +1,7 @@
 #include "connectors/magento2/client.hpp"
 
+#include <map>
+
 #include "connectors/http/http_error.hpp"
 #include "connectors/magento2/exact_json.hpp"
 #include "core/errors.hpp"
@@ -29,20 +31,89 @@ std::string what_to_check(AuthType a) {
     case AuthType::oauth1:
       return "check auth.consumer_key, consumer_secret, access_token and access_token_secret of the "
              "integration (System > Extensions > Integrations: active, re-authorized after a change), that its "
-             "API resources include customers and sales, and that this host's clock is within 600 s of the store's";
+             "API resources include customers and sales (and Magento_Cart::manage for the carts stream), and that this host's clock is within 600 s of the store's";
     case AuthType::bearer:
       return "check auth.token; since Magento 2.4.4 an integration access token is refused as a bearer token "
              "unless 'Allow OAuth Access Tokens to be used as standalone Bearer tokens' is enabled (Stores > "
              "Configuration > Services > OAuth) - or use auth.type oauth1 with the integration's four credentials; "
              "also check the integration's API resources";
     case AuthType::admin:
-      return "check that the admin user's role grants Magento_Customer::customer and Magento_Sales::sales; an "
+      return "check that the admin user's role grants Magento_Customer::customer and Magento_Sales::sales (and "
+             "Magento_Cart::manage for the carts stream); an "
              "admin token lives 60 minutes and was renewed once";
   }
   return {};
 }
 
+// "searchCriteria[filter_groups][G][filters][F][leaf]" → {G, F, leaf}; nullopt otherwise.
+struct FilterKey {
+  int group = 0, filter = 0;
+  std::string leaf;
+};
+std::optional<FilterKey> filter_key(const std::string& key) {
+  static const std::string kHead = "searchCriteria[filter_groups][";
+  if (key.rfind(kHead, 0) != 0) return std::nullopt;
+  FilterKey k;
+  std::size_t at = kHead.size();
+  auto number = [&](int& out) {
+    const std::size_t end = key.find(']', at);
+    if (end == std::string::npos || end == at) return false;
+    try {
+      out = std::stoi(key.substr(at, end - at));
+    } catch (const std::exception&) {
+      return false;
+    }
+    at = end + 1;
+    return true;
+  };
+  if (!number(k.group) || key.compare(at, 10, "[filters][") != 0) return std::nullopt;
+  at += 10;
+  if (!number(k.filter) || at >= key.size() || key[at] != '[' || key.back() != ']') return std::nullopt;
+  k.leaf = key.substr(at + 1, key.size() - at - 2);
+  return k;
+}
+
+std::string condition_text(const std::string& op) {
+  static const std::pair<const char*, const char*> kOps[] = {{"eq", "="},  {"neq", "!="}, {"gt", ">"},
+                                                             {"gteq", ">="}, {"lt", "<"},  {"lteq", "<="}};
+  for (auto [name, symbol] : kOps)
+    if (op == name) return symbol;
+  return " " + op + " ";
+}
+
 }  // namespace
+
+std::string request_summary(const std::string& route, const QueryParams& query) {
+  struct Filter {
+    std::string field, value, op = "eq";
+  };
+  std::map<int, std::map<int, Filter>> groups;
+  std::string page, others;
+  for (const auto& [k, v] : query) {
+    if (auto f = filter_key(k)) {
+      Filter& filter = groups[f->group][f->filter];
+      if (f->leaf == "field") filter.field = v;
+      else if (f->leaf == "value") filter.value = v;
+      else if (f->leaf == "condition_type") filter.op = v;
+    } else if (k == "searchCriteria[currentPage]") {
+      page = v;
+    } else if (k.rfind("searchCriteria[sortOrders]", 0) != 0 && k != "searchCriteria[pageSize]") {
+      others += " " + k + "=" + v;
+    }
+  }
+  std::string criteria;
+  for (const auto& [g, filters] : groups) {
+    std::string group;
+    for (const auto& [i, f] : filters) group += (group.empty() ? "" : " OR ") + f.field + condition_text(f.op) + f.value;
+    if (filters.size() > 1 && groups.size() > 1) group = "(" + group + ")";
+    criteria += (criteria.empty() ? "" : " AND ") + group;
+  }
+  std::string out = "/rest" + route;
+  if (!criteria.empty()) out += " " + criteria;
+  out += others;
+  if (!page.empty()) out += " page " + page;
+  return out;
+}
 
 std::string_view to_string(AuthType a) {
   switch (a) {
@@ -123,10 +194,12 @@ std::string Magento2Client::what(const http::Response& r) const {
   return "magento2 connector " + settings_.connector + ": " + r.description;
 }
 
-http::Response Magento2Client::send_get(const std::string& url, const QueryParams& query) {
+http::Response Magento2Client::send_get(const std::string& route, const QueryParams& query) {
+  const std::string url = settings_.base_url + "/rest" + route;
   http::Request req;
   req.method = "GET";
   req.url = query.empty() ? url : url + "?" + encode_query(query);
+  req.summary = request_summary(route, query);
   req.headers.set("Accept", "application/json");
   switch (settings_.auth) {
     case AuthType::oauth1: req.headers.set("Authorization", sign_request("GET", url, query, settings_.oauth)); break;
@@ -137,13 +210,12 @@ http::Response Magento2Client::send_get(const std::string& url, const QueryParam
 }
 
 json Magento2Client::get(const std::string& route, const QueryParams& query) {
-  const std::string url = settings_.base_url + "/rest" + route;
-  http::Response r = send_get(url, query);
+  http::Response r = send_get(route, query);
   if (r.status == 401) {
     // One renewal: a fresh signature, or a new admin token. A bearer token cannot be renewed.
     if (settings_.auth == AuthType::bearer) auth_failed(r, "");
     if (settings_.auth == AuthType::admin) admin_token_.reset();
-    r = send_get(url, query);
+    r = send_get(route, query);
     if (r.status == 401) auth_failed(r, " after one renewal");
   }
   if (!http::is_success(r.status)) throw http::status_error(r, http_->redactor());

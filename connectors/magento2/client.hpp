@@ -66,7 +66,8 @@ class Magento2Client {
   const Magento2Settings& settings() const { return settings_; }
 
  private:
-  http::Response send_get(const std::string& url, const QueryParams& query);
+  // GET base_url + "/rest" + route, signed or with its token, named by request_summary().
+  http::Response send_get(const std::string& route, const QueryParams& query);
   std::string admin_token();  // cached or fetched once
   [[noreturn]] void auth_failed(const http::Response& r, const std::string& what);
   std::string what(const http::Response& r) const;
@@ -76,6 +77,14 @@ class Magento2Client {
   std::optional<std::string> admin_token_;
   std::optional<std::string> login_failure_;  // set once a login failed: never retried
 };
+
+// How a request is named in logs and errors (SPEC §4.1): "/rest" + route and the search
+// criteria in readable form, e.g. "/rest/V1/orders updated_at>2026-11-01 10:00:00 page 1" or
+// "/rest/V1/carts/search updated_at=2026-11-01 10:00:00 AND entity_id>4711 page 1": filter
+// groups joined by AND (the filters of a group by OR), conditions eq neq gt gteq lt lteq as
+// = != > >= < <= (others by name, "field like value"), then the page; sort orders and the page
+// size are left out. A parameter that is not a search criterion shows as name=value.
+std::string request_summary(const std::string& route, const QueryParams& query);
 
 // Magento error bodies carry a message template and its parameters ({"message": "The consumer
 // isn't authorized to access %resources.", "parameters": {"resources": "..."}}); this fills it in.

@@ -12,7 +12,9 @@ using config::in_quotes;
 
 std::vector<config::StreamPlan> Magento2Config::streams() const {
   return config::listed_streams(stream_names,
-                                {{"customers", core::StreamKind::customers}, {"orders", core::StreamKind::orders}});
+                                {{"customers", core::StreamKind::customers},
+                                 {"orders", core::StreamKind::orders},
+                                 {"carts", core::StreamKind::carts}});
 }
 
 namespace {
@@ -33,8 +35,9 @@ const config::OptionSpec kOptions[] = {
   {"connectors[magento2].auth.password", T::string, "", "admin: password.", false, true},
   {"connectors[magento2].account_code_attribute", T::string, "", "Customer custom attribute holding the Account's External Code.", true},
   {"connectors[magento2].page_size", T::integer, "100", "searchCriteria pageSize.", false, false, {}, 1, 10000},
-  {"connectors[magento2].streams", T::array, "[\"customers\",\"orders\"]", "Streams to sync."},
-  {"connectors[magento2].streams[]", T::string, "", "A stream.", false, false, "customers|orders"},
+  {"connectors[magento2].streams", T::array, "[\"customers\",\"orders\"]", "Streams to sync: customers, orders, and carts (optional: the integration needs the Magento_Cart::manage resource)."},
+  {"connectors[magento2].streams[]", T::string, "", "A stream.", false, false, "customers|orders|carts"},
+  {"connectors[magento2].abandoned_after", T::duration, "\"24h\"", "An active cart with items not updated for this long is abandoned (report, metric)."},
   {"connectors[magento2].full_resync_interval", T::duration, "\"7d\"", "Re-read each whole stream this often (address-only edits do not bump updated_at)."},
   {"connectors[magento2].timeout", T::duration, "\"60s\"", "Per-request timeout."},
   {"connectors[magento2].max_response_size", T::integer, "268435456", "Largest response body in bytes.", false, false, {}, 1024, INT64_MAX},
@@ -47,7 +50,7 @@ const config::OptionSpec kOptions[] = {
 class Magento2Type final : public config::ConnectorType {
  public:
   std::string_view name() const override { return "magento2"; }
-  std::string_view description() const override { return "Magento 2 REST: customers and orders (SPEC §4.1)"; }
+  std::string_view description() const override { return "Magento 2 REST: customers, orders and carts (SPEC §4.1)"; }
   std::span<const config::OptionSpec> options() const override { return kOptions; }
   void check(const Json& conn, const Loc& at, ErrorSink& errors) const override {
     config::check_auth(conn, at, errors,
@@ -76,6 +79,7 @@ class Magento2Type final : public config::ConnectorType {
     m.page_size = read_.get(v, "page_size", "page_size").get<int>();
     m.stream_names = read_.get(v, "streams", "streams").get<std::vector<std::string>>();
     m.full_resync_interval = read_.duration(v, "full_resync_interval", "full_resync_interval");
+    m.abandoned_after = read_.duration(v, "abandoned_after", "abandoned_after");
     m.timeout = read_.duration(v, "timeout", "timeout");
     m.max_response_size = read_.get(v, "max_response_size", "max_response_size").get<std::int64_t>();
     m.tls = read_.tls(v);

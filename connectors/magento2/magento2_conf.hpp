@@ -3,7 +3,7 @@
 // of "connectors[magento2]" (declared in magento2_conf.cpp, in the rows config/ joins into its
 // option table), the check the table cannot express (the keys each auth type needs), the typed
 // settings (Magento2Config) parsed from a validated connector object, and the streams a Magento
-// connector offers ("customers", then "orders", which attach to them).
+// connector offers ("customers", then "orders" and "carts", which attach to them).
 //
 // Thread-safety: plain data and an immutable type descriptor.
 
@@ -27,12 +27,14 @@ struct Magento2Config final : config::ConnectorSettings {
   int page_size = 100;
   std::vector<std::string> stream_names{"customers", "orders"};  // as listed in "streams"
   config::Duration full_resync_interval = std::chrono::hours(24 * 7);
+  // An active cart with items whose updated_at is older than this is abandoned (SPEC §4.1).
+  config::Duration abandoned_after = std::chrono::hours(24);
   config::Duration timeout = std::chrono::seconds(60);
   std::int64_t max_response_size = std::int64_t{256} << 20;
   config::TlsConfig tls;
 
-  // Those of "customers" (core::StreamKind::customers) and "orders" (orders) that stream_names
-  // lists, customers first.
+  // Those of "customers" (core::StreamKind::customers), "orders" (orders) and "carts" (carts)
+  // that stream_names lists, customers first.
   std::vector<config::StreamPlan> streams() const override;
 };
 

@@ -98,6 +98,78 @@ core::IncomingOrder map_order(const json& item) {
   return o;
 }
 
+namespace {
+
+// A JSON boolean, or 0/1 as older stores send flags.
+bool flag(const json& item, const char* key, bool absent) {
+  auto it = item.find(key);
+  if (it == item.end() || it->is_null()) return absent;
+  if (it->is_boolean()) return it->get<bool>();
+  if (it->is_number_integer() || it->is_number_unsigned()) return it->dump() != "0";
+  if (it->is_string()) return it->get<std::string>() != "0" && !it->get<std::string>().empty();
+  return absent;
+}
+
+// A number kept exact, as exact_decimal text; "" when absent; nullopt when it is not a number
+// that fits DECIMAL(20,4).
+std::optional<std::string> exact_number(const json& item, const char* key) {
+  auto it = item.find(key);
+  if (it == item.end() || it->is_null()) return std::string();
+  const auto raw = number_text(*it);
+  return raw ? core::exact_decimal(*raw) : std::nullopt;
+}
+
+}  // namespace
+
+core::IncomingCart map_cart(const json& item) {
+  core::IncomingCart c;
+  c.remote_id = id_text(item, "id");
+  const json empty = json::object();
+  auto cust = item.find("customer");
+  const json& customer = cust != item.end() && cust->is_object() ? *cust : empty;
+  const std::string cid = id_text(customer, "id");
+  if (!cid.empty() && !flag(item, "customer_is_guest", false)) c.customer_remote_id = cid;
+  c.customer_email = text(customer, "email");
+  if (c.customer_email.empty()) {
+    auto billing = item.find("billing_address");
+    if (billing != item.end() && billing->is_object()) c.customer_email = text(*billing, "email");
+  }
+  c.is_active = flag(item, "is_active", true);
+  c.items_count = text(item, "items_count");
+  auto currency = item.find("currency");
+  if (currency != item.end() && currency->is_object()) c.currency = text(*currency, "quote_currency_code");
+  c.reserved_order_id = text(item, "reserved_order_id");
+  c.created_at = text(item, "created_at");
+  c.updated_at = text(item, "updated_at");
+  c.converted_at = text(item, "converted_at");
+  if (auto q = exact_number(item, "items_qty")) c.items_qty = *q;
+  else c.invalid = "items_qty " + item.at("items_qty").dump() + " is not a number that fits DECIMAL(20,4)";
+  auto items = item.find("items");
+  if (items != item.end() && items->is_array()) {
+    for (const auto& line : *items) {
+      if (!line.is_object()) {
+        if (!c.invalid) c.invalid = "an entry of items is not an object";
+        continue;
+      }
+      core::IncomingCartItem i;
+      i.remote_id = id_text(line, "item_id");
+      i.sku = text(line, "sku");
+      i.name = text(line, "name");
+      for (auto [key, out] : {std::pair{"qty", &i.qty}, std::pair{"price", &i.price}}) {
+        if (auto v = exact_number(line, key)) *out = *v;
+        else if (!c.invalid)
+          c.invalid = "item '" + i.remote_id + "' " + key + " " + line.at(key).dump() + " is not a number that fits DECIMAL(20,4)";
+      }
+      c.items.push_back(std::move(i));
+    }
+  }
+  for (auto [key, value] : {std::pair{"created_at", &c.created_at}, std::pair{"updated_at", &c.updated_at},
+                            std::pair{"converted_at", &c.converted_at}})
+    if (!c.invalid && !value->empty() && !core::is_utc_datetime(*value))
+      c.invalid = std::string(key) + " '" + *value + "' is not 'YYYY-MM-DD HH:MM:SS'";
+  return c;
+}
+
 KeysetKey keyset_key(const json& item, const char* id_key, const std::string& what) {
   auto id = item.find(id_key);
   if (!item.is_object() || id == item.end() || !(id->is_number_integer() || id->is_number_unsigned()))

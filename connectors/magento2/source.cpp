@@ -57,8 +57,13 @@ KeysetPager::KeysetPager(std::string stream, std::shared_ptr<Magento2Client> cli
   } else if (stream_ == "orders") {
     route_ = "/V1/orders";
     id_key_ = "entity_id";
+  } else if (stream_ == "carts") {
+    // CartInterface names the quote's entity_id "id"; searchCriteria filters and sorts by the
+    // column, entity_id, as for orders.
+    route_ = "/V1/carts/search";
+    id_key_ = "id";
   } else {
-    throw std::invalid_argument("magento2 has no stream '" + stream_ + "' (customers, orders)");
+    throw std::invalid_argument("magento2 has no stream '" + stream_ + "' (customers, orders, carts)");
   }
 }
 
@@ -162,11 +167,15 @@ std::optional<std::string> KeysetPager::next(const std::function<void(const nloh
 namespace {
 const char* stream_of(const core::IncomingCustomer*) { return "customers"; }
 const char* stream_of(const core::IncomingOrder*) { return "orders"; }
+const char* stream_of(const core::IncomingCart*) { return "carts"; }
 core::IncomingCustomer map_item(const nlohmann::json& item, const Magento2Settings& s, const core::IncomingCustomer*) {
   return map_customer(item, s.account_code_attribute);
 }
 core::IncomingOrder map_item(const nlohmann::json& item, const Magento2Settings&, const core::IncomingOrder*) {
   return map_order(item);
+}
+core::IncomingCart map_item(const nlohmann::json& item, const Magento2Settings&, const core::IncomingCart*) {
+  return map_cart(item);
 }
 }  // namespace
 
@@ -187,5 +196,6 @@ std::optional<core::Page<Record>> Magento2Source<Record>::next_page() {
 
 template class Magento2Source<core::IncomingCustomer>;
 template class Magento2Source<core::IncomingOrder>;
+template class Magento2Source<core::IncomingCart>;
 
 }  // namespace erpsync::connectors::magento2

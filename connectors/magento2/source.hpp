@@ -1,5 +1,5 @@
 #pragma once
-// Magento2Source: one stream (`customers` or `orders`) of a Magento 2 store as a
+// Magento2Source: one stream (`customers`, `orders` or `carts`) of a Magento 2 store as a
 // core::Source, keyset-paged with AND-only filters (SPEC §4.1):
 //   phase 1: updated_at eq W AND entity_id gt I, sorted by entity_id ASC;
 //   phase 2: updated_at gt W, sorted by updated_at ASC, entity_id ASC;
@@ -49,7 +49,7 @@ std::string format_utc(std::chrono::system_clock::time_point t);
 // The keyset paging of one stream (see above), whatever its record kind.
 class KeysetPager {
  public:
-  // stream: "customers" or "orders". `clock` (tests) defaults to the system clock.
+  // stream: "customers", "orders" or "carts". `clock` (tests) defaults to the system clock.
   KeysetPager(std::string stream, std::shared_ptr<Magento2Client> client, WallClock clock = {});
 
   const std::string& stream() const { return stream_; }
@@ -77,7 +77,8 @@ class KeysetPager {
 };
 
 // One stream of a Magento 2 store as the engine's Source: Record is core::IncomingCustomer
-// (stream "customers") or core::IncomingOrder (stream "orders").
+// (stream "customers"), core::IncomingOrder (stream "orders") or core::IncomingCart (stream
+// "carts").
 template <class Record>
 class Magento2Source final : public core::Source<Record> {
  public:
@@ -97,5 +98,6 @@ class Magento2Source final : public core::Source<Record> {
 
 using CustomersSource = Magento2Source<core::IncomingCustomer>;
 using OrdersSource = Magento2Source<core::IncomingOrder>;
+using CartsSource = Magento2Source<core::IncomingCart>;
 
 }  // namespace erpsync::connectors::magento2

@@ -4,6 +4,10 @@
 #include "connectors/odbc/leases.hpp"
 #include "connectors/odbc/migrations.hpp"
 #include "connectors/odbc/odbc_store.hpp"
+#include "connectors/odbc/sql_text.hpp"
+#include "core/rules/commerce.hpp"
+
+#include <map>
 
 namespace erpsync::connectors::odbc {
 namespace {
@@ -89,6 +93,63 @@ OpenCounts AdminQueries::open_counts(const std::string& connector, const std::st
   return n;
 }
 
+namespace {
+
+// The carts abandoned_carts() lists (the carts table is `c`).
+constexpr const char* kAbandoned =
+    " WHERE c.channel = ? AND c.is_active = 1 AND c.items_count > 0 AND c.updated_at < ?";
+
+// "2.0000" (PostgreSQL, MariaDB) or "2" (SQLite) → "2".
+std::string decimal_shown(const std::optional<std::string>& v) {
+  if (!v) return "-";
+  auto exact = core::exact_decimal(*v);
+  return exact ? *exact : *v;
+}
+
+}  // namespace
+
+Table AdminQueries::abandoned_carts(const std::string& connector, const std::string& updated_before) {
+  Connection& c = conn();
+  const std::vector<Param> params = {Param::str(connector), Param::ts(updated_before)};
+  Table t{{"account_code", "account", "customer", "email", "items", "subtotal", "currency", "updated_at", "cart"}, {}};
+  std::vector<std::string> ids;  // carts.id, as text for sql::chunks
+  for (Row& r : c.query("SELECT a.external_code, a.name, cu.remote_id, c.customer_email, c.subtotal, c.currency, "
+                        "c.updated_at, c.remote_id, c.id FROM carts c LEFT JOIN accounts a ON a.id = c.account_id "
+                        "LEFT JOIN customers cu ON cu.id = c.customer_id" +
+                            std::string(kAbandoned) +
+                            " ORDER BY CASE WHEN c.account_id IS NULL THEN 1 ELSE 0 END, a.name, c.account_id, "
+                            "c.updated_at, c.id",
+                        params)) {
+    ids.push_back(std::to_string(to_i64(r[8])));
+    t.rows.push_back(Row{r[0], r[1], r[2], r[3], std::nullopt, decimal_shown(r[4]), r[5], r[6], r[7]});
+  }
+  // The items of those carts, in the order they were written.
+  std::map<std::int64_t, std::string> items;
+  for (const auto& part : sql::chunks(ids, 500)) {
+    std::vector<Param> in;
+    for (const std::string& id : part) in.push_back(Param::i64(std::stoll(id)));
+    for (const Row& r : c.query("SELECT cart_id, sku, qty FROM cart_items WHERE cart_id IN (" + sql::marks(part.size()) +
+                                    ") ORDER BY cart_id, id",
+                                in)) {
+      std::string& text = items[to_i64(r[0])];
+      text += (text.empty() ? "" : ", ") + r[1].value_or("?") + " x" + decimal_shown(r[2]);
+    }
+  }
+  for (std::size_t i = 0; i < ids.size(); ++i) t.rows[i][4] = items[std::stoll(ids[i])];
+  return t;
+}
+
+std::vector<std::string> AdminQueries::cart_channels() {
+  std::vector<std::string> out;
+  for (const Row& r : conn().query("SELECT DISTINCT channel FROM carts ORDER BY channel")) out.push_back(r[0].value_or(""));
+  return out;
+}
+
+std::int64_t AdminQueries::abandoned_cart_count(const std::string& connector, const std::string& updated_before) {
+  return count(conn(), "SELECT COUNT(*) FROM carts c" + std::string(kAbandoned),
+               {Param::str(connector), Param::ts(updated_before)});
+}
+
 int AdminQueries::schema_version() { return odbc::schema_version(conn()); }
 
 std::int64_t AdminQueries::resync_cursors(const std::string& connector, const std::optional<std::string>& since) {
@@ -131,6 +192,7 @@ bool AdminQueries::rename_connector(const std::string& from, const std::string& 
       c.exec(std::string("UPDATE ") + table + " SET connector = ? WHERE connector = ?", {Param::str(to), Param::str(from)});
     c.exec("UPDATE customers SET channel = ? WHERE channel = ?", {Param::str(to), Param::str(from)});
     c.exec("UPDATE orders SET channel = ? WHERE channel = ?", {Param::str(to), Param::str(from)});
+    c.exec("UPDATE carts SET channel = ? WHERE channel = ?", {Param::str(to), Param::str(from)});
     c.commit();
   } catch (...) {
     c.rollback();

@@ -46,6 +46,15 @@ class AdminQueries {
   Table connector_leases(const std::optional<std::string>& connector);
   // How many rejections of (connector, stream) are open and how many of its records are parked.
   OpenCounts open_counts(const std::string& connector, const std::string& stream);
+  // The abandoned carts of a Magento connector (SPEC §4.1): active, with items, last updated
+  // before `updated_before` (UTC 'YYYY-MM-DD HH:MM:SS.mmm'), per Account (by its name; guest
+  // carts, which have none, last), oldest first within each: account code and name, customer
+  // (remote id), e-mail, items ("SKU x qty, ..."), subtotal, currency, last update, cart id.
+  Table abandoned_carts(const std::string& connector, const std::string& updated_before);
+  // The channels (connector names) that have carts, sorted.
+  std::vector<std::string> cart_channels();
+  // How many carts abandoned_carts() would list.
+  std::int64_t abandoned_cart_count(const std::string& connector, const std::string& updated_before);
   // The schema version recorded in the database (0 when schema_version does not exist).
   int schema_version();
 
@@ -63,7 +72,7 @@ class AdminQueries {
   std::int64_t drop_parked(const std::optional<std::string>& connector);
 
   // Carries cursors, bindings, rejections, parked records, runs, leases and the connector's
-  // Customers (their channel) over from `from` to `to`, in one transaction. Refuses (returns
+  // Customers, orders and carts (their channel) over from `from` to `to`, in one transaction. Refuses (returns
   // false, changing nothing) when `to` already has cursors or bindings.
   bool rename_connector(const std::string& from, const std::string& to, std::string& why);
 

@@ -289,6 +289,12 @@ class BatchWriter {
                 "updated_at = ? WHERE id = ?",
                 {Param::i64(acc), Param::opt_i64(con), Param::str(w->kind), Param::str_or_null(w->email),
                  Param::str_or_null(w->name), Param::ts(now_), Param::i64(e.id)});
+        // A customer that moves to another Account takes its orders and carts along: they are
+        // shown beside the Account the customer is attached to now.
+        if (e.account != acc)
+          for (const char* table : {"orders", "carts"})
+            s_.exec(std::string("UPDATE ") + table + " SET account_id = ? WHERE customer_id = ?",
+                    {Param::i64(acc), Param::i64(e.id)});
       }
     }
     s_.insert("customers", cols, inserts, false);

@@ -71,6 +71,137 @@ void insert_rows(Connection& c, const std::string& head, std::size_t width, cons
   }
 }
 
+// One written row's binding (connector, stream, remote id) → entity id with its payload hash.
+struct BoundRow {
+  const std::string* stream;
+  const std::string* remote_id;
+  std::int64_t id;
+  const std::string* payload_hash;
+};
+
+// The bindings of rows the batch wrote, to `entity` (missing_since cleared): which exist is read
+// with IN lists per stream, new ones go in multi-row INSERTs, existing ones are updated.
+void write_bindings(Connection& c, const std::string& connector, const std::string& entity,
+                    const std::vector<BoundRow>& rows, const std::string& now) {
+  std::map<std::string, std::vector<const BoundRow*>> by_stream;  // one stream in practice
+  for (const BoundRow& r : rows) by_stream[*r.stream].push_back(&r);
+  for (const auto& [stream, of_stream] : by_stream) {
+    std::vector<std::string> ids;
+    for (const BoundRow* r : of_stream) ids.push_back(*r->remote_id);
+    const std::map<std::string, std::int64_t> bound = ids_by_remote_id(
+        c, "SELECT remote_id, entity_id FROM bindings WHERE connector = ? AND stream = ? AND remote_id IN ",
+        {Param::str(connector), Param::str(stream)}, ids);
+    std::vector<std::vector<Param>> new_bindings;
+    for (const BoundRow* r : of_stream) {
+      if (bound.count(*r->remote_id)) {
+        c.exec("UPDATE bindings SET entity = ?, entity_id = ?, payload_hash = ?, missing_since = NULL, "
+               "updated_at = ? WHERE connector = ? AND stream = ? AND remote_id = ?",
+               {Param::str(entity), Param::i64(r->id), Param::str_or_null(*r->payload_hash), Param::ts(now),
+                Param::str(connector), Param::str(stream), Param::str(*r->remote_id)});
+        continue;
+      }
+      new_bindings.push_back({Param::str(connector), Param::str(stream), Param::str(*r->remote_id), Param::str(entity),
+                              Param::i64(r->id), Param::str_or_null(*r->payload_hash), Param::ts(now)});
+    }
+    insert_rows(c,
+                "INSERT INTO bindings (connector, stream, remote_id, entity, entity_id, payload_hash, updated_at) "
+                "VALUES ",
+                7, new_bindings);
+  }
+}
+
+// Links the carts of `channel` reserved for one of `increment_ids` and not linked yet to the
+// order of that channel with that increment id (SPEC §4.1: reserved_order_id = increment_id),
+// set-based. Called after orders and after carts are written, so the order may come first or
+// last. MIN: two orders of one channel never share an increment id in Magento, and if a store
+// had them anyway the link stays deterministic.
+void link_carts_to_orders(Connection& c, const std::string& channel, const std::set<std::string>& increment_ids) {
+  for (const auto& part : chunks(increment_ids, kInChunk)) {
+    std::vector<Param> params = {Param::str(channel)};
+    for (const auto& k : part) params.push_back(Param::str(k));
+    c.exec("UPDATE carts SET order_id = (SELECT MIN(o.id) FROM orders o WHERE o.channel = carts.channel AND "
+           "o.increment_id = carts.reserved_order_id) WHERE channel = ? AND order_id IS NULL AND reserved_order_id IN (" +
+               marks(part.size()) + ")",
+           params);
+  }
+}
+
+std::vector<Param> cart_values(const core::CartWrite& w) {
+  return {opt_id(w.customer),
+          opt_id(w.account),
+          Param::str_or_null(w.customer_email),
+          Param::i64(w.is_active ? 1 : 0),
+          w.items_count.empty() ? Param::opt_i64(std::nullopt) : Param::i64(std::stoll(w.items_count)),
+          Param::dec(w.items_qty),
+          Param::dec(w.subtotal),
+          Param::str_or_null(w.currency),
+          Param::str_or_null(w.reserved_order_id),
+          ts_or_null(w.created_at),
+          ts_or_null(w.updated_at),
+          ts_or_null(w.converted_at)};
+}
+
+// The carts of the batch (the last write of a remote id wins), their items (replaced) and
+// bindings, then their order links: a few statements per batch besides one UPDATE per changed
+// cart.
+void write_carts(Connection& c, const core::WriteBatch& batch, const std::string& now) {
+  if (batch.carts.empty()) return;
+  std::map<std::string, const core::CartWrite*> last;
+  for (const core::CartWrite& w : batch.carts) last[w.remote_id] = &w;
+  std::vector<const core::CartWrite*> carts;
+  for (const core::CartWrite& w : batch.carts)
+    if (last.at(w.remote_id) == &w) carts.push_back(&w);
+  std::vector<std::string> remote_ids;
+  for (const auto* w : carts) remote_ids.push_back(w->remote_id);
+  const std::string by_remote = "SELECT remote_id, id FROM carts WHERE channel = ? AND remote_id IN ";
+  std::map<std::string, std::int64_t> cart_ids = ids_by_remote_id(c, by_remote, {Param::str(batch.connector)}, remote_ids);
+  std::vector<std::string> changed_ids;  // carts that existed: their items go
+  for (const auto& [rid, id] : cart_ids) changed_ids.push_back(std::to_string(id));
+  std::vector<std::vector<Param>> new_carts;
+  std::vector<std::string> new_ids;
+  for (const auto* w : carts) {
+    std::vector<Param> values = cart_values(*w);
+    if (cart_ids.count(w->remote_id)) {
+      values.push_back(Param::str(batch.connector));
+      values.push_back(Param::str(w->remote_id));
+      c.exec("UPDATE carts SET customer_id = ?, account_id = ?, customer_email = ?, is_active = ?, items_count = ?, "
+             "items_qty = ?, subtotal = ?, currency = ?, reserved_order_id = ?, created_at = ?, updated_at = ?, "
+             "converted_at = ?, order_id = NULL WHERE channel = ? AND remote_id = ?",
+             values);
+      continue;
+    }
+    values.insert(values.begin(), {Param::str(batch.connector), Param::str(w->remote_id)});
+    new_carts.push_back(std::move(values));
+    new_ids.push_back(w->remote_id);
+  }
+  insert_rows(c,
+              "INSERT INTO carts (channel, remote_id, customer_id, account_id, customer_email, is_active, items_count, "
+              "items_qty, subtotal, currency, reserved_order_id, created_at, updated_at, converted_at) VALUES ",
+              14, new_carts);
+  for (const auto& [rid, id] : ids_by_remote_id(c, by_remote, {Param::str(batch.connector)}, new_ids)) cart_ids[rid] = id;
+
+  for (const auto& part : chunks(changed_ids, kInChunk)) {
+    std::vector<Param> params;
+    for (const auto& k : part) params.push_back(Param::i64(std::stoll(k)));
+    c.exec("DELETE FROM cart_items WHERE cart_id IN (" + marks(part.size()) + ")", params);
+  }
+  std::vector<std::vector<Param>> items;
+  for (const auto* w : carts)
+    for (const core::CartItemWrite& i : w->items)
+      items.push_back({Param::i64(cart_ids.at(w->remote_id)), Param::str_or_null(i.remote_id), Param::str_or_null(i.sku),
+                       Param::str_or_null(i.name), Param::dec(i.qty), Param::dec(i.price)});
+  insert_rows(c, "INSERT INTO cart_items (cart_id, remote_id, sku, name, qty, price) VALUES ", 6, items);
+
+  std::vector<BoundRow> bound;
+  std::set<std::string> reserved;
+  for (const auto* w : carts) {
+    bound.push_back({&w->stream, &w->remote_id, cart_ids.at(w->remote_id), &w->payload_hash});
+    if (!w->reserved_order_id.empty()) reserved.insert(w->reserved_order_id);
+  }
+  write_bindings(c, batch.connector, "cart", bound, now);
+  link_carts_to_orders(c, batch.connector, reserved);
+}
+
 // The orders of the batch and their bindings, a few statements per batch: which orders and
 // bindings exist is read with IN lists, new rows go in multi-row INSERTs, existing ones (a
 // changed order) are updated one by one. A remote id twice in one batch (the engine keeps one)
@@ -106,34 +237,9 @@ void write_orders(Connection& c, const core::WriteBatch& batch, const std::strin
                                                 {Param::str(batch.connector)}, new_ids))
     order_ids[rid] = id;
 
-  // Bindings, per stream (one in practice).
-  std::map<std::string, std::vector<const core::OrderWrite*>> by_stream;
-  for (const core::OrderWrite& o : batch.orders) by_stream[o.stream].push_back(&o);
-  for (const auto& [stream, orders] : by_stream) {
-    std::vector<std::string> ids;
-    for (const core::OrderWrite* o : orders) ids.push_back(o->remote_id);
-    const std::map<std::string, std::int64_t> bound = ids_by_remote_id(
-        c, "SELECT remote_id, entity_id FROM bindings WHERE connector = ? AND stream = ? AND remote_id IN ",
-        {Param::str(batch.connector), Param::str(stream)}, ids);
-    std::vector<std::vector<Param>> new_bindings;
-    for (const core::OrderWrite* o : orders) {
-      const std::int64_t id = order_ids.at(o->remote_id);
-      if (bound.count(o->remote_id)) {
-        c.exec("UPDATE bindings SET entity = 'order', entity_id = ?, payload_hash = ?, missing_since = NULL, "
-               "updated_at = ? WHERE connector = ? AND stream = ? AND remote_id = ?",
-               {Param::i64(id), Param::str_or_null(o->payload_hash), Param::ts(now), Param::str(batch.connector),
-                Param::str(stream), Param::str(o->remote_id)});
-        continue;
-      }
-      new_bindings.push_back({Param::str(batch.connector), Param::str(stream), Param::str(o->remote_id),
-                              Param::str("order"), Param::i64(id), Param::str_or_null(o->payload_hash),
-                              Param::ts(now)});
-    }
-    insert_rows(c,
-                "INSERT INTO bindings (connector, stream, remote_id, entity, entity_id, payload_hash, updated_at) "
-                "VALUES ",
-                7, new_bindings);
-  }
+  std::vector<BoundRow> bound;
+  for (const core::OrderWrite& o : batch.orders) bound.push_back({&o.stream, &o.remote_id, order_ids.at(o.remote_id), &o.payload_hash});
+  write_bindings(c, batch.connector, "order", bound, now);
 }
 
 // The orders one at a time (a batch that names a remote id twice).
@@ -182,6 +288,11 @@ void write_commerce(Connection& c, const core::WriteBatch& batch, const std::str
     write_orders(c, batch, now);
   else
     write_orders_row_by_row(c, batch, now);
+  std::set<std::string> increment_ids;
+  for (const core::OrderWrite& o : batch.orders)
+    if (!o.increment_id.empty()) increment_ids.insert(o.increment_id);
+  link_carts_to_orders(c, batch.connector, increment_ids);
+  write_carts(c, batch, now);
   for (const core::ParkWrite& p : batch.parks) {
     const std::int64_t n = c.exec(
         "UPDATE sync_parked SET waits_for = ?, payload = ?, payload_hash = ? WHERE connector = ? AND stream = ? AND "

@@ -1,9 +1,9 @@
 #pragma once
-// The SQL of the commerce parts of core::Store (Magento orders, parked records; SPEC §4.1,
+// The SQL of the commerce parts of core::Store (Magento orders and carts, parked records; SPEC §4.1,
 // §3 rule 10), kept apart from the batch writer and the snapshot reader. OdbcStore calls these
 // inside its own transaction / connection; they never begin, commit or roll back.
 //
-// Every value is bound as a parameter. Orders name only existing customer and account ids
+// Every value is bound as a parameter. Orders and carts name only existing customer and account ids
 // (> 0: customers are written by earlier batches of the customers stream), so no ref → id map
 // is needed here.
 //
@@ -20,9 +20,11 @@
 
 namespace erpsync::connectors::odbc::commerce_sql {
 
-// batch.orders (orders upserted by (channel, remote_id) and their bindings), batch.parks
-// (sync_parked upserted; parked_at kept on existing rows) and batch.unparks (deleted), in that
-// order. `now`: the transaction's 'YYYY-MM-DD HH:MM:SS.mmm' UTC. Throws OdbcError.
+// batch.orders (orders upserted by (channel, remote_id) and their bindings; carts reserved for
+// them linked), batch.carts (carts upserted by (channel, remote_id), their cart_items replaced,
+// their bindings, then linked to the order whose increment_id is their reserved_order_id),
+// batch.parks (sync_parked upserted; parked_at kept on existing rows) and batch.unparks
+// (deleted), in that order. `now`: the transaction's 'YYYY-MM-DD HH:MM:SS.mmm' UTC. Throws OdbcError.
 void write_commerce(Connection& c, const core::WriteBatch& batch, const std::string& now);
 
 // Fills state.own_accounts, state.customers and state.parked for `keys` (IN lists in chunks of

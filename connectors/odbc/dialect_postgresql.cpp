@@ -181,7 +181,7 @@ class PostgresqlDialect final : public SqlDialect {
   // every binding of the stream instead of seeking (28 ms instead of 0.9 ms per batch of 500 at
   // 100k bindings; bench PostgreSQL 100k: load_state 17-24 s instead of ~2 s).
   std::string_view analyze_grown_tables_sql() const override {
-    return "ANALYZE accounts, customers, contacts, bindings, orders";
+    return "ANALYZE accounts, customers, contacts, bindings, orders, carts, cart_items";
   }
 
   // Before its first ANALYZE of a growing table, PostgreSQL would search the member_of_id index

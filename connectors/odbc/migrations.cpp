@@ -206,10 +206,50 @@ const std::vector<std::string_view> kV4 = {
     "CREATE INDEX IF NOT EXISTS accounts_pending_ix ON accounts {pending_ix}",
 };
 
-// v5: `erpsyncd merge` (SPEC §7) records each merge of a duplicate Account: from_id (the
+// v5: Magento shopping carts (SPEC §4.1 stream `carts`) and their items. A cart names its
+// order by reserved_order_id = orders.increment_id of the same channel: both sides of that link
+// are looked up by index (carts_reserved_order_ix, orders_increment_id_ix); abandoned carts
+// (active, not updated for abandoned_after) by carts_abandoned_ix.
+const std::vector<std::string_view> kV5 = {
+    R"(CREATE TABLE IF NOT EXISTS carts (
+  id {id},
+  channel VARCHAR(64){bin} NOT NULL,
+  remote_id VARCHAR(128){bin} NOT NULL,
+  customer_id BIGINT NULL,
+  account_id BIGINT NULL,
+  customer_email VARCHAR(255) NULL,
+  is_active SMALLINT NOT NULL DEFAULT 1,
+  items_count INTEGER NULL,
+  items_qty {dec} NULL,
+  subtotal {dec} NULL,
+  currency VARCHAR(8) NULL,
+  reserved_order_id VARCHAR(64){bin} NULL,
+  order_id BIGINT NULL,
+  created_at {ts} NULL,
+  updated_at {ts} NULL,
+  converted_at {ts} NULL,
+  CONSTRAINT carts_channel_remote_id_key UNIQUE (channel, remote_id)
+){opts})",
+    "CREATE INDEX IF NOT EXISTS carts_customer_id_ix ON carts (customer_id)",
+    "CREATE INDEX IF NOT EXISTS carts_account_id_ix ON carts (account_id)",
+    "CREATE INDEX IF NOT EXISTS carts_reserved_order_ix ON carts (channel, reserved_order_id)",
+    "CREATE INDEX IF NOT EXISTS carts_abandoned_ix ON carts (channel, is_active, updated_at)",
+    R"(CREATE TABLE IF NOT EXISTS cart_items (
+  id {id},
+  cart_id BIGINT NOT NULL,
+  remote_id VARCHAR(128){bin} NULL,
+  sku VARCHAR(64) NULL,
+  name VARCHAR(255) NULL,
+  qty {dec} NULL,
+  price {dec} NULL
+){opts})",
+    "CREATE INDEX IF NOT EXISTS cart_items_cart_id_ix ON cart_items (cart_id)",
+    "CREATE INDEX IF NOT EXISTS orders_increment_id_ix ON orders (channel, increment_id)",
+
+// v6: `erpsyncd merge` (SPEC §7) records each merge of a duplicate Account: from_id (the
 // duplicate, inactive since), into_id, moved (what moved, as JSON counts), at. A merged Account is
 // no adoption candidate (rule 9): load_state asks for from_id.
-const std::vector<std::string_view> kV5 = {
+const std::vector<std::string_view> kV6 = {
     R"(CREATE TABLE IF NOT EXISTS sync_merges (
   id {id},
   from_id BIGINT NOT NULL,
@@ -225,7 +265,8 @@ const std::vector<Migration> kMigrations = {
     {2, "indexes for retention: sync_runs.finished_at, sync_rejections.resolved_at", &kV2},
     {3, "sync_leases.process: which process of an instance holds a lease", &kV3},
     {4, "index of accounts waiting for their parent: accounts_pending_ix", &kV4},
-    {5, "sync_merges: the duplicate Accounts merged by erpsyncd merge", &kV5},
+    {5, "Magento carts: carts, cart_items, orders_increment_id_ix", &kV5},
+    {6, "sync_merges: the duplicate Accounts merged by erpsyncd merge", &kV6},
 };
 
 // The accounts waiting for a parent (v4); queries asking for them say `member_of_id IS NULL`
@@ -277,14 +318,14 @@ bool table_exists(Connection& conn, const std::string& base) {
       .has_value();
 }
 
-// The columns schema v1 gives each table (read from its DDL): a table of that name without all
-// of them is another application's.
-const std::map<std::string, std::vector<std::string>>& v1_columns() {
+// The columns the migrations give each table they create (read from their DDL): a table of that
+// name without all of them is another application's.
+const std::map<std::string, std::vector<std::string>>& schema_columns() {
   static const std::map<std::string, std::vector<std::string>> m = [] {
     std::map<std::string, std::vector<std::string>> out;
     out["schema_version"] = {"version", "description", "applied_at"};
     constexpr std::string_view kCreate = "CREATE TABLE IF NOT EXISTS ";
-    for (std::string_view ddl : kV1) {
+    for (const auto& m : kMigrations) for (std::string_view ddl : *m.statements) {
       if (ddl.substr(0, kCreate.size()) != kCreate) continue;
       const std::size_t name_end = ddl.find(' ', kCreate.size());
       auto& cols = out[std::string(ddl.substr(kCreate.size(), name_end - kCreate.size()))];
@@ -308,11 +349,11 @@ std::string lower(std::string s) {
 }
 
 // SPEC §5 "Whose database": before any DDL, every table erpsync would create that exists already
-// must be erpsync's (hold the columns schema v1 gave it). Throws SchemaError naming the others.
+// must be erpsync's (hold the columns the migrations gave it). Throws SchemaError naming the others.
 void refuse_foreign_tables(Connection& conn) {
   const SqlDialect& sd = sql_dialect(conn.dialect());
   std::string foreign;
-  for (const auto& [base, wanted] : v1_columns()) {
+  for (const auto& [base, wanted] : schema_columns()) {
     const std::string name = conn.tables()(base);
     std::set<std::string> have;
     for (const auto& row : conn.query(std::string(sd.columns_sql()), {Param::str(name)}))

@@ -32,7 +32,7 @@ const std::vector<std::string>& table_bases() {
   static const std::vector<std::string> t = {"schema_version", "accounts", "contacts", "customers",
                                              "orders", "bindings", "sync_cursors", "sync_runs",
                                              "sync_rejections", "sync_parked", "sync_leases",
-                                             "sync_merges"};
+                                             "sync_merges", "carts", "cart_items"};
   return t;
 }
 

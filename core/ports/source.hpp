@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/rules/carts.hpp"
 #include "core/rules/commerce.hpp"
 #include "core/rules/contacts.hpp"
 #include "core/record.hpp"
@@ -76,6 +77,7 @@ class Source {
 using AccountSource = Source<IncomingAccount>;    // companies (feed, Odoo companies)
 using CustomerSource = Source<IncomingCustomer>;  // Magento customers
 using OrderSource = Source<IncomingOrder>;        // Magento orders
+using CartSource = Source<IncomingCart>;          // Magento carts
 using ContactSource = Source<IncomingContactRecord>;  // Odoo contacts
 using SourcePage = Page<IncomingAccount>;
 

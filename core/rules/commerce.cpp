@@ -15,6 +15,7 @@
 namespace erpsync::core {
 namespace {
 
+using detail::base_keys;
 using detail::quote_id;
 
 const std::string kAccountEntity = "account";
@@ -271,16 +272,6 @@ class OrderDecider : detail::ParkingDecider {
            std::string(known ? "updated" : "created") + " order " + o.increment_id + " of " + whose);
   }
 };
-
-template <class Input>
-CommerceKeys base_keys(const MatchPolicy& policy, std::span<const Input> records) {
-  CommerceKeys k;
-  k.base.connector = policy.connector;
-  k.base.stream = policy.stream;
-  // A value that cannot be stored is not looked up (its record is rejected); see batch_keys.
-  for (const auto& r : records) k.base.remote_ids.insert(rejection_key(r.record.remote_id));
-  return k;
-}
 
 }  // namespace
 

@@ -24,6 +24,18 @@ namespace erpsync::core::detail {
 
 inline std::string quote_id(std::string_view s) { return "'" + std::string(s) + "'"; }
 
+// The keys every attached kind looks up for its own records: the bindings, open rejections and
+// parked rows of (connector, stream, remote id).
+template <class Input>
+CommerceKeys base_keys(const MatchPolicy& policy, std::span<const Input> records) {
+  CommerceKeys k;
+  k.base.connector = policy.connector;
+  k.base.stream = policy.stream;
+  // A value that cannot be stored is not looked up (its record is rejected); see batch_keys.
+  for (const auto& r : records) k.base.remote_ids.insert(rejection_key(r.record.remote_id));
+  return k;
+}
+
 // What every commerce decider shares: counting, rejections, parking, resolving.
 class ParkingDecider {
  public:

@@ -247,7 +247,15 @@ void MemoryStore::apply_to(Tables& t, const WriteBatch& batch, std::int64_t now,
       row->remote_id = w.remote_id;
     }
     row->kind = w.kind;
+    const EntityId moved_from = row->account_id;
     row->account_id = account_id(w.account);
+    // A customer that moves to another Account takes its orders and carts along.
+    if (moved_from != 0 && moved_from != row->account_id) {
+      for (auto& [oid, o] : t.orders)
+        if (o.customer_id == row->id) o.account_id = row->account_id;
+      for (auto& [cid, c] : t.carts)
+        if (c.customer_id == row->id) c.account_id = row->account_id;
+    }
     row->contact_id = w.contact ? std::optional<EntityId>(contact_id(*w.contact)) : std::nullopt;
     row->name = w.name;
     row->email = w.email;
@@ -340,6 +348,55 @@ void MemoryStore::apply_to(Tables& t, const WriteBatch& batch, std::int64_t now,
     t.bindings[{batch.connector, w.stream, w.remote_id}] =
         BindingRow{batch.connector, w.stream, w.remote_id, "order", row->id, w.payload_hash, std::nullopt};
   }
+  // Carts reserved for an order of their channel and not linked yet are linked to it
+  // (reserved_order_id = increment_id), after the orders and again after the carts.
+  auto link_carts = [&t, &batch] {
+    for (auto& [cid, cart] : t.carts) {
+      if (cart.channel != batch.connector || cart.order_id || cart.reserved_order_id.empty()) continue;
+      for (const auto& [oid, o] : t.orders)
+        if (o.channel == cart.channel && o.increment_id == cart.reserved_order_id) {
+          cart.order_id = oid;
+          break;
+        }
+    }
+  };
+  link_carts();
+  // Carts, keyed by (channel, remote_id), their items replaced, with their bindings.
+  for (const auto& w : batch.carts) {
+    CartRow* row = nullptr;
+    for (auto& [id, c] : t.carts)
+      if (c.channel == batch.connector && c.remote_id == w.remote_id) row = &c;
+    if (!row) {
+      const EntityId id = t.next_cart++;
+      row = &t.carts[id];
+      row->id = id;
+      row->channel = batch.connector;
+      row->remote_id = w.remote_id;
+    }
+    if (w.customer) {
+      if (*w.customer <= 0) throw std::logic_error("cart names a new row ref");
+      if (!t.customers.contains(*w.customer))
+        throw ConstraintViolation("customer " + std::to_string(*w.customer) + " no longer exists");
+    }
+    row->customer_id = w.customer;
+    row->account_id = w.account;
+    row->order_id.reset();
+    row->customer_email = w.customer_email;
+    row->is_active = w.is_active;
+    row->items_count = w.items_count;
+    row->items_qty = w.items_qty;
+    row->subtotal = w.subtotal;
+    row->currency = w.currency;
+    row->reserved_order_id = w.reserved_order_id;
+    row->created_at = w.created_at;
+    row->updated_at = w.updated_at;
+    row->converted_at = w.converted_at;
+    row->items.clear();
+    for (const auto& i : w.items) row->items.push_back({i.remote_id, i.sku, i.name, i.qty, i.price});
+    t.bindings[{batch.connector, w.stream, w.remote_id}] =
+        BindingRow{batch.connector, w.stream, w.remote_id, "cart", row->id, w.payload_hash, std::nullopt};
+  }
+  link_carts();
   // Parks (parked_at kept on existing rows) and unparks.
   for (const auto& w : batch.parks) {
     auto [it, inserted] = t.parked.try_emplace(Key3{batch.connector, w.stream, w.remote_id});
@@ -481,6 +538,12 @@ std::vector<StoredParked> MemoryStore::parked_records(const std::string& connect
     out.push_back({p->stream, p->remote_id, p->waits_for, p->payload, p->payload_hash,
                    wall_ - p->parked_at >= park_ttl.count()});
   return out;
+}
+
+const CartRow* MemoryStore::cart(const std::string& channel, const std::string& remote_id) const {
+  for (const auto& [id, c] : t_.carts)
+    if (c.channel == channel && c.remote_id == remote_id) return &c;
+  return nullptr;
 }
 
 const OrderRow* MemoryStore::order(const std::string& channel, const std::string& remote_id) const {

@@ -75,6 +75,20 @@ struct OrderRow {
   std::string customer_email, increment_id, status, state, grand_total, currency, ordered_at, updated_at;
 };
 
+struct CartItemRow {
+  std::string remote_id, sku, name, qty, price;
+};
+
+struct CartRow {
+  EntityId id = 0;
+  std::string channel, remote_id;
+  std::optional<EntityId> customer_id, account_id, order_id;
+  std::string customer_email;
+  bool is_active = true;
+  std::string items_count, items_qty, subtotal, currency, reserved_order_id, created_at, updated_at, converted_at;
+  std::vector<CartItemRow> items;  // the cart_items rows, in the order written
+};
+
 struct ParkedRow {
   std::string connector, stream, remote_id, waits_for, payload, payload_hash;
   std::int64_t parked_at = 0;  // wall clock seconds (set_wall_clock)
@@ -152,6 +166,8 @@ class MemoryStore final : public Store {
   const std::map<EntityId, OrderRow>& orders() const { return t_.orders; }
   const std::map<Key3, ParkedRow>& parked() const { return t_.parked; }
   const OrderRow* order(const std::string& channel, const std::string& remote_id) const;
+  const std::map<EntityId, CartRow>& carts() const { return t_.carts; }
+  const CartRow* cart(const std::string& channel, const std::string& remote_id) const;
   const ParkedRow* parked_row(const std::string& connector, const std::string& stream,
                               const std::string& remote_id) const;
   // A wall clock in seconds for parked_at and park_ttl (the logical clock counts calls, not
@@ -169,8 +185,9 @@ class MemoryStore final : public Store {
     std::map<Key2, CursorRow> cursors;
     std::map<std::int64_t, RunRow> runs;
     std::map<EntityId, OrderRow> orders;
+    std::map<EntityId, CartRow> carts;
     std::map<Key3, ParkedRow> parked;
-    EntityId next_account = 1, next_contact = 1, next_customer = 1, next_order = 1;
+    EntityId next_account = 1, next_contact = 1, next_customer = 1, next_order = 1, next_cart = 1;
     std::int64_t next_rejection = 1, next_run = 1;
   };
 

@@ -144,8 +144,9 @@ Criteria parse_criteria(const RecordedRequest& r) {
   return c;
 }
 
-std::string field_value(const json& item, const std::string& field, bool customers) {
-  std::string f = field == "entity_id" && customers ? "id" : field;
+// `id_keyed`: the record names its entity_id "id" (CustomerInterface, CartInterface).
+std::string field_value(const json& item, const std::string& field, bool id_keyed) {
+  std::string f = field == "entity_id" && id_keyed ? "id" : field;
   auto it = item.find(f);
   if (it == item.end()) return {};
   return it->is_string() ? it->get<std::string>() : it->dump();
@@ -159,8 +160,8 @@ int compare(const std::string& field, const std::string& a, const std::string& b
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-bool matches(const Criteria::Filter& f, const json& item, bool customers) {
-  const std::string v = field_value(item, f.field, customers);
+bool matches(const Criteria::Filter& f, const json& item, bool id_keyed) {
+  const std::string v = field_value(item, f.field, id_keyed);
   const int c = compare(f.field, v, f.value);
   if (f.op == "eq") return c == 0;
   if (f.op == "neq") return c != 0;
@@ -245,14 +246,14 @@ std::optional<std::pair<std::size_t, std::size_t>> fast_range(const Criteria& c,
 
 // The general path: every record filtered, the matches ordered (up to the requested page), the
 // page cut.
-void general_page(const Criteria& c, const std::map<long long, json>& records, bool customers, bool legacy_paging,
+void general_page(const Criteria& c, const std::map<long long, json>& records, bool id_keyed, bool legacy_paging,
                   json& items, long long& total) {
   std::vector<const json*> rows;
   for (const auto& [id, item] : records) {
     bool ok = true;
     for (const auto& [g, filters] : c.groups) {
       bool any = false;
-      for (const auto& [f, filter] : filters) any = any || matches(filter, item, customers);
+      for (const auto& [f, filter] : filters) any = any || matches(filter, item, id_keyed);
       ok = ok && any;
     }
     if (ok) rows.push_back(&item);
@@ -269,8 +270,8 @@ void general_page(const Criteria& c, const std::map<long long, json>& records, b
   if (c.page_size && *c.page_size > 0) needed = std::min(total, std::max(1LL, c.current_page) * *c.page_size);
   std::partial_sort(ordered.begin(), ordered.begin() + needed, ordered.end(), [&](const auto& a, const auto& b) {
     for (const auto& [i, s] : c.sorts) {
-      const int cmp = compare(s.first, field_value(*a.second, s.first, customers),
-                              field_value(*b.second, s.first, customers));
+      const int cmp = compare(s.first, field_value(*a.second, s.first, id_keyed),
+                              field_value(*b.second, s.first, id_keyed));
       if (cmp == 0) continue;
       return ascending(s.second) ? cmp < 0 : cmp > 0;  // no direction: DESC
     }
@@ -287,36 +288,85 @@ void general_page(const Criteria& c, const std::map<long long, json>& records, b
 
 }  // namespace
 
-std::string FakeMagento::php_json(const json& value) {
-  std::string s = value.dump(-1, ' ', true);
-  // "#num:<text>" strings become bare numbers.
-  for (std::size_t at = s.find("\"#num:"); at != std::string::npos; at = s.find("\"#num:", at)) {
-    const std::size_t end = s.find('"', at + 6);
-    s.replace(at, end - at + 1, s.substr(at + 6, end - at - 6));
+json cart_json(long long id, const std::string& updated_at, const std::optional<json>& customer,
+               const std::string& email, const std::vector<FakeCartItem>& items, bool active,
+               const std::string& reserved_order_id, const std::string& converted_at) {
+  json lines = json::array();
+  std::string qty_sum = "0";
+  for (const FakeCartItem& i : items)
+    lines.push_back({{"item_id", i.item_id}, {"sku", i.sku}, {"qty", "#num:" + i.qty}, {"name", i.name},
+                     {"price", "#num:" + i.price}, {"product_type", "simple"}, {"quote_id", std::to_string(id)}});
+  double qty = 0;  // items_qty as Magento reports it (a float there too); tests of exact sums read items, not this
+  for (const FakeCartItem& i : items) qty += std::stod(i.qty);
+  std::ostringstream items_qty;
+  items_qty << qty;
+  json c = {{"id", id},
+            {"created_at", "2026-05-01 07:00:00"},
+            {"updated_at", updated_at},
+            {"is_active", active},
+            {"is_virtual", false},
+            {"items", lines},
+            {"items_count", static_cast<long long>(items.size())},
+            {"items_qty", "#num:" + items_qty.str()}};
+  if (customer) {
+    c["customer"] = *customer;
+  } else {
+    c["customer"] = {{"email", nullptr}, {"firstname", nullptr}, {"lastname", nullptr}};
   }
+  c["billing_address"] = {{"id", id + 10000}, {"region", nullptr}, {"region_id", nullptr}, {"region_code", nullptr},
+                          {"country_id", nullptr}, {"street", json::array({""})}, {"telephone", nullptr},
+                          {"postcode", nullptr}, {"city", nullptr}, {"firstname", nullptr}, {"lastname", nullptr},
+                          {"email", email}, {"same_as_billing", 0}, {"save_in_address_book", 0}};
+  c["orig_order_id"] = 0;
+  c["currency"] = {{"global_currency_code", "EUR"}, {"base_currency_code", "EUR"}, {"store_currency_code", "EUR"},
+                   {"quote_currency_code", "EUR"}, {"store_to_base_rate", 0}, {"store_to_quote_rate", 0},
+                   {"base_to_global_rate", 1}, {"base_to_quote_rate", 1}};
+  c["customer_is_guest"] = !customer.has_value();
+  c["customer_note_notify"] = true;
+  c["customer_tax_class_id"] = 3;
+  c["store_id"] = 1;
+  if (!reserved_order_id.empty()) c["reserved_order_id"] = reserved_order_id;
+  if (!converted_at.empty()) c["converted_at"] = converted_at;
+  c["extension_attributes"] = {{"shipping_assignments", json::array()}};
+  return c;
+}
+
+std::string FakeMagento::php_json(const json& value) {
+  const std::string s = value.dump(-1, ' ', true);
+  // One pass: "#num:<text>" strings become bare numbers, '/' is written as "\/". (Replacing in
+  // place moved the rest of a page's text once per number: quadratic in the page.)
+  static constexpr std::string_view kNum = "\"#num:";
   std::string out;
-  out.reserve(s.size());
-  for (char ch : s) {
-    if (ch == '/') out += "\\/";
-    else out += ch;
+  out.reserve(s.size() + s.size() / 16);
+  for (std::size_t i = 0; i < s.size();) {
+    if (s[i] == '"' && s.compare(i, kNum.size(), kNum) == 0) {
+      const std::size_t end = s.find('"', i + kNum.size());
+      out.append(s, i + kNum.size(), end - i - kNum.size());
+      i = end + 1;
+      continue;
+    }
+    if (s[i] == '/') out += "\\/";
+    else out += s[i];
+    ++i;
   }
   return out;
 }
 
 FakeMagento::FakeMagento(Options options) : options_(std::move(options)) {
-  server_.on("GET", "/rest/V1/customers/search", [this](const RecordedRequest& r) { return data(r, true); });
-  server_.on("GET", "/rest/V1/orders", [this](const RecordedRequest& r) { return data(r, false); });
+  server_.on("GET", "/rest/V1/customers/search", [this](const RecordedRequest& r) { return data(r, Kind::customers); });
+  server_.on("GET", "/rest/V1/orders", [this](const RecordedRequest& r) { return data(r, Kind::orders); });
+  server_.on("GET", "/rest/V1/carts/search", [this](const RecordedRequest& r) { return data(r, Kind::carts); });
   server_.on("POST", "/rest/V1/integration/admin/token", [this](const RecordedRequest& r) { return token(r); });
 }
 
-void FakeMagento::put_record(Collection& c, long long id, json record, bool customers) {
-  erase_record(c, id, customers);
+void FakeMagento::put_record(Collection& c, long long id, json record, bool id_keyed) {
+  erase_record(c, id, id_keyed);
   IndexEntry e;
-  e.updated_at = field_value(record, "updated_at", customers);
+  e.updated_at = field_value(record, "updated_at", id_keyed);
   e.id = id;
   bool indexed = true;
   try {
-    e.entity_id = id_number(field_value(record, "entity_id", customers));
+    e.entity_id = id_number(field_value(record, "entity_id", id_keyed));
   } catch (...) {
     indexed = false;
   }
@@ -332,14 +382,14 @@ void FakeMagento::put_record(Collection& c, long long id, json record, bool cust
   else c.index.insert(std::upper_bound(c.index.begin(), c.index.end(), e, less), std::move(e));
 }
 
-void FakeMagento::erase_record(Collection& c, long long id, bool customers) {
+void FakeMagento::erase_record(Collection& c, long long id, bool id_keyed) {
   auto it = c.records.find(id);
   if (it == c.records.end()) return;
   if (c.unindexed.erase(id) == 0) {
     // Its index entry, from the same reading of the stored record as when it was put.
     IndexEntry e;
-    e.updated_at = field_value(it->second, "updated_at", customers);
-    e.entity_id = id_number(field_value(it->second, "entity_id", customers));
+    e.updated_at = field_value(it->second, "updated_at", id_keyed);
+    e.entity_id = id_number(field_value(it->second, "entity_id", id_keyed));
     e.id = id;
     const auto less = [](const IndexEntry& a, const IndexEntry& b) {
       return std::tie(a.updated_at, a.entity_id, a.id) < std::tie(b.updated_at, b.entity_id, b.id);
@@ -354,6 +404,12 @@ void FakeMagento::put_customer(json customer) {
   std::lock_guard lock(mutex_);
   const long long id = customer.at("id").get<long long>();
   put_record(customers_, id, std::move(customer), true);
+}
+
+void FakeMagento::put_cart(json cart) {
+  std::lock_guard lock(mutex_);
+  const long long id = cart.at("id").get<long long>();
+  put_record(carts_, id, std::move(cart), true);
 }
 
 void FakeMagento::put_order(json order) {
@@ -468,7 +524,8 @@ bool FakeMagento::authorised(const RecordedRequest& r, std::string& why) {
   return false;
 }
 
-FakeReply FakeMagento::data(const RecordedRequest& r, bool customers) {
+FakeReply FakeMagento::data(const RecordedRequest& r, Kind kind) {
+  const bool id_keyed = kind != Kind::orders;  // customers and carts: keyed by "id"
   std::function<void(FakeMagento&, int)> hook;
   int index;
   {
@@ -486,10 +543,12 @@ FakeReply FakeMagento::data(const RecordedRequest& r, bool customers) {
   std::string why;
   if (!authorised(r, why)) {
     failures_.push_back(r.target + ": " + why);
-    return FakeReply::json(401, php_json(error_body(customers ? "error-401.json" : "error-401-orders.json")));
+    return FakeReply::json(401, php_json(error_body(kind == Kind::customers ? "error-401.json"
+                                                    : kind == Kind::orders  ? "error-401-orders.json"
+                                                                            : "error-401-carts.json")));
   }
   const Criteria c = parse_criteria(r);
-  if (c.groups.empty() && c.sorts.empty() && !c.page_size && customers)
+  if (c.groups.empty() && c.sorts.empty() && !c.page_size && kind != Kind::orders)
     return FakeReply::json(400, php_json(error_body("error-400.json")));
   for (const auto& [i, s] : c.sorts) {
     std::string d = s.second;
@@ -497,7 +556,7 @@ FakeReply FakeMagento::data(const RecordedRequest& r, bool customers) {
     if (!d.empty() && d != "ASC" && d != "DESC")
       return FakeReply::json(400, php_json(error_body("error-400-bad-sort-direction.json")));
   }
-  const Collection& store = customers ? customers_ : orders_;
+  const Collection& store = kind == Kind::customers ? customers_ : kind == Kind::orders ? orders_ : carts_;
   const auto fast = store.unindexed.empty() ? fast_range(c, store.index) : std::nullopt;
   json items = json::array();
   long long total = 0;
@@ -509,7 +568,7 @@ FakeReply FakeMagento::data(const RecordedRequest& r, bool customers) {
     for (long long i = from; i < to; ++i)
       items.push_back(store.records.at(store.index[first + static_cast<std::size_t>(i)].id));
   } else {
-    general_page(c, store.records, customers, options_.legacy_paging, items, total);
+    general_page(c, store.records, id_keyed, options_.legacy_paging, items, total);
   }
   json criteria = json::object();
   json groups = json::array();

@@ -2,7 +2,8 @@
 // FakeMagento: a Magento 2.4 REST store on FakeHttpServer, built from Magento's wire format
 // as the fixtures in tests/fixtures/magento/ record it (their README says where each rule
 // comes from):
-//   GET  /rest/V1/customers/search, GET /rest/V1/orders  (searchCriteria filters, AND across
+//   GET  /rest/V1/customers/search, GET /rest/V1/orders, GET /rest/V1/carts/search
+//        (searchCriteria filters, AND across
 //        groups and OR within, sortOrders with DESC when no direction, pageSize (all rows when
 //        absent), currentPage; envelope {items, search_criteria, total_count});
 //   POST /rest/V1/integration/admin/token (JSON string token; 401 bad credentials; 400 2FA).
@@ -27,6 +28,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +37,22 @@
 #include "support/fake_http_server.hpp"
 
 namespace erpsync::testing {
+
+// One line of a cart: qty and price as JSON number text ("2", "19.99"), written bare.
+struct FakeCartItem {
+  long long item_id = 0;
+  std::string sku, name, qty, price;
+};
+
+// A CartInterface object as Magento 2.4 serialises it (tests/fixtures/magento/carts-search-page1.json):
+// `customer` is the registered customer's CustomerInterface object with `customer_is_guest`
+// false, or nullopt for a guest cart: `customer_is_guest` true and a customer object whose
+// getters declare strings but hold null (`{"email": null, "firstname": null, "lastname": null}`),
+// the guest's e-mail only in billing_address.email. No totals (CartInterface has none);
+// `reserved_order_id` and `converted_at` only when set (null optional fields are left out).
+nlohmann::json cart_json(long long id, const std::string& updated_at, const std::optional<nlohmann::json>& customer,
+                         const std::string& email, const std::vector<FakeCartItem>& items, bool active = true,
+                         const std::string& reserved_order_id = "", const std::string& converted_at = "");
 
 class FakeMagento {
  public:
@@ -55,9 +73,12 @@ class FakeMagento {
   FakeHttpServer& server() { return server_; }
   const Options& options() const { return options_; }
 
-  // Records, keyed by "id" (customers) / "entity_id" (orders); put replaces.
+  // Records, keyed by "id" (customers, carts) / "entity_id" (orders); put replaces. A cart is a
+  // CartInterface object (its `id` is the quote's entity_id, which searchCriteria names
+  // "entity_id"; cart_json() in tests builds one).
   void put_customer(nlohmann::json customer);
   void put_order(nlohmann::json order);
+  void put_cart(nlohmann::json cart);
   void remove_customer(long long id);
 
   // Called before a data request is answered, with the 0-based index of that data request:
@@ -77,12 +98,14 @@ class FakeMagento {
   static std::string php_json(const nlohmann::json& value);
 
  private:
-  FakeReply data(const RecordedRequest& r, bool customers);
+  // The collections; customers and carts are keyed by "id", which searchCriteria calls entity_id.
+  enum class Kind { customers, orders, carts };
+  FakeReply data(const RecordedRequest& r, Kind kind);
   FakeReply token(const RecordedRequest& r);
   bool authorised(const RecordedRequest& r, std::string& why);
   bool verify_oauth(const RecordedRequest& r, const std::string& header, std::string& why);
 
-  // One collection (customers or orders): records by id, and the (updated_at, entity_id, id)
+  // One collection (customers, orders or carts): records by id, and the (updated_at, entity_id, id)
   // index of the fast path. A record whose entity_id the general path could not compare
   // (std::stoll throws) is left out of the index and listed in `unindexed`; while any is, the
   // collection is served by the general path only.
@@ -96,12 +119,12 @@ class FakeMagento {
     std::vector<IndexEntry> index;  // sorted by (updated_at, entity_id, id)
     std::map<long long, bool> unindexed;
   };
-  static void put_record(Collection& c, long long id, nlohmann::json record, bool customers);
-  static void erase_record(Collection& c, long long id, bool customers);
+  static void put_record(Collection& c, long long id, nlohmann::json record, bool id_keyed);
+  static void erase_record(Collection& c, long long id, bool id_keyed);
 
   Options options_;
   mutable std::mutex mutex_;
-  Collection customers_, orders_;
+  Collection customers_, orders_, carts_;
   std::function<void(FakeMagento&, int)> hook_;
   std::vector<FakeReply> injected_;
   std::vector<std::string> admin_tokens_;

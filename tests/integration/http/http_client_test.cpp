@@ -92,6 +92,27 @@ TEST(HttpClient, ReturnsBodyHeadersAndStatus) {
   EXPECT_EQ(rec.header("user-agent"), "erpsync/0.1");
 }
 
+TEST(HttpClient, ARequestsSummaryNamesItInErrorsInsteadOfItsUrlRedactedAndARedirectIsNamedByItsUrl) {
+  FakeHttpServer server;
+  server.on("GET", "/rest/V1/orders", FakeReply::text(503, "busy"));
+  server.on("GET", "/old", FakeReply::text(301, "").with_header("Location", "/rest/V1/orders?moved=1"));
+  ClientOptions o = quick_options();
+  o.secrets = {"S3cr3t-Value"};
+  CurlHttpClient client(o);
+  Request r = get(server.url("/rest/V1/orders?searchCriteria%5Bfilter_groups%5D%5B0%5D%5Bfilters%5D%5B0%5D%5Bfield%5D=x"));
+  r.summary = "/rest/V1/orders updated_at>2026-11-01 10:00:00 page 1 S3cr3t-Value";
+  const HttpError e = error_of(client, r);
+  EXPECT_EQ(std::string(e.what()).rfind("GET /rest/V1/orders updated_at>2026-11-01 10:00:00 page 1 ***: HTTP 503", 0), 0u)
+      << e.what();
+  EXPECT_EQ(std::string(e.what()).find("%5B"), std::string::npos) << e.what();
+  // The summary named the first URL: the redirected request is named by its own.
+  Request moved = get(server.url("/old"));
+  moved.summary = "/old page 1";
+  const HttpError m = error_of(client, moved);
+  EXPECT_NE(std::string(m.what()).find("moved=1"), std::string::npos) << m.what();
+  EXPECT_EQ(std::string(m.what()).find("/old page 1"), std::string::npos) << m.what();
+}
+
 TEST(HttpClient, PostsBodyAndHandlerSeesStateAcrossRequests) {
   FakeHttpServer server;
   std::atomic<int> calls{0};

@@ -92,6 +92,9 @@ class MagentoTest : public ::testing::Test {
     if (stream == "orders") {
       OrdersSource source(c);
       report = core::run_stream(p, source, store(), o, events);
+    } else if (stream == "carts") {
+      CartsSource source(c);
+      report = core::run_stream(p, source, store(), o, events);
     } else {
       CustomersSource source(c);
       report = core::run_stream(p, source, store(), o, events);
@@ -442,6 +445,159 @@ TEST_F(MagentoTest, RetryAfterIsCarriedToTheScheduler) {
     ASSERT_TRUE(e.retry_after_s());
     EXPECT_EQ(*e.retry_after_s(), 7.0);
   }
+}
+
+// --- Carts (SPEC §4.1 stream `carts`) ---
+
+TEST(MagentoCartMapper, ReadsTheFixturesCartInterfaceExactly) {
+  const json cart = fixture("carts-search-page1.json")["items"][0];
+  // Parsed as the client parses bodies: money kept as the numbers' text.
+  const json exact = parse_exact_json(cart.dump(), {}, "fixture");
+  const core::IncomingCart c = map_cart(exact);
+  EXPECT_EQ(c.remote_id, "9140");
+  EXPECT_EQ(c.customer_remote_id, "1002");
+  EXPECT_EQ(c.customer_email, "renee.dubois@example.org");
+  EXPECT_TRUE(c.is_active);
+  EXPECT_EQ(c.items_count, "1");
+  EXPECT_EQ(c.items_qty, "1");
+  EXPECT_EQ(c.currency, "EUR");
+  EXPECT_EQ(c.updated_at, "2024-05-02 08:01:44");
+  EXPECT_EQ(c.reserved_order_id, "");
+  ASSERT_EQ(c.items.size(), 1U);
+  EXPECT_EQ(c.items[0].remote_id, "8840");
+  EXPECT_EQ(c.items[0].sku, "WB-100");
+  EXPECT_EQ(c.items[0].price, "850");
+  EXPECT_FALSE(c.invalid);
+}
+
+TEST(MagentoCartMapper, AGuestCartHasNoCustomerAndTakesTheBillingEmail) {
+  const json guest = json::parse(FakeMagento::php_json(
+      testing::cart_json(5, "2026-05-01 08:00:00", std::nullopt, "guest@example.net", {{1, "A", "a", "2.5", "19.99"}})));
+  const core::IncomingCart c = map_cart(parse_exact_json(guest.dump(), {}, "guest"));
+  EXPECT_FALSE(c.customer_remote_id);
+  EXPECT_EQ(c.customer_email, "guest@example.net");
+  EXPECT_EQ(c.items.at(0).qty, "2.5");
+  EXPECT_EQ(c.items.at(0).price, "19.99");
+  json bad = guest;
+  bad["items"][0]["price"] = "#num:1.23456";
+  const core::IncomingCart b = map_cart(parse_exact_json(FakeMagento::php_json(bad), {}, "bad"));
+  ASSERT_TRUE(b.invalid);
+  EXPECT_NE(b.invalid->find("price"), std::string::npos) << *b.invalid;
+}
+
+TEST_F(MagentoTest, CartsArePagedByKeysetAndLinkedToCustomersGuestsAndOrders) {
+  fake_->put_customer(customer(7, "2024-06-01 12:00:00", ""));
+  json o = order(31, std::nullopt, "10.5", "2024-06-01 12:00:00");
+  o["increment_id"] = "000000031";
+  fake_->put_order(o);
+  // Five carts, three on one second (the entity_id tie-break), with page_size 2.
+  fake_->put_cart(testing::cart_json(101, "2024-06-02 10:00:00", customer(7, "2024-06-01 12:00:00", ""), "c7@example.com",
+                                     {{1, "A", "a", "3", "0.1"}, {2, "B", "b", "1", "0.2"}}));
+  fake_->put_cart(testing::cart_json(102, "2024-06-02 10:00:00", std::nullopt, "guest@example.net", {{3, "C", "c", "1", "5"}}));
+  fake_->put_cart(testing::cart_json(103, "2024-06-02 10:00:00", std::nullopt, "g2@example.net", {{4, "D", "d", "1", "1"}},
+                                     false, "000000031", "2024-06-02 10:00:00"));
+  fake_->put_cart(testing::cart_json(104, "2024-06-02 10:00:01", customer(8, "2024-06-01 12:00:00", ""), "c8@example.com",
+                                     {{5, "E", "e", "1", "1"}}));  // its customer is not synced
+  fake_->put_cart(testing::cart_json(105, "2024-06-02 10:00:02", std::nullopt, "g3@example.net", {}));
+  ASSERT_EQ(run("customers").status, core::RunStatus::ok);
+  ASSERT_EQ(run("orders").status, core::RunStatus::ok);
+  core::SyncReport r = run("carts");
+  EXPECT_EQ(r.status, core::RunStatus::ok) << r.message;
+  EXPECT_EQ(r.counters.fetched, 5);
+  EXPECT_EQ(r.counters.created, 4);
+  EXPECT_EQ(r.counters.parked, 1);
+  EXPECT_EQ(r.cursor.substr(0, 23), "2024-06-02 10:00:02#105");
+  const core::CartRow* mine = store().cart("shop", "101");
+  ASSERT_NE(mine, nullptr);
+  EXPECT_EQ(mine->customer_id, store().customer("shop", "7")->id);
+  EXPECT_EQ(mine->account_id, store().customer("shop", "7")->account_id);
+  EXPECT_EQ(mine->subtotal, "0.5");  // 3 x 0.1 + 0.2, never 0.5000000000000001
+  EXPECT_EQ(store().cart("shop", "102")->customer_email, "guest@example.net");
+  EXPECT_EQ(store().cart("shop", "103")->order_id, store().order("shop", "31")->id);
+  EXPECT_EQ(store().parked_row("shop", "carts", "104")->waits_for, "customer 8");
+  // Every request was a keyset query on /V1/carts/search.
+  for (const auto& req : fake_->server().requests())
+    if (req.path.find("/carts/") != std::string::npos) {
+      EXPECT_EQ(req.query_param("searchCriteria[currentPage]"), "1");
+      EXPECT_EQ(req.query_param("searchCriteria[pageSize]"), "2");
+    }
+
+  // Nothing new: the re-run writes nothing (the cart of the unsynced customer stays parked).
+  const auto ticks = store().now();
+  r = run("carts");
+  EXPECT_EQ(r.counters.created + r.counters.updated, 0);
+  EXPECT_EQ(r.counters.unchanged, 4);
+  EXPECT_EQ(r.counters.parked, 1);
+  EXPECT_EQ(store().now(), ticks + 2);  // begin_run and finish_run: no batch was applied
+  EXPECT_EQ(fake_->rejected_signatures(), 0);
+}
+
+TEST(MagentoRequestSummary, NamesTheRequestByPathAndReadableCriteria) {
+  QueryParams q = {{"searchCriteria[filter_groups][0][filters][0][field]", "updated_at"},
+                   {"searchCriteria[filter_groups][0][filters][0][value]", "2026-11-01 10:00:00"},
+                   {"searchCriteria[filter_groups][0][filters][0][condition_type]", "gt"},
+                   {"searchCriteria[sortOrders][0][field]", "updated_at"},
+                   {"searchCriteria[sortOrders][0][direction]", "ASC"},
+                   {"searchCriteria[pageSize]", "100"},
+                   {"searchCriteria[currentPage]", "1"}};
+  EXPECT_EQ(request_summary("/V1/orders", q), "/rest/V1/orders updated_at>2026-11-01 10:00:00 page 1");
+  q = {{"searchCriteria[filter_groups][0][filters][0][field]", "updated_at"},
+       {"searchCriteria[filter_groups][0][filters][0][value]", "2026-11-01 10:00:00"},
+       {"searchCriteria[filter_groups][0][filters][0][condition_type]", "eq"},
+       {"searchCriteria[filter_groups][1][filters][0][field]", "entity_id"},
+       {"searchCriteria[filter_groups][1][filters][0][value]", "4711"},
+       {"searchCriteria[filter_groups][1][filters][0][condition_type]", "gt"},
+       {"searchCriteria[currentPage]", "1"}};
+  EXPECT_EQ(request_summary("/V1/carts/search", q),
+            "/rest/V1/carts/search updated_at=2026-11-01 10:00:00 AND entity_id>4711 page 1");
+}
+
+TEST_F(MagentoTest, AFailedRequestIsNamedReadablyNotByItsEncodedUrl) {
+  for (const std::string stream : {"customers", "orders", "carts"}) {
+    SCOPED_TRACE(stream);
+    make_fake({});
+    fake_->inject({FakeReply::json(500, FakeMagento::php_json(fixture("error-500.json")))});
+    core::SyncReport r = run(stream);
+    EXPECT_EQ(r.status, core::RunStatus::error);
+    const std::string path = stream == "customers" ? "/rest/V1/customers/search"
+                             : stream == "orders"  ? "/rest/V1/orders"
+                                                   : "/rest/V1/carts/search";
+    EXPECT_NE(r.message.find("GET " + path + " page 1: HTTP 500"), std::string::npos) << r.message;
+    EXPECT_EQ(r.message.find("searchCriteria"), std::string::npos) << r.message;
+    EXPECT_EQ(r.message.find("%5B"), std::string::npos) << r.message;
+  }
+}
+
+TEST_F(MagentoTest, TheFullResyncRereadsEveryCartAndPicksUpAChangeThatDidNotBumpUpdatedAt) {
+  fake_->put_cart(testing::cart_json(201, "2024-06-01 09:00:00", std::nullopt, "a@example.net", {{1, "A", "a", "1", "5"}}));
+  fake_->put_cart(testing::cart_json(202, "2024-06-02 10:00:01", std::nullopt, "b@example.net", {{2, "B", "b", "1", "6"}}));
+  fake_->put_cart(testing::cart_json(203, "2024-06-02 10:00:02", std::nullopt, "c@example.net", {{3, "C", "c", "1", "7"}}));
+  auto now = std::chrono::system_clock::now();
+  auto c = client(settings());
+  auto run_at = [&](std::chrono::system_clock::time_point t) {
+    core::MatchPolicy p;
+    p.connector = "shop";
+    p.stream = "carts";
+    core::RunOptions o;
+    o.batch_size = 3;
+    core::SyncEvents events;
+    CartsSource source(c, [t] { return t; });
+    return core::run_stream(p, source, store(), o, events);
+  };
+  ASSERT_EQ(run_at(now).counters.created, 3);
+  // A change the store saved without a new updated_at: an incremental run cannot see it.
+  fake_->put_cart(testing::cart_json(201, "2024-06-01 09:00:00", std::nullopt, "a@example.net", {{1, "A", "a", "2", "5"}}));
+  core::SyncReport r = run_at(now + std::chrono::hours(1));
+  EXPECT_EQ(r.counters.updated, 0);
+  EXPECT_EQ(store().cart("shop", "201")->subtotal, "5");
+  // full_resync_interval (7 days) later the whole stream is read again: the change lands, the
+  // rest is unchanged.
+  r = run_at(now + std::chrono::hours(24 * 8));
+  EXPECT_EQ(r.status, core::RunStatus::ok) << r.message;
+  EXPECT_EQ(r.counters.fetched, 3);
+  EXPECT_EQ(r.counters.updated, 1);
+  EXPECT_EQ(r.counters.unchanged, 2);
+  EXPECT_EQ(store().cart("shop", "201")->subtotal, "10");
 }
 
 }  // namespace

@@ -97,6 +97,7 @@ class MetricsEndpoint : public ::testing::Test {
     failed.message = "HTTP 503";
     registry_.record_run(failed, at(500));
     registry_.set_open("shop", "customers", 0, 2);
+    registry_.set_abandoned_carts("shop", 4);
     registry_.set_lease_held("erp", true);
     registry_.set_lease_held("shop", false);  // another instance syncs it
 
@@ -198,6 +199,9 @@ erpsync_open_rejections{connector="shop",stream="customers"} 0
 # TYPE erpsync_parked_records gauge
 erpsync_parked_records{connector="erp",stream="accounts"} 0
 erpsync_parked_records{connector="shop",stream="customers"} 2
+# HELP erpsync_abandoned_carts Magento carts that are active, hold items and were not updated for the connector's abandoned_after.
+# TYPE erpsync_abandoned_carts gauge
+erpsync_abandoned_carts{connector="shop"} 4
 # HELP erpsync_lease_held 1 while this process holds the connector's lease, 0 while another instance does.
 # TYPE erpsync_lease_held gauge
 erpsync_lease_held{connector="erp"} 1
