@@ -245,6 +245,7 @@ const std::vector<std::string_view> kV5 = {
 ){opts})",
     "CREATE INDEX IF NOT EXISTS cart_items_cart_id_ix ON cart_items (cart_id)",
     "CREATE INDEX IF NOT EXISTS orders_increment_id_ix ON orders (channel, increment_id)",
+};
 
 // v6: `erpsyncd merge` (SPEC §7) records each merge of a duplicate Account: from_id (the
 // duplicate, inactive since), into_id, moved (what moved, as JSON counts), at. A merged Account is

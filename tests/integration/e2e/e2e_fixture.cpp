@@ -41,10 +41,11 @@ std::string E2eTest::write_file(const std::string& name, const std::string& cont
   return path.string();
 }
 
-std::string E2eTest::write_config(const std::string& connectors_json, const std::string& extra_top_level) {
+std::string E2eTest::write_config(const std::string& connectors_json, const std::string& extra_top_level,
+                                  int batch_size) {
   std::ostringstream cfg;
   cfg << "// end-to-end test configuration\n{\n"
-      << "  \"database\": { \"connection\": \"" << connection() << "\", \"batch_size\": 3 },\n"
+      << "  \"database\": { \"connection\": \"" << connection() << "\", \"batch_size\": " << batch_size << " },\n"
       << "  \"log\": { \"level\": \"info\", \"format\": \"text\" },\n"
       << extra_top_level << "  \"connectors\": " << connectors_json << "\n}\n";
   config_path_ = write_file("erpsync.json", cfg.str(), false);

@@ -27,7 +27,8 @@ class E2eTest : public ::testing::TestWithParam<Engine> {
 
   std::string write_file(const std::string& name, const std::string& content, bool old_mtime = true);
   // Writes erpsync.json with `connectors_json` (a JSON array text) and returns its path.
-  std::string write_config(const std::string& connectors_json, const std::string& extra_top_level = "");
+  std::string write_config(const std::string& connectors_json, const std::string& extra_top_level = "",
+                           int batch_size = 3);
   ProcessResult erpsyncd(std::vector<std::string> args, const std::map<std::string, std::string>& env = {});
 
   std::vector<Row> query(const std::string& sql) { return odbc_query(connection(), sql); }
