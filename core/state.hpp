@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "core/outcome.hpp"
+#include "core/rules/crm_limits.hpp"
 
 namespace erpsync::core {
 
@@ -74,6 +76,9 @@ struct StateSnapshot {
   std::unordered_map<std::string, std::vector<EntityId>> uncoded_by_vat;
   // remote id → its open (unresolved) rejections in (connector, stream).
   std::unordered_map<std::string, std::vector<OpenRejection>> open_rejections;
+  // When the Accounts and Contacts are a CRM application's rows (database.crm): what it can
+  // hold, its users. Null on erpsync's own schema.
+  std::shared_ptr<const CrmLimits> crm;
 };
 
 // --- Commerce streams (Magento customers and orders, SPEC §4.1, rule 10, rule 11) ---

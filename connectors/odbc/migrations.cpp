@@ -206,11 +206,22 @@ const std::vector<std::string_view> kV4 = {
     "CREATE INDEX IF NOT EXISTS accounts_pending_ix ON accounts {pending_ix}",
 };
 
+// v5: a CRM target (database.crm "suitecrm", SPEC §5 "CRM targets") keeps the Accounts and
+// Contacts in the CRM application's own tables; erpsync's accounts and contacts are then its
+// index of them (crm_suitecrm.hpp): crm_id is the CRM row's id. NULL on erpsync's own schema.
+const std::vector<std::string_view> kV5 = {
+    "ALTER TABLE accounts ADD COLUMN{if_not_exists} crm_id VARCHAR(36){bin} NULL",
+    "CREATE UNIQUE INDEX IF NOT EXISTS accounts_crm_id_key ON accounts (crm_id)",
+    "ALTER TABLE contacts ADD COLUMN{if_not_exists} crm_id VARCHAR(36){bin} NULL",
+    "CREATE UNIQUE INDEX IF NOT EXISTS contacts_crm_id_key ON contacts (crm_id)",
+};
+
 const std::vector<Migration> kMigrations = {
     {1, "initial schema: accounts, contacts, customers, orders, bindings, sync tables", &kV1},
     {2, "indexes for retention: sync_runs.finished_at, sync_rejections.resolved_at", &kV2},
     {3, "sync_leases.process: which process of an instance holds a lease", &kV3},
     {4, "index of accounts waiting for their parent: accounts_pending_ix", &kV4},
+    {5, "accounts.crm_id, contacts.crm_id: the CRM application's row (database.crm)", &kV5},
 };
 
 // The accounts waiting for a parent (v4); queries asking for them say `member_of_id IS NULL`
