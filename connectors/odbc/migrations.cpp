@@ -221,7 +221,7 @@ const std::vector<Migration> kMigrations = {
     {2, "indexes for retention: sync_runs.finished_at, sync_rejections.resolved_at", &kV2},
     {3, "sync_leases.process: which process of an instance holds a lease", &kV3},
     {4, "index of accounts waiting for their parent: accounts_pending_ix", &kV4},
-    {5, "accounts.crm_id, contacts.crm_id: the CRM application's row (database.crm)", &kV5},
+    {5, "accounts.crm_id, contacts.crm_id: ids of the rows of a CRM application (database.crm)", &kV5},
 };
 
 // The accounts waiting for a parent (v4); queries asking for them say `member_of_id IS NULL`
