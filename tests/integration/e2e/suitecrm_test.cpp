@@ -6,9 +6,12 @@
 // the database; what SuiteCRM cannot store is one record's rejection; a quiet re-sync writes
 // nothing.
 
+#include <fstream>
+#include <iterator>
 #include <regex>
 
 #include "e2e_fixture.hpp"
+#include "support/fake_magento.hpp"
 #include "support/suitecrm_fixture.hpp"
 
 namespace erpsync::testing {
@@ -224,11 +227,95 @@ TEST_P(SuiteCrmTarget, DuplicateCodesInSuiteCrmAreRefusedAtMigrationAndListed) {
 }
 
 TEST_P(SuiteCrmTarget, TheAccountTypeMapAndTheInactiveTypeAreTheAdminsToSet) {
-  configure(R"(<E><C id="1" code="K-1"><N>Acme</N><R>alice</R><T>supplier</T></C></E>)",
-            R"({ "sync_user": "erpsync", "account_type_map": { "supplier": "Integrator" } })");
+  const std::string feed = R"(<E><C id="1" code="K-1"><N>Acme</N><R>alice</R><T>supplier</T></C>
+    <C id="2" code="K-2"><N>Beta</N><R>alice</R><T>customer</T><A>no</A></C></E>)";
+  configure(feed, R"({ "sync_user": "erpsync", "account_type_map": { "supplier": "Integrator" },
+                       "inactive": "Inactive" })");
+  // The feed maps `active` too.
+  std::string cfg;
+  {
+    std::ifstream in(config_path_);
+    cfg.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  cfg.replace(cfg.find(R"("city": "City")"), 14, R"("city": "City", "active": "A")");
+  config_path_ = write_file("erpsync.json", cfg, false);
   ProcessResult run = erpsyncd({"--once"});
   ASSERT_EQ(run.exit_code, 0) << run.all();
   EXPECT_EQ(account("a.account_type", "Acme"), "Integrator");
+  EXPECT_EQ(account("a.account_type", "Beta"), "Inactive");
+}
+
+// Rule 8: a bound record's code changes, and two records swap their codes in one batch: both
+// pass SuiteCRM's unique index (two phases, as on erpsync's own schema).
+TEST_P(SuiteCrmTarget, CodeChangesAndSwapsReachSuiteCrm) {
+  configure(R"(<E><C id="1" code="K-1"><N>Acme</N><R>alice</R></C><C id="2" code="K-2"><N>Beta</N><R>alice</R></C>
+    <C id="3" code="K-3"><N>Gamma</N><R>alice</R></C></E>)");
+  ASSERT_EQ(erpsyncd({"--once"}).exit_code, 0);
+  const std::string acme = account("a.id", "Acme");
+  configure(R"(<E><C id="1" code="K-2"><N>Acme</N><R>alice</R></C><C id="2" code="K-1"><N>Beta</N><R>alice</R></C>
+    <C id="3" code="K-30"><N>Gamma</N><R>alice</R></C></E>)");
+  ProcessResult run = erpsyncd({"--once"});
+  ASSERT_EQ(run.exit_code, 0) << run.all();
+  EXPECT_EQ(report_fields(run.all(), "erp")["updated"], "3") << run.all();
+  EXPECT_EQ(account("c.external_code_c", "Acme"), "K-2");
+  EXPECT_EQ(account("c.external_code_c", "Beta"), "K-1");
+  EXPECT_EQ(account("c.external_code_c", "Gamma"), "K-30");
+  EXPECT_EQ(account("a.id", "Acme"), acme);
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM accounts"), "3");
+}
+
+// Magento customers keep working: their Contacts are SuiteCRM Contacts of the Account whose
+// code they carry (or of an Account of their own, owned by default_owner), their Customer and
+// order rows erpsync's own.
+TEST_P(SuiteCrmTarget, MagentoCustomersAreSuiteCrmContactsAndTheirOrdersErpsyncs) {
+  FakeMagento shop;
+  const auto& o = shop.options();
+  auto customer = [](long long id, const std::string& code) {
+    nlohmann::json c = {{"id", id}, {"group_id", 1}, {"created_at", "2026-01-01 00:00:00"},
+                        {"updated_at", "2026-05-01 08:00:00"}, {"email", "c" + std::to_string(id) + "@example.com"},
+                        {"firstname", "Ann"}, {"lastname", "No" + std::to_string(id)}, {"store_id", 1},
+                        {"website_id", 1}, {"addresses", nlohmann::json::array()}};
+    if (!code.empty())
+      c["custom_attributes"] = nlohmann::json::array({{{"attribute_code", "erp_account_code"}, {"value", code}}});
+    return c;
+  };
+  shop.put_customer(customer(1001, "K-1"));
+  shop.put_customer(customer(1003, ""));
+  shop.put_order({{"entity_id", 3001}, {"increment_id", "000003001"}, {"customer_email", "c1001@example.com"},
+                  {"customer_is_guest", 0}, {"customer_id", 1001}, {"grand_total", "#num:12.5"},
+                  {"order_currency_code", "EUR"}, {"status", "pending"}, {"state", "new"},
+                  {"created_at", "2026-05-01 09:00:00"}, {"updated_at", "2026-05-01 09:00:00"}});
+  const std::string feed = write_file("e.xml", R"(<E><C id="1" code="K-1"><N>Acme</N><R>alice</R></C></E>)");
+  config_path_ = write_file("erpsync.json", R"({ "database": { "connection": ")" + connection() +
+      R"(", "table_prefix": "erpsync_", "crm": "suitecrm", "suitecrm": { "sync_user": "erpsync" } },
+  "connectors": [
+    { "name": "erp", "type": "feed", "format": "xml", "url": "file://)" + feed + R"(", "records": "/E/C",
+      "fields": { "remote_id": "@id", "external_code": "@code", "name": "N", "owner": "R" } },
+    { "name": "shop", "type": "magento2", "base_url": ")" + shop.base_url() + R"(",
+      "auth": { "type": "oauth1", "consumer_key": ")" + o.consumer_key + R"(", "consumer_secret": ")" +
+      o.consumer_secret + R"(", "access_token": ")" + o.access_token + R"(", "access_token_secret": ")" +
+      o.access_token_secret + R"(" },
+      "default_owner": "bob", "account_code_attribute": "erp_account_code", "streams": ["customers", "orders"] } ] })",
+      false);
+  ProcessResult run = erpsyncd({"--once"});
+  ASSERT_EQ(run.exit_code, 0) << run.all();
+  const std::string acme = account("a.id", "Acme");
+  EXPECT_EQ(scalar("SELECT c.last_name FROM contacts c JOIN accounts_contacts ac ON ac.contact_id = c.id AND "
+                   "ac.deleted = 0 WHERE ac.account_id = '" + acme + "'"),
+            "No1001");
+  EXPECT_EQ(scalar("SELECT assigned_user_id FROM contacts WHERE last_name = 'No1001'"), kSuiteAliceId);
+  EXPECT_EQ(scalar("SELECT e.email_address FROM contacts c JOIN email_addr_bean_rel r ON r.bean_id = c.id JOIN "
+                   "email_addresses e ON e.id = r.email_address_id WHERE c.last_name = 'No1001'"),
+            "c1001@example.com");
+  // The customer without a code: an Account of its own in SuiteCRM, bob's (default_owner).
+  EXPECT_EQ(scalar("SELECT a.assigned_user_id FROM accounts a JOIN accounts_contacts ac ON ac.account_id = a.id "
+                   "JOIN contacts c ON c.id = ac.contact_id WHERE c.last_name = 'No1003'"),
+            kSuiteBobId);
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM erpsync_customers WHERE kind = 'magento'"), "2");
+  EXPECT_EQ(scalar("SELECT grand_total FROM erpsync_orders WHERE remote_id = '3001'"), "12.5000");
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM erpsync_orders o JOIN erpsync_accounts s ON s.id = o.account_id WHERE "
+                   "s.crm_id = '" + acme + "'"),
+            "1");
 }
 
 INSTANTIATE_TEST_SUITE_P(E2e, SuiteCrmTarget, ::testing::Values(Engine::mariadb), engine_param_name);
