@@ -299,13 +299,30 @@ void SuiteCrm::refresh(Session& s) {
          "CAST(a.name AS BINARY)) OR NOT (s.member_of_id <=> p.id)", {});
 }
 
+void SuiteCrm::read_current_owners(Session& s, core::StateSnapshot& st) {
+  std::set<std::string> ids;
+  for (const auto& [id, a] : st.accounts) ids.insert(std::to_string(id));
+  for (const auto& chunk : chunks(ids, kInChunk)) {
+    std::vector<Param> p;
+    for (const auto& id : chunk) p.push_back(Param::i64(std::stoll(id)));
+    for (const auto& r : s.query("SELECT s.id, u.user_name FROM accounts s JOIN `accounts` a ON a.id = s.crm_id "
+                                 "LEFT JOIN `users` u ON u.id = a.assigned_user_id WHERE s.id IN (" +
+                                     marks(chunk.size()) + ")",
+                                 p))
+      if (auto it = st.accounts.find(to_i64(r[0])); it != st.accounts.end()) it->second.owner = str(r[1]);
+  }
+}
+
 void SuiteCrm::project(Session& s, const core::WriteBatch& b) {
   const std::string now = utc_timestamp_now();
   const std::string cf = q(options_.code_field);
+  // Not INSERT ... ON DUPLICATE KEY UPDATE: a clash on the code's unique index would then
+  // update the other Account's row instead of failing. (MariaDB counts matched rows: OPTION=2.)
   auto set_code = [&](const std::string& crm_id, const std::string& code) {
-    s.exec("INSERT INTO `accounts_cstm` (id_c, " + cf + ") VALUES (?, ?) ON DUPLICATE KEY UPDATE " + cf +
-               " = VALUES(" + cf + ")",
-           {Param::str(crm_id), Param::str_or_null(code)});
+    if (s.exec("UPDATE `accounts_cstm` SET " + cf + " = ? WHERE id_c = ?",
+               {Param::str_or_null(code), Param::str(crm_id)}) > 0)
+      return;
+    s.exec("INSERT INTO `accounts_cstm` (id_c, " + cf + ") VALUES (?, ?)", {Param::str(crm_id), Param::str_or_null(code)});
   };
 
   // New index rows get their SuiteCRM ids.

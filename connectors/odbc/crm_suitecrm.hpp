@@ -75,6 +75,11 @@ class SuiteCrm {
   // Brings erpsync's index in step with SuiteCRM (see above), and reads SuiteCRM's users.
   void refresh(Session& s);
 
+  // Per batch (load_state): the owners of the snapshot's accounts as SuiteCRM has them now, so
+  // that a reassignment made in SuiteCRM during a long run is judged by rule 5 (and never
+  // overwritten by an update decided on the owner read at the run's start).
+  void read_current_owners(Session& s, core::StateSnapshot& st);
+
   // The rules' view of SuiteCRM (users as of the last refresh() or check()).
   std::shared_ptr<const core::CrmLimits> limits() const { return limits_; }
 

@@ -154,7 +154,10 @@ core::StateSnapshot OdbcStore::load_state_once(const core::BatchKeys& keys) {
   return guarded([&] {
     Session s(*conn_, *statements_);
     core::StateSnapshot st = read_snapshot(s, keys);
-    if (crm_) st.crm = crm_->limits();
+    if (crm_) {
+      crm_->read_current_owners(s, st);
+      st.crm = crm_->limits();
+    }
     absent_ = std::make_unique<KnownAbsent>(KnownAbsent::of(keys, st));
     return st;
   });
