@@ -15,6 +15,11 @@ using sql::chunks;
 using sql::kInChunk;
 using sql::marks;
 
+// erpsync's index names SuiteCRM's rows by crm_id (utf8mb4_bin, as every id of erpsync's); SuiteCRM's
+// ids are utf8mb3. A join from the index to SuiteCRM's primary key compares in SuiteCRM's charset,
+// or MariaDB converts the key column instead and scans the whole table for every row.
+const std::string kCrmId = "CONVERT(s.crm_id USING utf8mb3)";
+
 // SuiteCRM's names are written in backticks: TableNames leaves quoted text alone, so they are
 // never taken for erpsync's (prefixed) tables of the same name.
 std::string q(const std::string& ident) { return "`" + ident + "`"; }
@@ -274,15 +279,15 @@ void SuiteCrm::refresh(Session& s) {
   s.exec("UPDATE `accounts_cstm` c LEFT JOIN `accounts` a ON a.id = c.id_c SET " + cf + " = NULL WHERE NOT "
          "(a.deleted <=> 0) AND " + cf + " <> ''", {});
   // Rows deleted in SuiteCRM leave the index (their bindings dangle, as SPEC §5 says).
-  s.exec("DELETE s FROM accounts s LEFT JOIN `accounts` a ON a.id = s.crm_id AND a.deleted = 0 "
+  s.exec("DELETE s FROM accounts s LEFT JOIN `accounts` a ON a.id = " + kCrmId + " AND a.deleted = 0 "
          "WHERE s.crm_id IS NOT NULL AND a.id IS NULL", {});
-  s.exec("DELETE s FROM contacts s LEFT JOIN `contacts` c ON c.id = s.crm_id AND c.deleted = 0 "
+  s.exec("DELETE s FROM contacts s LEFT JOIN `contacts` c ON c.id = " + kCrmId + " AND c.deleted = 0 "
          "WHERE s.crm_id IS NOT NULL AND c.id IS NULL", {});
   // Codes first, in two phases (a swap made in SuiteCRM passes the index's unique key).
-  s.exec("UPDATE accounts s JOIN `accounts` a ON a.id = s.crm_id LEFT JOIN `accounts_cstm` c ON c.id_c = a.id "
+  s.exec("UPDATE accounts s JOIN `accounts` a ON a.id = " + kCrmId + " LEFT JOIN `accounts_cstm` c ON c.id_c = a.id "
          "SET s.external_code = NULL WHERE s.external_code IS NOT NULL AND NOT (CAST(s.external_code AS BINARY) <=> "
          "CAST(" + code + " AS BINARY))", {});
-  s.exec("UPDATE accounts s JOIN `accounts` a ON a.id = s.crm_id JOIN `accounts_cstm` c ON c.id_c = a.id "
+  s.exec("UPDATE accounts s JOIN `accounts` a ON a.id = " + kCrmId + " JOIN `accounts_cstm` c ON c.id_c = a.id "
          "SET s.external_code = " + code + " WHERE s.external_code IS NULL AND " + code + " IS NOT NULL", {});
   // Accounts typed in SuiteCRM join the index.
   s.exec("INSERT INTO accounts (crm_id, external_code, name, owner, relationship, active, created_at, updated_at) "
@@ -292,7 +297,7 @@ void SuiteCrm::refresh(Session& s) {
          {Param::ts(now), Param::ts(now)});
   // Owner, name and parent as SuiteCRM has them. A parent link the index holds as pending (no
   // parent yet) stays pending while SuiteCRM has none either.
-  s.exec("UPDATE accounts s JOIN `accounts` a ON a.id = s.crm_id LEFT JOIN `users` u ON u.id = a.assigned_user_id "
+  s.exec("UPDATE accounts s JOIN `accounts` a ON a.id = " + kCrmId + " LEFT JOIN `users` u ON u.id = a.assigned_user_id "
          "LEFT JOIN accounts p ON p.crm_id = a.parent_id "
          "SET s.owner = u.user_name, s.name = a.name, s.member_of_id = p.id "
          "WHERE NOT (CAST(s.owner AS BINARY) <=> CAST(u.user_name AS BINARY)) OR NOT (CAST(s.name AS BINARY) <=> "
@@ -305,7 +310,7 @@ void SuiteCrm::read_current_owners(Session& s, core::StateSnapshot& st) {
   for (const auto& chunk : chunks(ids, kInChunk)) {
     std::vector<Param> p;
     for (const auto& id : chunk) p.push_back(Param::i64(std::stoll(id)));
-    for (const auto& r : s.query("SELECT s.id, u.user_name FROM accounts s JOIN `accounts` a ON a.id = s.crm_id "
+    for (const auto& r : s.query("SELECT s.id, u.user_name FROM accounts s JOIN `accounts` a ON a.id = " + kCrmId + " "
                                  "LEFT JOIN `users` u ON u.id = a.assigned_user_id WHERE s.id IN (" +
                                      marks(chunk.size()) + ")",
                                  p))
