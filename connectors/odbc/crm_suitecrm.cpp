@@ -1,6 +1,8 @@
 #include "connectors/odbc/crm_suitecrm.hpp"
 
+#include <algorithm>
 #include <cstdio>
+#include <map>
 #include <random>
 #include <set>
 #include <stdexcept>
@@ -128,6 +130,100 @@ void set_primary_email(Session& s, const std::string& module, const std::string&
          "reply_to_address, date_created, date_modified, deleted) VALUES (?, ?, ?, ?, 1, 0, ?, ?, 0)",
          {Param::str(new_crm_id()), Param::str(address_id), Param::str(bean_id), Param::str(module), Param::ts(now),
           Param::ts(now)});
+}
+
+// One record's primary e-mail to set (set_primary_email's arguments), for set_primary_emails.
+struct EmailWrite {
+  std::string module, bean_id, email;
+  bool new_bean = false;  // inserted by this batch: it has no e-mail link yet
+};
+
+bool ascii(const std::string& v) {
+  for (unsigned char c : v)
+    if (c >= 0x80) return false;
+  return true;
+}
+
+std::string ascii_upper(std::string v) {
+  for (char& c : v)
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  return v;
+}
+
+// set_primary_email for many records with a few statements per chunk: the address rows of the
+// batch read at once (by email_address_caps), the missing ones inserted in bulk, the records'
+// primary links read at once (none for new records) and inserted in bulk. Addresses with
+// non-ASCII characters, whose upper-case form only the database knows, go one by one.
+void set_primary_emails(Session& s, const std::vector<EmailWrite>& writes, const std::string& now) {
+  std::vector<const EmailWrite*> bulk;
+  for (const auto& w : writes) {
+    if (ascii(w.email)) bulk.push_back(&w);
+    else set_primary_email(s, w.module, w.bean_id, w.email, now);
+  }
+  if (bulk.empty()) return;
+  std::map<std::string, std::string> address_of;  // caps → email_addresses.id
+  std::set<std::string> caps;
+  for (const auto* w : bulk)
+    if (!w->email.empty()) caps.insert(ascii_upper(w->email));
+  for (const auto& chunk : chunks(caps, kInChunk)) {
+    std::vector<Param> p;
+    for (const auto& c : chunk) p.push_back(Param::str(c));
+    for (const auto& r : s.query("SELECT email_address_caps, id FROM `email_addresses` WHERE deleted = 0 AND "
+                                 "email_address_caps IN (" + marks(chunk.size()) + ") ORDER BY date_created DESC, id DESC",
+                                 p))
+      address_of[ascii_upper(str(r[0]))] = str(r[1]);  // the oldest row wins (last assigned)
+  }
+  std::vector<std::vector<Param>> new_addresses;
+  for (const auto* w : bulk) {
+    if (w->email.empty()) continue;
+    const std::string c = ascii_upper(w->email);
+    if (address_of.count(c)) continue;
+    address_of[c] = new_crm_id();
+    new_addresses.push_back({Param::str(address_of[c]), Param::str(w->email), Param::str(c), Param::i64(0),
+                             Param::i64(0), Param::ts(now), Param::ts(now), Param::i64(0)});
+  }
+  s.insert("`email_addresses`",
+           {"id", "email_address", "email_address_caps", "invalid_email", "opt_out", "date_created", "date_modified",
+            "deleted"},
+           new_addresses, false);
+  // The primary links the records have (module → bean → (link id, address id)).
+  std::map<std::pair<std::string, std::string>, std::pair<std::string, std::string>> links;
+  std::map<std::string, std::set<std::string>> old_beans;
+  for (const auto* w : bulk)
+    if (!w->new_bean) old_beans[w->module].insert(w->bean_id);
+  for (const auto& [module, beans] : old_beans)
+    for (const auto& chunk : chunks(beans, kInChunk)) {
+      std::vector<Param> p = {Param::str(module)};
+      for (const auto& b : chunk) p.push_back(Param::str(b));
+      for (const auto& r : s.query("SELECT bean_id, id, email_address_id FROM `email_addr_bean_rel` WHERE bean_module = ? "
+                                   "AND primary_address = 1 AND deleted = 0 AND bean_id IN (" + marks(chunk.size()) +
+                                       ") ORDER BY date_created DESC, id DESC",
+                                   p))
+        links[{module, str(r[0])}] = {str(r[1]), str(r[2])};
+    }
+  std::vector<std::vector<Param>> new_links;
+  for (const auto* w : bulk) {
+    auto link = links.find({w->module, w->bean_id});
+    if (w->email.empty()) {
+      if (link != links.end())
+        s.exec("UPDATE `email_addr_bean_rel` SET deleted = 1, date_modified = ? WHERE bean_id = ? AND bean_module = ? "
+               "AND primary_address = 1 AND deleted = 0",
+               {Param::ts(now), Param::str(w->bean_id), Param::str(w->module)});
+      continue;
+    }
+    const std::string& address = address_of.at(ascii_upper(w->email));
+    if (link == links.end()) {
+      new_links.push_back({Param::str(new_crm_id()), Param::str(address), Param::str(w->bean_id), Param::str(w->module),
+                           Param::i64(1), Param::i64(0), Param::ts(now), Param::ts(now), Param::i64(0)});
+    } else if (link->second.second != address) {
+      s.exec("UPDATE `email_addr_bean_rel` SET email_address_id = ?, date_modified = ? WHERE id = ?",
+             {Param::str(address), Param::ts(now), Param::str(link->second.first)});
+    }
+  }
+  s.insert("`email_addr_bean_rel`",
+           {"id", "email_address_id", "bean_id", "bean_module", "primary_address", "reply_to_address", "date_created",
+            "date_modified", "deleted"},
+           new_links, false);
 }
 
 bool table_exists(Connection& c, const std::string& table) {
@@ -332,18 +428,26 @@ void SuiteCrm::project(Session& s, const core::WriteBatch& b) {
 
   // New index rows get their SuiteCRM ids.
   std::vector<std::pair<core::EntityId, std::string>> new_accounts, new_contacts;
-  if (!b.accounts.empty())
-    for (const auto& r : s.query("SELECT id FROM accounts WHERE crm_id IS NULL", {})) {
-      new_accounts.emplace_back(to_i64(r[0]), new_crm_id());
-      s.exec("UPDATE accounts SET crm_id = ? WHERE id = ?",
-             {Param::str(new_accounts.back().second), Param::i64(new_accounts.back().first)});
+  // One UPDATE per chunk: crm_id = CASE id WHEN ... END.
+  auto assign_ids = [&](const char* table, std::vector<std::pair<core::EntityId, std::string>>& out) {
+    for (const auto& r : s.query(std::string("SELECT id FROM ") + table + " WHERE crm_id IS NULL", {}))
+      out.emplace_back(to_i64(r[0]), new_crm_id());
+    for (std::size_t at = 0; at < out.size(); at += kInChunk) {
+      const std::size_t n = std::min(kInChunk, out.size() - at);
+      std::string cases;
+      std::vector<Param> p;
+      for (std::size_t i = at; i < at + n; ++i) {
+        cases += " WHEN ? THEN ?";
+        p.push_back(Param::i64(out[i].first));
+        p.push_back(Param::str(out[i].second));
+      }
+      for (std::size_t i = at; i < at + n; ++i) p.push_back(Param::i64(out[i].first));
+      s.exec(std::string("UPDATE ") + table + " SET crm_id = CASE id" + cases + " END WHERE id IN (" + marks(n) + ")", p);
     }
-  if (!b.contacts.empty())
-    for (const auto& r : s.query("SELECT id FROM contacts WHERE crm_id IS NULL", {})) {
-      new_contacts.emplace_back(to_i64(r[0]), new_crm_id());
-      s.exec("UPDATE contacts SET crm_id = ? WHERE id = ?",
-             {Param::str(new_contacts.back().second), Param::i64(new_contacts.back().first)});
-    }
+  };
+  if (!b.accounts.empty()) assign_ids("accounts", new_accounts);
+  if (!b.contacts.empty()) assign_ids("contacts", new_contacts);
+  std::vector<EmailWrite> emails;
 
   // The index rows the batch touched, as it left them.
   std::set<std::string> ids;
@@ -369,19 +473,24 @@ void SuiteCrm::project(Session& s, const core::WriteBatch& b) {
   // Code changes, phase 1: the old codes leave SuiteCRM (a swap passes the unique index).
   for (const auto& cc : b.code_changes) set_code(row(cc.account).crm_id, "");
 
+  std::vector<std::vector<Param>> account_rows, cstm_rows;
   for (const auto& [id, crm_id] : new_accounts) {
     const IndexedAccount& a = row(id);
-    s.exec("INSERT INTO `accounts` (id, name, date_entered, date_modified, modified_user_id, created_by, deleted, "
-           "assigned_user_id, account_type, phone_office, billing_address_street, billing_address_city, "
-           "billing_address_postalcode, billing_address_country, parent_id) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, "
-           "?, ?, ?, ?)",
-           {Param::str(crm_id), Param::str_or_null(a.name), Param::ts(now), Param::ts(now), Param::str(sync_user_id_),
-            Param::str(sync_user_id_), Param::str(user_id(a.owner)), Param::str(account_type(a.relationship, a.active)),
-            Param::str_or_null(a.phone), Param::str_or_null(a.street), Param::str_or_null(a.city),
-            Param::str_or_null(a.postcode), Param::str_or_null(a.country), Param::str_or_null(a.parent_crm_id)});
-    set_code(crm_id, a.code);
-    if (!a.email.empty()) set_primary_email(s, "Accounts", crm_id, a.email, now);
+    account_rows.push_back({Param::str(crm_id), Param::str_or_null(a.name), Param::ts(now), Param::ts(now),
+                            Param::str(sync_user_id_), Param::str(sync_user_id_), Param::i64(0),
+                            Param::str(user_id(a.owner)), Param::str(account_type(a.relationship, a.active)),
+                            Param::str_or_null(a.phone), Param::str_or_null(a.street), Param::str_or_null(a.city),
+                            Param::str_or_null(a.postcode), Param::str_or_null(a.country),
+                            Param::str_or_null(a.parent_crm_id)});
+    cstm_rows.push_back({Param::str(crm_id), Param::str_or_null(a.code)});
+    if (!a.email.empty()) emails.push_back({"Accounts", crm_id, a.email, true});
   }
+  s.insert("`accounts`",
+           {"id", "name", "date_entered", "date_modified", "modified_user_id", "created_by", "deleted",
+            "assigned_user_id", "account_type", "phone_office", "billing_address_street", "billing_address_city",
+            "billing_address_postalcode", "billing_address_country", "parent_id"},
+           account_rows, false);
+  s.insert("`accounts_cstm`", {"id_c", options_.code_field}, cstm_rows, false);
 
   for (const auto& cc : b.code_changes) set_code(row(cc.account).crm_id, cc.to);
 
@@ -407,9 +516,12 @@ void SuiteCrm::project(Session& s, const core::WriteBatch& b) {
       s.exec("UPDATE `accounts` SET " + sets + " WHERE id = ?", p);
     }
     if (w.set_code) set_code(a.crm_id, a.code);
-    if (w.set & core::bit(Field::email)) set_primary_email(s, "Accounts", a.crm_id, a.email, now);
+    if (w.set & core::bit(Field::email)) emails.push_back({"Accounts", a.crm_id, a.email, false});
   }
-  if (b.contacts.empty()) return;
+  if (b.contacts.empty()) {
+    set_primary_emails(s, emails, now);
+    return;
+  }
   // Contacts: SuiteCRM's contacts row, its link to the Account (accounts_contacts) and e-mail.
   std::set<std::string> cids;
   for (const auto& [id, crm] : new_contacts) cids.insert(std::to_string(id));
@@ -449,9 +561,10 @@ void SuiteCrm::project(Session& s, const core::WriteBatch& b) {
                "?, 0)",
                {Param::str(new_crm_id()), Param::str(crm_id), Param::str(account), Param::ts(now)});
       }
-      set_primary_email(s, "Contacts", crm_id, str(r[3]), now);
+      emails.push_back({"Contacts", crm_id, str(r[3]), fresh.count(crm_id) > 0});
     }
   }
+  set_primary_emails(s, emails, now);
 }
 
 }  // namespace erpsync::connectors::odbc

@@ -264,6 +264,33 @@ TEST_P(SuiteCrmTarget, CodeChangesAndSwapsReachSuiteCrm) {
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM accounts"), "3");
 }
 
+// An e-mail that changes re-points the record's primary link (the shared address row stays for
+// the others); an emptied one unlinks it.
+TEST_P(SuiteCrmTarget, EmailChangesRepointAndEmptiedEmailsUnlink) {
+  const std::string feed = R"(<E><C id="1" code="K-1"><N>Acme</N><R>alice</R><M>info@acme.example</M></C>
+    <C id="2" code="K-2"><N>Beta</N><R>alice</R><M>info@acme.example</M></C>
+    <C id="3" code="K-3"><N>Gamma</N><R>alice</R><M>x@gamma.example</M></C></E>)";
+  configure(feed);
+  ASSERT_EQ(erpsyncd({"--once"}).exit_code, 0);
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM email_addresses"), "2");
+  configure(R"(<E><C id="1" code="K-1"><N>Acme</N><R>alice</R><M>sales@acme.example</M></C>
+    <C id="2" code="K-2"><N>Beta</N><R>alice</R><M>info@acme.example</M></C>
+    <C id="3" code="K-3"><N>Gamma</N><R>alice</R><M></M></C></E>)");
+  ProcessResult run = erpsyncd({"--once"});
+  ASSERT_EQ(run.exit_code, 0) << run.all();
+  EXPECT_EQ(report_fields(run.all(), "erp")["updated"], "2") << run.all();
+  auto email_of = [&](const std::string& name) {
+    return scalar("SELECT COALESCE(MAX(e.email_address), '') FROM accounts a JOIN email_addr_bean_rel r ON r.bean_id = "
+                  "a.id AND r.bean_module = 'Accounts' AND r.deleted = 0 AND r.primary_address = 1 JOIN "
+                  "email_addresses e ON e.id = r.email_address_id WHERE a.name = '" + name + "'");
+  };
+  EXPECT_EQ(email_of("Acme"), "sales@acme.example");
+  EXPECT_EQ(email_of("Beta"), "info@acme.example");
+  EXPECT_EQ(email_of("Gamma"), "");
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM email_addr_bean_rel WHERE deleted = 0"), "2");
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM email_addresses"), "3");  // address rows are never deleted
+}
+
 // Magento customers keep working: their Contacts are SuiteCRM Contacts of the Account whose
 // code they carry (or of an Account of their own, owned by default_owner), their Customer and
 // order rows erpsync's own.
