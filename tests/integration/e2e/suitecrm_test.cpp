@@ -189,6 +189,24 @@ TEST_P(SuiteCrmTarget, AccountsContactsAndEmailsAreSuiteCrmRowsAndEveryRuleHolds
   EXPECT_EQ(account("a.id", "Nine"), "a0000000-0000-0000-0000-00000000000b");
 }
 
+// A dry run decides as the real run does and leaves SuiteCRM's tables as they were (the refresh
+// of erpsync's index included: it happens inside the dry run's transaction).
+TEST_P(SuiteCrmTarget, ADryRunChangesNothingInSuiteCrm) {
+  typed_in_suitecrm("a0000000-0000-0000-0000-00000000000a", "Gamma Typed", kSuiteAliceId, "");
+  configure(kFeed);
+  ASSERT_EQ(erpsyncd({"migrate"}).exit_code, 0);
+  const std::string before = suitecrm_checksum();
+  ProcessResult dry = erpsyncd({"--once", "--dry-run"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.all();
+  EXPECT_EQ(suitecrm_checksum(), before);
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM erpsync_accounts"), "0");
+  ProcessResult real = erpsyncd({"--once"});
+  ASSERT_EQ(real.exit_code, 0) << real.all();
+  auto d = report_fields(dry.all(), "erp"), r = report_fields(real.all(), "erp");
+  for (const char* k : {"fetched", "created", "adopted", "updated", "unchanged", "rejected"}) EXPECT_EQ(d[k], r[k]) << k;
+  EXPECT_NE(suitecrm_checksum(), before);
+}
+
 TEST_P(SuiteCrmTarget, AnAccountDeletedInSuiteCrmIsGoneAndItsCodeFreeForTheSource) {
   configure(R"(<E><C id="1" code="K-1"><N>Acme</N><R>alice</R></C></E>)");
   ASSERT_EQ(erpsyncd({"--once"}).exit_code, 0);
