@@ -728,6 +728,7 @@ class Loader final : public ErrorSink {
     if (sc.contains("account_type_map"))
       db.suitecrm.account_type_map = sc["account_type_map"].get<std::map<std::string, std::string>>();
     db.suitecrm.inactive = str(sc, "inactive", "database.suitecrm.inactive");
+    db.suitecrm.vat_field = str(sc, "vat_field", "database.suitecrm.vat_field");
     return db;
   }
 
@@ -781,11 +782,13 @@ class Loader final : public ErrorSink {
               "database.crm \"suitecrm\" needs suitecrm.sync_user: the user_name of the SuiteCRM user erpsync writes as "
               "(created_by, modified_user_id)");
     }
-    if (sc.contains("code_field") && sc["code_field"].is_string()) {
-      const auto& f = sc["code_field"].get_ref<const std::string&>();
+    for (const char* key : {"code_field", "vat_field"}) {
+      if (!sc.contains(key) || !sc[key].is_string()) continue;
+      const auto& f = sc[key].get_ref<const std::string&>();
+      if (f.empty() && std::string(key) == "vat_field") continue;  // none
       auto ident = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
       if (f.empty() || !std::all_of(f.begin(), f.end(), ident) || std::isdigit(static_cast<unsigned char>(f.front())))
-        error(at.child("suitecrm").child("code_field"),
+        error(at.child("suitecrm").child(key),
               "expected the name of an accounts_cstm column (letters, digits and '_', e.g. \"external_code_c\"), got " + q(f));
     }
     if (sc.contains("account_type_map") && sc["account_type_map"].is_object())

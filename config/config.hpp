@@ -69,6 +69,7 @@ struct SuiteCrmConfig {
   std::string sync_user;                       // users.user_name erpsync writes as
   std::map<std::string, std::string> account_type_map;  // relationship → account_type: overrides of the store's default map
   std::string inactive;                                 // account_type of inactive Accounts; "": none
+  std::string vat_field;                                // accounts_cstm column of the VAT number; "": none
   bool operator==(const SuiteCrmConfig&) const = default;
 };
 

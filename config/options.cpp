@@ -24,6 +24,7 @@ const OptionSpec kOptions[] = {
   {"database.suitecrm.sync_user", T::string, "", "user_name of the SuiteCRM user erpsync writes as (created_by, modified_user_id); required with database.crm \"suitecrm\"."},
   {"database.suitecrm.account_type_map", T::map, "", "relationship → accounts.account_type key; merged over the default map (customer→Customer, prospect→Prospect, partner→Partner, reseller→Reseller, distributor→Reseller, supplier→Other, other→Other)."},
   {"database.suitecrm.account_type_map.*", T::string, "", "An account_type_dom key (\"\" leaves the type blank)."},
+  {"database.suitecrm.vat_field", T::string, "\"\"", "The accounts_cstm column (a Studio custom field) that holds the VAT number; \"\": none (the vat stays in erpsync's index, and adopt_by vat finds only Accounts erpsync wrote)."},
   {"database.suitecrm.inactive", T::string, "\"\"", "The account_type key an inactive Account gets in SuiteCRM (e.g. \"Inactive\", a key added to account_type_dom in Studio); \"\": SuiteCRM shows no difference (erpsync keeps the flag in its own index)."},
   {"database.migrate", T::string, "\"auto\"", "auto: apply pending migrations; check: refuse to start on one; off: a DBA applies them.", false, false, "auto|check|off"},
 

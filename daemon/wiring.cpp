@@ -28,6 +28,7 @@ odbc::SuiteCrmOptions suitecrm_options(const config::DatabaseConfig& db) {
   o.sync_user = db.suitecrm.sync_user;
   o.account_type_map = db.suitecrm.account_type_map;
   o.inactive = db.suitecrm.inactive;
+  o.vat_field = db.suitecrm.vat_field;
   return o;
 }
 

@@ -56,7 +56,7 @@ const char* account_column(Field f) {
 // One row of erpsync's account index, read back after the batch wrote it.
 struct IndexedAccount {
   core::EntityId id = 0;
-  std::string crm_id, code, name, owner, relationship, email, phone, street, city, postcode, country, parent_crm_id;
+  std::string crm_id, code, name, owner, relationship, email, phone, street, city, postcode, country, parent_crm_id, vat;
   bool active = true;
   const std::string& value(Field f) const {
     switch (f) {
@@ -72,7 +72,7 @@ struct IndexedAccount {
 
 constexpr const char* kIndexedAccount =
     "SELECT s.id, s.crm_id, s.external_code, s.name, s.owner, s.relationship, s.active, s.email, s.phone, s.street, "
-    "s.city, s.postcode, s.country, p.crm_id FROM accounts s LEFT JOIN accounts p ON p.id = s.member_of_id WHERE ";
+    "s.city, s.postcode, s.country, p.crm_id, s.vat FROM accounts s LEFT JOIN accounts p ON p.id = s.member_of_id WHERE ";
 
 IndexedAccount indexed_account(const Row& r) {
   IndexedAccount a;
@@ -90,6 +90,7 @@ IndexedAccount indexed_account(const Row& r) {
   a.postcode = str(r[11]);
   a.country = str(r[12]);
   a.parent_crm_id = str(r[13]);
+  a.vat = str(r[14]);
   return a;
 }
 
@@ -258,14 +259,19 @@ SuiteCrm::SuiteCrm(SuiteCrmOptions options, TableNames tables)
   limits_ = base_limits_;
 }
 
-std::string SuiteCrm::index_sql() const {
+std::vector<std::string> SuiteCrm::index_statements() const {
   const std::string cf = q(options_.code_field);
+  return {"UPDATE `accounts_cstm` c LEFT JOIN `accounts` a ON a.id = c.id_c SET c." + cf +
+              " = NULL WHERE NOT (a.deleted <=> 0) AND c." + cf + " <> ''",
+          "ALTER TABLE `accounts_cstm` ADD COLUMN " + q(code_key_column()) +
+              " VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin AS (NULLIF(TRIM(" + cf +
+              "), '')) PERSISTENT, ADD UNIQUE INDEX " + q(code_key_index()) + " (" + q(code_key_column()) + ")"};
+}
+
+std::string SuiteCrm::index_sql() const {
+  const auto st = index_statements();
   return "-- database.crm \"suitecrm\": the External Code is unique among live Accounts, compared exactly (SPEC §5)\n"
-         "UPDATE `accounts_cstm` c LEFT JOIN `accounts` a ON a.id = c.id_c SET c." + cf + " = NULL\n"
-         "  WHERE NOT (a.deleted <=> 0) AND c." + cf + " <> '';  -- a deleted Account holds no code\n"
-         "ALTER TABLE `accounts_cstm` ADD COLUMN " + q(code_key_column()) +
-         " VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin\n  AS (NULLIF(TRIM(" + cf +
-         "), '')) PERSISTENT,\n  ADD UNIQUE INDEX " + q(code_key_index()) + " (" + q(code_key_column()) + ");\n";
+         "-- a deleted Account holds no code:\n" + st[0] + ";\n" + st[1] + ";\n";
 }
 
 std::string SuiteCrm::duplicates_message(Connection& c) const {
@@ -292,6 +298,9 @@ void SuiteCrm::check(Connection& c, MigrateMode mode) {
     throw SchemaError("database.suitecrm.code_field: accounts_cstm has no column `" + options_.code_field +
                       "`; add the custom field to Accounts in SuiteCRM's Studio (a TextField of 64 characters, "
                       "see docs/crm-suitecrm.md)");
+  if (!options_.vat_field.empty() && !column_exists(c, "accounts_cstm", options_.vat_field))
+    throw SchemaError("database.suitecrm.vat_field: accounts_cstm has no column `" + options_.vat_field +
+                      "`; add the custom field to Accounts in SuiteCRM's Studio, or leave vat_field out");
   read_lengths(c);
   StatementCache cache(c);
   Session s(c, cache);
@@ -313,12 +322,9 @@ void SuiteCrm::check(Connection& c, MigrateMode mode) {
 
 void SuiteCrm::create_index(Connection& c, MigrateMode mode) {
   if (mode != MigrateMode::auto_apply || column_exists(c, "accounts_cstm", code_key_column())) return;
-  const std::string cf = q(options_.code_field);
-  c.exec("UPDATE `accounts_cstm` c LEFT JOIN `accounts` a ON a.id = c.id_c SET c." + cf +
-         " = NULL WHERE NOT (a.deleted <=> 0) AND c." + cf + " <> ''");
-  c.exec_direct("ALTER TABLE `accounts_cstm` ADD COLUMN " + q(code_key_column()) +
-                " VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin AS (NULLIF(TRIM(" + cf +
-                "), '')) PERSISTENT, ADD UNIQUE INDEX " + q(code_key_index()) + " (" + q(code_key_column()) + ")");
+  const auto st = index_statements();
+  c.exec(st[0]);
+  c.exec_direct(st[1]);
 }
 
 void SuiteCrm::read_lengths(Connection& c) {
@@ -334,6 +340,7 @@ void SuiteCrm::read_lengths(Connection& c) {
     at(f) = len("accounts", account_column(f));
   at(Field::external_code) = at(Field::member_of) = len("accounts_cstm", options_.code_field);
   at(Field::email) = len("email_addresses", "email_address");
+  if (!options_.vat_field.empty()) at(Field::vat) = len("accounts_cstm", options_.vat_field);
   auto& k = base_limits_->contact_max;
   k[static_cast<std::size_t>(core::ContactField::first_name)] = len("contacts", "first_name");
   k[static_cast<std::size_t>(core::ContactField::last_name)] = len("contacts", "last_name");
@@ -391,6 +398,12 @@ void SuiteCrm::refresh(Session& s) {
          "LEFT JOIN `accounts_cstm` c ON c.id_c = a.id LEFT JOIN `users` u ON u.id = a.assigned_user_id "
          "LEFT JOIN accounts s ON s.crm_id = a.id WHERE a.deleted = 0 AND s.id IS NULL",
          {Param::ts(now), Param::ts(now)});
+  // The VAT number, where a custom field holds it (rule 9 adopts by it).
+  if (!options_.vat_field.empty()) {
+    const std::string vat = "NULLIF(TRIM(c." + q(options_.vat_field) + "), '')";
+    s.exec("UPDATE accounts s JOIN `accounts` a ON a.id = " + kCrmId + " LEFT JOIN `accounts_cstm` c ON c.id_c = a.id "
+           "SET s.vat = " + vat + " WHERE NOT (CAST(s.vat AS BINARY) <=> CAST(" + vat + " AS BINARY))", {});
+  }
   // Owner, name and parent as SuiteCRM has them. A parent link the index holds as pending (no
   // parent yet) stays pending while SuiteCRM has none either.
   s.exec("UPDATE accounts s JOIN `accounts` a ON a.id = " + kCrmId + " LEFT JOIN `users` u ON u.id = a.assigned_user_id "
@@ -416,15 +429,16 @@ void SuiteCrm::read_current_owners(Session& s, core::StateSnapshot& st) {
 
 void SuiteCrm::project(Session& s, const core::WriteBatch& b) {
   const std::string now = utc_timestamp_now();
-  const std::string cf = q(options_.code_field);
   // Not INSERT ... ON DUPLICATE KEY UPDATE: a clash on the code's unique index would then
   // update the other Account's row instead of failing. (MariaDB counts matched rows: OPTION=2.)
-  auto set_code = [&](const std::string& crm_id, const std::string& code) {
-    if (s.exec("UPDATE `accounts_cstm` SET " + cf + " = ? WHERE id_c = ?",
-               {Param::str_or_null(code), Param::str(crm_id)}) > 0)
+  auto set_cstm = [&](const std::string& crm_id, const std::string& column, const std::string& value) {
+    if (s.exec("UPDATE `accounts_cstm` SET " + q(column) + " = ? WHERE id_c = ?",
+               {Param::str_or_null(value), Param::str(crm_id)}) > 0)
       return;
-    s.exec("INSERT INTO `accounts_cstm` (id_c, " + cf + ") VALUES (?, ?)", {Param::str(crm_id), Param::str_or_null(code)});
+    s.exec("INSERT INTO `accounts_cstm` (id_c, " + q(column) + ") VALUES (?, ?)",
+           {Param::str(crm_id), Param::str_or_null(value)});
   };
+  auto set_code = [&](const std::string& crm_id, const std::string& code) { set_cstm(crm_id, options_.code_field, code); };
 
   // New index rows get their SuiteCRM ids.
   std::vector<std::pair<core::EntityId, std::string>> new_accounts, new_contacts;
@@ -483,6 +497,7 @@ void SuiteCrm::project(Session& s, const core::WriteBatch& b) {
                             Param::str_or_null(a.postcode), Param::str_or_null(a.country),
                             Param::str_or_null(a.parent_crm_id)});
     cstm_rows.push_back({Param::str(crm_id), Param::str_or_null(a.code)});
+    if (!options_.vat_field.empty()) cstm_rows.back().push_back(Param::str_or_null(a.vat));
     if (!a.email.empty()) emails.push_back({"Accounts", crm_id, a.email, true});
   }
   s.insert("`accounts`",
@@ -490,7 +505,9 @@ void SuiteCrm::project(Session& s, const core::WriteBatch& b) {
             "assigned_user_id", "account_type", "phone_office", "billing_address_street", "billing_address_city",
             "billing_address_postalcode", "billing_address_country", "parent_id"},
            account_rows, false);
-  s.insert("`accounts_cstm`", {"id_c", options_.code_field}, cstm_rows, false);
+  std::vector<std::string> cstm_cols = {"id_c", q(options_.code_field)};
+  if (!options_.vat_field.empty()) cstm_cols.push_back(q(options_.vat_field));
+  s.insert("`accounts_cstm`", cstm_cols, cstm_rows, false);
 
   for (const auto& cc : b.code_changes) set_code(row(cc.account).crm_id, cc.to);
 
@@ -516,6 +533,7 @@ void SuiteCrm::project(Session& s, const core::WriteBatch& b) {
       s.exec("UPDATE `accounts` SET " + sets + " WHERE id = ?", p);
     }
     if (w.set_code) set_code(a.crm_id, a.code);
+    if (!options_.vat_field.empty() && (w.set & core::bit(Field::vat))) set_cstm(a.crm_id, options_.vat_field, a.vat);
     if (w.set & core::bit(Field::email)) emails.push_back({"Accounts", a.crm_id, a.email, false});
   }
   if (b.contacts.empty()) {

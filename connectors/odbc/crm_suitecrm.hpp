@@ -46,6 +46,7 @@ struct SuiteCrmOptions {
   std::string sync_user;                       // users.user_name erpsync writes as
   std::map<std::string, std::string> account_type_map;  // overrides of default_account_type_map()
   std::string inactive;  // account_type of inactive Accounts; "": SuiteCRM shows no difference
+  std::string vat_field;  // accounts_cstm column of the VAT number; "": SuiteCRM keeps none
 };
 
 // relationship → accounts.account_type (account_type_dom keys): customer→Customer,
@@ -91,6 +92,8 @@ class SuiteCrm {
   void read_lengths(Connection& c);
   std::string user_id(const std::string& login) const;  // throws when none
   std::string account_type(const std::string& relationship, bool active) const;
+  // Clearing the codes of deleted Accounts, then the generated column and its unique index.
+  std::vector<std::string> index_statements() const;
   std::string code_key_column() const { return tables_("code_key"); }
   std::string code_key_index() const { return tables_("code_key_ix"); }
   std::string duplicates_message(Connection& c) const;

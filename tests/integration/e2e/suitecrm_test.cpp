@@ -282,6 +282,35 @@ TEST_P(SuiteCrmTarget, CodeChangesAndSwapsReachSuiteCrm) {
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM accounts"), "3");
 }
 
+// Rule 9 by VAT where a SuiteCRM custom field holds it (database.suitecrm.vat_field): an Account
+// typed in SuiteCRM with that VAT number and no code is adopted; the VAT of erpsync's Accounts
+// goes to that field.
+TEST_P(SuiteCrmTarget, AdoptionByVatReadsTheVatCustomField) {
+  query("ALTER TABLE accounts_cstm ADD COLUMN vat_c varchar(32) DEFAULT NULL");
+  query("INSERT INTO fields_meta_data (id, name, vname, custom_module, type, len, deleted) VALUES "
+        "('Accountsvat_c', 'vat_c', 'LBL_VAT', 'Accounts', 'varchar', 32, 0)");
+  typed_in_suitecrm("a0000000-0000-0000-0000-0000000000f1", "Fabrikam Typed", kSuiteAliceId, "");
+  query("UPDATE accounts_cstm SET vat_c = 'GB123' WHERE id_c = 'a0000000-0000-0000-0000-0000000000f1'");
+  configure(R"(<E><C id="1" code="K-1"><N>Fabrikam Ltd</N><R>alice</R><V>GB123</V></C>
+    <C id="2" code="K-2"><N>Other</N><R>alice</R><V>FR9</V></C></E>)",
+            R"({ "sync_user": "erpsync", "vat_field": "vat_c" })");
+  std::string cfg;
+  {
+    std::ifstream in(config_path_);
+    cfg.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  cfg.replace(cfg.find(R"("city": "City")"), 14, R"("city": "City", "vat": "V")");
+  cfg.replace(cfg.find(R"("adopt_by": ["name"])"), 20, R"("adopt_by": ["vat"])");
+  config_path_ = write_file("erpsync.json", cfg, false);
+  ProcessResult run = erpsyncd({"--once"});
+  ASSERT_EQ(run.exit_code, 0) << run.all();
+  auto r = report_fields(run.all(), "erp");
+  EXPECT_EQ(r["adopted"], "1") << run.all();
+  EXPECT_EQ(r["created"], "1") << run.all();
+  EXPECT_EQ(account("c.external_code_c", "Fabrikam Typed"), "K-1");
+  EXPECT_EQ(account("c.vat_c", "Other"), "FR9");
+}
+
 // An e-mail that changes re-points the record's primary link (the shared address row stays for
 // the others); an emptied one unlinks it.
 TEST_P(SuiteCrmTarget, EmailChangesRepointAndEmptiedEmailsUnlink) {

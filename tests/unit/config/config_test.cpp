@@ -382,13 +382,14 @@ TEST(ConfigDatabase, SuiteCrmAsTheCrmNeedsAPrefixAndASyncUserAndChecksItsMaps) {
   TempDir dir;
   auto r = load_config(dir.write("c.json", R"({ "database": { "connection": "x", "table_prefix": "erpsync_",
     "crm": "suitecrm", "suitecrm": { "sync_user": "erpsync", "code_field": "erp_code_c",
-    "account_type_map": { "supplier": "Integrator" }, "inactive": "Inactive" } }, "connectors": [] })"));
+    "account_type_map": { "supplier": "Integrator" }, "inactive": "Inactive", "vat_field": "vat_c" } }, "connectors": [] })"));
   ASSERT_TRUE(r.ok()) << all_errors(r);
   EXPECT_EQ(r.config->database.crm, CrmTarget::suitecrm);
   EXPECT_EQ(r.config->database.suitecrm.sync_user, "erpsync");
   EXPECT_EQ(r.config->database.suitecrm.code_field, "erp_code_c");
   EXPECT_EQ(r.config->database.suitecrm.account_type_map.at("supplier"), "Integrator");
   EXPECT_EQ(r.config->database.suitecrm.inactive, "Inactive");
+  EXPECT_EQ(r.config->database.suitecrm.vat_field, "vat_c");
 
   auto defaults = load_config(dir.write("d.json", R"({ "database": { "connection": "x" }, "connectors": [] })"));
   ASSERT_TRUE(defaults.ok()) << all_errors(defaults);
