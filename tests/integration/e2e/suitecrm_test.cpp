@@ -148,6 +148,14 @@ TEST_P(SuiteCrmTarget, AccountsContactsAndEmailsAreSuiteCrmRowsAndEveryRuleHolds
                    "r.bean_module = 'Contacts' JOIN email_addresses e ON e.id = r.email_address_id WHERE c.last_name = 'Doe'"),
             "jane@acme.example");
 
+  // The admin commands read erpsync's own tables beside SuiteCRM's.
+  ProcessResult report = erpsyncd({"report", "--last", "1"});
+  EXPECT_EQ(report.exit_code, 0) << report.all();
+  EXPECT_NE(report.out.find("erp"), std::string::npos) << report.out;
+  ProcessResult rejections = erpsyncd({"rejections", "list"});
+  EXPECT_EQ(rejections.exit_code, 0) << rejections.all();
+  EXPECT_NE(rejections.out.find("unknown_owner"), std::string::npos) << rejections.out;
+
   // The External Code is unique in the database: a SuiteCRM user typing a duplicate is refused,
   // compared exactly after trimming; an empty code is no code.
   EXPECT_THROW(query("INSERT INTO accounts_cstm (id_c, external_code_c) VALUES ('dup-1', 'K-1')"), std::runtime_error);
