@@ -551,17 +551,19 @@ void SuiteCrm::project(Session& s, const core::WriteBatch& b) {
     std::vector<Param> p;
     for (const auto& id : chunk) p.push_back(Param::i64(std::stoll(id)));
     for (const auto& r :
-         s.query("SELECT c.crm_id, c.first_name, c.last_name, c.email, c.phone, a.crm_id, a.owner FROM contacts c "
-                 "JOIN accounts a ON a.id = c.account_id WHERE c.id IN (" + marks(chunk.size()) + ")",
+         s.query("SELECT c.crm_id, c.first_name, c.last_name, c.email, c.phone, a.crm_id, sa.assigned_user_id FROM "
+                 "contacts c JOIN accounts a ON a.id = c.account_id LEFT JOIN `accounts` sa ON sa.id = "
+                 "CONVERT(a.crm_id USING utf8mb3) WHERE c.id IN (" + marks(chunk.size()) + ")",
                  p)) {
-      const std::string crm_id = str(r[0]), account = str(r[5]);
-      const std::string owner = user_id(str(r[6]));
+      // A Contact is assigned like its Account is in SuiteCRM (whoever that is: a Magento customer
+      // attaches to an Account whatever its owner, rule 11).
+      const std::string crm_id = str(r[0]), account = str(r[5]), owner = str(r[6]);
       if (fresh.count(crm_id)) {
         s.exec("INSERT INTO `contacts` (id, first_name, last_name, phone_work, date_entered, date_modified, "
                "modified_user_id, created_by, deleted, assigned_user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
                {Param::str(crm_id), Param::str_or_null(str(r[1])), Param::str_or_null(str(r[2])),
                 Param::str_or_null(str(r[4])), Param::ts(now), Param::ts(now), Param::str(sync_user_id_),
-                Param::str(sync_user_id_), Param::str(owner)});
+                Param::str(sync_user_id_), Param::str_or_null(owner)});
       } else {
         s.exec("UPDATE `contacts` SET first_name = ?, last_name = ?, phone_work = ?, date_modified = ?, "
                "modified_user_id = ? WHERE id = ?",

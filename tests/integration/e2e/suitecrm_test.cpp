@@ -363,6 +363,9 @@ TEST_P(SuiteCrmTarget, MagentoCustomersAreSuiteCrmContactsAndTheirOrdersErpsyncs
   };
   shop.put_customer(customer(1001, "K-1"));
   shop.put_customer(customer(1003, ""));
+  shop.put_customer(customer(1004, "K-70"));  // an Account typed in SuiteCRM, owned by carol (inactive now)
+  typed_in_suitecrm("a0000000-0000-0000-0000-000000000070", "Carol Old Account", "7c1e58a2-0d1b-7a53-11f0-5e2b00000004",
+                    "K-70");
   shop.put_order({{"entity_id", 3001}, {"increment_id", "000003001"}, {"customer_email", "c1001@example.com"},
                   {"customer_is_guest", 0}, {"customer_id", 1001}, {"grand_total", "#num:12.5"},
                   {"order_currency_code", "EUR"}, {"status", "pending"}, {"state", "new"},
@@ -393,7 +396,12 @@ TEST_P(SuiteCrmTarget, MagentoCustomersAreSuiteCrmContactsAndTheirOrdersErpsyncs
   EXPECT_EQ(scalar("SELECT a.assigned_user_id FROM accounts a JOIN accounts_contacts ac ON ac.account_id = a.id "
                    "JOIN contacts c ON c.id = ac.contact_id WHERE c.last_name = 'No1003'"),
             kSuiteBobId);
-  EXPECT_EQ(scalar("SELECT COUNT(*) FROM erpsync_customers WHERE kind = 'magento'"), "2");
+  EXPECT_EQ(scalar("SELECT assigned_user_id FROM contacts WHERE last_name = 'No1004'"),
+            "7c1e58a2-0d1b-7a53-11f0-5e2b00000004");  // rule 11: attached whatever the Account's owner
+  EXPECT_EQ(scalar("SELECT ac.account_id FROM accounts_contacts ac JOIN contacts c ON c.id = ac.contact_id WHERE "
+                   "c.last_name = 'No1004'"),
+            "a0000000-0000-0000-0000-000000000070");
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM erpsync_customers WHERE kind = 'magento'"), "3");
   EXPECT_EQ(scalar("SELECT grand_total FROM erpsync_orders WHERE remote_id = '3001'"), "12.5000");
   EXPECT_EQ(scalar("SELECT COUNT(*) FROM erpsync_orders o JOIN erpsync_accounts s ON s.id = o.account_id WHERE "
                    "s.crm_id = '" + acme + "'"),
