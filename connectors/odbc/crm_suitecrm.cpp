@@ -478,18 +478,20 @@ void SuiteCrm::project(Session& s, const core::WriteBatch& b) {
       rows.emplace(a.id, std::move(a));
     }
   }
-  auto row = [&](core::EntityId id) -> const IndexedAccount& {
+  // The index row of `id`; nullptr when it is gone (another process's refresh removed an Account
+  // deleted in SuiteCRM meanwhile: its update then touches nothing, as on erpsync's own schema).
+  auto row = [&](core::EntityId id) -> const IndexedAccount* {
     auto it = rows.find(id);
-    if (it == rows.end()) throw std::logic_error("account " + std::to_string(id) + " vanished from erpsync's index");
-    return it->second;
+    return it == rows.end() ? nullptr : &it->second;
   };
 
   // Code changes, phase 1: the old codes leave SuiteCRM (a swap passes the unique index).
-  for (const auto& cc : b.code_changes) set_code(row(cc.account).crm_id, "");
+  for (const auto& cc : b.code_changes)
+    if (const auto* a = row(cc.account)) set_code(a->crm_id, "");
 
   std::vector<std::vector<Param>> account_rows, cstm_rows;
   for (const auto& [id, crm_id] : new_accounts) {
-    const IndexedAccount& a = row(id);
+    const IndexedAccount& a = *row(id);  // inserted by this transaction
     account_rows.push_back({Param::str(crm_id), Param::str_or_null(a.name), Param::ts(now), Param::ts(now),
                             Param::str(sync_user_id_), Param::str(sync_user_id_), Param::i64(0),
                             Param::str(user_id(a.owner)), Param::str(account_type(a.relationship, a.active)),
@@ -509,11 +511,12 @@ void SuiteCrm::project(Session& s, const core::WriteBatch& b) {
   if (!options_.vat_field.empty()) cstm_cols.push_back(q(options_.vat_field));
   s.insert("`accounts_cstm`", cstm_cols, cstm_rows, false);
 
-  for (const auto& cc : b.code_changes) set_code(row(cc.account).crm_id, cc.to);
+  for (const auto& cc : b.code_changes)
+    if (const auto* a = row(cc.account)) set_code(a->crm_id, cc.to);
 
   for (const auto& w : b.accounts) {
-    if (w.ref <= 0) continue;
-    const IndexedAccount& a = row(w.ref);
+    if (w.ref <= 0 || !row(w.ref)) continue;
+    const IndexedAccount& a = *row(w.ref);
     std::string sets;
     std::vector<Param> p;
     auto add = [&](const std::string& col, Param v) {
