@@ -563,9 +563,10 @@ class TimedStore final : public core::Store, public core::QuietReads {
   std::optional<core::StateSnapshot> load_quiet_state(const core::BatchKeys& k) override {
     return timed(load_s, [&] { return s_.quiet_reads()->load_quiet_state(k); });
   }
-  void prefetch_quiet_stream(const std::string& c, const std::string& st, const std::function<bool()>& give_up) override {
+  void prefetch_quiet_stream(const std::string& c, const std::string& st, std::size_t budget,
+                             const std::function<bool()>& give_up) override {
     const double before = load_s;
-    timed(load_s, [&] { s_.quiet_reads()->prefetch_quiet_stream(c, st, give_up); return 0; });
+    timed(load_s, [&] { s_.quiet_reads()->prefetch_quiet_stream(c, st, budget, give_up); return 0; });
     prefetch_s += load_s - before;
   }
   core::QuietReads* quiet_reads() override { return s_.quiet_reads() ? this : nullptr; }
@@ -589,7 +590,7 @@ class TimedStore final : public core::Store, public core::QuietReads {
     return timed(other_s, [&] { return s_.replayable_rejections(c, st); });
   }
   std::int64_t mark_missing(const std::string& c, const std::string& st,
-                            const std::unordered_set<std::string>& seen) override {
+                            const core::KeySet& seen) override {
     return timed(other_s, [&] { return s_.mark_missing(c, st, seen); });
   }
 

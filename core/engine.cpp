@@ -44,6 +44,17 @@ void StreamTraits<IncomingAccount>::keep_replayed(WriteBatch& batch) {
   batch.decisions = std::move(decisions);
 }
 
+void count_as_before_unchanged(WriteBatch& batch) {
+  for (Decision& d : batch.decisions) {
+    if (!d.as_before || (d.outcome != Outcome::rejected && d.outcome != Outcome::parked)) continue;
+    if (d.outcome == Outcome::rejected) --batch.counters.rejected;
+    else --batch.counters.parked;
+    ++batch.counters.unchanged;
+    d.message = "unchanged, still " + std::string(to_string(d.outcome)) + ": " + d.message;
+    d.outcome = Outcome::unchanged;
+  }
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -96,8 +107,12 @@ class Batcher {
  public:
   using Input = typename Traits::Input;
 
-  Batcher(const MatchPolicy& policy, Store& store, const RunOptions& options, SyncEvents& events)
-      : policy_(policy), store_(store), quiet_reads_(store.quiet_reads()), options_(options), events_(events) {}
+  // `incremental`: the records come from a source read from a cursor (not a snapshot), whose
+  // records that end as before count `unchanged` (count_as_before_unchanged).
+  Batcher(const MatchPolicy& policy, Store& store, const RunOptions& options, SyncEvents& events,
+          bool incremental = false)
+      : policy_(policy), store_(store), quiet_reads_(store.quiet_reads()), options_(options), events_(events),
+        incremental_(incremental) {}
 
   // Decides and applies `records` with `cursor` (may be empty); returns the committed batch's
   // counters (see decide_and_commit). A replayed batch keeps only what Traits::keep_replayed keeps.
@@ -106,6 +121,7 @@ class Batcher {
       WriteBatch batch = decide(rs);
       batch.connector = policy_.connector;
       if (replayed) Traits::keep_replayed(batch);
+      else if (incremental_) count_as_before_unchanged(batch);
       return batch;
     };
     return decide_and_commit(records, cursor, store_, events_, options_.max_redecides, decide_batch);
@@ -165,6 +181,7 @@ class Batcher {
   QuietReads* quiet_reads_;  // nullptr: the store offers no quiet shortcut
   const RunOptions& options_;
   SyncEvents& events_;
+  const bool incremental_;
   QuietAttempts quiet_;
   bool last_batch_quiet_ = false;
   std::size_t batches_ = 0;
@@ -254,7 +271,7 @@ void check_snapshot_size(const SourceStart& start, const CursorState& cursor, co
 // the cursor once everything is committed (a crash before this point re-reads the file, and
 // every record is then unchanged).
 void finish_snapshot(const MatchPolicy& policy, Store& store, const RunOptions& options, SyncEvents& events,
-                     const std::unordered_set<std::string>& seen, const std::string& cursor, const SourceStart& start,
+                     const KeySet& seen, const std::string& cursor, const SourceStart& start,
                      Counters& counters) {
   counters.missing = store.mark_missing(policy.connector, policy.stream, seen);
   WriteBatch done;
@@ -319,9 +336,14 @@ SyncReport run_stream(const MatchPolicy& policy, Source<Record>& source, Store& 
     // opens on this thread gets the prefetch after the run's first quiet batch instead (below).
     QuietReads* const quiet = Traits::kQuietReads ? store.quiet_reads() : nullptr;
     bool prefetched = false;
+    // What the quiet prefetch may hold beside a document: twice the document (SPEC §11 bounds a
+    // document's run at 32 MB + 3x its size; the document itself and the remote ids take the rest).
+    const std::optional<std::size_t> document_bytes = source.document_bytes_hint();
+    const std::size_t prefetch_budget =
+        document_bytes ? 2 * *document_bytes : std::numeric_limits<std::size_t>::max();
     const SourceStart start = source.begin_while(cursor, [&](const std::function<bool()>& opening_gave_nothing) {
       if (!quiet || !snapshot || cursor.snapshot_size.value_or(0) <= 0) return;
-      quiet->prefetch_quiet_stream(policy.connector, policy.stream,
+      quiet->prefetch_quiet_stream(policy.connector, policy.stream, prefetch_budget,
                                   [&] { return opening_gave_nothing() || events.stop_requested(); });
       prefetched = true;
     });
@@ -329,8 +351,8 @@ SyncReport run_stream(const MatchPolicy& policy, Source<Record>& source, Store& 
       report.source_unchanged = true;
     } else {
       if (snapshot) check_snapshot_size(start, cursor, options.snapshot);
-      Batcher<Traits> batcher(policy, store, options, events);
-      std::unordered_set<std::string> seen;  // snapshot: every remote id the document holds
+      Batcher<Traits> batcher(policy, store, options, events, /*incremental=*/!snapshot);
+      KeySet seen;  // snapshot: every remote id the document holds
       std::string last_cursor = cursor.cursor;
       std::int64_t handed = 0;  // records decided so far
       while (auto page = source.next_page()) {
@@ -354,7 +376,8 @@ SyncReport run_stream(const MatchPolicy& policy, Source<Record>& source, Store& 
           if constexpr (Traits::kQuietReads) {
             if (quiet && !prefetched && snapshot && batcher.last_batch_quiet() &&
                 quiet_prefetch_pays(start.snapshot_size, handed, options.batch_size)) {
-              quiet->prefetch_quiet_stream(policy.connector, policy.stream, [&] { return events.stop_requested(); });
+              quiet->prefetch_quiet_stream(policy.connector, policy.stream, prefetch_budget,
+                                          [&] { return events.stop_requested(); });
               prefetched = true;
             }
           }

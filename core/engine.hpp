@@ -36,6 +36,14 @@ struct RunOptions {
   std::chrono::seconds park_ttl{std::chrono::hours(24 * 7)};  // rule 10 (kinds that park)
 };
 
+// SPEC §4 "re-read rows are unchanged": in a batch of an incremental (cursor-read) stream, each
+// decision the rules marked Decision::as_before (rejected again as before, parked again as
+// before) is counted `unchanged` instead of `rejected`/`parked` and its outcome becomes
+// `unchanged` (reason kept, message prefixed "unchanged, still rejected: "). Every fetched record
+// keeps exactly one outcome. The engine applies it to source batches of every non-snapshot
+// stream (Odoo, Magento, HTTP feeds with a cursor); snapshots keep SPEC Appendix A's counting.
+void count_as_before_unchanged(WriteBatch& batch);
+
 // Runs one stream once; policy.stream must equal source.stream(). Never throws for source or
 // database failures: the report carries the outcome (RunStatus, the error's kind and message,
 // Retry-After), `failed` counts the records of the batch that could not be committed, and the

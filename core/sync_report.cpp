@@ -37,6 +37,21 @@ std::string quote_if_needed(const std::string& v) {
   return plain ? v : quote(v);
 }
 
+std::string quote_shown_if_needed(const std::string& v) {
+  bool plain = !v.empty();
+  for (char c : v)
+    if (c == ' ' || c == '"' || c == '=' || static_cast<unsigned char>(c) < 0x20) plain = false;
+  if (plain) return v;
+  std::string out = "\"";
+  std::size_t from = 0;
+  for (std::size_t q = v.find('"'); q != std::string::npos; from = q + 1, q = v.find('"', from)) {
+    append_escaped(out, std::string_view(v).substr(from, q - from));
+    out += "\\\"";
+  }
+  append_escaped(out, std::string_view(v).substr(from));
+  return out + "\"";
+}
+
 std::vector<std::pair<std::string, std::string>> SyncReport::to_fields() const {
   const Counters& c = counters;
   std::vector<std::pair<std::string, std::string>> f = {

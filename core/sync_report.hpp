@@ -46,5 +46,9 @@ struct SyncReport {
 
 // Quotes a value for a key=value line when it is empty or holds spaces, quotes or '='.
 std::string quote_if_needed(const std::string& v);
+// The same for a value already in its shown form (value_check.hpp: fit_column(), shown(), whose
+// backslashes are its escapes): control characters and quotes escaped, backslashes kept, so that
+// a log line shows a rejection row's values as the row stores them, not escaped twice.
+std::string quote_shown_if_needed(const std::string& v);
 
 }  // namespace erpsync::core

@@ -50,7 +50,11 @@ struct AccountWrite {
 
 // Rule 8: an existing account's code changes. Applied in two phases so that swaps succeed:
 // (1) every `from` code of the batch is set to NULL, (2) every account gets its `to` code.
-// Phase 1 runs before account inserts, phase 2 after them.
+// Phase 1 runs before account inserts, phase 2 after them. In phase 2 the account's children
+// (member_of_id = account) get member_of_code := `to` as well, on every store and target, so
+// that member_of_code always names the parent's current code (SPEC §4.2) whatever connector
+// changed it — a from-scratch sync writes the same. (An AccountWrite of the batch that sets a
+// child's link is applied after this and wins.)
 struct CodeChange {
   Ref account = 0;  // always an existing account (> 0)
   std::string from, to;
@@ -114,6 +118,13 @@ struct Decision {
   Outcome outcome{};
   std::optional<RejectReason> reason;  // when rejected, or the warning reason when written with a warning
   std::string message;                  // human-readable why (names both owners, the candidates ...)
+  // Set by the rules: the record ended exactly as the store already holds it — rejected again
+  // for a reason it has open with the same payload, or parked again with the same payload and
+  // the same wait. The engine counts such a record of an incremental stream `unchanged` (a
+  // re-read of the cursor overlap is no new rejection or parking, SPEC §4 "re-read rows are
+  // unchanged"), turning `outcome` into `unchanged` (the reason stays); a snapshot's records
+  // keep their outcome (SPEC Appendix A: rejected again, counted); a replay counts nothing.
+  bool as_before = false;
 };
 
 // --- Commerce streams (SPEC §4.1 Magento orders, §3 rule 10 parking) ---

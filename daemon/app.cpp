@@ -131,6 +131,7 @@ int once(const config::Config& cfg, const CommandLine& cl) {
       continue;
     }
     ConnectorRunner runner(cfg, conn);
+    bool gave_up = false;  // a stream of this connector failed transiently after all its retries
     for (const StreamPlan& stream : streams_of(conn)) {
       RunLog events(logger(conn.name), conn.name, stream.name, cl.dry_run);
       core::SyncReport report = runner.run(stream, *store, events);
@@ -138,16 +139,21 @@ int once(const config::Config& cfg, const CommandLine& cl) {
       // transient failure (a lost database connection, a 503) is retried after its backoff,
       // each attempt from the cursor the database holds. A dry run is one transaction and
       // cannot resume: it is not retried.
-      for (int attempt = 1; !cl.dry_run && attempt <= kOnceRetries && next_step(report) == NextStep::retry;
-           ++attempt) {
+      const int retries = once_retries_for_next_stream(gave_up);
+      if (!cl.dry_run && retries == 0 && next_step(report) == NextStep::retry)
+        logger(conn.name)->warn("connector={} stream={} failed transiently; not retried, as an earlier stream of the "
+                                "connector used up its retries",
+                                conn.name, stream.name);
+      for (int attempt = 1; !cl.dry_run && attempt <= retries && next_step(report) == NextStep::retry; ++attempt) {
         log_report(*logger(conn.name), report);
         const auto delay = backoff(attempt, std::chrono::duration_cast<std::chrono::milliseconds>(conn.poll_interval),
                                    report.retry_after_s, rng);
         logger(conn.name)->warn("connector={} stream={} failed transiently; retry {} of {} in {} ms", conn.name,
-                                stream.name, attempt, kOnceRetries, delay.count());
+                                stream.name, attempt, retries, delay.count());
         std::this_thread::sleep_for(delay);
         report = runner.run(stream, *store, events);
       }
+      gave_up = gave_up || next_step(report) == NextStep::retry;
       log_report(*logger(conn.name), report);
       if (cl.dry_run) print_dry_run_lists(conn.name, stream.name, events);
       failed = failed || !report.ok();

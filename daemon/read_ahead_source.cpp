@@ -66,4 +66,9 @@ std::optional<core::SourcePage> ReadAheadSource::next_page() {
   return page;
 }
 
+std::optional<std::size_t> ReadAheadSource::document_bytes_hint() {
+  settle();
+  return inner_->document_bytes_hint();
+}
+
 }  // namespace erpsync::daemon

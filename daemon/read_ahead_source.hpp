@@ -49,6 +49,7 @@ class ReadAheadSource final : public core::AccountSource {
   core::SourceStart begin(const core::CursorState& cursor) override;
   core::SourceStart begin_while(const core::CursorState& cursor, const Meanwhile& meanwhile) override;
   std::optional<core::SourcePage> next_page() override;
+  std::optional<std::size_t> document_bytes_hint() override;  // the inner source's, once settled
 
  private:
   void settle();  // waits for and discards the page in flight

@@ -28,7 +28,7 @@ std::vector<core::StoredRejection> RedactingStore::replayable_rejections(const s
 }
 
 std::int64_t RedactingStore::mark_missing(const std::string& connector, const std::string& stream,
-                                          const std::unordered_set<std::string>& seen) {
+                                          const core::KeySet& seen) {
   return inner_.mark_missing(connector, stream, seen);
 }
 

@@ -26,7 +26,7 @@ class RedactingStore final : public core::Store {
   std::vector<core::StoredRejection> replayable_rejections(const std::string& connector,
                                                            const std::string& stream) override;
   std::int64_t mark_missing(const std::string& connector, const std::string& stream,
-                            const std::unordered_set<std::string>& seen) override;
+                            const core::KeySet& seen) override;
   core::CommerceState load_commerce_state(const core::CommerceKeys& keys) override;
   std::vector<core::StoredParked> parked_records(const std::string& connector, const std::string& stream,
                                                  std::chrono::seconds park_ttl) override;

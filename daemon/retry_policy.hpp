@@ -11,7 +11,11 @@
 //   lease_lost not retried: another process syncs the connector now (the service stands by).
 //
 // `--once` gives each stream its own budget of kOnceRetries retries of transient failures: a
-// stream that used its budget up does not take the next stream's.
+// stream that used its budget up does not take the next stream's. Once a stream of a connector
+// has used its whole budget and still failed transiently, the remote is down rather than
+// blinking: the connector's later streams get one attempt each, no retries
+// (once_retries_for_next_stream), so a frozen server bounds a `--once` run to about one stream's
+// retries plus one request per later stream (docs/odoo.md adds it up).
 //
 // Thread-safety: stateless functions; the caller owns the random generator.
 
@@ -40,5 +44,11 @@ std::chrono::milliseconds backoff(int failures, std::chrono::milliseconds poll_i
 
 // Retries of transient failures `--once` allows each stream.
 inline constexpr int kOnceRetries = 3;
+
+// The retries `--once` allows a connector's next stream: kOnceRetries, or 0 once an earlier
+// stream of the connector ended in a transient failure after all its retries.
+inline int once_retries_for_next_stream(bool an_earlier_stream_gave_up) {
+  return an_earlier_stream_gave_up ? 0 : kOnceRetries;
+}
 
 }  // namespace erpsync::daemon

@@ -6,7 +6,7 @@
 
 namespace erpsync::daemon {
 
-using core::quote_if_needed;
+using core::quote_shown_if_needed;
 
 RunLog::RunLog(std::shared_ptr<spdlog::logger> log, std::string connector, std::string stream,
                bool keep_decisions)
@@ -17,8 +17,9 @@ void RunLog::on_rejection(const core::RejectionWrite& r) {
   const bool warning_only = r.reason == core::RejectReason::member_of_cycle;
   log_->warn("{} connector={} stream={} remote_id={} code={} reason={} existing_owner={} incoming_owner={} message={}",
              warning_only ? "refused-link" : "rejected", connector_, r.stream.empty() ? stream_ : r.stream,
-             quote_if_needed(r.remote_id), quote_if_needed(r.external_code), core::to_string(r.reason),
-             quote_if_needed(r.existing_owner), quote_if_needed(r.incoming_owner), quote_if_needed(r.message));
+             quote_shown_if_needed(r.remote_id), quote_shown_if_needed(r.external_code), core::to_string(r.reason),
+             quote_shown_if_needed(r.existing_owner), quote_shown_if_needed(r.incoming_owner),
+             quote_shown_if_needed(r.message));
 }
 
 void RunLog::on_decision(const core::Decision& d) {

@@ -320,4 +320,12 @@ std::optional<core::SourcePage> FeedSource::next_http_page() {
   return page;
 }
 
+std::optional<std::size_t> FeedSource::document_bytes_hint() {
+  if (http_ || !reader_) return std::nullopt;
+  std::optional<std::size_t> bytes = reader_->size_hint();
+  if (bytes && contacts_reader_)
+    if (const std::optional<std::size_t> contacts = contacts_reader_->size_hint()) *bytes += *contacts;
+  return bytes;
+}
+
 }  // namespace erpsync::connectors::feed

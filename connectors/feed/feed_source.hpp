@@ -92,6 +92,7 @@ class FeedSource final : public core::AccountSource {
   bool is_snapshot() const override { return !cursor_configured_; }
   core::SourceStart begin(const core::CursorState& cursor) override;
   std::optional<core::SourcePage> next_page() override;
+  std::optional<std::size_t> document_bytes_hint() override;
 
   // The URL of the first request begin() prepared (for tests and debug logs).
   const std::string& first_url() const { return first_url_; }

@@ -1,5 +1,7 @@
 #include "connectors/feed/reader.hpp"
 
+#include <filesystem>
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -171,6 +173,13 @@ FetchedDocument FileReader::read() {
                       what_ + ": " + path_ + " grew larger than max_size " + std::to_string(max_size_) + " while read");
   }
   return doc;
+}
+
+std::optional<std::size_t> FileReader::size_hint() const {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path_, ec);
+  if (ec) return std::nullopt;
+  return static_cast<std::size_t>(size);
 }
 
 }  // namespace erpsync::connectors::feed

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace erpsync::connectors::feed {
@@ -40,6 +41,8 @@ class DocumentReader {
   // Readers without URLs (files) refuse with a permanent error.
   virtual FetchedDocument read(const std::string& url);
   virtual const std::string& location() const = 0;
+  // The document's size in bytes before it is read, where the reader can tell (a file).
+  virtual std::optional<std::size_t> size_hint() const { return std::nullopt; }
 };
 
 // A file:// source. Reads the file once its mtime is at least `stable_for` old, waiting
@@ -59,6 +62,7 @@ class FileReader final : public DocumentReader {
   FetchedDocument read() override;
   using DocumentReader::read;
   const std::string& location() const override { return path_; }
+  std::optional<std::size_t> size_hint() const override;
 
  private:
   std::string path_;

@@ -128,9 +128,13 @@ class BatchWriter {
   }
 
   void code_changes_phase2() {
-    for (const auto& cc : b_.code_changes)
+    for (const auto& cc : b_.code_changes) {
       s_.exec("UPDATE accounts SET external_code = ?, updated_at = ? WHERE id = ?",
               {Param::str_or_null(cc.to), Param::ts(now_), Param::i64(cc.account)});
+      // Linked children name the parent's current code (CodeChange).
+      s_.exec("UPDATE accounts SET member_of_code = ?, updated_at = ? WHERE member_of_id = ?",
+              {Param::str_or_null(cc.to), Param::ts(now_), Param::i64(cc.account)});
+    }
   }
 
   void insert_accounts() {

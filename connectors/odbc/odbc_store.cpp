@@ -181,11 +181,11 @@ std::optional<core::StateSnapshot> OdbcStore::load_quiet_state(const core::Batch
 }
 
 void OdbcStore::prefetch_quiet_stream(const std::string& connector, const std::string& stream,
-                                      const std::function<bool()>& give_up) {
+                                      std::size_t memory_budget, const std::function<bool()>& give_up) {
   if (!options_.quiet_shortcut) return;
   ensure_connected();
   quiet_stream_.reset();
-  quiet_stream_ = guarded([&] { return QuietStream::read(*conn_, connector, stream, give_up); });
+  quiet_stream_ = guarded([&] { return QuietStream::read(*conn_, connector, stream, memory_budget, give_up); });
 }
 
 void OdbcStore::apply(const core::WriteBatch& batch) {

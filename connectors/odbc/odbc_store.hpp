@@ -90,7 +90,7 @@ class OdbcStore final : public core::Store, public core::QuietReads {
   // Reads the stream with QuietStream (keyset pages of its bindings and of all accounts) and
   // answers load_quiet_state and mark_missing from it until apply writes, mark_missing runs,
   // or a run begins or finishes.
-  void prefetch_quiet_stream(const std::string& connector, const std::string& stream,
+  void prefetch_quiet_stream(const std::string& connector, const std::string& stream, std::size_t memory_budget,
                              const std::function<bool()>& give_up) override;
   void apply(const core::WriteBatch& batch) override;
   std::int64_t begin_run(const std::string& connector, const std::string& stream,
@@ -102,7 +102,7 @@ class OdbcStore final : public core::Store, public core::QuietReads {
   // Besides the core contract: bindings of the snapshot that were missing get missing_since
   // cleared (they came back).
   std::int64_t mark_missing(const std::string& connector, const std::string& stream,
-                            const std::unordered_set<std::string>& seen) override;
+                            const core::KeySet& seen) override;
   void end_dry_run() override;
   // Magento orders and parked records (SQL in commerce_sql.cpp).
   core::CommerceState load_commerce_state(const core::CommerceKeys& keys) override;

@@ -69,7 +69,8 @@ void each_row(Statement& st, const std::string& sql, const std::vector<Param>& p
 }  // namespace
 
 std::unique_ptr<QuietStream> QuietStream::read(Connection& conn, const std::string& connector,
-                                               const std::string& stream, const std::function<bool()>& give_up) {
+                                               const std::string& stream, std::size_t memory_budget,
+                                               const std::function<bool()>& give_up) {
   auto given_up = [&] { return give_up && give_up(); };
   const std::vector<Param> key = {Param::str(connector), Param::str(stream)};
   Statement st(conn), page(conn);
@@ -80,6 +81,8 @@ std::unique_ptr<QuietStream> QuietStream::read(Connection& conn, const std::stri
     if (r[0] && r[1]) id_span = to_i64(r[1]) - to_i64(r[0]) + 1;
   });
   if (bound == 0 || id_span > kMaxAccountsPerBinding * bound) return nullptr;
+  const auto entries_bytes = static_cast<double>(bound) * sizeof(BoundEntry) + static_cast<double>(id_span) * sizeof(AccountEntry);
+  if (entries_bytes > static_cast<double>(memory_budget)) return nullptr;
 
   auto qs = std::make_unique<QuietStream>();
   qs->connector_ = connector;
@@ -210,8 +213,8 @@ bool QuietStream::fill(const core::BatchKeys& keys, core::StateSnapshot& st, int
 }
 
 void QuietStream::Missing::count(const std::string& remote_id, bool was_missing,
-                                 const std::unordered_set<std::string>& seen) {
-  if (!seen.count(remote_id)) {
+                                 const core::KeySet& seen) {
+  if (!seen.contains(remote_id)) {
     ++missing;
     if (!was_missing) to_mark.push_back(remote_id);
   } else if (was_missing) {
@@ -219,7 +222,7 @@ void QuietStream::Missing::count(const std::string& remote_id, bool was_missing,
   }
 }
 
-QuietStream::Missing QuietStream::missing(const std::unordered_set<std::string>& seen) const {
+QuietStream::Missing QuietStream::missing(const core::KeySet& seen) const {
   Missing m;
   for (const auto& [rid, b] : bindings_) m.count(rid, b.missing, seen);
   return m;

@@ -19,11 +19,11 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "connectors/odbc/odbc.hpp"
+#include "core/key_set.hpp"
 #include "core/state.hpp"
 
 namespace erpsync::connectors::odbc {
@@ -77,10 +77,11 @@ class QuietStream {
   // Reads the stream: its bindings and all accounts in pages of kPageRows, then the records
   // with an open rejection and the accounts a child waits for (one statement each). nullptr
   // when the database holds more than kMaxAccountsPerBinding accounts per binding of the
-  // stream (by the span of account ids), or none, and when `give_up` (if set) returns true
-  // before a page. Throws OdbcError.
+  // stream (by the span of account ids), or none, when its entries would take more than
+  // `memory_budget` bytes, and when `give_up` (if set) returns true before a page. Throws
+  // OdbcError.
   static std::unique_ptr<QuietStream> read(Connection& conn, const std::string& connector, const std::string& stream,
-                                           const std::function<bool()>& give_up);
+                                           std::size_t memory_budget, const std::function<bool()>& give_up);
 
   bool serves(const std::string& connector, const std::string& stream) const {
     return connector == connector_ && stream == stream_;
@@ -99,9 +100,9 @@ class QuietStream {
     std::vector<std::string> to_mark, to_clear;
     std::int64_t missing = 0;
     // Counts one binding of the stream (missing_since set or not) against `seen`.
-    void count(const std::string& remote_id, bool was_missing, const std::unordered_set<std::string>& seen);
+    void count(const std::string& remote_id, bool was_missing, const core::KeySet& seen);
   };
-  Missing missing(const std::unordered_set<std::string>& seen) const;
+  Missing missing(const core::KeySet& seen) const;
 
  private:
   // Compact entries: a 1M-record snapshot's run holds 1M of each.

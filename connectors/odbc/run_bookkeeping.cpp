@@ -9,6 +9,10 @@
 
 namespace erpsync::connectors::odbc {
 
+namespace {
+constexpr int kMissingPageRows = 10000;
+}  // namespace
+
 core::CursorState OdbcStore::load_cursor(const std::string& connector, const std::string& stream) {
   ensure_connected();
   return guarded([&] {
@@ -112,19 +116,36 @@ std::vector<core::StoredRejection> OdbcStore::replayable_rejections(const std::s
 }
 
 std::int64_t OdbcStore::mark_missing(const std::string& connector, const std::string& stream,
-                                     const std::unordered_set<std::string>& seen) {
+                                     const core::KeySet& seen) {
   ensure_connected();
   QuietStream::Missing m;
   if (quiet_stream_ && quiet_stream_->serves(connector, stream)) {
     // The prefetched bindings, as they still are: nothing was written since (apply drops it).
     m = quiet_stream_->missing(seen);
   } else {
+    // In pages by the primary key: a driver may hold a whole result in memory (the SQLite
+    // driver does), and a snapshot can bind millions of records (SPEC §11's memory bound).
     guarded([&] {
       Statement st(*conn_);
-      st.execute("SELECT remote_id, missing_since FROM bindings WHERE connector = ? AND stream = ?",
-                 {Param::str(connector), Param::str(stream)});
-      Row r;
-      while (st.fetch_into(r)) m.count(str(r[0]), r[1].has_value(), seen);
+      auto page_sql = [](const char* after_op) {
+        return std::string("SELECT remote_id, missing_since FROM bindings WHERE connector = ? AND stream = ? "
+                           "AND remote_id ") + after_op + " ? ORDER BY remote_id LIMIT " +
+               std::to_string(kMissingPageRows);  // a literal: some drivers quote a bound one
+      };
+      const std::string first_page = page_sql(">="), next_page = page_sql(">");
+      std::string after;
+      bool first = true;  // the first page includes "", a real id for some ERPs
+      for (int rows = kMissingPageRows; rows == kMissingPageRows; first = false) {
+        st.execute(first ? first_page : next_page,
+                   {Param::str(connector), Param::str(stream), Param::str(after)});
+        rows = 0;
+        Row r;
+        while (st.fetch_into(r)) {
+          ++rows;
+          after = str(r[0]);
+          m.count(after, r[1].has_value(), seen);
+        }
+      }
     });
   }
   quiet_stream_.reset();

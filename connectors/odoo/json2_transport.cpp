@@ -147,7 +147,7 @@ Value Json2Transport::call(const std::string& model, const std::string& method, 
 
   // Transport failures throw HttpError (classified, redacted). A status is classified here so
   // that the message says what Odoo said, not its traceback.
-  const http::Response response = client_->send(request);
+  const http::Response response = send_naming(*client_, request, /*checked=*/false, describe(), label);
   const std::string where = describe() + ": " + label + " (" + response.description + ")";
   if (!http::is_success(response.status)) {
     const http::HttpError generic = http::status_error(response, redactor);
@@ -184,23 +184,38 @@ Value Json2Transport::call(const std::string& model, const std::string& method, 
 }
 
 std::int64_t Json2Transport::authenticate() {
-  // res.users.search returns ids only: the lightest call that needs a valid key.
+  // The key alone decides whose rights every call has: ask Odoo whose it is
+  // (res.users.context_get carries the caller's uid) ...
+  const Value context = call("res.users", "context_get", {});
+  const Value* uid = context.type() == Value::Type::structure ? context.find("uid") : nullptr;
+  if (uid == nullptr || uid->type() != Value::Type::integer) {
+    throw core::SyncError(Kind::permanent, describe() + ": res.users.context_get returned " +
+                                               context.debug_string().substr(0, 200) + ", expected a context with a uid");
+  }
+  // ... and refuse a key of anyone but `user`: a run with another user's rights would read
+  // what that user sees (an administrator: every company's partners).
   const Value ids = call("res.users", "search",
                          {{"domain", Value::array({Value::array({"login", "=", settings_.user})})}, {"limit", 1}});
   if (ids.type() != Value::Type::array) {
     throw core::SyncError(Kind::permanent, describe() + ": res.users.search returned " +
                                                std::string(type_name(ids.type())) + ", expected an array of ids");
   }
+  if (!ids.as_array().empty() && ids.as_array().front() == *uid) return uid->as_int();
+  std::string owner = "user id " + std::to_string(uid->as_int());
+  try {
+    const auto logins = read_user_logins({uid->as_int()});
+    if (const auto it = logins.find(uid->as_int()); it != logins.end()) owner = "user '" + it->second + "'";
+  } catch (const core::SyncError&) {
+    // The id alone names the owner well enough.
+  }
   if (ids.as_array().empty()) {
-    throw core::SyncError(Kind::auth, describe() + ": Odoo accepted the API key but has no active user with login '" +
-                                          settings_.user + "': check `user`");
+    throw core::SyncError(Kind::auth, describe() + ": Odoo has no active user with login '" + settings_.user +
+                                          "' (the API key belongs to " + owner + "): check `user`");
   }
-  const Value& id = ids.as_array().front();
-  if (id.type() != Value::Type::integer) {
-    throw core::SyncError(Kind::permanent, describe() + ": res.users.search returned " + id.debug_string() +
-                                               ", expected an integer id");
-  }
-  return id.as_int();
+  throw core::SyncError(Kind::auth, describe() + ": the API key belongs to " + owner + ", not to `user` '" +
+                                        settings_.user + "'; refused so that the sync never reads with another "
+                                        "user's rights: make the key as '" + settings_.user +
+                                        "' (or set `user` to the key's owner)");
 }
 
 std::vector<Value> Json2Transport::search_read(const SearchRead& q) {

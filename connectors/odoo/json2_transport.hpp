@@ -21,16 +21,20 @@
 //
 // Errors (every call throws core::SyncError, already classified, secrets redacted):
 //   transport failures, timeouts, 408, 429, 5xx → transient (from the HTTP layer; Retry-After kept)
-//   401 → auth: "Odoo refused the API key"; 403 → auth: access refused to the key's user
+//   401 → auth: "Odoo refused the API key"; 403 → auth: access refused to the key's user;
+//   a key of another user than `user` → auth (authenticate(), below)
 //   other 4xx → permanent;  a 2xx body that is not JSON, too large or too deep → permanent,
 //   naming the request (method and redacted URL).
 // Odoo's error object is summarised to one line ("ValueError: Invalid field 'x' on model
 // 'res.partner'"), never its traceback. The API key is sent only in the Authorization header
 // and never appears in a message.
 //
-// There is no login in JSON-2 (every request carries the key); authenticate() checks the key by
-// looking up the configured user's id (res.users search on `login`), so a run with a revoked
-// key fails before it reads any partner, and a `user` Odoo does not know is an auth error.
+// There is no login in JSON-2 (every request carries the key, and the key alone decides whose
+// rights a call has). authenticate() asks Odoo whose key it is (res.users/context_get: the
+// caller's uid) and looks up the configured `user`'s id (res.users/search on `login`): a key of
+// any other user is refused (SyncError{auth} naming the key's owner and `user`), so a sync
+// configured as a restricted user never reads with an administrator's rights. A revoked key
+// fails there before any partner is read.
 //
 // Thread-safety: one caller at a time (a connector's runs never overlap).
 

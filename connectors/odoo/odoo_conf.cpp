@@ -32,6 +32,8 @@ const config::OptionSpec kOptions[] = {
   {"connectors[odoo].streams[]", T::string, "", "A stream.", false, false, "companies|contacts"},
   {"connectors[odoo].timeout", T::duration, "\"60s\"", "Per-request timeout."},
   {"connectors[odoo].max_response_size", T::integer, "268435456", "Largest response body in bytes.", false, false, {}, 1024, INT64_MAX},
+  {"connectors[odoo].individuals", T::boolean, "false", "Persons without a parent company (B2C customers) become Accounts (their ref the External Code), their own contacts their Contacts; false: neither is read."},
+  {"connectors[odoo].name_split", T::string, "\"last_space\"", "How a contact's one name splits: last_space (last word is the last name), first_space (first word is the family name: Chinese, Japanese, Korean, Hungarian), none (all of it is the last name).", false, false, "last_space|first_space|none"},
   {"connectors[odoo].tls", T::object, "{}", "TLS settings."},
   {"connectors[odoo].tls.verify", T::boolean, "true", "Verify the server certificate."},
   {"connectors[odoo].tls.ca_file", T::string, "", "CA bundle (PEM) instead of the system's."},
@@ -65,6 +67,11 @@ class OdooType final : public config::ConnectorType {
     o.timeout = read_.duration(v, "timeout", "timeout");
     o.max_response_size = read_.get(v, "max_response_size", "max_response_size").get<std::int64_t>();
     o.tls = read_.tls(v);
+    o.individuals = read_.get(v, "individuals", "individuals").get<bool>();
+    const std::string split = read_.str(v, "name_split", "name_split");
+    o.name_split = split == "first_space" ? OdooConfig::NameSplit::first_space
+                   : split == "none"      ? OdooConfig::NameSplit::none
+                                          : OdooConfig::NameSplit::last_space;
     return out;
   }
 

@@ -26,6 +26,12 @@ struct OdooConfig final : config::ConnectorSettings {
   config::Duration timeout = std::chrono::seconds(60);
   std::int64_t max_response_size = std::int64_t{256} << 20;
   config::TlsConfig tls;
+  // SPEC §4.2: persons without a parent (B2C customers) as Accounts of their own, their
+  // children of type contact as their Contacts; false: neither is read.
+  bool individuals = false;
+  // How a contact's one Odoo `name` becomes first and last name (split_person_name).
+  enum class NameSplit { last_space, first_space, none };
+  NameSplit name_split = NameSplit::last_space;
 
   // Those of "companies" (core::StreamKind::companies) and "contacts" (contacts) that
   // stream_names lists, companies first.

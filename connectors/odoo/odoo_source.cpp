@@ -207,8 +207,31 @@ OdooSourceOptions source_options(const config::ConnectorConfig& connector) {
   o.connector = connector.name;
   o.cursor_overlap = connector.cursor_overlap;
   o.start_date = connector.start_date;
-  if (const auto* odoo = connector.settings_as<OdooConfig>()) o.page_size = odoo->page_size;
+  if (const auto* odoo = connector.settings_as<OdooConfig>()) {
+    o.page_size = odoo->page_size;
+    o.individuals = odoo->individuals;
+    o.name_split = odoo->name_split;
+  }
   return o;
+}
+
+Value::Array companies_filter(bool individuals) {
+  if (!individuals) return {Value::array({"is_company", "=", true})};
+  return {"|", Value::array({"is_company", "=", true}), "&", "&", Value::array({"parent_id", "=", false}),
+          Value::array({"type", "=", "contact"}), Value::array({"partner_share", "=", true})};
+}
+
+Value::Array contacts_filter(bool individuals) {
+  Value::Array f{Value::array({"is_company", "=", false}), Value::array({"type", "=", "contact"})};
+  if (!individuals) {
+    f.push_back(Value::array({"parent_id.is_company", "=", true}));
+    return f;
+  }
+  f.push_back(Value::array({"parent_id", "!=", false}));
+  f.push_back("|");
+  f.push_back(Value::array({"parent_id.is_company", "=", true}));
+  f.push_back(Value::array({"parent_id.parent_id", "=", false}));
+  return f;
 }
 
 // ---- PartnerPager ------------------------------------------------------------------------------
@@ -307,7 +330,7 @@ std::optional<PartnerPager::Page> PartnerPager::next() {
 OdooCompaniesSource::OdooCompaniesSource(OdooSourceOptions options, std::unique_ptr<OdooTransport> transport)
     : options_(std::move(options)),
       transport_(std::move(transport)),
-      pager_(options_, *transport_, Value::Array{Value::array({"is_company", "=", true})},
+      pager_(options_, *transport_, companies_filter(options_.individuals),
              {"id", "name", "ref", "parent_id", "user_id", "email", "phone", "vat", "street", "city", "zip",
               "country_id", "active", "write_date"}) {
   if (options_.page_size < 1) options_.page_size = 1;
@@ -472,8 +495,7 @@ core::IncomingAccount OdooCompaniesSource::map_row(const Value& row) {
 OdooContactsSource::OdooContactsSource(OdooSourceOptions options, std::unique_ptr<OdooTransport> transport)
     : options_(std::move(options)),
       transport_(std::move(transport)),
-      pager_(options_, *transport_,
-             Value::Array{Value::array({"is_company", "=", false}), Value::array({"parent_id", "!=", false})},
+      pager_(options_, *transport_, contacts_filter(options_.individuals),
              {"id", "name", "parent_id", "email", "phone", "active", "write_date"}) {}
 
 std::unique_ptr<OdooContactsSource> OdooContactsSource::create(const config::ConnectorConfig& connector) {
@@ -491,15 +513,24 @@ std::optional<core::Page<core::IncomingContactRecord>> OdooContactsSource::next_
   if (!page) return std::nullopt;
   core::Page<core::IncomingContactRecord> out;
   out.records.reserve(page->rows.size());
-  for (const Value& r : page->rows) out.records.push_back(map_contact_row(r));
+  for (const Value& r : page->rows) out.records.push_back(map_contact_row(r, options_.name_split));
   out.cursor_after = std::move(page->cursor_after);
   return out;
 }
 
-std::pair<std::string, std::string> split_person_name(std::string_view name) {
+std::pair<std::string, std::string> split_person_name(std::string_view name, OdooConfig::NameSplit how) {
   auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; };
   while (!name.empty() && space(name.front())) name.remove_prefix(1);
   while (!name.empty() && space(name.back())) name.remove_suffix(1);
+  if (how == OdooConfig::NameSplit::none) return {std::string(), std::string(name)};
+  if (how == OdooConfig::NameSplit::first_space) {
+    std::size_t family_end = 0;
+    while (family_end < name.size() && !space(name[family_end])) ++family_end;
+    if (family_end == name.size()) return {std::string(), std::string(name)};
+    std::size_t given_start = family_end;
+    while (given_start < name.size() && space(name[given_start])) ++given_start;
+    return {std::string(name.substr(given_start)), std::string(name.substr(0, family_end))};
+  }
   std::size_t last_start = name.size();
   while (last_start > 0 && !space(name[last_start - 1])) --last_start;
   if (last_start == 0) return {std::string(), std::string(name)};
@@ -508,7 +539,7 @@ std::pair<std::string, std::string> split_person_name(std::string_view name) {
   return {std::string(name.substr(0, first_end)), std::string(name.substr(last_start))};
 }
 
-core::IncomingContactRecord map_contact_row(const Value& row) {
+core::IncomingContactRecord map_contact_row(const Value& row, OdooConfig::NameSplit how) {
   core::IncomingContactRecord c;
   const std::int64_t id = row.find("id")->as_int();
   c.remote_id = std::to_string(id);
@@ -522,7 +553,7 @@ core::IncomingContactRecord map_contact_row(const Value& row) {
                        ", expected a string or false");
     return std::string();
   };
-  std::tie(c.first_name, c.last_name) = split_person_name(text("name"));
+  std::tie(c.first_name, c.last_name) = split_person_name(text("name"), how);
   c.email = text("email");
   c.phone = text("phone");
 

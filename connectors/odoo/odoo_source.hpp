@@ -35,18 +35,21 @@
 // wire type becomes an invalid_field rejection naming the partner and the field; a row without
 // an integer id or a readable write_date makes the page unreadable (SyncError{permanent}).
 //
-// OdooContactsSource: the "contacts" stream — res.partner persons with a parent company,
-//   search_read(res.partner, [is_company = false, parent_id != false, write_date >= since], ...)
+// With `individuals`, persons without a parent (B2C customers) come through the same stream and
+// mapping (their own `ref` the External Code, no member_of): see companies_filter().
+//
+// OdooContactsSource: the "contacts" stream — res.partner persons (type 'contact') whose parent
+// is a company (or, with `individuals`, a person without a parent),
+//   search_read(res.partner, contacts_filter(individuals) + [write_date >= since], ...)
 // read by the same pager (order, context, overlap, restart safeguard and cursor format as
 // above; its own cursor), each mapped to a core::IncomingContactRecord and decided by
 // core::decide_contacts through run_commerce_stream() (contacts land on their company's
 // Account; a contact whose company is not synced is parked):
 //   id → remote_id                    parent_id → company_remote_id (the parent partner's id:
 //                                     the companies stream binds companies by id)
-//   name → first_name / last_name: Odoo keeps one `name`; it is split at its last run of white
-//          space ("Erika Muster" → "Erika" / "Muster", "Jean Paul Sartre" → "Jean Paul" /
-//          "Sartre"); a one-word name is all last_name. Joined with a space the two give
-//          the Odoo name back (inner runs of white space aside).
+//   name → first_name / last_name: Odoo keeps one `name`; `name_split` says how it splits
+//          (split_person_name); the two joined with a space (first_space: last name first)
+//          give the Odoo name back, inner runs of white space aside.
 //   email, phone → same names         active → active       write_date → updated_at
 // A row with a field of an unexpected wire type becomes an invalid_field rejection naming the
 // partner and the field.
@@ -88,7 +91,24 @@ struct OdooSourceOptions {
   std::chrono::milliseconds cursor_overlap = std::chrono::seconds(30);
   std::optional<std::string> start_date;  // "YYYY-MM-DD[ HH:MM:SS]" UTC: bounds the first sync
   int page_size = 500;                    // ≥ 1
+  bool individuals = false;               // OdooConfig::individuals
+  OdooConfig::NameSplit name_split = OdooConfig::NameSplit::last_space;
 };
+
+// The res.partner filters of the two streams (each AND-ed with write_date >= since):
+//   companies:  [is_company = true]
+//               individuals: ['|', is_company = true,
+//                             '&', '&', parent_id = false, type = 'contact', partner_share = true]
+//               (persons without a parent, except internal users' own partners, which Odoo
+//               makes for every user: partner_share is false only for those)
+//   contacts:   [is_company = false, type = 'contact', parent_id.is_company = true]
+//               individuals: [is_company = false, type = 'contact', parent_id != false,
+//                             '|', parent_id.is_company = true, parent_id.parent_id = false]
+// so invoice, delivery and other addresses are never Contacts, and without `individuals` the
+// children of a person are not read at all (they would wait parked for an Account that never
+// comes). (Odoo evaluates a path through an empty many2one as no match, whatever the operator.)
+Value::Array companies_filter(bool individuals);
+Value::Array contacts_filter(bool individuals);
 
 // The transport and options of a configured odoo connector: a CurlHttpClient (timeout,
 // response size cap, TLS settings, password and API key registered as secrets) under an
@@ -183,10 +203,17 @@ class OdooContactsSource final : public core::ContactSource {
   std::string stream_ = "contacts";
 };
 
-// Odoo's one `name` as first and last name: split at the last run of white space (trimmed);
-// one word is all last name.
-std::pair<std::string, std::string> split_person_name(std::string_view name);
+// Odoo's one `name` as {first, last} name, trimmed, by `how`:
+//   last_space   at the last run of white space: "Jean Paul Sartre" → "Jean Paul" / "Sartre"
+//   first_space  at the first run (family name first, as in Chinese, Japanese, Korean and
+//                Hungarian names): "Wang Xiao Ming" → first "Xiao Ming", last "Wang";
+//                "Nagy Ferenc" → "Ferenc" / "Nagy"
+//   none         all of it is the last name: "Wang Xiaoming" → "" / "Wang Xiaoming"
+// One word is all last name whatever `how` says ("Cher" → "" / "Cher").
+std::pair<std::string, std::string> split_person_name(
+    std::string_view name, OdooConfig::NameSplit how = OdooConfig::NameSplit::last_space);
 // The contact record of one res.partner row (id and write_date already checked).
-core::IncomingContactRecord map_contact_row(const Value& row);
+core::IncomingContactRecord map_contact_row(const Value& row,
+                                            OdooConfig::NameSplit how = OdooConfig::NameSplit::last_space);
 
 }  // namespace erpsync::connectors::odoo

@@ -25,6 +25,15 @@ Value::Struct OdooTransport::search_read_options(const SearchRead& q) {
   return kwargs;
 }
 
+http::Response OdooTransport::send_naming(http::HttpClient& client, const http::Request& request, bool checked,
+                                          const std::string& who, const std::string& label) {
+  try {
+    return checked ? client.send_checked(request) : client.send(request);
+  } catch (const http::HttpError& e) {
+    throw http::HttpError(e.kind(), who + ": " + label + ": " + e.what(), e.status(), e.excerpt(), e.retry_after_s());
+  }
+}
+
 std::vector<Value> OdooTransport::search_read_rows(Value result, const SearchRead& q) const {
   if (result.type() != Value::Type::array) {
     throw core::SyncError(Kind::permanent, describe() + ": " + q.model + ".search_read returned " +
@@ -83,11 +92,8 @@ Value XmlRpcTransport::call(const std::string& service, const std::string& metho
   request.timeouts = settings_.timeouts;
   // Transport failures throw HttpError (classified); a non-2xx status is classified here.
   // Odoo answers faults with 200, so a 4xx/5xx is a proxy, a missing route or a crash.
-  const http::Response response = client_->send_checked(request);
-  const std::string what = settings_.connector.empty()
-                               ? "odoo " + label
-                               : "odoo connector '" + settings_.connector + "': " + label + " (" +
-                                     response.description + ")";
+  const http::Response response = send_naming(*client_, request, /*checked=*/true, describe(), label);
+  const std::string what = describe() + ": " + label + " (" + response.description + ")";
   try {
     return decode_response(response.body, settings_.limits, what);
   } catch (const XmlRpcFault&) {
@@ -109,13 +115,13 @@ std::int64_t XmlRpcTransport::authenticate() {
   }
   uid_.reset();
   if (result.is_false()) {
-    throw core::SyncError(Kind::auth, "odoo connector '" + settings_.connector + "': Odoo refused the login of user '" +
-                                          settings_.user + "' on database '" + settings_.db +
-                                          "' (authenticate returned false): check `user` and `password`/`api_key`");
+    throw core::SyncError(Kind::auth, describe() + ": Odoo refused the login of user '" + settings_.user +
+                                          "' on database '" + settings_.db +
+                                          "' (authenticate returned false): check `user` and `password`/`api_key` "
+                                          "(an API key expires, and must be the user's own)");
   }
-  throw core::SyncError(Kind::permanent, "odoo connector '" + settings_.connector +
-                                             "': authenticate returned " + result.debug_string() +
-                                             ", expected a uid or false");
+  throw core::SyncError(Kind::permanent,
+                        describe() + ": authenticate returned " + result.debug_string() + ", expected a uid or false");
 }
 
 Value XmlRpcTransport::execute_kw(const std::string& model, const std::string& method, Value::Array args,

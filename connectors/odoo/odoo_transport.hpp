@@ -5,8 +5,9 @@
 // key; XML-RPC is due to be removed in Odoo 22) implements the same interface, mapping JSON
 // onto Value, so the source and its mapping do not know which protocol is in use.
 //
-// Errors: every call throws core::SyncError, already classified: transport and HTTP status
-// failures come from the HTTP layer (transient/permanent/auth), an Odoo fault is an
+// Errors: every call throws core::SyncError, already classified, and every message starts with
+// describe() ("odoo connector 'erp' (database 'acme' at https://erp.example.com)"): transport
+// and HTTP status failures come from the HTTP layer (transient/permanent/auth), an Odoo fault is an
 // XmlRpcFault (faultCode 3 → auth, else permanent), a refused login is SyncError{auth} naming
 // the database and the user (never the password), a malformed answer is permanent. (JSON-2's
 // errors: json2_transport.hpp.)
@@ -60,6 +61,12 @@ class OdooTransport {
   // search_read's keyword arguments as both protocols send them (fields, order, offset, limit,
   // context); the domain travels positionally (XML-RPC) or by name (JSON-2).
   static Value::Struct search_read_options(const SearchRead& query);
+  // client.send(request) — or send_checked() when `checked` — with a failure of the HTTP layer
+  // (a timeout, a refused connection, a reset; with `checked`, a non-2xx status) rethrown with
+  // `who` and `label` in front, so that every error of the connector names it. Kind, status and
+  // Retry-After are kept.
+  static http::Response send_naming(http::HttpClient& client, const http::Request& request, bool checked,
+                                    const std::string& who, const std::string& label);
   // `result` checked as search_read's answer, an array of structs; anything else is a
   // SyncError{permanent} naming this transport and the model.
   std::vector<Value> search_read_rows(Value result, const SearchRead& query) const;

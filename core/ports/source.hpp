@@ -66,6 +66,10 @@ class Source {
   virtual SourceStart begin_while(const CursorState& cursor, const Meanwhile& /*meanwhile*/) { return begin(cursor); }
   // The next page, or nullopt when the source is exhausted. Throws SyncError.
   virtual std::optional<Page<Record>> next_page() = 0;
+  // A full snapshot read as one document (a file): its size in bytes, known before it is read
+  // (the engine bounds what it holds beside the document in its terms, SPEC §11). nullopt when
+  // the source cannot tell.
+  virtual std::optional<std::size_t> document_bytes_hint() { return std::nullopt; }
 };
 
 // The sources of each record kind.

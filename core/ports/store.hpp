@@ -9,9 +9,9 @@
 #include <functional>
 #include <optional>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
+#include "core/key_set.hpp"
 #include "core/outcome.hpp"
 #include "core/state.hpp"
 #include "core/write_batch.hpp"
@@ -94,7 +94,7 @@ class Store {
   // `seen` get missing_since = now where it is NULL. Returns how many bound records the
   // snapshot lacks (the `missing` counter). Commits on its own.
   virtual std::int64_t mark_missing(const std::string& connector, const std::string& stream,
-                                    const std::unordered_set<std::string>& seen) = 0;
+                                    const KeySet& seen) = 0;
 
   // --- Attached streams and parking (SPEC §4.1, §4.2, §3 rules 10 and 11) ---
 
@@ -141,7 +141,9 @@ class QuietReads {
   // once, with what load_quiet_state would read for it, and answer the run's further
   // load_quiet_state calls and its mark_missing from that read, until the store writes (an
   // apply that writes anything, mark_missing) or a run begins. It gives the read up as soon as
-  // `give_up` (if set) returns true. The default does nothing.
+  // `give_up` (if set) returns true, and does not read when the stream's bindings would take
+  // more than about `memory_budget` bytes (a snapshot of millions of tiny records: SPEC §11
+  // bounds a document's run at 32 MB + 3x its size). The default does nothing.
   //
   // Why a read made earlier is as good: a batch decided over load_quiet_state's snapshot is
   // kept only when it writes nothing, and the store has written nothing since the read. Such
@@ -151,7 +153,7 @@ class QuietReads {
   // batch and every later one read afresh. The bindings of a stream are written only by the
   // holder of its connector's lease, i.e. this run, so mark_missing finds them as they were.
   virtual void prefetch_quiet_stream(const std::string& connector, const std::string& stream,
-                                     const std::function<bool()>& give_up) = 0;
+                                     std::size_t memory_budget, const std::function<bool()>& give_up) = 0;
 
 };
 

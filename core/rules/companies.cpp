@@ -242,6 +242,9 @@ class Decider {
       if (!c.accepted) continue;
       view_.account_by_code[c.to] = c.account;
       view_.accounts.at(c.account).external_code = c.to;
+      // The store keeps linked children's member_of_code on the new code (CodeChange).
+      for (auto& [id, child] : view_.accounts)
+        if (child.member_of_id == c.account) child.member_of_code = c.to;
       code_changed_.insert(c.account);
       out_.code_changes.push_back({c.account, c.from, c.to});
     }
@@ -697,10 +700,13 @@ class Decider {
     out_.rejections.push_back(fit_rejection_row(std::move(r)));
   }
 
+  // A rejection; one the record already has open with the same payload is written again (its
+  // times_seen) and marked Decision::as_before.
   void reject(Prepared& p, RejectReason reason, std::string message, std::string existing_owner) {
     std::string why = message;
     add_rejection(p, reason, std::move(message), std::move(existing_owner));
     finish(p, Outcome::rejected, reason, std::move(why));
+    out_.decisions.back().as_before = !out_.rejections.back().is_new_or_changed;
   }
 
   void finish(const Prepared& p, Outcome o, std::optional<RejectReason> reason, std::string message) {

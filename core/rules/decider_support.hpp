@@ -61,6 +61,11 @@ class ParkingDecider {
     out_.decisions.push_back({p.remote_id, p.code, o, reason, std::move(message)});
     out_.counters.count(o);
   }
+  // A record from the source that ends exactly as the store holds it (Decision::as_before).
+  void finish_as_before(const Item& p, Outcome o, std::optional<RejectReason> reason, std::string message) {
+    finish(p, o, reason, std::move(message));
+    out_.decisions.back().as_before = true;
+  }
 
   // A rejection. A replayed rejection or retried parked record that ends as before (same
   // reason, same payload) writes and counts nothing (SPEC §3 "Rejections come back", rule 10).
@@ -83,7 +88,9 @@ class ParkingDecider {
     r.is_new_or_changed = !repeated;
     out_.rejections.push_back(fit_rejection_row(std::move(r)));
     if (view_.parked.erase(p.remote_id)) out_.unparks.push_back({policy_.stream, p.remote_id});
-    finish(p, Outcome::rejected, reason, std::move(message));
+    // The source sending it again as it was: its times_seen counts it, the run does not.
+    if (repeated) finish_as_before(p, Outcome::rejected, reason, std::move(message));
+    else finish(p, Outcome::rejected, reason, std::move(message));
   }
 
   // Rule 10: the record waits for `what` (stored fitted to its column: "customer " or "company "
@@ -104,10 +111,13 @@ class ParkingDecider {
     if (p.arrival == Arrival::parked_retry) return;
     auto it = view_.parked.find(p.remote_id);
     const bool same = it != view_.parked.end() && it->second.payload_hash == p.hash && it->second.waits_for == waits_for;
-    if (!same) {
-      out_.parks.push_back({policy_.stream, p.remote_id, waits_for, p.payload, p.hash});
-      view_.parked[p.remote_id] = {waits_for, p.hash};
+    if (same) {
+      // Parked already with this payload, waiting for the same: nothing to write.
+      finish_as_before(p, Outcome::parked, std::nullopt, "parked: " + why + "; retried at every run");
+      return;
     }
+    out_.parks.push_back({policy_.stream, p.remote_id, waits_for, p.payload, p.hash});
+    view_.parked[p.remote_id] = {waits_for, p.hash};
     finish(p, Outcome::parked, std::nullopt, "parked: " + why + "; retried at every run");
   }
 

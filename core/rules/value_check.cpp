@@ -5,6 +5,7 @@
 #include "core/rules/normalize.hpp"
 #include "core/rules/payload.hpp"
 #include "core/record.hpp"
+#include "core/text_escape.hpp"
 
 namespace erpsync::core {
 namespace {
@@ -61,10 +62,8 @@ std::string escaped(std::string_view value, std::size_t budget, bool& cut) {
       const auto b = static_cast<unsigned char>(value[i]);
       piece = {'\\', 'x', kHex[b >> 4], kHex[b & 0x0F]};
       len = 1;
-    } else if (cp < 0x80 && is_control(cp)) {
-      piece = {'\\', 'x', kHex[cp >> 4], kHex[cp & 0x0F]};
     } else if (is_control(cp)) {
-      piece = {'\\', 'u', '0', '0', kHex[cp >> 4], kHex[cp & 0x0F]};
+      piece = escape_controls(value.substr(i, len));  // spelled as in logs and tables: \r, \x1b, \u0085
     }
     const std::size_t piece_chars = piece.empty() ? 1 : piece.size();
     if (chars + piece_chars > budget) {

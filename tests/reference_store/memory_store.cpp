@@ -181,6 +181,12 @@ void MemoryStore::apply_to(Tables& t, const WriteBatch& batch, std::int64_t now,
     AccountRow& a = existing_account(t.accounts, cc.account);
     a.external_code = cc.to;
     a.updated_at = now;
+    // Linked children name the parent's current code.
+    for (auto& [id, child] : t.accounts) {
+      if (child.member_of_id != cc.account) continue;
+      child.member_of_code = cc.to;
+      child.updated_at = now;
+    }
   }
   // Account updates.
   for (const auto& w : batch.accounts) {
@@ -394,7 +400,7 @@ std::vector<StoredRejection> MemoryStore::replayable_rejections(const std::strin
 }
 
 std::int64_t MemoryStore::mark_missing(const std::string& connector, const std::string& stream,
-                                       const std::unordered_set<std::string>& seen) {
+                                       const core::KeySet& seen) {
   ++now_;
   if (dry_run_ && !before_dry_run_) before_dry_run_ = t_;
   std::int64_t missing = 0;

@@ -117,7 +117,7 @@ class MemoryStore final : public Store {
   // Marks every absent binding (missing_since set once, kept when already set) and returns
   // how many bound records the snapshot lacks, including those missing since an earlier run.
   std::int64_t mark_missing(const std::string& connector, const std::string& stream,
-                            const std::unordered_set<std::string>& seen) override;
+                            const core::KeySet& seen) override;
   void end_dry_run() override;
   CommerceState load_commerce_state(const CommerceKeys& keys) override;
   std::vector<StoredParked> parked_records(const std::string& connector, const std::string& stream,

@@ -47,6 +47,7 @@ const std::map<std::string, std::map<std::string, FieldDef>>& schemas() {
        {{"id", {Kind::integer, ""}},           {"name", {Kind::char_, ""}},
         {"display_name", {Kind::related, ""}}, {"ref", {Kind::char_, ""}},
         {"is_company", {Kind::boolean, ""}},   {"parent_id", {Kind::many2one, "res.partner"}},
+        {"type", {Kind::char_, ""}},          {"partner_share", {Kind::boolean, ""}},
         {"child_ids", {Kind::one2many, "res.partner"}},
         {"user_id", {Kind::many2one, "res.users"}},
         {"email", {Kind::char_, ""}},          {"phone", {Kind::char_, ""}},
@@ -174,6 +175,8 @@ FakeOdoo::FakeOdoo() {
                  });
     }
   }
+  server_.on("POST", "/json/2/res.users/context_get",
+             [this](const RecordedRequest& r) { return handle_json2("res.users", "context_get", r); });
 }
 
 FakeOdoo::~FakeOdoo() { server_.stop(); }
@@ -184,6 +187,21 @@ void FakeOdoo::set_credentials(std::string db, std::string login, std::string pa
   if (const auto old = users.find(uid_); old != users.end() && old->second.at("login") == Value(login_)) users.erase(old);
   db_ = std::move(db), login_ = std::move(login), password_ = std::move(password), uid_ = uid;
   users[uid_] = Record{{"id", uid_}, {"login", login_}, {"name", "Sync Bot"}, {"active", true}, {"write_date", now_}};
+}
+
+void FakeOdoo::add_api_key(std::int64_t uid, std::string key) {
+  std::lock_guard lock(mutex_);
+  api_keys_[std::move(key)] = uid;
+}
+
+std::optional<std::int64_t> FakeOdoo::login_uid(const std::string& login, const std::string& secret) const {
+  if (login == login_ && secret == password_) return uid_;
+  const auto key = api_keys_.find(secret);
+  if (key == api_keys_.end()) return std::nullopt;
+  const auto& users = models_.at("res.users");
+  const auto user = users.find(key->second);
+  if (user == users.end() || user->second.at("login") != Value(login)) return std::nullopt;
+  return key->second;
 }
 
 void FakeOdoo::set_now(std::string timestamp) {
@@ -207,6 +225,8 @@ void FakeOdoo::add_partner(Value::Struct fields) {
     if (def.kind != Kind::related && def.kind != Kind::one2many) r[name] = false;
   }
   r["active"] = true;
+  r["type"] = "contact";  // Odoo's default: a person (or company) rather than an address
+  r["partner_share"] = true;  // not an internal user's partner
   std::lock_guard lock(mutex_);
   r["write_date"] = now_;
   r["create_date"] = now_;
@@ -346,6 +366,7 @@ FakeReply FakeOdoo::handle(const std::string& service, const RecordedRequest& re
   if (call.method == "execute_kw" && call.params.size() >= 5) {
     if (call.params[3].type() == Type::string) call.model = call.params[3].as_string();
     if (call.params[4].type() == Type::string) call.model_method = call.params[4].as_string();
+    if (call.params[1].type() == Type::integer) call.uid = call.params[1].as_int();
     if (call.params.size() > 5 && call.params[5].type() == Type::array) call.args = call.params[5].as_array();
     if (call.params.size() > 6 && call.params[6].type() == Type::structure) call.kwargs = call.params[6].as_struct();
   }
@@ -380,11 +401,13 @@ FakeReply FakeOdoo::answer(const Call& call, const std::function<FakeReply()>& n
 }
 
 FakeReply FakeOdoo::handle_json2(const std::string& model, const std::string& method, const RecordedRequest& request) {
-  std::string db, key;
+  std::string db;
+  std::map<std::string, std::int64_t> keys;  // bearer key → uid
   {
     std::lock_guard lock(mutex_);
     db = db_;
-    key = password_;
+    keys = api_keys_;
+    keys[password_] = uid_;
   }
   // What Odoo checks before the method runs: the database (routing), the bearer key
   // (ir.http _auth_method_bearer), then the body (Json2Dispatcher).
@@ -399,7 +422,8 @@ FakeReply FakeOdoo::handle_json2(const std::string& model, const std::string& me
   const std::size_t space = authorization->find(' ');
   const std::string scheme = lower(authorization->substr(0, space));
   const std::string token = space == std::string::npos ? "" : authorization->substr(space + 1);
-  if (scheme != "bearer" || token != key) {
+  const auto key = keys.find(token);
+  if (scheme != "bearer" || key == keys.end()) {
     return json2_error(401, "werkzeug.exceptions.Unauthorized", "Invalid apikey",
                        "Traceback (most recent call last):\n  File \"/opt/odoo/odoo/addons/base/models/ir_http.py\", "
                        "line 240, in _auth_method_bearer\n    raise werkzeug.exceptions.Unauthorized(\n"
@@ -422,6 +446,7 @@ FakeReply FakeOdoo::handle_json2(const std::string& model, const std::string& me
   call.model = model;
   call.model_method = method;
   call.kwargs = odoo::from_json(body).as_struct();
+  call.uid = key->second;
   return answer(call, [&] {
     try {
       return result(call, call_model(call));
@@ -449,7 +474,7 @@ Value FakeOdoo::execute(const Call& call) {
         python_error("psycopg2.OperationalError: connection to server on socket \"/var/run/postgresql/.s.PGSQL.5432\" failed: FATAL:  database \"" +
                      str(0) + "\" does not exist");
       }
-      if (str(1) == login_ && str(2) == password_) return Value(uid_);
+      if (const auto uid = login_uid(str(1), str(2))) return Value(*uid);
       return Value(false);
     }
     python_error("NameError: method not available on common: " + call.method);
@@ -457,9 +482,11 @@ Value FakeOdoo::execute(const Call& call) {
   if (call.method != "execute_kw") python_error("NameError: method not available on object: " + call.method);
   if (p.size() < 6) python_error("TypeError: execute_kw() missing required positional arguments");
   if (str(0) != db_) python_error("psycopg2.OperationalError: FATAL:  database \"" + str(0) + "\" does not exist");
-  if (p[1].type() != Type::integer || p[1].as_int() != uid_ || str(2) != password_) {
-    throw OdooFault{3, "Access Denied"};
-  }
+  const auto key = api_keys_.find(str(2));
+  const bool valid = p[1].type() == Type::integer &&
+                     ((p[1].as_int() == uid_ && str(2) == password_) ||
+                      (key != api_keys_.end() && key->second == p[1].as_int()));
+  if (!valid) throw OdooFault{3, "Access Denied"};
   return call_model(call);
 }
 
@@ -475,6 +502,10 @@ Value FakeOdoo::call_model(const Call& call) {
     return Value(std::move(ids));
   }
   if (call.model_method == "read") return read(call.model, call);
+  if (call.model == "res.users" && call.model_method == "context_get") {
+    // Odoo's res.users.context_get: the calling user's lang and tz, and its uid.
+    return Value::structure({{"lang", "en_US"}, {"tz", false}, {"uid", call.uid ? call.uid : uid_}});
+  }
   python_error("AttributeError: The method '" + call.model + "." + call.model_method + "' does not exist");
 }
 
@@ -507,6 +538,7 @@ struct DomainEval {
     if (f.type() != Type::string) python_error("ValueError: Invalid leaf " + leaf_text(l));
     check(f.as_string());
     const Value v = get(f.as_string());
+    if (v.is_nil() && f.as_string().find('.') != std::string::npos) return false;  // through an empty many2one
     const bool null = is_null(v);
     auto in_list = [&] {
       if (value.type() != Type::array) return equal(v, value) || (null && value.is_false());
@@ -581,15 +613,40 @@ bool domain_mentions(const Value::Array& domain, const std::string& field) {
 }  // namespace
 
 bool FakeOdoo::matches(const std::string& model, const Record& r, const Value::Array& domain) const {
-  const std::function<Value(const std::string&)> get = [&](const std::string& f) {
-    const auto it = r.find(f);
-    return it == r.end() ? Value(false) : it->second;
+  // A leaf's field may be a path through many2one fields ("parent_id.is_company"). As in Odoo 19
+  // (a subquery on the many2one), a path through an empty many2one matches no leaf, whatever the
+  // operator: neither `parent_id.parent_id = False` nor `parent_id.is_company != True` holds for
+  // a partner without a parent. `get` answers nil for such a path.
+  const std::function<Value(const std::string&)> get = [&](const std::string& path) {
+    const Record* at = &r;
+    std::string m = model, rest = path;
+    for (std::size_t dot; (dot = rest.find('.')) != std::string::npos;) {
+      const std::string via = rest.substr(0, dot);
+      rest = rest.substr(dot + 1);
+      const auto it = at->find(via);
+      m = schema(m).at(via).target;
+      if (it == at->end() || it->second.type() != Type::integer) return Value::nil();
+      const auto t = models_.find(m);
+      if (t == models_.end() || !t->second.contains(it->second.as_int())) return Value::nil();
+      at = &t->second.at(it->second.as_int());
+    }
+    const auto it = at->find(rest);
+    return it == at->end() ? Value(false) : it->second;
   };
-  const std::function<void(const std::string&)> check = [&](const std::string& f) {
-    const auto& s = schema(model);
-    const auto it = s.find(f);
-    if (it == s.end() || it->second.kind == Kind::related || it->second.kind == Kind::one2many) {
-      python_error("ValueError: Invalid field " + model + "." + f + " in leaf");
+  const std::function<void(const std::string&)> check = [&](const std::string& path) {
+    std::string m = model, rest = path;
+    for (;;) {
+      const std::size_t dot = rest.find('.');
+      const std::string f = rest.substr(0, dot);
+      const auto& s = schema(m);
+      const auto it = s.find(f);
+      if (it == s.end() || it->second.kind == Kind::related || it->second.kind == Kind::one2many ||
+          (dot != std::string::npos && it->second.kind != Kind::many2one)) {
+        python_error("ValueError: Invalid field " + m + "." + f + " in leaf");
+      }
+      if (dot == std::string::npos) return;
+      m = it->second.target;
+      rest = rest.substr(dot + 1);
     }
   };
   DomainEval eval{get, check, domain};
@@ -670,7 +727,9 @@ Value FakeOdoo::present(const std::string& model, const Record& r, const std::ve
         break;
       }
       case Kind::char_:
-        out.set(f, is_null(stored) ? Value(false) : stored);
+        // A value never set (NULL) is false; one saved empty stays "" (a real Odoo 19 answers
+        // "name": "" for an address saved without a name).
+        out.set(f, stored.is_nil() || stored.is_false() ? Value(false) : stored);
         break;
       default:
         out.set(f, stored.is_nil() ? Value(false) : stored);

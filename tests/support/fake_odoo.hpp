@@ -18,7 +18,8 @@
 // leaves), unknown fields → fault 1 with a traceback, like Odoo.
 //
 // JSON-2 (Odoo 19+): POST /json/2/<model>/<method> for res.partner, res.users and res.country
-// with search_read, search_count, search and read, over the same records and the same domain
+// with search_read, search_count, search and read (and res.users/context_get: {lang, tz, uid}
+// of the key's user), over the same records and the same domain
 // evaluation; the JSON body's members are the keyword arguments (`ids` for read). Checked like
 // Odoo: `Authorization: bearer <key>` (the key is the password set above; else 401
 // {"name": "werkzeug.exceptions.Unauthorized", "message": "Invalid apikey", ...}), the
@@ -29,8 +30,12 @@
 // ValueError, KeyError ...).
 //
 // Records are held in memory as Odoo stores them: many2one fields (parent_id, user_id,
-// country_id) hold an id (or false) and are answered as [id, display_name]; empty char fields
-// are answered as false. Records may be edited between (and, through an interceptor, during)
+// country_id) hold an id (or false) and are answered as [id, display_name]; char fields never
+// set are answered as false, one set to "" as "" (as Odoo answers a value saved empty); a partner's `type` is "contact" unless set ("invoice", "delivery",
+// "other": addresses); `partner_share` is true unless set (false: an internal user's own
+// partner, which Odoo makes for every user). Domain leaves may name a path through many2one fields
+// ("parent_id.is_company"); a path through an empty many2one matches no leaf (Odoo 19's
+// subquery), whatever the operator. Records may be edited between (and, through an interceptor, during)
 // requests.
 //
 // Faults: an interceptor sees every decoded call first and may answer instead (a fault, a 500,
@@ -71,6 +76,7 @@ class FakeOdoo {
     std::string model, model_method;
     odoo::Value::Array args;
     odoo::Value::Struct kwargs;
+    std::int64_t uid = 0;  // JSON-2: the user the bearer key belongs to
     // A keyword argument, else the positional one at `position` (search_read's order:
     // domain 0, fields 1, offset 2, limit 3, order 4), else nullptr.
     const odoo::Value* arg(const std::string& name, std::size_t position) const;
@@ -91,6 +97,11 @@ class FakeOdoo {
   // Credentials it accepts (defaults above). The user is a res.users record too (id uid, the
   // login, "Sync Bot"), as in Odoo: JSON-2 clients look their login up.
   void set_credentials(std::string db, std::string login, std::string password, std::int64_t uid);
+  // Another API key, of user `uid` (added with add_user, or the credentials' user). As in
+  // Odoo, a key belongs to one user: over JSON-2 the key alone decides whose rights a call has
+  // (res.users/context_get answers that user's uid); over XML-RPC it is a password of that
+  // user's login only.
+  void add_api_key(std::int64_t uid, std::string key);
 
   // The clock that stamps write_date on add/write ("YYYY-MM-DD HH:MM:SS", UTC).
   void set_now(std::string timestamp);
@@ -142,6 +153,8 @@ class FakeOdoo {
   // The interceptor, then fail_next, then `answer` (called with the lock held).
   FakeReply answer(const Call& call, const std::function<FakeReply()>& answer);
   odoo::Value execute(const Call& call);  // throws Fault
+  // The uid `secret` authenticates as `login` (XML-RPC), or nullopt.
+  std::optional<std::int64_t> login_uid(const std::string& login, const std::string& secret) const;
   odoo::Value call_model(const Call& call);  // the model method, credentials already checked
   odoo::Value search_read(const std::string& model, const Call& call, bool count_only);
   odoo::Value read(const std::string& model, const Call& call);
@@ -153,6 +166,7 @@ class FakeOdoo {
   mutable std::mutex mutex_;
   std::string db_ = kDb, login_ = kLogin, password_ = kPassword;
   std::int64_t uid_ = kUid;
+  std::map<std::string, std::int64_t> api_keys_;  // add_api_key: key → uid
   std::string now_ = "2024-03-01 00:00:00";
   std::map<std::string, Table> models_;
   Interceptor interceptor_;

@@ -108,7 +108,7 @@ std::vector<core::StoredRejection> FaultyStore::replayable_rejections(const std:
 }
 
 std::int64_t FaultyStore::mark_missing(const std::string& connector, const std::string& stream,
-                                       const std::unordered_set<std::string>& seen) {
+                                       const core::KeySet& seen) {
   return guarded(StoreOp::mark_missing, [&] { return inner_.mark_missing(connector, stream, seen); });
 }
 

@@ -2,6 +2,7 @@
 // Runs a program as a child process for end-to-end tests: arguments, extra environment,
 // captured stdout and stderr, exit status. No shell is involved.
 
+#include <cstddef>
 #include <map>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@ namespace erpsync::testing {
 struct ProcessResult {
   int exit_code = -1;  // -1: killed by a signal (see signal)
   int signal = 0;
+  std::size_t peak_rss_bytes = 0;  // the child's peak resident set (getrusage's ru_maxrss)
   std::string out, err;
   std::string all() const { return out + err; }
 };

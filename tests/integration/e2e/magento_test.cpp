@@ -93,6 +93,33 @@ TEST_P(Magento, CustomersAttachParkAndOrdersKeepExactTotals) {
   EXPECT_EQ(shop_.rejected_signatures(), 0);
 }
 
+// SPEC §3 "Counters" for another connector than Odoo: the second run re-reads the cursor's
+// overlap; the customer and the order still parked as before are counted unchanged, not as new
+// parkings, in the report lines and in sync_runs.
+TEST_P(Magento, AQuietReRunCountsRecordsStillParkedAsBeforeUnchanged) {
+  configure(write_file("erp.xml", R"(<E><C id="1" code="C-1"><N>Acme</N><R>carol</R></C></E>)"));
+  shop_.put_customer(customer(1002, "2026-05-01 08:00:00", "C-2"));  // no such Account: parked
+  shop_.put_order(order(3003, 1002, "0.1"));                         // its order parked too
+  ProcessResult first = erpsyncd({"--once"});
+  ASSERT_EQ(first.exit_code, 0) << first.all();
+  ASSERT_EQ(report_fields(first.all(), "shop", "customers")["parked"], "1") << first.all();
+  ASSERT_EQ(report_fields(first.all(), "shop", "orders")["parked"], "1") << first.all();
+
+  ProcessResult again = erpsyncd({"--once"});
+  ASSERT_EQ(again.exit_code, 0) << again.all();
+  for (const char* stream : {"customers", "orders"}) {
+    SCOPED_TRACE(stream);
+    auto r = report_fields(again.all(), "shop", stream);
+    EXPECT_EQ(r["fetched"], "1") << again.all();
+    EXPECT_EQ(r["unchanged"], "1") << again.all();
+    EXPECT_EQ(r["parked"], "0") << again.all();
+  }
+  EXPECT_EQ(scalar("SELECT SUM(parked) FROM sync_runs WHERE connector = 'shop' AND id IN "
+                   "(SELECT MAX(id) FROM sync_runs WHERE connector = 'shop' GROUP BY stream)"),
+            "0");
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM sync_parked WHERE connector = 'shop'"), "2") << "still waiting";
+}
+
 TEST_P(Magento, ParkedDropRemovesTheConnectorsParkedRecordsOnly) {
   configure(write_file("erp.xml", R"(<E><C id="1" code="C-1"><N>Acme</N><R>carol</R></C></E>)"));
   shop_.put_customer(customer(1002, "2026-05-01 08:00:00", "C-2"));  // no such Account: parked

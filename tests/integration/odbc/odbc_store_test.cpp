@@ -317,6 +317,51 @@ TEST_P(OdbcStoreTest, TwoPhaseCodeChangesLetTwoAccountsSwapCodes) {
   EXPECT_EQ(st.account_by_code.at("S-B"), a);
 }
 
+// SPEC §4.2: member_of_code always names the parent's current code. A code change (rule 8, any
+// connector) carries the linked children's member_of_code with it — also in a swap, and not
+// the pending children of the old code, nor a child this batch links elsewhere.
+TEST_P(OdbcStoreTest, ACodeChangeCarriesTheLinkedChildrensMemberOfCode) {
+  auto store = open();
+  core::WriteBatch b;
+  b.connector = kConn;
+  b.accounts.push_back(new_account(-1, "P-A", "Parent A", "o"));
+  b.accounts.push_back(new_account(-2, "P-B", "Parent B", "o"));
+  for (int i = 3; i <= 5; ++i) {
+    auto child = new_account(-i, "K-" + std::to_string(i), "Child", "o");
+    child.set_member_of = true;
+    child.member_of = i == 5 ? -2 : -1;
+    child.member_of_code = i == 5 ? "P-B" : "P-A";
+    b.accounts.push_back(child);
+  }
+  auto pending = new_account(-6, "K-6", "Waits for a P-A of its own", "o");
+  pending.set_member_of = true;
+  pending.member_of_code = "P-X";
+  b.accounts.push_back(pending);
+  store->apply(b);
+  auto st = store->load_state(keys({}, {"P-A", "P-B", "K-4"}));
+  const auto a = st.account_by_code.at("P-A"), bb = st.account_by_code.at("P-B"), k4 = st.account_by_code.at("K-4");
+
+  // P-A and P-B swap codes; K-4 is re-linked by this batch to P-B (by then "P-A").
+  core::WriteBatch swap;
+  swap.connector = kConn;
+  swap.code_changes.push_back({a, "P-A", "P-B"});
+  swap.code_changes.push_back({bb, "P-B", "P-A"});
+  core::AccountWrite relink;
+  relink.ref = k4;
+  relink.set_member_of = true;
+  relink.member_of = bb;
+  relink.member_of_code = "P-A";
+  swap.accounts.push_back(relink);
+  store->apply(swap);
+  EXPECT_EQ(scalar("SELECT member_of_code FROM accounts WHERE external_code = 'K-3'"), "P-B");
+  EXPECT_EQ(scalar("SELECT member_of_code FROM accounts WHERE external_code = 'K-4'"), "P-A");
+  EXPECT_EQ(scalar("SELECT member_of_code FROM accounts WHERE external_code = 'K-5'"), "P-A");
+  EXPECT_EQ(scalar("SELECT member_of_code FROM accounts WHERE external_code = 'K-6'"), "P-X");
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM accounts c JOIN accounts p ON p.id = c.member_of_id "
+                   "WHERE c.member_of_code <> p.external_code"),
+            "0");
+}
+
 TEST_P(OdbcStoreTest, CustomersAreUpsertedByChannelAndRemoteId) {
   auto store = open();
   core::WriteBatch b;

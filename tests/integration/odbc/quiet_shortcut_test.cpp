@@ -87,9 +87,10 @@ class CountingStore final : public core::Store, public core::QuietReads {
     if (st) ++quiet_answers;
     return st;
   }
-  void prefetch_quiet_stream(const std::string& c, const std::string& st, const std::function<bool()>& give_up) override {
+  void prefetch_quiet_stream(const std::string& c, const std::string& st, std::size_t budget,
+                             const std::function<bool()>& give_up) override {
     ++prefetches;
-    s_.quiet_reads()->prefetch_quiet_stream(c, st, give_up);
+    s_.quiet_reads()->prefetch_quiet_stream(c, st, budget, give_up);
   }
   core::QuietReads* quiet_reads() override { return s_.quiet_reads() ? this : nullptr; }
   core::CommerceState load_commerce_state(const core::CommerceKeys& k) override { return s_.load_commerce_state(k); }
@@ -108,7 +109,7 @@ class CountingStore final : public core::Store, public core::QuietReads {
     return s_.replayable_rejections(c, st);
   }
   std::int64_t mark_missing(const std::string& c, const std::string& st,
-                            const std::unordered_set<std::string>& seen) override {
+                            const core::KeySet& seen) override {
     return s_.mark_missing(c, st, seen);
   }
 

@@ -80,6 +80,8 @@ class OdooContactsStream : public ::testing::TestWithParam<Protocol> {
     o.connector = "erp";
     o.page_size = page_size;
     o.cursor_overlap = 30s;
+    o.individuals = individuals;
+    o.name_split = name_split;
     return o;
   }
 
@@ -122,6 +124,8 @@ class OdooContactsStream : public ::testing::TestWithParam<Protocol> {
   FakeOdoo odoo;
   core::MemoryStore store;
   core::MatchPolicy companies_policy, contacts_policy;
+  bool individuals = false;
+  OdooConfig::NameSplit name_split = OdooConfig::NameSplit::last_space;
 };
 
 TEST(OdooContactNames, OdoosOneNameIsSplitAtItsLastSpace) {
@@ -129,6 +133,18 @@ TEST(OdooContactNames, OdoosOneNameIsSplitAtItsLastSpace) {
   EXPECT_EQ(split_person_name("  Jean Paul\t Sartre "), std::make_pair(std::string("Jean Paul"), std::string("Sartre")));
   EXPECT_EQ(split_person_name("Cher"), std::make_pair(std::string(), std::string("Cher")));
   EXPECT_EQ(split_person_name(""), std::make_pair(std::string(), std::string()));
+}
+
+// name_split: first_space for names written family name first; none keeps the whole name.
+TEST(OdooContactNames, NameSplitFirstSpaceAndNone) {
+  using NS = OdooConfig::NameSplit;
+  using P = std::pair<std::string, std::string>;
+  EXPECT_EQ(split_person_name("Wang Xiaoming", NS::first_space), P("Xiaoming", "Wang"));
+  EXPECT_EQ(split_person_name("Nagy  Ferenc Péter ", NS::first_space), P("Ferenc Péter", "Nagy"));
+  EXPECT_EQ(split_person_name("山田 太郎", NS::first_space), P("太郎", "山田"));
+  EXPECT_EQ(split_person_name("Cher", NS::first_space), P("", "Cher"));
+  EXPECT_EQ(split_person_name(" Wang Xiaoming ", NS::none), P("", "Wang Xiaoming"));
+  EXPECT_EQ(split_person_name("", NS::none), P("", ""));
 }
 
 TEST_P(OdooContactsStream, ContactsLandOnTheirCompanysAccountWithTheFirstAsDefault) {
@@ -154,7 +170,8 @@ TEST_P(OdooContactsStream, ContactsLandOnTheirCompanysAccountWithTheFirstAsDefau
   const auto reads = partner_reads();
   ASSERT_FALSE(reads.empty());
   EXPECT_EQ(reads[0].arg("domain", 0)->debug_string(),
-            Value::array({Value::array({"is_company", "=", false}), Value::array({"parent_id", "!=", false})})
+            Value::array({Value::array({"is_company", "=", false}), Value::array({"type", "=", "contact"}),
+                          Value::array({"parent_id.is_company", "=", true})})
                 .debug_string());
   EXPECT_EQ(reads[0].arg("order", 4)->as_string(), "write_date asc, id asc");
   ASSERT_NE(reads[0].arg("context", 99), nullptr);
@@ -299,6 +316,90 @@ TEST_P(OdooContactsStream, AFieldOfAnUnexpectedWireTypeIsAnInvalidFieldRejection
   ASSERT_NE(rej, nullptr);
   EXPECT_NE(rej->message.find("field 'name'"), std::string::npos) << rej->message;
   EXPECT_TRUE(store.contacts().empty());
+}
+
+// SPEC §4.2 "Persons only": a company's invoice, delivery and other addresses (one with no name
+// at all, as a real Odoo 19 stores them) are not persons: never read, never Contacts. Nor, without
+// `individuals`, are the children of a person without a parent (they would wait parked for an
+// Account that never comes).
+TEST_P(OdooContactsStream, AddressesAndChildrenOfIndividualsAreNotRead) {
+  odoo.add_partner(company(41, "Nordwind Handels GmbH", "C-10042", "2024-03-04 08:15:02"));
+  odoo.add_partner(person(64, "Erika Muster", 41, "2024-03-04 09:00:00"));
+  Value::Struct invoice = person(70, "", 41, "2024-03-04 09:01:00");
+  invoice.emplace_back("type", "invoice");
+  odoo.add_partner(std::move(invoice));
+  Value::Struct delivery = person(71, "Lager Nord", 41, "2024-03-04 09:02:00");
+  delivery.emplace_back("type", "delivery");
+  odoo.add_partner(std::move(delivery));
+  Value::Struct other = person(72, "Postfach", 41, "2024-03-04 09:03:00");
+  other.emplace_back("type", "other");
+  odoo.add_partner(std::move(other));
+  odoo.add_partner({{"id", 90}, {"name", "Wang Xiaoming"}, {"ref", "B2C-90"}, {"is_company", false},
+                    {"write_date", "2024-03-04 09:04:00"}});
+  odoo.add_partner(person(91, "Wang Li", 90, "2024-03-04 09:05:00"));
+
+  ASSERT_EQ(run_companies().counters.created, 1);
+  const core::SyncReport r = run_contacts();
+  ASSERT_EQ(r.status, core::RunStatus::ok) << r.message;
+  EXPECT_EQ(r.counters.fetched, 1);
+  EXPECT_EQ(r.counters.created, 1);
+  EXPECT_EQ(r.counters.parked, 0);
+  EXPECT_EQ(store.contacts().size(), 1U);
+  EXPECT_NE(contact("64"), nullptr);
+  EXPECT_EQ(store.parked_row("erp", "contacts", "91"), nullptr);
+  EXPECT_EQ(store.account_by_code("B2C-90"), nullptr) << "individuals: false reads no person without a parent";
+}
+
+// SPEC §4.2 `individuals: true`: a person without a parent is an Account of its own (its ref the
+// External Code, its salesperson the owner), its own children of type contact its Contacts; one
+// without a ref is rejected like a company; an internal user's own partner is not a customer.
+TEST_P(OdooContactsStream, IndividualsBecomeAccountsWithTheirOwnContacts) {
+  individuals = true;
+  name_split = OdooConfig::NameSplit::first_space;
+  odoo.add_partner(company(41, "Nordwind Handels GmbH", "C-10042", "2024-03-04 08:15:02"));
+  odoo.add_partner(person(64, "Muster Erika", 41, "2024-03-04 09:00:00"));
+  odoo.add_partner({{"id", 90}, {"name", "Wang Xiaoming"}, {"ref", "B2C-90"}, {"is_company", false},
+                    {"user_id", 7}, {"email", "wang@example.com"}, {"write_date", "2024-03-04 09:04:00"}});
+  odoo.add_partner(person(91, "Wang Li", 90, "2024-03-04 09:05:00"));
+  Value::Struct invoice = person(92, "", 90, "2024-03-04 09:06:00");
+  invoice.emplace_back("type", "invoice");
+  odoo.add_partner(std::move(invoice));
+  odoo.add_partner({{"id", 93}, {"name", "No Ref Person"}, {"is_company", false},
+                    {"write_date", "2024-03-04 09:07:00"}});
+  odoo.add_partner({{"id", 3}, {"name", "Mitchell Admin"}, {"is_company", false}, {"partner_share", false},
+                    {"write_date", "2024-03-04 09:08:00"}});
+  // A person under a contact person is not a Contact of anything (its parent is neither a
+  // company nor a person without a parent).
+  odoo.add_partner(person(94, "Nested Person", 64, "2024-03-04 09:09:00"));
+
+  const core::SyncReport companies = run_companies();
+  ASSERT_EQ(companies.status, core::RunStatus::ok) << companies.message;
+  EXPECT_EQ(companies.counters.fetched, 3);  // 41, 90, 93 (not the admin's own partner)
+  EXPECT_EQ(companies.counters.created, 2);
+  EXPECT_EQ(companies.counters.rejected, 1);
+  EXPECT_NE(store.rejection("erp", "companies", "93", core::RejectReason::missing_external_code), nullptr);
+  const core::AccountRow* wang = store.account_by_code("B2C-90");
+  ASSERT_NE(wang, nullptr);
+  EXPECT_EQ(wang->name, "Wang Xiaoming");
+  EXPECT_EQ(wang->owner, "erika@example.com");
+  EXPECT_EQ(wang->member_of_id, std::nullopt);
+
+  const core::SyncReport r = run_contacts();
+  ASSERT_EQ(r.status, core::RunStatus::ok) << r.message;
+  EXPECT_EQ(r.counters.fetched, 2);  // 64 and 91
+  EXPECT_EQ(r.counters.created, 2);
+  const core::ContactRow* li = contact("91");
+  ASSERT_NE(li, nullptr);
+  EXPECT_EQ(li->account_id, wang->id);
+  EXPECT_TRUE(li->is_default);
+  EXPECT_EQ(li->first_name, "Li");
+  EXPECT_EQ(li->last_name, "Wang");
+  const core::ContactRow* erika = contact("64");
+  ASSERT_NE(erika, nullptr);
+  EXPECT_EQ(erika->first_name, "Erika");
+  EXPECT_EQ(erika->last_name, "Muster");
+  EXPECT_EQ(contact("92"), nullptr);
+  EXPECT_EQ(contact("94"), nullptr);
 }
 
 INSTANTIATE_TEST_SUITE_P(Protocols, OdooContactsStream, ::testing::Values(Protocol::xmlrpc, Protocol::json2),

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "reference_store/memory_store.hpp"
 #include "core/engine.hpp"
@@ -710,9 +711,10 @@ TEST_F(OdooJson2, RequestsCarryTheBearerKeyTheDatabaseHeaderAndNamedArguments) {
   EXPECT_EQ(*rows[1].find("ref"), Value("C-10077"));
 
   const auto requests = odoo.http().requests();
-  ASSERT_EQ(requests.size(), 2U);
-  EXPECT_EQ(requests[0].path, "/json/2/res.users/search");
-  EXPECT_EQ(requests[1].path, "/json/2/res.partner/search_read");
+  ASSERT_EQ(requests.size(), 3U);
+  EXPECT_EQ(requests[0].path, "/json/2/res.users/context_get");  // whose key is it?
+  EXPECT_EQ(requests[1].path, "/json/2/res.users/search");       // is that `user`?
+  EXPECT_EQ(requests[2].path, "/json/2/res.partner/search_read");
   for (const auto& r : requests) {
     EXPECT_EQ(r.method, "POST");
     EXPECT_EQ(r.header("Authorization"), "bearer " + std::string(FakeOdoo::kPassword));
@@ -720,9 +722,10 @@ TEST_F(OdooJson2, RequestsCarryTheBearerKeyTheDatabaseHeaderAndNamedArguments) {
     EXPECT_EQ(r.header("Content-Type"), "application/json; charset=utf-8");
   }
   // The body is the method's keyword arguments, as JSON.
-  const auto login = nlohmann::json::parse(requests[0].body);
+  EXPECT_EQ(nlohmann::json::parse(requests[0].body), nlohmann::json::object());
+  const auto login = nlohmann::json::parse(requests[1].body);
   EXPECT_EQ(login, nlohmann::json::parse(R"({"domain": [["login", "=", "sync-bot@example.com"]], "limit": 1})"));
-  const auto body = nlohmann::json::parse(requests[1].body);
+  const auto body = nlohmann::json::parse(requests[2].body);
   EXPECT_EQ(body, nlohmann::json::parse(R"({"domain": [["is_company", "=", true]], "fields": ["name", "ref"],
                                            "offset": 1, "limit": 2, "order": "id asc",
                                            "context": {"active_test": false}})"));
@@ -770,6 +773,142 @@ TEST_F(OdooJson2, AnUnknownLoginIsAnAuthErrorNamingIt) {
     EXPECT_EQ(e.kind(), Kind::auth);
     EXPECT_NE(std::string(e.what()).find("no active user with login 'someone-else@example.com'"), std::string::npos)
         << e.what();
+  }
+}
+
+// SPEC §4.2: over JSON-2 the key alone decides whose rights a call has, so a key of another
+// user (an administrator's, say) is refused at login, before any partner is read — never a run
+// with someone else's rights. (As a real Odoo 19 answers res.users/context_get: the key's uid.)
+TEST_F(OdooJson2, AKeyOfAnotherUserIsRefusedAtLoginNamingBothUsers) {
+  seed();
+  odoo.add_user(1, "admin", "Mitchell Admin");
+  const std::string admin_key = "admin-key-9e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b";
+  odoo.add_api_key(1, admin_key);
+  http::ClientOptions o;
+  o.timeouts.total = 5s;
+  o.secrets = {admin_key};
+  Json2Transport t(json2_settings(admin_key), std::make_shared<http::CurlHttpClient>(o));
+  try {
+    t.authenticate();
+    FAIL() << "a key of another user was accepted";
+  } catch (const core::SyncError& e) {
+    EXPECT_EQ(e.kind(), Kind::auth);
+    const std::string what = e.what();
+    EXPECT_NE(what.find("odoo connector 'erp'"), std::string::npos) << what;
+    EXPECT_NE(what.find("the API key belongs to user 'admin', not to `user` 'sync-bot@example.com'"),
+              std::string::npos)
+        << what;
+    EXPECT_EQ(what.find(admin_key), std::string::npos) << what;
+  }
+  OdooCompaniesSource src(OdooSourceOptions{.connector = "erp"},
+                          std::make_unique<Json2Transport>(json2_settings(admin_key),
+                                                           std::make_shared<http::CurlHttpClient>(o)));
+  const core::SyncReport report = run(src);
+  EXPECT_EQ(report.status, core::RunStatus::error);
+  EXPECT_EQ(last_kind, Kind::auth);
+  EXPECT_EQ(odoo.count("res.partner", "search_read"), 0U);
+  EXPECT_TRUE(store.accounts().empty());
+
+  // A second key of the configured user itself is that user's: accepted.
+  const std::string own_second_key = "own-key-2-0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d";
+  odoo.add_api_key(FakeOdoo::kUid, own_second_key);
+  EXPECT_EQ(json2_transport(own_second_key)->authenticate(), FakeOdoo::kUid);
+}
+
+// Over XML-RPC the login names the user and Odoo checks the key against it: another user's key
+// is a refused login (authenticate returns false), as on a real Odoo 19.
+TEST_F(OdooXmlRpc, AKeyOfAnotherUserIsARefusedLogin) {
+  odoo.add_user(1, "admin", "Mitchell Admin");
+  odoo.add_api_key(1, "admin-key-9e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b");
+  try {
+    xmlrpc_transport("admin-key-9e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b")->authenticate();
+    FAIL() << "accepted";
+  } catch (const core::SyncError& e) {
+    EXPECT_EQ(e.kind(), Kind::auth);
+    EXPECT_NE(std::string(e.what()).find("authenticate returned false"), std::string::npos) << e.what();
+  }
+}
+
+// A server that is down, or that accepts the connection and never answers, is a transient error
+// that names the connector like its auth errors and faults do.
+TEST_P(OdooConnector, TransportErrorsNameTheConnector) {
+  {
+    erpsync::testing::FakeHttpServer stalled;
+    stalled.on("POST", protocol == Protocol::json2 ? "/json/2/res.users/context_get" : "/xmlrpc/2/common",
+               FakeReply::json(200, "{}").with_fault(FakeReply::Fault::stall, 0));
+    http::ClientOptions o;
+    o.timeouts.connect = 2s;
+    o.timeouts.total = 1s;
+    std::unique_ptr<OdooTransport> t;
+    if (protocol == Protocol::json2) {
+      Json2Settings s = json2_settings();
+      s.url = stalled.url("");
+      t = std::make_unique<Json2Transport>(s, std::make_shared<http::CurlHttpClient>(o));
+    } else {
+      XmlRpcSettings s = settings();
+      s.url = stalled.url("");
+      t = std::make_unique<XmlRpcTransport>(s, std::make_shared<http::CurlHttpClient>(o));
+    }
+    try {
+      t->authenticate();
+      FAIL() << "a frozen server answered";
+    } catch (const core::SyncError& e) {
+      EXPECT_EQ(e.kind(), Kind::transient);
+      const std::string what = e.what();
+      EXPECT_TRUE(what.starts_with("odoo connector 'erp' (database 'acme_prod' at http://127.0.0.1:")) << what;
+      EXPECT_NE(what.find("imeout"), std::string::npos) << what;
+    }
+    stalled.release_stalls();
+  }
+  // Nothing listens any more on the port the fake had: connection refused.
+  const std::string url = odoo.url();
+  std::unique_ptr<OdooTransport> t = transport();
+  odoo.http().stop();
+  try {
+    t->authenticate();
+    FAIL() << "a stopped server answered";
+  } catch (const core::SyncError& e) {
+    EXPECT_EQ(e.kind(), Kind::transient);
+    const std::string what = e.what();
+    EXPECT_TRUE(what.starts_with("odoo connector 'erp' (database 'acme_prod' at " + url)) << what;
+  }
+}
+
+// The fake answers as a real Odoo 19 did (fixtures 12 and 13, recorded from Odoo 19.0 over
+// JSON-2): context_get's members and the key's uid; a company's children with their `type`, an
+// address saved without a name answered as "" (and an unset e-mail as false).
+TEST_F(OdooJson2, TheFakeAnswersContextGetAndAddressesAsARealOdoo19) {
+  const nlohmann::json real_context = nlohmann::json::parse(fixture("12_json2_context_get_response.json"));
+  const Value fake_context = json2_transport()->call("res.users", "context_get", {});
+  ASSERT_EQ(fake_context.type(), Value::Type::structure);
+  std::set<std::string> real_keys, fake_keys;
+  for (const auto& [k, v] : real_context.items()) real_keys.insert(k);
+  for (const auto& [k, v] : fake_context.as_struct()) fake_keys.insert(k);
+  EXPECT_EQ(fake_keys, real_keys);
+  EXPECT_TRUE(real_context["uid"].is_number_integer());
+  EXPECT_EQ(*fake_context.find("uid"), Value(FakeOdoo::kUid));
+
+  // The recorded children of company 45, seeded as Odoo stored them.
+  const nlohmann::json real_rows = nlohmann::json::parse(fixture("13_json2_children_of_a_company_response.json"));
+  odoo.add_partner({{"id", 45}, {"name", "ACME Süd GmbH"}, {"is_company", true}});
+  for (const auto& r : real_rows) {
+    Value::Struct p{{"id", r["id"].get<std::int64_t>()}, {"name", r["name"].get<std::string>()},
+                    {"type", r["type"].get<std::string>()}, {"parent_id", 45}, {"is_company", false},
+                    {"write_date", r["write_date"].get<std::string>()}};
+    if (r["email"].is_string()) p.emplace_back("email", r["email"].get<std::string>());
+    odoo.add_partner(std::move(p));
+  }
+  SearchRead q;
+  q.model = "res.partner";
+  q.domain = Value::array({Value::array({"parent_id", "=", 45})});
+  q.fields = {"name", "type", "parent_id", "is_company", "email", "write_date"};
+  q.order = "id asc";
+  q.context = {{"active_test", false}};
+  const std::vector<Value> fake_rows = json2_transport()->search_read(q);
+  ASSERT_EQ(fake_rows.size(), real_rows.size());
+  for (std::size_t i = 0; i < fake_rows.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(to_json(fake_rows[i]), real_rows[i]);
   }
 }
 

@@ -13,6 +13,7 @@
 #include "core/rules/contacts.hpp"
 #include "core/rules/normalize.hpp"
 #include "core/rules/value_check.hpp"
+#include "core/text_escape.hpp"
 #include "helpers.hpp"
 
 namespace erpsync::core::testing {
@@ -89,6 +90,9 @@ TEST(ValueCheck, FitColumnKeepsGoodValuesAndMakesBadOnesFitDistinctAndStable) {
   EXPECT_NE(fa, fb) << "two ids that differ past the cut stay two rejection rows";
   EXPECT_EQ(fa, fit_column(a, kMaxRemoteId)) << "the same value always gives the same key";
   EXPECT_EQ(fit_column("AB\0CD"s, kMaxExternalCode), "AB\\x00CD");
+  // One spelling of a control character everywhere (text_escape.hpp): as logs and tables show it.
+  EXPECT_EQ(fit_column("A\r\nB\tC\x1b", kMaxExternalCode), "A\\r\\nB\\tC\\x1b");
+  EXPECT_EQ(fit_column("A\r\nB", kMaxExternalCode), escape_controls("A\r\nB"));
   // Escaping can make a value that fitted too long: it is cut then, still within the column.
   const std::string controls(64, '\x01');
   EXPECT_LE(chars(fit_column(controls, kMaxExternalCode)), kMaxExternalCode);

@@ -73,7 +73,9 @@ class ScriptedSource final : public Source<Record> {
  public:
   explicit ScriptedSource(std::string stream) : stream_(std::move(stream)) {}
   std::vector<Page<Record>> pages;
+  bool snapshot = false;  // a full snapshot rather than a cursor-read source
   const std::string& stream() const override { return stream_; }
+  bool is_snapshot() const override { return snapshot; }
   SourceStart begin(const CursorState&) override {
     next_ = 0;
     return {};

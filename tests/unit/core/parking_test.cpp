@@ -107,9 +107,11 @@ TEST(Parking, AfterParkTtlAParkedRecordBecomesAnAccountNotFoundRejection) {
   // Replayed at the next run: still no account → nothing written, nothing counted.
   r = run(store, "customers", std::vector<Page<IncomingCustomer>>{}, options(std::chrono::seconds(100)));
   EXPECT_EQ(r.counters.fetched, 0);
-  // The source sending it again unchanged bumps the rejection rather than parking anew.
+  // The source sending it again unchanged bumps the rejection rather than parking anew; it
+  // ended as before, so the run counts it unchanged.
   r = run(store, "customers", std::vector{customers_page({customer("1001", "C-9")}, "c2")}, options(std::chrono::seconds(100)));
-  EXPECT_EQ(r.counters.rejected, 1);
+  EXPECT_EQ(r.counters.rejected, 0);
+  EXPECT_EQ(r.counters.unchanged, 1);
   EXPECT_EQ(store.parked_row("shop", "customers", "1001"), nullptr);
   EXPECT_EQ(store.rejection("shop", "customers", "1001", RejectReason::account_not_found)->times_seen, 2);
 
@@ -157,6 +159,52 @@ TEST(CommerceEngine, CommitsTheCursorWithEachPageAndKeepsCountersBalanced) {
   EXPECT_EQ(r.cursor, "p2");
   EXPECT_EQ(store.cursors().at({"shop", "customers"}).cursor, "p2");
   EXPECT_EQ(store.runs().rbegin()->second.counters.fetched, 5);
+}
+
+
+// SPEC §4 "re-read rows are unchanged", §3 "Counters": a cursor-read source re-reading a record
+// (the overlap) that ends exactly as before — parked again for the same, or rejected again for
+// the same reason with the same payload — counts it `unchanged`, never as a new parking or
+// rejection; a changed record is counted as what it becomes. Every record keeps one outcome.
+TEST(Counting, ARecordReReadThatEndsAsBeforeIsUnchangedNotANewParkingOrRejection) {
+  MemoryStore store;
+  SyncReport first = run(store, "customers", std::vector{customers_page({customer("1001", "C-9")}, "c1")});
+  ASSERT_EQ(first.counters.parked, 1);
+  SyncReport again = run(store, "customers", std::vector{customers_page({customer("1001", "C-9")}, "c1")});
+  EXPECT_EQ(again.counters.fetched, 1);
+  EXPECT_EQ(again.counters.parked, 0);
+  EXPECT_EQ(again.counters.unchanged, 1);
+  EXPECT_TRUE(again.counters.balanced());
+  EXPECT_NE(store.parked_row("shop", "customers", "1001"), nullptr) << "still parked";
+  // Changed while parked: a new parking of the new payload.
+  SyncReport changed = run(store, "customers", std::vector{customers_page({customer("1001", "C-9", "Anne")}, "c2")});
+  EXPECT_EQ(changed.counters.parked, 1);
+  EXPECT_EQ(changed.counters.unchanged, 0);
+
+  // A company record rejected (no code), read again unchanged through a cursor: unchanged, the
+  // rejection's times_seen counting the sighting; as a snapshot: rejected again (Appendix A).
+  auto companies = [&](bool snapshot, std::string name) {
+    ScriptedSource<IncomingAccount> source("accounts");
+    source.snapshot = snapshot;
+    Page<IncomingAccount> page;
+    page.records = {rec("5", "", "jsmith", "", std::move(name))};
+    page.cursor_after = "k1";
+    source.pages = {page};
+    SyncEvents events;
+    return run_stream(feed_policy(), source, store, options(), events);
+  };
+  SyncReport r1 = companies(false, "No Code Ltd");
+  EXPECT_EQ(r1.counters.rejected, 1);
+  SyncReport r2 = companies(false, "No Code Ltd");
+  EXPECT_EQ(r2.counters.rejected, 0);
+  EXPECT_EQ(r2.counters.unchanged, 1);
+  EXPECT_TRUE(r2.counters.balanced());
+  EXPECT_EQ(store.rejection("erp", "accounts", "5", RejectReason::missing_external_code)->times_seen, 2);
+  SyncReport r3 = companies(false, "No Code Ltd.");  // changed: a new version of the rejection
+  EXPECT_EQ(r3.counters.rejected, 1);
+  SyncReport r4 = companies(true, "No Code Ltd.");
+  EXPECT_EQ(r4.counters.rejected, 1) << "a snapshot counts its refused records";
+  EXPECT_EQ(r4.counters.unchanged, 0);
 }
 
 }  // namespace

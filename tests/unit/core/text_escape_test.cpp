@@ -51,5 +51,14 @@ TEST(TextEscape, TheReportLineCarriesRemoteControlCharactersEscaped) {
   EXPECT_EQ(quote_if_needed("A\x1b" "B"), "\"A\\x1bB\"");
 }
 
+TEST(TextEscape, AValueInItsShownFormIsQuotedWithoutEscapingItsEscapesAgain) {
+  // A rejection row's code as fit_column() stores it: its backslashes are escapes already.
+  EXPECT_EQ(quote_shown_if_needed("E-1\\x1b[31m\\r sync"), "\"E-1\\x1b[31m\\r sync\"");
+  EXPECT_EQ(quote_shown_if_needed("E-1\\r"), "E-1\\r");
+  EXPECT_EQ(quote_if_needed("E-1\\r"), "\"E-1\\\\r\"") << "a raw value's backslash is escaped";
+  EXPECT_EQ(quote_shown_if_needed("C-1"), "C-1");
+  EXPECT_EQ(quote_shown_if_needed("say \"hi\"\r"), "\"say \\\"hi\\\"\\r\"") << "quotes and raw controls still escaped";
+}
+
 }  // namespace
 }  // namespace erpsync::core
