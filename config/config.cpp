@@ -721,6 +721,14 @@ class Loader final : public ErrorSink {
     db.table_prefix = str(d, "table_prefix", "database.table_prefix");
     std::string m = str(d, "migrate", "database.migrate");
     db.migrate = m == "check" ? Migrate::check : m == "off" ? Migrate::off : Migrate::auto_;
+    db.crm = str(d, "crm", "database.crm") == "suitecrm" ? CrmTarget::suitecrm : CrmTarget::erpsync;
+    const Json sc = d.contains("suitecrm") ? d["suitecrm"] : Json::object();
+    db.suitecrm.code_field = str(sc, "code_field", "database.suitecrm.code_field");
+    db.suitecrm.sync_user = str(sc, "sync_user", "database.suitecrm.sync_user");
+    if (sc.contains("account_type_map"))
+      db.suitecrm.account_type_map = sc["account_type_map"].get<std::map<std::string, std::string>>();
+    db.suitecrm.inactive = str(sc, "inactive", "database.suitecrm.inactive");
+    db.suitecrm.vat_field = str(sc, "vat_field", "database.suitecrm.vat_field");
     return db;
   }
 
@@ -755,6 +763,46 @@ class Loader final : public ErrorSink {
         error(at.child("database").child("table_prefix"), problem);
     if (d.contains("connection") && d["connection"].is_string() && d["connection"].get<std::string>().empty())
       error(at.child("database").child("connection"), "expected an ODBC connection string, got an empty string");
+    check_suitecrm(d, at.child("database"));
+  }
+
+  // database.crm "suitecrm" (SPEC §5 "CRM targets"): erpsync's own tables need a prefix beside
+  // SuiteCRM's (its `accounts` and `contacts` would collide), and it writes as a SuiteCRM user.
+  void check_suitecrm(const Json& d, const Loc& at) {
+    const bool suitecrm = d.contains("crm") && d["crm"] == "suitecrm";
+    const Json sc = d.contains("suitecrm") && d["suitecrm"].is_object() ? d["suitecrm"] : Json::object();
+    if (suitecrm) {
+      if (!d.contains("table_prefix") || !d["table_prefix"].is_string() ||
+          d["table_prefix"].get<std::string>().empty())
+        error(at.child("table_prefix"),
+              "database.crm \"suitecrm\" needs a table_prefix (e.g. \"erpsync_\"): erpsync's own tables live beside "
+              "SuiteCRM's, whose accounts and contacts tables they would otherwise collide with");
+      if (!sc.contains("sync_user") || !sc["sync_user"].is_string() || sc["sync_user"].get<std::string>().empty())
+        error(at.child("suitecrm").child("sync_user"),
+              "database.crm \"suitecrm\" needs suitecrm.sync_user: the user_name of the SuiteCRM user erpsync writes as "
+              "(created_by, modified_user_id)");
+    }
+    for (const char* key : {"code_field", "vat_field"}) {
+      if (!sc.contains(key) || !sc[key].is_string()) continue;
+      const auto& f = sc[key].get_ref<const std::string&>();
+      if (f.empty() && std::string(key) == "vat_field") continue;  // none
+      auto ident = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+      if (f.empty() || !std::all_of(f.begin(), f.end(), ident) || std::isdigit(static_cast<unsigned char>(f.front())))
+        error(at.child("suitecrm").child(key),
+              "expected the name of an accounts_cstm column (letters, digits and '_', e.g. \"external_code_c\"), got " + q(f));
+    }
+    if (sc.contains("account_type_map") && sc["account_type_map"].is_object())
+      for (auto it = sc["account_type_map"].begin(); it != sc["account_type_map"].end(); ++it) {
+        static const std::set<std::string> kRelationships = {"customer", "prospect", "partner", "reseller",
+                                                             "distributor", "supplier", "other"};
+        if (!kRelationships.count(it.key()))
+          error(at.child("suitecrm").child("account_type_map").child(it.key()),
+                "expected a relationship (customer, prospect, partner, reseller, distributor, supplier, other), got " +
+                    q(it.key()));
+        else if (it.value().is_string() && it.value().get<std::string>().size() > 50)
+          error(at.child("suitecrm").child("account_type_map").child(it.key()),
+                "expected an account_type key of at most 50 characters (accounts.account_type is varchar(50))");
+      }
   }
 
  private:

@@ -61,11 +61,25 @@ class Secret {
 
 enum class Migrate { auto_, check, off };
 
+enum class CrmTarget { erpsync, suitecrm };
+
+// database.suitecrm (SPEC §5 "CRM targets", docs/crm-suitecrm.md).
+struct SuiteCrmConfig {
+  std::string code_field = "external_code_c";  // accounts_cstm column of the External Code
+  std::string sync_user;                       // users.user_name erpsync writes as
+  std::map<std::string, std::string> account_type_map;  // relationship → account_type: overrides of the store's default map
+  std::string inactive;                                 // account_type of inactive Accounts; "": none
+  std::string vat_field;                                // accounts_cstm column of the VAT number; "": none
+  bool operator==(const SuiteCrmConfig&) const = default;
+};
+
 struct DatabaseConfig {
   std::string connection;  // may hold a password (PWD=): redact before logging
   int batch_size = 500;
   std::string table_prefix;
   Migrate migrate = Migrate::auto_;
+  CrmTarget crm = CrmTarget::erpsync;
+  SuiteCrmConfig suitecrm;
 };
 
 enum class LogFormat { text, json };

@@ -18,6 +18,14 @@ const OptionSpec kOptions[] = {
   {"database.connection", T::string, "", "ODBC connection string (\"DSN=...\" or \"Driver=...;...\"). Use ${...} for a password.", true},
   {"database.batch_size", T::integer, "500", "Records per write transaction.", false, false, {}, 1, 100000},
   {"database.table_prefix", T::string, "\"\"", "Prefix of every table, index and constraint erpsync creates (letters, digits, underscore; a letter or underscore first; at most 32), e.g. \"erpsync_\" in a database a CRM application shares."},
+  {"database.crm", T::string, "\"erpsync\"", "Where Accounts and Contacts live (SPEC §5 \"CRM targets\"): erpsync: erpsync's own tables; suitecrm: SuiteCRM 7's own tables in the same MariaDB/MySQL database (needs database.table_prefix; docs/crm-suitecrm.md).", false, false, "erpsync|suitecrm"},
+  {"database.suitecrm", T::object, "{}", "SuiteCRM 7 as the CRM (database.crm \"suitecrm\")."},
+  {"database.suitecrm.code_field", T::string, "\"external_code_c\"", "The accounts_cstm column (a Studio custom field, varchar(64)) that holds the External Code."},
+  {"database.suitecrm.sync_user", T::string, "", "user_name of the SuiteCRM user erpsync writes as (created_by, modified_user_id); required with database.crm \"suitecrm\"."},
+  {"database.suitecrm.account_type_map", T::map, "", "relationship → accounts.account_type key; merged over the default map (customer→Customer, prospect→Prospect, partner→Partner, reseller→Reseller, distributor→Reseller, supplier→Other, other→Other)."},
+  {"database.suitecrm.account_type_map.*", T::string, "", "An account_type_dom key (\"\" leaves the type blank)."},
+  {"database.suitecrm.vat_field", T::string, "\"\"", "The accounts_cstm column (a Studio custom field) that holds the VAT number; \"\": none (the vat stays in erpsync's index, and adopt_by vat finds only Accounts erpsync wrote)."},
+  {"database.suitecrm.inactive", T::string, "\"\"", "The account_type key an inactive Account gets in SuiteCRM (e.g. \"Inactive\", a key added to account_type_dom in Studio); \"\": SuiteCRM shows no difference (erpsync keeps the flag in its own index)."},
   {"database.migrate", T::string, "\"auto\"", "auto: apply pending migrations; check: refuse to start on one; off: a DBA applies them.", false, false, "auto|check|off"},
 
   // ---- log (SPEC §8) ---------------------------------------------------------------------

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "core/outcome.hpp"
+#include "core/rules/crm_limits.hpp"
 
 namespace erpsync::core {
 
@@ -82,6 +84,9 @@ struct StateSnapshot {
   // accounts of `accounts` (and, on the Odoo contacts stream, of CommerceState::companies) and the
   // e-mails of BatchKeys::contact_emails (core/rules/persons.hpp reads it).
   std::unordered_map<EntityId, std::unordered_map<std::string, std::vector<EntityId>>> contacts_by_email;
+  // When the Accounts and Contacts are a CRM application's rows (database.crm): what it can
+  // hold, its users. Null on erpsync's own schema.
+  std::shared_ptr<const CrmLimits> crm;
 };
 
 // --- Commerce streams (Magento customers and orders, SPEC §4.1, rule 10, rule 11) ---

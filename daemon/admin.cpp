@@ -57,6 +57,9 @@ int migrate_command(const config::Config& cfg, const CommandLine& cl) {
     // DBAs who withhold DDL rights: the dialect from the driver name when it says, else ask the server.
     std::cout << odbc::migration_sql(odbc::detect_dialect(cfg.database.connection),
                                    odbc::TableNames(cfg.database.table_prefix));
+    if (cfg.database.crm == config::CrmTarget::suitecrm)
+      std::cout << "\n" << odbc::SuiteCrm(suitecrm_options(cfg.database), odbc::TableNames(cfg.database.table_prefix))
+                                .index_sql();
     return kExitOk;
   }
   auto store = open_store(cfg, StoreMode::normal);  // applies per database.migrate

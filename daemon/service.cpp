@@ -455,7 +455,9 @@ class Service {
       log->error("reload: log settings refused: {}", e.what());
     }
     const bool db_changed = next->database.connection != cfg_->database.connection ||
-                            next->database.table_prefix != cfg_->database.table_prefix;
+                            next->database.table_prefix != cfg_->database.table_prefix ||
+                            next->database.crm != cfg_->database.crm ||
+                            next->database.suitecrm != cfg_->database.suitecrm;
     if (db_changed) {
       try {
         open_store(*next, StoreMode::normal);

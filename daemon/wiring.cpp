@@ -23,11 +23,22 @@ namespace erpsync::daemon {
 
 namespace odbc = connectors::odbc;
 
+odbc::SuiteCrmOptions suitecrm_options(const config::DatabaseConfig& db) {
+  odbc::SuiteCrmOptions o;
+  o.code_field = db.suitecrm.code_field;
+  o.sync_user = db.suitecrm.sync_user;
+  o.account_type_map = db.suitecrm.account_type_map;
+  o.inactive = db.suitecrm.inactive;
+  o.vat_field = db.suitecrm.vat_field;
+  return o;
+}
+
 std::unique_ptr<odbc::OdbcStore> open_store(const config::Config& cfg, StoreMode mode) {
   odbc::OdbcStoreOptions opts;
   opts.connection = cfg.database.connection;
   opts.table_prefix = cfg.database.table_prefix;
   opts.dry_run = mode == StoreMode::dry_run;
+  if (cfg.database.crm == config::CrmTarget::suitecrm) opts.suitecrm = suitecrm_options(cfg.database);
   switch (cfg.database.migrate) {
     case config::Migrate::auto_: opts.migrate = odbc::MigrateMode::auto_apply; break;
     case config::Migrate::check: opts.migrate = odbc::MigrateMode::check; break;

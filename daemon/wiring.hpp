@@ -30,6 +30,8 @@ class StoreOpenRefused : public std::runtime_error {
 // dead process as aborted. Dry-run stores need the current schema and never migrate.
 // Throws StoreOpenRefused, or core::SyncError when the database cannot be reached.
 std::unique_ptr<connectors::odbc::OdbcStore> open_store(const config::Config& cfg, StoreMode mode);
+// database.suitecrm as the store takes it (database.crm "suitecrm").
+connectors::odbc::SuiteCrmOptions suitecrm_options(const config::DatabaseConfig& db);
 
 // Retention (SPEC §5 `retention`): purges runs and resolved rejections (with their payloads)
 // older than configured, and logs what it removed. Never throws: a failure is logged.

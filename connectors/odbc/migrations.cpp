@@ -261,6 +261,16 @@ const std::vector<std::string_view> kV6 = {
     "CREATE INDEX IF NOT EXISTS sync_merges_from_ix ON sync_merges (from_id)",
 };
 
+// v7: a CRM target (database.crm "suitecrm", SPEC §5 "CRM targets") keeps the Accounts and
+// Contacts in the CRM application's own tables; erpsync's accounts and contacts are then its
+// index of them (crm_suitecrm.hpp): crm_id is the CRM row's id. NULL on erpsync's own schema.
+const std::vector<std::string_view> kV7 = {
+    "ALTER TABLE accounts ADD COLUMN{if_not_exists} crm_id VARCHAR(36){bin} NULL",
+    "CREATE UNIQUE INDEX IF NOT EXISTS accounts_crm_id_key ON accounts (crm_id)",
+    "ALTER TABLE contacts ADD COLUMN{if_not_exists} crm_id VARCHAR(36){bin} NULL",
+    "CREATE UNIQUE INDEX IF NOT EXISTS contacts_crm_id_key ON contacts (crm_id)",
+};
+
 const std::vector<Migration> kMigrations = {
     {1, "initial schema: accounts, contacts, customers, orders, bindings, sync tables", &kV1},
     {2, "indexes for retention: sync_runs.finished_at, sync_rejections.resolved_at", &kV2},
@@ -268,6 +278,7 @@ const std::vector<Migration> kMigrations = {
     {4, "index of accounts waiting for their parent: accounts_pending_ix", &kV4},
     {5, "Magento carts: carts, cart_items, orders_increment_id_ix", &kV5},
     {6, "sync_merges: the duplicate Accounts merged by erpsyncd merge", &kV6},
+    {7, "accounts.crm_id, contacts.crm_id: ids of the rows of a CRM application (database.crm)", &kV7},
 };
 
 // The accounts waiting for a parent (v4); queries asking for them say `member_of_id IS NULL`

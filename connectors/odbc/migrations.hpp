@@ -40,7 +40,7 @@
 namespace erpsync::connectors::odbc {
 
 // The newest schema version this binary knows.
-inline constexpr int kSchemaVersion = 6;
+inline constexpr int kSchemaVersion = 7;
 
 enum class MigrateMode { auto_apply, check, off };
 

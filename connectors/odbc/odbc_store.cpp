@@ -26,7 +26,13 @@ OdbcStore::OdbcStore(OdbcStoreOptions options)
   conn_ = std::make_unique<Connection>(env_);
   conn_->connect(options_.connection);
   on_connect();
-  migrate(*conn_, options_.dry_run ? MigrateMode::check : options_.migrate);
+  const MigrateMode mode = options_.dry_run ? MigrateMode::check : options_.migrate;
+  if (options_.suitecrm) {
+    crm_ = std::make_unique<SuiteCrm>(*options_.suitecrm, tables_);
+    crm_->check(*conn_, mode);  // before any DDL
+  }
+  migrate(*conn_, mode);
+  if (crm_) crm_->create_index(*conn_, mode);
   if (options_.dry_run) conn_->set_autocommit(false);
 }
 
@@ -148,6 +154,10 @@ core::StateSnapshot OdbcStore::load_state_once(const core::BatchKeys& keys) {
   return guarded([&] {
     Session s(*conn_, *statements_);
     core::StateSnapshot st = read_snapshot(s, keys);
+    if (crm_) {
+      crm_->read_current_owners(s, st);
+      st.crm = crm_->limits();
+    }
     absent_ = std::make_unique<KnownAbsent>(KnownAbsent::of(keys, st));
     return st;
   });
@@ -160,7 +170,9 @@ std::optional<core::StateSnapshot> OdbcStore::load_quiet_state(const core::Batch
   try {
     return guarded([&] {
       Session s(*conn_, *statements_);
-      return read_quiet_snapshot(s, keys, quiet_stream_.get());
+      auto st = read_quiet_snapshot(s, keys, quiet_stream_.get());
+      if (st && crm_) st->crm = crm_->limits();
+      return st;
     });
   } catch (...) {
     statements_->clear();  // a failed read leaves no half-used statement behind
@@ -183,11 +195,17 @@ void OdbcStore::apply(const core::WriteBatch& batch) {
   std::unique_ptr<KnownAbsent> absent = std::move(absent_);
   bool skipped = false;
   try {
-    in_transaction("apply", [&](Session& s) { write_batch(s, batch, absent.get(), &skipped); });
+    in_transaction("apply", [&](Session& s) {
+      write_batch(s, batch, absent.get(), &skipped);
+      if (crm_) crm_->project(s, batch);
+    });
   } catch (const core::ConstraintViolation&) {
     if (!skipped) throw;
     // A row load_state had not seen exists: again, looking every row up (see KnownAbsent).
-    in_transaction("apply", [&](Session& s) { write_batch(s, batch); });
+    in_transaction("apply", [&](Session& s) {
+      write_batch(s, batch);
+      if (crm_) crm_->project(s, batch);
+    });
   }
   analyze_grown_tables(batch.counters.created);
 }
@@ -225,6 +243,12 @@ core::CommerceState OdbcStore::load_commerce_state(const core::CommerceKeys& key
 }
 
 AdminQueries OdbcStore::admin() { return AdminQueries(*this); }
+
+void OdbcStore::refresh_from_crm() {
+  if (!crm_) return;
+  quiet_stream_.reset();  // the index changes under what it read
+  in_transaction("refresh from SuiteCRM", [&](Session& s) { crm_->refresh(s); });
+}
 
 Connection& raw_connection(OdbcStore& store) { return store.connection(); }
 

@@ -28,8 +28,9 @@
 //     migrations.cpp: the schema; leases.cpp: connector leases.
 // Every value is bound as a parameter; timestamps are bound as 'YYYY-MM-DD HH:MM:SS.mmm' UTC.
 //
-// The batch writer and the snapshot reader speak the erpsync schema (SPEC §5); a CRM target
-// with its own tables would bring its own writer and reader over the same Session and dialects.
+// The batch writer and the snapshot reader speak the erpsync schema (SPEC §5). With a CRM target
+// (options.suitecrm) erpsync's accounts and contacts are its index of the CRM's rows, kept in step
+// by crm_suitecrm.cpp: refreshed from the CRM at every run's start, projected into it by apply.
 //
 // Failures: a unique violation in apply throws core::ConstraintViolation; a lost connection
 // or a lock timeout throws a transient OdbcError (a core::SyncError) and the store reconnects
@@ -41,9 +42,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "connectors/odbc/admin_queries.hpp"
+#include "connectors/odbc/crm_suitecrm.hpp"
 #include "connectors/odbc/leases.hpp"
 #include "connectors/odbc/migrations.hpp"
 #include "connectors/odbc/odbc.hpp"
@@ -68,6 +71,9 @@ struct OdbcStoreOptions {
   // Store::load_quiet_state: the shortcut for batches that change nothing. Off only to
   // compare both ways of deciding (tests).
   bool quiet_shortcut = true;
+  // database.crm "suitecrm": the Accounts and Contacts are SuiteCRM's rows (crm_suitecrm.hpp);
+  // nullopt: erpsync's own tables.
+  std::optional<SuiteCrmOptions> suitecrm;
 };
 
 class OdbcStore final : public core::Store, public core::QuietReads {
@@ -129,6 +135,11 @@ class OdbcStore final : public core::Store, public core::QuietReads {
   // store's connection.
   AdminQueries admin();
 
+  // With a CRM target (options.suitecrm): brings erpsync's index of the CRM's Accounts and
+  // Contacts in step with the CRM (SuiteCrm::refresh), in its own transaction. begin_run does
+  // it before every run; a no-op without a CRM target.
+  void refresh_from_crm();
+
  private:
   friend class AdminQueries;
   friend Connection& raw_connection(OdbcStore& store);  // odbc_store_internal.hpp
@@ -166,6 +177,7 @@ class OdbcStore final : public core::Store, public core::QuietReads {
   std::optional<Lease> fence_;
   std::int64_t created_since_analyze_ = 0;  // records created since this store's last ANALYZE
   std::int64_t created_at_analyze_ = 0;     // records it had created by then
+  std::unique_ptr<SuiteCrm> crm_;  // options_.suitecrm's target; null: erpsync's own tables
 };
 
 }  // namespace erpsync::connectors::odbc

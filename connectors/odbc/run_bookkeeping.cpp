@@ -33,6 +33,7 @@ core::CursorState OdbcStore::load_cursor(const std::string& connector, const std
 std::int64_t OdbcStore::begin_run(const std::string& connector, const std::string& stream,
                                   const std::string& instance) {
   quiet_stream_.reset();  // a prefetch serves one run
+  refresh_from_crm();     // the CRM's edits since the last run, before rejections are replayed
   if (options_.dry_run) return 0;
   ensure_connected();
   return guarded([&]() -> std::int64_t {

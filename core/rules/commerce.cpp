@@ -67,6 +67,10 @@ class CustomerDecider : detail::ParkingDecider {
       reject(p, RejectReason::invalid_field, "invalid field: " + *e);
       return;
     }
+    if (auto e = crm_problem(c)) {
+      reject(p, RejectReason::invalid_field, "invalid field: " + *e);
+      return;
+    }
     if (!p.code.empty()) {
       auto it = view_.base.account_by_code.find(p.code);
       if (it == view_.base.account_by_code.end()) {
@@ -86,6 +90,12 @@ class CustomerDecider : detail::ParkingDecider {
     if (auto e = check_id("default_owner", policy_.default_owner, kMaxOwner)) {
       reject(p, RejectReason::invalid_field, "invalid field: " + *e);
       return;
+    }
+    if (view_.base.crm) {
+      if (auto e = crm_owner_problem(*view_.base.crm, policy_.default_owner)) {
+        reject(p, RejectReason::unknown_owner, "default_owner of connector " + policy_.connector + ": " + *e);
+        return;
+      }
     }
     auto own = view_.own_accounts.find(p.remote_id);
     if (own != view_.own_accounts.end()) {
@@ -107,6 +117,19 @@ class CustomerDecider : detail::ParkingDecider {
     out_.accounts.push_back(std::move(w));
     out_.bindings.push_back({std::string(kOwnAccountsStream), p.remote_id, kAccountEntity, ref, ""});
     attach(p, c, ref, /*own=*/true, /*new_account=*/true);
+  }
+
+  // Why the CRM application's tables cannot hold the customer's Contact (or its own Account's
+  // name), if so (SPEC §5 "CRM targets").
+  std::optional<std::string> crm_problem(const IncomingCustomer& c) const {
+    if (!view_.base.crm) return std::nullopt;
+    const CrmLimits& crm = *view_.base.crm;
+    for (auto [f, v] : {std::pair{ContactField::first_name, &c.first_name}, {ContactField::last_name, &c.last_name},
+                        {ContactField::email, &c.email}, {ContactField::phone, &c.phone}})
+      if (auto e = crm_contact_problem(crm, f, *v)) return e;
+    if (normalize_code(c.external_code).empty())  // it gets an Account of its own
+      if (auto e = crm_account_problem(crm, Field::name, own_account_name(c))) return e;
+    return std::nullopt;
   }
 
   static std::string own_account_name(const IncomingCustomer& c) {

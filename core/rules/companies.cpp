@@ -275,6 +275,16 @@ class Decider {
       return;
     }
     const std::string& owner = *p.owner;
+    if (view_.crm) {  // the CRM application's own tables (SPEC §5 "CRM targets")
+      if (auto e = crm_record_problem(*view_.crm, p.rec)) {
+        reject(p, RejectReason::invalid_field, "invalid field: " + *e, "");
+        return;
+      }
+      if (auto e = crm_owner_problem(*view_.crm, owner)) {
+        reject(p, RejectReason::unknown_owner, *e, "");
+        return;
+      }
+    }
 
     if (auto id = bound_account(p.remote_id)) {
       const AccountState& acc = view_.accounts.at(*id);

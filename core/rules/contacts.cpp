@@ -56,6 +56,10 @@ class ContactDecider : detail::ParkingDecider {
       reject(p, RejectReason::invalid_field, "invalid field: " + *e);
       return;
     }
+    if (auto e = crm_problem(c)) {
+      reject(p, RejectReason::invalid_field, "invalid field: " + *e);
+      return;
+    }
     const auto company = view_.companies.find(c.company_remote_id);
     if (company == view_.companies.end()) {
       park(p, "company " + c.company_remote_id,
@@ -63,6 +67,16 @@ class ContactDecider : detail::ParkingDecider {
       return;
     }
     write(p, c, company->second.account_id);
+  }
+
+  // Why the CRM application's tables cannot hold the contact (SPEC §5 "CRM targets"), if so.
+  std::optional<std::string> crm_problem(const IncomingContactRecord& c) const {
+    if (!view_.base.crm) return std::nullopt;
+    const CrmLimits& crm = *view_.base.crm;
+    for (auto [f, v] : {std::pair{ContactField::first_name, &c.first_name}, {ContactField::last_name, &c.last_name},
+                        {ContactField::email, &c.email}, {ContactField::phone, &c.phone}})
+      if (auto e = crm_contact_problem(crm, f, *v)) return e;
+    return std::nullopt;
   }
 
   void write(const Item& p, const IncomingContactRecord& c, EntityId account) {

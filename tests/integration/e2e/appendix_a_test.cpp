@@ -1,7 +1,10 @@
-// SPEC Appendix A, through the real binary, a real XML file and SQLite over ODBC: both runs,
-// their report lines, and the rows they leave.
+// SPEC Appendix A, through the real binary, a real XML file and the three engines over ODBC:
+// both runs, their report lines, and the rows they leave — in erpsync's own tables, and in
+// SuiteCRM 7's (database.crm "suitecrm", on MariaDB with the project's SuiteCRM fixture), where
+// the same rules give the same reports.
 
 #include "e2e_fixture.hpp"
+#include "support/suitecrm_fixture.hpp"
 
 namespace erpsync::testing {
 namespace {
@@ -34,17 +37,100 @@ std::string connectors_for(const std::string& feed) {
   return c;
 }
 
-class AppendixA : public E2eTest {};
+// The Accounts where the CRM keeps them: erpsync's own `accounts`, or SuiteCRM's rows.
+class AppendixA : public E2eTest {
+ protected:
+  virtual bool suitecrm() const { return false; }
+  void configure(const std::string& feed) {
+    write_config(connectors_for(feed));
+    if (!suitecrm()) return;
+    std::string cfg = R"({ "database": { "connection": ")" + connection() +
+                      R"(", "batch_size": 3, "table_prefix": "erpsync_", "crm": "suitecrm",
+      "suitecrm": { "sync_user": "erpsync" } }, "connectors": )" + connectors_for(feed) + " }";
+    config_path_ = write_file("erpsync.json", cfg, false);
+  }
+  // erpsync's own table `t` (under the prefix with SuiteCRM).
+  std::string own(const std::string& t) const { return suitecrm() ? "erpsync_" + t : t; }
+  // The Accounts holding `code`.
+  std::string count_with_code(const std::string& code) {
+    if (!suitecrm()) return scalar("SELECT COUNT(*) FROM accounts WHERE external_code = '" + code + "'");
+    return scalar("SELECT COUNT(*) FROM accounts a JOIN accounts_cstm c ON c.id_c = a.id WHERE a.deleted = 0 AND "
+                  "BINARY c.external_code_c = '" + code + "'");
+  }
+  // The owner's login, the name, or the parent's code of the Account holding `code`.
+  std::string owner_of(const std::string& code) {
+    if (!suitecrm()) return scalar("SELECT owner FROM accounts WHERE external_code = '" + code + "'");
+    return scalar("SELECT u.user_name FROM accounts a JOIN accounts_cstm c ON c.id_c = a.id JOIN users u ON u.id = "
+                  "a.assigned_user_id WHERE a.deleted = 0 AND BINARY c.external_code_c = '" + code + "'");
+  }
+  std::string name_of(const std::string& code) {
+    if (!suitecrm()) return scalar("SELECT name FROM accounts WHERE external_code = '" + code + "'");
+    return scalar("SELECT a.name FROM accounts a JOIN accounts_cstm c ON c.id_c = a.id WHERE a.deleted = 0 AND "
+                  "BINARY c.external_code_c = '" + code + "'");
+  }
+  std::string parent_of(const std::string& code) {
+    if (!suitecrm())
+      return scalar("SELECT COALESCE(MAX(p.external_code), '') FROM accounts c LEFT JOIN accounts p ON p.id = "
+                    "c.member_of_id WHERE c.external_code = '" + code + "'");
+    return scalar("SELECT COALESCE(MAX(pc.external_code_c), '') FROM accounts a JOIN accounts_cstm c ON c.id_c = a.id "
+                  "LEFT JOIN accounts_cstm pc ON pc.id_c = a.parent_id WHERE BINARY c.external_code_c = '" + code + "'");
+  }
+  // An Account the CRM held before erpsync, owned by `owner`.
+  void seed(const std::string& code, const std::string& name, const std::string& owner) {
+    if (!suitecrm()) {
+      query("INSERT INTO accounts (external_code, name, owner, relationship, active, created_at, updated_at) "
+            "VALUES ('" + code + "', '" + name + "', '" + owner +
+            "', 'customer', 1, '2026-01-01 00:00:00.000', '2026-01-01 00:00:00.000')");
+      return;
+    }
+    query("INSERT INTO accounts (id, name, date_entered, date_modified, deleted, assigned_user_id) SELECT 'seed-" +
+          code + "', '" + name + "', '2026-01-01 00:00:00', '2026-01-01 00:00:00', 0, id FROM users WHERE user_name = '" +
+          owner + "'");
+    query("INSERT INTO accounts_cstm (id_c, external_code_c) VALUES ('seed-" + code + "', '" + code + "')");
+  }
+  // An admin reassigns the Account holding `code` in the CRM.
+  void reassign(const std::string& code, const std::string& owner) {
+    if (!suitecrm()) {
+      query("UPDATE accounts SET owner = '" + owner + "' WHERE external_code = '" + code + "'");
+      return;
+    }
+    query("UPDATE accounts a JOIN accounts_cstm c ON c.id_c = a.id JOIN users u ON u.user_name = '" + owner +
+          "' SET a.assigned_user_id = u.id WHERE c.external_code_c = '" + code + "'");
+  }
+  std::string last_modified() {
+    return scalar(suitecrm() ? "SELECT MAX(date_modified) FROM accounts" : "SELECT MAX(updated_at) FROM accounts");
+  }
+  void both_runs();
+  void second_run_over_the_same_file();
+};
 
-TEST_P(AppendixA, BothRunsReportAndStoreWhatTheSpecSays) {
+// The same on SuiteCRM's tables, whose users are the Appendix's owners.
+class AppendixASuiteCrm : public AppendixA {
+ protected:
+  bool suitecrm() const override { return true; }
+  void SetUp() override {
+    E2eTest::SetUp();
+    if (IsSkipped()) return;
+    create_suitecrm_tables(connection());
+    query("UPDATE users SET status = 'Active', deleted = NULL WHERE user_name IN ('carol', 'dave')");
+    query("INSERT INTO users (id, user_name, status, deleted, is_group) VALUES ('u-jsmith', 'jsmith', 'Active', NULL, 0), "
+          "('u-sales', 'sales', 'Active', NULL, 1)");
+  }
+};
+
+TEST_P(AppendixA, BothRunsReportAndStoreWhatTheSpecSays) { both_runs(); }
+TEST_P(AppendixASuiteCrm, BothRunsReportAndStoreWhatTheSpecSays) { both_runs(); }
+TEST_P(AppendixA, ASecondRunOverTheSameFileWritesNothing) { second_run_over_the_same_file(); }
+TEST_P(AppendixASuiteCrm, ASecondRunOverTheSameFileWritesNothing) { second_run_over_the_same_file(); }
+
+void AppendixA::both_runs() {
   const std::string feed = write_file("export.xml", export_xml("C-1 Ltd"));
-  write_config(connectors_for(feed));
+  configure(feed);
 
   // The CRM already holds X-9, owned by carol.
   ProcessResult m = erpsyncd({"migrate"});
   ASSERT_EQ(m.exit_code, 0) << m.all();
-  query("INSERT INTO accounts (external_code, name, owner, relationship, active, created_at, updated_at) "
-        "VALUES ('X-9', 'X-9 Ltd', 'carol', 'customer', 1, '2026-01-01 00:00:00.000', '2026-01-01 00:00:00.000')");
+  seed("X-9", "X-9 Ltd", "carol");
 
   ProcessResult run1 = erpsyncd({"--once"});
   ASSERT_EQ(run1.exit_code, 0) << run1.all();
@@ -62,18 +148,18 @@ TEST_P(AppendixA, BothRunsReportAndStoreWhatTheSpecSays) {
   EXPECT_EQ(r1["warnings"], "1");
 
   // Row 1's code was trimmed; C-2 links to C-3 which came later; S-1 has no self-link.
-  EXPECT_EQ(scalar("SELECT COUNT(*) FROM accounts WHERE external_code = 'C-1'"), "1");
-  EXPECT_EQ(scalar("SELECT p.external_code FROM accounts c JOIN accounts p ON p.id = c.member_of_id "
-                   "WHERE c.external_code = 'C-2'"), "C-3");
-  EXPECT_EQ(scalar("SELECT COUNT(*) FROM accounts WHERE external_code = 'S-1' AND member_of_id IS NULL"), "1");
-  EXPECT_EQ(scalar("SELECT owner FROM accounts WHERE external_code = 'D-1'"), "sales");
-  EXPECT_EQ(scalar("SELECT name FROM accounts WHERE external_code = 'D-1'"), "D-1 Ltd");
-  EXPECT_EQ(scalar("SELECT owner FROM accounts WHERE external_code = 'X-9'"), "carol");
+  EXPECT_EQ(count_with_code("C-1"), "1");
+  EXPECT_EQ(parent_of("C-2"), "C-3");
+  EXPECT_EQ(count_with_code("S-1"), "1");
+  EXPECT_EQ(parent_of("S-1"), "");
+  EXPECT_EQ(owner_of("D-1"), "sales");
+  EXPECT_EQ(name_of("D-1"), "D-1 Ltd");
+  EXPECT_EQ(owner_of("X-9"), "carol");
   // One b2b Customer and one binding per created account.
-  EXPECT_EQ(scalar("SELECT COUNT(*) FROM customers WHERE channel = 'erp' AND kind = 'b2b'"), "5");
-  EXPECT_EQ(scalar("SELECT COUNT(*) FROM bindings WHERE connector = 'erp' AND entity = 'account'"), "5");
-  auto rej = query("SELECT remote_id, reason, existing_owner, incoming_owner FROM sync_rejections "
-                   "WHERE resolved_at IS NULL ORDER BY remote_id, reason");
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM " + own("customers") + " WHERE channel = 'erp' AND kind = 'b2b'"), "5");
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM " + own("bindings") + " WHERE connector = 'erp' AND entity = 'account'"), "5");
+  auto rej = query("SELECT remote_id, reason, existing_owner, incoming_owner FROM " + own("sync_rejections") +
+                   " WHERE resolved_at IS NULL ORDER BY remote_id, reason");
   ASSERT_EQ(rej.size(), 4u);
   EXPECT_EQ(rej[0][0], "4");
   EXPECT_EQ(rej[0][1], "code_owned_by_other_user");
@@ -88,7 +174,7 @@ TEST_P(AppendixA, BothRunsReportAndStoreWhatTheSpecSays) {
   EXPECT_NE(run1.all().find("code_owned_by_other_user"), std::string::npos);
 
   // Between runs an admin reassigns X-9 to dave; remote id 1 is renamed at the source.
-  query("UPDATE accounts SET owner = 'dave' WHERE external_code = 'X-9'");
+  reassign("X-9", "dave");
   write_file("export.xml", export_xml("C-1 Group"));
 
   ProcessResult run2 = erpsyncd({"--once"});
@@ -103,30 +189,33 @@ TEST_P(AppendixA, BothRunsReportAndStoreWhatTheSpecSays) {
   EXPECT_EQ(r2["failed"], "0");
   EXPECT_EQ(r2["warnings"], "1");
 
-  EXPECT_EQ(scalar("SELECT name FROM accounts WHERE external_code = 'C-1'"), "C-1 Group");
-  EXPECT_EQ(scalar("SELECT COUNT(*) FROM sync_rejections WHERE remote_id = '4' AND resolved_at IS NOT NULL"), "1");
-  EXPECT_EQ(scalar("SELECT times_seen FROM sync_rejections WHERE remote_id = '5'"), "2");
-  EXPECT_EQ(scalar("SELECT times_seen FROM sync_rejections WHERE remote_id = '9'"), "2");
-  EXPECT_EQ(scalar("SELECT COUNT(*) FROM sync_runs WHERE connector = 'erp' AND status = 'ok'"), "2");
+  EXPECT_EQ(name_of("C-1"), "C-1 Group");
+  EXPECT_EQ(owner_of("X-9"), "dave");
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM " + own("sync_rejections") +
+                   " WHERE remote_id = '4' AND resolved_at IS NOT NULL"), "1");
+  EXPECT_EQ(scalar("SELECT times_seen FROM " + own("sync_rejections") + " WHERE remote_id = '5'"), "2");
+  EXPECT_EQ(scalar("SELECT times_seen FROM " + own("sync_rejections") + " WHERE remote_id = '9'"), "2");
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM " + own("sync_runs") + " WHERE connector = 'erp' AND status = 'ok'"), "2");
   // Rejections seen again unchanged are counted, not logged again.
   EXPECT_EQ(run2.all().find("reason=missing_external_code"), std::string::npos) << run2.all();
 }
 
-TEST_P(AppendixA, ASecondRunOverTheSameFileWritesNothing) {
+void AppendixA::second_run_over_the_same_file() {
   const std::string feed = write_file("export.xml", export_xml("C-1 Ltd"));
-  write_config(connectors_for(feed));
+  configure(feed);
   ASSERT_EQ(erpsyncd({"--once"}).exit_code, 0);
-  const std::string before = scalar("SELECT MAX(updated_at) FROM accounts");
+  const std::string before = last_modified();
   ProcessResult again = erpsyncd({"--once"});
   ASSERT_EQ(again.exit_code, 0) << again.all();
   auto r = report_fields(again.all(), "erp");
   EXPECT_EQ(r["created"], "0");
   EXPECT_EQ(r["updated"], "0");
   EXPECT_EQ(r["source"], "unchanged");
-  EXPECT_EQ(scalar("SELECT MAX(updated_at) FROM accounts"), before);
+  EXPECT_EQ(last_modified(), before);
 }
 
 ERPSYNC_E2E_ON_ALL_ENGINES(AppendixA);
+INSTANTIATE_TEST_SUITE_P(E2e, AppendixASuiteCrm, ::testing::Values(Engine::mariadb), engine_param_name);
 
 }  // namespace
 }  // namespace erpsync::testing

@@ -378,6 +378,35 @@ TEST(ConfigDatabase, ATablePrefixIsAcceptedAndMustBeAnIdentifiersStart) {
   EXPECT_THAT(find_error(long_one, "database.table_prefix")->message, HasSubstr("at most 32"));
 }
 
+TEST(ConfigDatabase, SuiteCrmAsTheCrmNeedsAPrefixAndASyncUserAndChecksItsMaps) {
+  TempDir dir;
+  auto r = load_config(dir.write("c.json", R"({ "database": { "connection": "x", "table_prefix": "erpsync_",
+    "crm": "suitecrm", "suitecrm": { "sync_user": "erpsync", "code_field": "erp_code_c",
+    "account_type_map": { "supplier": "Integrator" }, "inactive": "Inactive", "vat_field": "vat_c" } }, "connectors": [] })"));
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  EXPECT_EQ(r.config->database.crm, CrmTarget::suitecrm);
+  EXPECT_EQ(r.config->database.suitecrm.sync_user, "erpsync");
+  EXPECT_EQ(r.config->database.suitecrm.code_field, "erp_code_c");
+  EXPECT_EQ(r.config->database.suitecrm.account_type_map.at("supplier"), "Integrator");
+  EXPECT_EQ(r.config->database.suitecrm.inactive, "Inactive");
+  EXPECT_EQ(r.config->database.suitecrm.vat_field, "vat_c");
+
+  auto defaults = load_config(dir.write("d.json", R"({ "database": { "connection": "x" }, "connectors": [] })"));
+  ASSERT_TRUE(defaults.ok()) << all_errors(defaults);
+  EXPECT_EQ(defaults.config->database.crm, CrmTarget::erpsync);
+  EXPECT_EQ(defaults.config->database.suitecrm.code_field, "external_code_c");
+
+  auto bare = load_config(dir.write("e.json", R"({ "database": { "connection": "x", "crm": "suitecrm" }, "connectors": [] })"));
+  ASSERT_NE(find_error(bare, "database.table_prefix"), nullptr) << all_errors(bare);
+  ASSERT_NE(find_error(bare, "database.suitecrm.sync_user"), nullptr) << all_errors(bare);
+  auto bad = load_config(dir.write("f.json", R"({ "database": { "connection": "x", "table_prefix": "e_", "crm": "suitecrm",
+    "suitecrm": { "sync_user": "s", "code_field": "code; DROP", "account_type_map": { "vendor": "Other" } } }, "connectors": [] })"));
+  ASSERT_NE(find_error(bad, "database.suitecrm.code_field"), nullptr) << all_errors(bad);
+  ASSERT_NE(find_error(bad, "database.suitecrm.account_type_map.vendor"), nullptr) << all_errors(bad);
+  auto other = load_config(dir.write("g.json", R"({ "database": { "connection": "x", "crm": "vtiger" }, "connectors": [] })"));
+  ASSERT_NE(find_error(other, "database.crm"), nullptr) << all_errors(other);
+}
+
 TEST(ConfigConnectors, CommonOptionsAreTyped) {
   TempDir dir;
   auto r = load_config(dir.write("c.json", R"({
