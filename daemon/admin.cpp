@@ -181,6 +181,14 @@ int run_admin(const config::Config& cfg, const CommandLine& cl) {
         return kExitOk;
       }
       case Command::merge:
+        if (cfg.database.crm == config::CrmTarget::suitecrm) {
+          // erpsync's accounts are only SuiteCRM's index there: moving them would not move
+          // SuiteCRM's own rows (accounts_contacts, its merged-record marks).
+          std::cerr << "erpsyncd: merge refused: with database.crm \"suitecrm\" the Accounts are SuiteCRM's own rows; "
+                       "merge the duplicate in SuiteCRM (its Merge action on the Accounts list), and the next run "
+                       "follows\n";
+          return kExitFailed;
+        }
         return merge_command(admin, cl);
       case Command::tree:
         return tree_command(admin, cl);

@@ -229,6 +229,19 @@ TEST_P(SuiteCrmTarget, AnAccountDeletedInSuiteCrmIsGoneAndItsCodeFreeForTheSourc
   EXPECT_EQ(scalar("SELECT COALESCE(external_code_c, '') FROM accounts_cstm WHERE id_c = '" + first + "'"), "");
 }
 
+// `merge` moves erpsync's own rows; on this target they are only SuiteCRM's index, so it is
+// refused (exit 1) and points to SuiteCRM's own Merge; nothing changes in SuiteCRM.
+TEST_P(SuiteCrmTarget, MergeIsRefusedAndPointsToSuiteCrmsOwnMerge) {
+  configure(R"(<E><C id="1" code="K-1"><N>Acme</N><R>alice</R></C></E>)");
+  ASSERT_EQ(erpsyncd({"--once"}).exit_code, 0);
+  typed_in_suitecrm("a0000000-0000-0000-0000-00000000000b", "Acme Duplicate", kSuiteAliceId, "");
+  const std::string before = suitecrm_checksum();
+  ProcessResult merge = erpsyncd({"merge", "--account", "2", "--into", "1"});
+  EXPECT_EQ(merge.exit_code, 1) << merge.all();
+  EXPECT_NE(merge.err.find("merge the duplicate in SuiteCRM"), std::string::npos) << merge.all();
+  EXPECT_EQ(suitecrm_checksum(), before);
+}
+
 TEST_P(SuiteCrmTarget, DuplicateCodesInSuiteCrmAreRefusedAtMigrationAndListed) {
   typed_in_suitecrm("d0000000-0000-0000-0000-000000000001", "Dup One", kSuiteAliceId, "D-1");
   typed_in_suitecrm("d0000000-0000-0000-0000-000000000002", "Dup Two", kSuiteBobId, "D-1 ");
