@@ -773,7 +773,7 @@ double median(std::vector<double> v) {
 }
 
 void print_header() {
-  std::printf("%-10s %8s %-12s %9s %8s %10s %8s %8s %9s %7s %10s %7s\n", "engine", "N", "scenario", "records",
+  std::printf("%-10s %8s %-15s %9s %8s %10s %8s %8s %9s %7s %10s %7s\n", "engine", "N", "scenario", "records",
               "seconds", "rec/s", "peakMB", "docMB", "stmt/rec", "writes", "native/s", "ratio");
 }
 
@@ -810,7 +810,7 @@ int magento_scenario(const std::string& engine, std::size_t n, const Args& args)
                   problem.c_str(), run.report.to_line().c_str());
     }
     const std::string name = std::string(rerun ? "mag-rerun-" : "mag-") + (run.stream == "customers" ? "cust" : "ord");
-    std::printf("%-10s %8zu %-12s %9zu %8.3f %10.0f %8.1f %8s %9.2f %7llu %10s %7s\n", engine.c_str(), n,
+    std::printf("%-10s %8zu %-15s %9zu %8.3f %10.0f %8.1f %8s %9.2f %7llu %10s %7s\n", engine.c_str(), n,
                 name.c_str(), n, run.seconds, n / run.seconds, run.peak_mb, "-",
                 static_cast<double>(run.statements) / static_cast<double>(n),
                 static_cast<unsigned long long>(run.writes), "n/a", "n/a");
@@ -920,7 +920,7 @@ int main(int argc, char** argv) {
             std::snprintf(native_rate, sizeof native_rate, "%.0f", n / native->seconds);
             std::snprintf(ratio, sizeof ratio, "%.2f", rate / (n / native->seconds));
           }
-          std::printf("%-10s %8zu %-12s %9zu %8.3f %10.0f %8.1f %8.1f %9.2f %7llu %10s %7s\n", engine.c_str(), n,
+          std::printf("%-10s %8zu %-15s %9zu %8.3f %10.0f %8.1f %8.1f %9.2f %7llu %10s %7s\n", engine.c_str(), n,
                       (prefix + sc.name).c_str(), n, r.seconds, rate, r.peak_mb, doc_mb,
                       static_cast<double>(r.stats.executed) / static_cast<double>(n),
                       static_cast<unsigned long long>(r.stats.writes), native_rate, ratio);
@@ -960,7 +960,7 @@ int main(int argc, char** argv) {
         std::printf("# medians of %d of %d runs%s, %s N=%zu %s (ratios taken within each run; peakMB: max over runs; "
                     "xinitial: median of the run's rate / its initial rate):\n",
                     done, args->runs, failed.c_str(), engine.c_str(), n, format.c_str());
-        std::printf("%-6s %-10s %8s %-12s %10s %7s %8s %8s\n", "#", "engine", "N", "scenario", "rec/s", "ratio",
+        std::printf("%-6s %-10s %8s %-15s %10s %7s %8s %8s\n", "#", "engine", "N", "scenario", "rec/s", "ratio",
                     "peakMB", "xinitial");
         for (std::size_t i = 0; i < kScenarios.size(); ++i) {
           const Samples& m = medians_of[format][i];
@@ -968,7 +968,7 @@ int main(int argc, char** argv) {
           char ratio[32] = "n/a", vs_initial[32] = "-";
           if (!m.ratio.empty()) std::snprintf(ratio, sizeof ratio, "%.2f", median(m.ratio));
           if (!m.vs_initial.empty()) std::snprintf(vs_initial, sizeof vs_initial, "%.2f", median(m.vs_initial));
-          std::printf("%-6s %-10s %8zu %-12s %10.0f %7s %8.1f %8s\n", "median", engine.c_str(), n,
+          std::printf("%-6s %-10s %8zu %-15s %10.0f %7s %8.1f %8s\n", "median", engine.c_str(), n,
                       (prefix + kScenarios[i].name).c_str(), median(m.rate), ratio, m.peak_mb, vs_initial);
         }
         std::fflush(stdout);

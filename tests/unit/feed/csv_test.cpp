@@ -197,6 +197,41 @@ TEST(CsvMapper, ContactsFromASecondFileKeyedByTheCompanysRemoteId) {
   EXPECT_TRUE(recs[2].contacts.empty());
 }
 
+// The rows no company record took go to the feed's "contacts" stream as contact records: their
+// company key, value maps, `active` read, a byte the encoding lacks or a short row invalid
+// (naming file and line), in file order.
+TEST(CsvMapper, ContactRowsNoCompanyTakesAreHandedOverAsContactRecords) {
+  auto feed = csv_feed({{Field::remote_id, {"Nr", {}}}});
+  connectors::feed::FeedContactsConfig contacts;
+  contacts.fields[static_cast<std::size_t>(ContactField::remote_id)] = connectors::feed::FieldPath{"Id", {}};
+  contacts.fields[static_cast<std::size_t>(ContactField::last_name)] = connectors::feed::FieldPath{"Name", {}};
+  contacts.fields[static_cast<std::size_t>(ContactField::active)] =
+      connectors::feed::FieldPath{"Aktiv", std::map<std::string, std::string>{{"J", "yes"}, {"N", "no"}}};
+  feed.contacts = contacts;
+  feed.csv.company_key = "Kunde";
+  feed.encoding = "windows-1252";
+  auto mapper = make_mapper(feed, {});
+  mapper->load_contacts("Id;Kunde;Name;Aktiv\n1;10;Alpha;J\n4;99;K\xF6hler;N\n5;98;Bad\x81;J\n6;97;Odd;vielleicht\n7\n",
+                        "c.csv");
+  ASSERT_EQ(mapper->load("Nr\n10\n", "k.csv"), 1u);
+  ASSERT_EQ(mapper->map(0, 1)[0].contacts.size(), 1u);
+  const std::vector<core::IncomingContactRecord> orphans = mapper->unclaimed_contacts();
+  ASSERT_EQ(orphans.size(), 4u);
+  EXPECT_EQ(orphans[0].remote_id, "4");
+  EXPECT_EQ(orphans[0].company_remote_id, "99");
+  EXPECT_EQ(orphans[0].last_name, "Köhler");
+  EXPECT_FALSE(orphans[0].active);
+  EXPECT_FALSE(orphans[0].invalid);
+  ASSERT_TRUE(orphans[1].invalid);
+  EXPECT_THAT(*orphans[1].invalid, HasSubstr("last_name holds a byte that windows-1252 does not define"));
+  ASSERT_TRUE(orphans[2].invalid);
+  EXPECT_THAT(*orphans[2].invalid, HasSubstr("c.csv line 5: active \"vielleicht\""));
+  EXPECT_EQ(orphans[3].remote_id, "7");
+  EXPECT_EQ(orphans[3].company_remote_id, "");
+  ASSERT_TRUE(orphans[3].invalid);
+  EXPECT_THAT(*orphans[3].invalid, HasSubstr("c.csv line 6: 1 columns where the header has 4"));
+}
+
 // ---- encodings --------------------------------------------------------------------------------
 
 TEST(Transcoder, Windows1252AndIso885915ToUtf8) {
