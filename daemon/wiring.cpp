@@ -106,7 +106,16 @@ class FeedStreams final : public ConnectorStreams {
       return run.run(stream, source);
     }
     std::unique_ptr<connectors::feed::FeedSource> feed = connectors::feed::FeedSource::create(run.conn);
-    feed->hand_contacts_to(contacts_);
+    if (run.conn.settings_as<connectors::feed::FeedConfig>()->has_contacts_file()) {
+      // The contacts stream's cursor: the content hash its last committed rows came from. Not
+      // readable now: none, so the files are read again (the safe side).
+      std::string contacts_cursor;
+      try {
+        contacts_cursor = run.store.load_cursor(run.conn.name, "contacts").cursor;
+      } catch (const std::exception&) {
+      }
+      feed->hand_contacts_to(contacts_, std::move(contacts_cursor));
+    }
     std::unique_ptr<core::AccountSource> source = std::move(feed);
     // A file feed maps its next slice on a thread of its own while the engine decides and
     // writes this one (see read_ahead_source.hpp). Not an http(s) feed: a page fetched ahead

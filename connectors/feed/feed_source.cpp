@@ -97,7 +97,9 @@ core::SourceStart FeedSource::begin(const core::CursorState& cursor) {
     std::optional<FetchedDocument> contacts = read_contacts();
     start.content_hash = core::sha256_hex(doc.bytes);
     if (contacts) start.content_hash = core::sha256_hex(start.content_hash + core::sha256_hex(contacts->bytes));
-    if (!cursor.content_hash.empty() && cursor.content_hash == start.content_hash) {
+    content_hash_ = start.content_hash;
+    const bool contacts_took_them = !handoff_ || !feed_.has_contacts_file() || contacts_cursor_ == start.content_hash;
+    if (!cursor.content_hash.empty() && cursor.content_hash == start.content_hash && contacts_took_them) {
       start.unchanged = true;  // byte-identical to the last successful run: not a new sighting
       if (handoff_) handoff_->state = ContactHandoff::State::unchanged;
       handed_over_ = true;
@@ -290,6 +292,7 @@ void FeedSource::hand_over_contacts() {
   handed_over_ = true;
   if (!handoff_ || !feed_.has_contacts_file()) return;
   handoff_->contacts = mapper_->unclaimed_contacts();
+  handoff_->content_hash = http_ ? std::string() : content_hash_;
   handoff_->state = ContactHandoff::State::read;
 }
 
@@ -349,14 +352,19 @@ core::SourceStart FeedContactsSource::begin(const core::CursorState&) {
   ContactHandoff taken = std::exchange(*from_, ContactHandoff{});
   core::SourceStart start;
   start.unchanged = taken.state == ContactHandoff::State::unchanged;
+  read_ = taken.state == ContactHandoff::State::read;
   records_ = std::move(taken.contacts);
+  content_hash_ = std::move(taken.content_hash);
   return start;
 }
 
 std::optional<core::Page<core::IncomingContactRecord>> FeedContactsSource::next_page() {
-  if (records_.empty()) return std::nullopt;
+  if (!read_) return std::nullopt;
+  read_ = false;
   core::Page<core::IncomingContactRecord> page;
   page.records = std::exchange(records_, {});
+  page.cursor_after = std::exchange(content_hash_, {});  // may be empty (http): then no cursor
+  if (page.records.empty() && page.cursor_after.empty()) return std::nullopt;
   return page;
 }
 

@@ -9,7 +9,9 @@
 // (their company is not in this companies file) are handed, once the last page has been mapped,
 // to the ContactHandoff given with hand_contacts_to(), for the feed's "contacts" stream
 // (FeedContactsSource): there they attach to their company's Account when the store has it, and
-// wait for it otherwise (SPEC §3 rule 10).
+// wait for it otherwise (SPEC §3 rule 10). The contacts stream commits the files' content hash
+// as its cursor with those rows; the files count as unchanged only when both streams' hashes
+// are theirs, so that rows a failed contacts run did not take are read again.
 //
 // file:// feeds: begin() reads the whole document (through its DocumentReader), hashes it and,
 // when the hash equals the one kept with the stream's cursor, reports the source unchanged and
@@ -51,9 +53,10 @@
 // fails the run before any record is. Pages carry no cursor.
 //
 // FeedContactsSource: a CSV feed's "contacts" stream, the contact rows its "accounts" run handed
-// over (ContactHandoff) as one page. Not a snapshot (nothing is marked missing: a contact that
-// went with its company is bound in the same stream), no cursor. The source is `unchanged` when
-// the files were; a handoff the accounts run did not fill gives no records (the run still
+// over (ContactHandoff) as one page, whose cursor_after is the files' content hash (a file://
+// feed's; none over http(s)), committed with the rows. Not a snapshot (nothing is marked missing:
+// a contact that went with its company is bound in the same stream). The source is `unchanged`
+// when the files were; a handoff the accounts run did not fill gives no records (the run still
 // retries what is parked or rejected).
 //
 // Thread-safety: one run at a time (the engine never runs a connector twice at once).
@@ -89,6 +92,7 @@ struct ContactHandoff {
   };
   State state = State::none;
   std::vector<core::IncomingContactRecord> contacts;
+  std::string content_hash;  // read: the files' content hash (the contacts stream's cursor)
 };
 
 // Connector-level settings a feed source needs besides its FeedConfig.
@@ -124,7 +128,12 @@ class FeedSource final : public core::AccountSource {
 
   // A feed with a contacts file: where each run's unclaimed contact rows go (see above). begin()
   // resets it; unset, they are not handed anywhere.
-  void hand_contacts_to(std::shared_ptr<ContactHandoff> handoff) { handoff_ = std::move(handoff); }
+  // `contacts_cursor` is the contacts stream's stored cursor: the content hash of the files its
+  // last committed rows came from (begin() reads the files as changed unless it is theirs).
+  void hand_contacts_to(std::shared_ptr<ContactHandoff> handoff, std::string contacts_cursor) {
+    handoff_ = std::move(handoff);
+    contacts_cursor_ = std::move(contacts_cursor);
+  }
 
  private:
   // A CSV feed's contacts file (SPEC §4.3 "CSV"), or nullopt when the feed has none.
@@ -154,6 +163,8 @@ class FeedSource final : public core::AccountSource {
   std::unique_ptr<DocumentMapper> mapper_;
   std::unique_ptr<DocumentReader> contacts_reader_;
   std::shared_ptr<ContactHandoff> handoff_;
+  std::string contacts_cursor_;
+  std::string content_hash_;  // this run's, file:// feeds
   bool handed_over_ = false;
   // file://
   std::size_t count_ = 0;
@@ -183,7 +194,9 @@ class FeedContactsSource final : public core::ContactSource {
  private:
   std::string stream_ = "contacts";
   std::shared_ptr<ContactHandoff> from_;
+  bool read_ = false;                                 // the accounts run handed rows over
   std::vector<core::IncomingContactRecord> records_;  // this run's, until next_page() takes them
+  std::string content_hash_;
 };
 
 }  // namespace erpsync::connectors::feed

@@ -397,5 +397,46 @@ TEST(CsvExample, TheShippedConnectorReadsTheShippedExport) {
   EXPECT_EQ(page->records[4].contacts.at(0).get(ContactField::first_name), "Françoise");
 }
 
+// The accounts run hands the contacts stream the rows no company took and the files' content
+// hash, which the contacts stream commits as its cursor; the files are unchanged only when both
+// streams' hashes are theirs, so that rows of a contacts run that failed are read again.
+TEST(CsvExample, TheContactsStreamTakesTheUnclaimedRowsAndTheFilesHashAsItsCursor) {
+  const std::string src = std::string(ERPSYNC_SOURCE_DIR) + "/examples/";
+  std::ifstream in(src + "etc/connectors.d/csv-export.json.example", std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const std::string name : {"kunden.csv", "ansprechpartner.csv"}) {
+    const std::string from = "file:///srv/erpsync/drop/" + name;
+    text.replace(text.find(from), from.size(), "file://" + src + "csv/" + name);
+  }
+  auto l = load(text);
+  ASSERT_TRUE(l.config) << l.errors;
+  DayAheadClock clock;
+  auto handoff = std::make_shared<ContactHandoff>();
+  auto first = FeedSource::create(l.config->connectors.at(0), clock);
+  first->hand_contacts_to(handoff, "");
+  const core::SourceStart start = first->begin(core::CursorState{});
+  while (first->next_page()) {
+  }
+  ASSERT_EQ(handoff->state, ContactHandoff::State::read);
+  EXPECT_EQ(handoff->content_hash, start.content_hash);
+  FeedContactsSource contacts(handoff);
+  EXPECT_FALSE(contacts.begin(core::CursorState{}).unchanged);
+  auto page = contacts.next_page();
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->cursor_after, start.content_hash);
+  EXPECT_FALSE(contacts.next_page());
+
+  core::CursorState accounts_cursor;
+  accounts_cursor.content_hash = start.content_hash;
+  auto again = FeedSource::create(l.config->connectors.at(0), clock);
+  again->hand_contacts_to(handoff, "the hash of an older export");
+  EXPECT_FALSE(again->begin(accounts_cursor).unchanged) << "the contacts run did not commit these files";
+  again->hand_contacts_to(handoff, start.content_hash);
+  EXPECT_TRUE(again->begin(accounts_cursor).unchanged);
+  EXPECT_EQ(handoff->state, ContactHandoff::State::unchanged);
+  EXPECT_TRUE(contacts.begin(core::CursorState{}).unchanged);
+  EXPECT_FALSE(contacts.next_page());
+}
+
 }  // namespace
 }  // namespace erpsync::connectors::feed
