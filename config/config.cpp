@@ -44,6 +44,8 @@ core::MatchPolicy ConnectorConfig::match_policy(const std::string& stream) const
   p.owners = owners;
   p.adopt_by = adopt_by;
   p.owner_authority = owner_authority;
+  for (const StreamPlan& plan : streams())
+    if (plan.kind == core::StreamKind::companies) p.company_stream = plan.name;
   return p;
 }
 

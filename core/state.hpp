@@ -106,7 +106,7 @@ struct ParkedState {
 
 // --- Odoo contacts (SPEC §4.2: contacts of their company's Account; rule 10) ---
 
-// The Account a company partner is bound to: binding (connector, "companies", remote id) →
+// The Account a company partner is bound to: binding (connector, company stream, remote id) →
 // entity "account", when that account still exists.
 struct CompanyAccountState {
   EntityId account_id = 0;
@@ -132,6 +132,9 @@ struct CommerceKeys {
   // (→ CommerceState::contact_rows). Empty for the Magento streams.
   std::set<std::string> company_remote_ids;
   std::set<std::string> contact_row_remote_ids;
+  // The stream whose bindings (connector, company_stream, id) → "account" name those companies
+  // (MatchPolicy::company_stream: Odoo "companies", a feed "accounts").
+  std::string company_stream = "companies";
 };
 
 struct CommerceState {

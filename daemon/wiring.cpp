@@ -122,7 +122,24 @@ namespace {
 class FeedStreams final : public ConnectorStreams {
  public:
   core::SyncReport run(const StreamPlan& stream, const RunContext& run) override {
-    std::unique_ptr<core::AccountSource> source = connectors::feed::FeedSource::create(run.conn);
+    // A CSV feed's contacts file: the rows the "accounts" run's companies did not take are
+    // handed to the "contacts" run that follows it (feed_source.hpp).
+    if (stream.kind == core::StreamKind::contacts) {
+      connectors::feed::FeedContactsSource source(contacts_);
+      return run.run(stream, source);
+    }
+    std::unique_ptr<connectors::feed::FeedSource> feed = connectors::feed::FeedSource::create(run.conn);
+    if (run.conn.settings_as<connectors::feed::FeedConfig>()->has_contacts_file()) {
+      // The contacts stream's cursor: the content hash its last committed rows came from. Not
+      // readable now: none, so the files are read again (the safe side).
+      std::string contacts_cursor;
+      try {
+        contacts_cursor = run.store.load_cursor(run.conn.name, "contacts").cursor;
+      } catch (const std::exception&) {
+      }
+      feed->hand_contacts_to(contacts_, std::move(contacts_cursor));
+    }
+    std::unique_ptr<core::AccountSource> source = std::move(feed);
     // A file feed maps its next slice on a thread of its own while the engine decides and
     // writes this one (see read_ahead_source.hpp). Not an http(s) feed: a page fetched ahead
     // would be an HTTP request still under way when SIGTERM asks the run to stop, and the stop
@@ -131,6 +148,9 @@ class FeedStreams final : public ConnectorStreams {
       source = std::make_unique<ReadAheadSource>(std::move(source));
     return run.run(stream, *source);
   }
+
+ private:
+  std::shared_ptr<connectors::feed::ContactHandoff> contacts_ = std::make_shared<connectors::feed::ContactHandoff>();
 };
 
 class OdooStreams final : public ConnectorStreams {

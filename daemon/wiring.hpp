@@ -40,8 +40,9 @@ void apply_retention(const config::Config& cfg, connectors::odbc::OdbcStore& sto
 // One stream a connector syncs: its name (the sync_runs / cursor key) and its record kind.
 using StreamPlan = config::StreamPlan;
 
-// The streams a connector syncs, in the order they run (feed: "accounts"; odoo: "companies"
-// before "contacts"; magento2: "customers" before "orders" and "carts"): records that attach to others
+// The streams a connector syncs, in the order they run (feed: "accounts", then "contacts" for a
+// CSV feed's contacts file; odoo: "companies" before "contacts"; magento2: "customers" before
+// "orders" and "carts"): records that attach to others
 // run after them, whatever order the config lists them in. Its type declares them
 // (config::ConnectorSettings::streams).
 std::vector<StreamPlan> streams_of(const config::ConnectorConfig& conn);

@@ -14,7 +14,11 @@ using config::Json;
 using config::Loc;
 using config::in_quotes;
 
-std::vector<config::StreamPlan> FeedConfig::streams() const { return {{"accounts", core::StreamKind::companies}}; }
+std::vector<config::StreamPlan> FeedConfig::streams() const {
+  std::vector<config::StreamPlan> out{{"accounts", core::StreamKind::companies}};
+  if (has_contacts_file()) out.push_back({"contacts", core::StreamKind::contacts});
+  return out;
+}
 
 namespace {
 

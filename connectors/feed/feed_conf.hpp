@@ -4,7 +4,8 @@
 // table), the checks the table cannot express (URLs, XPaths and JSON Pointers compiled at load
 // time so --check-config catches a bad one, auth and paging keys, HTTP-only keys on file://
 // feeds, cursor values), the typed settings (FeedConfig) parsed from a validated connector
-// object, and the one stream a feed offers ("accounts", company records).
+// object, and the streams a feed offers ("accounts", company records; "contacts" for a CSV
+// feed's contacts file).
 //
 // Thread-safety: plain data and an immutable type descriptor.
 
@@ -104,7 +105,11 @@ struct FeedConfig final : config::ConnectorSettings {
   Duration timeout = std::chrono::seconds(60);
   config::TlsConfig tls;
 
-  // "accounts" (core::StreamKind::companies).
+  // format csv with a contacts block: the contacts come from a file of their own.
+  bool has_contacts_file() const { return format == FeedFormat::csv && contacts && !csv.contacts_url.empty(); }
+
+  // "accounts" (core::StreamKind::companies); with a contacts file, then "contacts"
+  // (core::StreamKind::contacts): its rows that no company row takes (feed_source.hpp).
   std::vector<config::StreamPlan> streams() const override;
 };
 

@@ -89,14 +89,20 @@ std::optional<FetchedDocument> FeedSource::read_contacts() {
 core::SourceStart FeedSource::begin(const core::CursorState& cursor) {
   count_ = next_ = 0;
   superseded_.clear();
+  handed_over_ = false;
+  if (handoff_) *handoff_ = {};
   core::SourceStart start;
   if (!http_) {
     FetchedDocument doc = reader_->read();
     std::optional<FetchedDocument> contacts = read_contacts();
     start.content_hash = core::sha256_hex(doc.bytes);
     if (contacts) start.content_hash = core::sha256_hex(start.content_hash + core::sha256_hex(contacts->bytes));
-    if (!cursor.content_hash.empty() && cursor.content_hash == start.content_hash) {
+    content_hash_ = start.content_hash;
+    const bool contacts_took_them = !handoff_ || !feed_.has_contacts_file() || contacts_cursor_ == start.content_hash;
+    if (!cursor.content_hash.empty() && cursor.content_hash == start.content_hash && contacts_took_them) {
       start.unchanged = true;  // byte-identical to the last successful run: not a new sighting
+      if (handoff_) handoff_->state = ContactHandoff::State::unchanged;
+      handed_over_ = true;
       return start;
     }
     if (contacts) mapper_->load_contacts(std::move(contacts->bytes), what(contacts->location));
@@ -281,8 +287,20 @@ std::vector<std::size_t> FeedSource::superseded_in_document() const {
   return out;
 }
 
+void FeedSource::hand_over_contacts() {
+  if (handed_over_) return;
+  handed_over_ = true;
+  if (!handoff_ || !feed_.has_contacts_file()) return;
+  handoff_->contacts = mapper_->unclaimed_contacts();
+  handoff_->content_hash = http_ ? std::string() : content_hash_;
+  handoff_->state = ContactHandoff::State::read;
+}
+
 std::optional<core::SourcePage> FeedSource::next_file_page() {
-  if (next_ >= count_) return std::nullopt;
+  if (next_ >= count_) {
+    hand_over_contacts();
+    return std::nullopt;
+  }
   std::size_t last = count_ - next_ > page_size_ ? next_ + page_size_ : count_;
   core::SourcePage page;
   page.records = mapper_->map(next_, last);
@@ -297,18 +315,27 @@ std::optional<core::SourcePage> FeedSource::next_file_page() {
 std::optional<core::SourcePage> FeedSource::next_http_page() {
   core::SourcePage page;
   if (!cursor_configured_) {
-    if (prefetched_.empty()) return std::nullopt;
+    if (prefetched_.empty()) {
+      hand_over_contacts();
+      return std::nullopt;
+    }
     auto [doc, url] = std::move(prefetched_.front());
     prefetched_.pop_front();
     std::size_t n = mapper_->load(doc.bytes, what(doc.location));
     page.records = mapper_->map(0, n);
     return page;
   }
-  if (done_) return std::nullopt;
+  if (done_) {
+    hand_over_contacts();
+    return std::nullopt;
+  }
   const std::string url = next_url_;
   FetchedDocument doc = reader_->read(url);
   auto n = load_page(doc, url);
-  if (!n) return std::nullopt;
+  if (!n) {
+    hand_over_contacts();
+    return std::nullopt;
+  }
   page.records = mapper_->map(0, *n);
   for (std::size_t i = 0; i < page.records.size(); ++i) {
     auto t = parse_time(mapper_->cursor_value(i), tz_offset_min_);
@@ -317,6 +344,27 @@ std::optional<core::SourcePage> FeedSource::next_http_page() {
     if (!best_ || *best_ < pos) best_ = std::move(pos);
   }
   if (best_) page.cursor_after = format_cursor(*best_);
+  return page;
+}
+
+core::SourceStart FeedContactsSource::begin(const core::CursorState&) {
+  // Taken once: a later run of this stream without an accounts run before it finds nothing.
+  ContactHandoff taken = std::exchange(*from_, ContactHandoff{});
+  core::SourceStart start;
+  start.unchanged = taken.state == ContactHandoff::State::unchanged;
+  read_ = taken.state == ContactHandoff::State::read;
+  records_ = std::move(taken.contacts);
+  content_hash_ = std::move(taken.content_hash);
+  return start;
+}
+
+std::optional<core::Page<core::IncomingContactRecord>> FeedContactsSource::next_page() {
+  if (!read_) return std::nullopt;
+  read_ = false;
+  core::Page<core::IncomingContactRecord> page;
+  page.records = std::exchange(records_, {});
+  page.cursor_after = std::exchange(content_hash_, {});  // may be empty (http): then no cursor
+  if (page.records.empty() && page.cursor_after.empty()) return std::nullopt;
   return page;
 }
 

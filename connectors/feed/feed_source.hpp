@@ -4,7 +4,14 @@
 // A CSV feed (SPEC §4.3 "CSV") is read like an XML document, file or URL, except that it has no
 // paging (an export is one file) and that its contacts come from a second file, read right after
 // the first in begin() and handed to the mapper (DocumentMapper::load_contacts); a file feed's
-// content hash then covers both files, so either one changing is a new snapshot.
+// content hash then covers both files, so either one changing is a new snapshot. A contact row
+// goes with the company record whose remote id its company key is; the rows no record takes
+// (their company is not in this companies file) are handed, once the last page has been mapped,
+// to the ContactHandoff given with hand_contacts_to(), for the feed's "contacts" stream
+// (FeedContactsSource): there they attach to their company's Account when the store has it, and
+// wait for it otherwise (SPEC §3 rule 10). The contacts stream commits the files' content hash
+// as its cursor with those rows; the files count as unchanged only when both streams' hashes
+// are theirs, so that rows a failed contacts run did not take are read again.
 //
 // file:// feeds: begin() reads the whole document (through its DocumentReader), hashes it and,
 // when the hash equals the one kept with the stream's cursor, reports the source unchanged and
@@ -45,6 +52,13 @@
 // snapshot_size (for max_shrink) is known before anything is written and a page that fails
 // fails the run before any record is. Pages carry no cursor.
 //
+// FeedContactsSource: a CSV feed's "contacts" stream, the contact rows its "accounts" run handed
+// over (ContactHandoff) as one page, whose cursor_after is the files' content hash (a file://
+// feed's; none over http(s)), committed with the rows. Not a snapshot (nothing is marked missing:
+// a contact that went with its company is bound in the same stream). The source is `unchanged`
+// when the files were; a handoff the accounts run did not fill gives no records (the run still
+// retries what is parked or rejected).
+//
 // Thread-safety: one run at a time (the engine never runs a connector twice at once).
 
 #include <chrono>
@@ -65,6 +79,21 @@
 #include "core/ports/source.hpp"
 
 namespace erpsync::connectors::feed {
+
+// What a CSV feed's "accounts" run hands to its "contacts" run: the contact rows no company row
+// took. One per connector runner (daemon/wiring.cpp), outliving the runs of its streams; the
+// accounts run's source writes it (on the thread that maps its last page) and the contacts run,
+// which starts after the accounts run and its source have ended, reads it.
+struct ContactHandoff {
+  enum class State {
+    none,       // the accounts run did not read the files to the end (it failed, or did not run)
+    unchanged,  // both files byte-identical to the last successful run: nothing was read
+    read,       // `contacts` holds this run's unclaimed rows
+  };
+  State state = State::none;
+  std::vector<core::IncomingContactRecord> contacts;
+  std::string content_hash;  // read: the files' content hash (the contacts stream's cursor)
+};
 
 // Connector-level settings a feed source needs besides its FeedConfig.
 struct FeedSourceOptions {
@@ -97,10 +126,21 @@ class FeedSource final : public core::AccountSource {
   // The URL of the first request begin() prepared (for tests and debug logs).
   const std::string& first_url() const { return first_url_; }
 
+  // A feed with a contacts file: where each run's unclaimed contact rows go (see above). begin()
+  // resets it; unset, they are not handed anywhere.
+  // `contacts_cursor` is the contacts stream's stored cursor: the content hash of the files its
+  // last committed rows came from (begin() reads the files as changed unless it is theirs).
+  void hand_contacts_to(std::shared_ptr<ContactHandoff> handoff, std::string contacts_cursor) {
+    handoff_ = std::move(handoff);
+    contacts_cursor_ = std::move(contacts_cursor);
+  }
+
  private:
   // A CSV feed's contacts file (SPEC §4.3 "CSV"), or nullopt when the feed has none.
   std::optional<FetchedDocument> read_contacts();
   std::optional<core::SourcePage> next_file_page();
+  // The end of the records: the unclaimed contact rows go to the handoff (once per run).
+  void hand_over_contacts();
   // The ascending indices of the loaded document's records whose remote id appears again later
   // in it; empty when the document is one page.
   std::vector<std::size_t> superseded_in_document() const;
@@ -122,6 +162,10 @@ class FeedSource final : public core::AccountSource {
   std::unique_ptr<DocumentReader> reader_;
   std::unique_ptr<DocumentMapper> mapper_;
   std::unique_ptr<DocumentReader> contacts_reader_;
+  std::shared_ptr<ContactHandoff> handoff_;
+  std::string contacts_cursor_;
+  std::string content_hash_;  // this run's, file:// feeds
+  bool handed_over_ = false;
   // file://
   std::size_t count_ = 0;
   std::size_t next_ = 0;
@@ -137,6 +181,22 @@ class FeedSource final : public core::AccountSource {
   std::string previous_body_hash_;
   std::deque<std::pair<FetchedDocument, std::string>> prefetched_;  // snapshots: (page, URL)
   std::optional<CursorPosition> best_;
+};
+
+class FeedContactsSource final : public core::ContactSource {
+ public:
+  explicit FeedContactsSource(std::shared_ptr<ContactHandoff> from) : from_(std::move(from)) {}
+
+  const std::string& stream() const override { return stream_; }
+  core::SourceStart begin(const core::CursorState& cursor) override;
+  std::optional<core::Page<core::IncomingContactRecord>> next_page() override;
+
+ private:
+  std::string stream_ = "contacts";
+  std::shared_ptr<ContactHandoff> from_;
+  bool read_ = false;                                 // the accounts run handed rows over
+  std::vector<core::IncomingContactRecord> records_;  // this run's, until next_page() takes them
+  std::string content_hash_;
 };
 
 }  // namespace erpsync::connectors::feed

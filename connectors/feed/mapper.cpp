@@ -777,11 +777,15 @@ class CsvMapper final : public DocumentMapper {
       company_key_ = contacts_.columns.index(feed_.csv.company_key, "contacts.company_key", what);
       resolved = true;
     };
+    unkeyed_.clear();
     scan(contacts_, std::move(text), what, [&](const CsvRow& row) {
       if (!resolved) resolve_contacts();
-      // A row too short to hold its company's id belongs to no company: it cannot be attached.
+      // A row too short to hold its company's id belongs to no company: no record takes it, and
+      // it is handed over with the unclaimed ones (its column count makes it invalid).
       if (company_key_ < row.fields.size())
-        contacts_by_company_[core::trimmed(row.fields[company_key_])].push_back({row.offset, row.line});
+        contacts_by_company_[core::trimmed(row.fields[company_key_])].rows.push_back({row.offset, row.line});
+      else
+        unkeyed_.push_back({row.offset, row.line});
     });
     if (!resolved && contacts_.columns.read_header()) resolve_contacts();
   }
@@ -807,6 +811,20 @@ class CsvMapper final : public DocumentMapper {
   }
 
   std::string document_value(const std::string&) const override { return {}; }  // CSV has no next links
+
+  std::vector<core::IncomingContactRecord> unclaimed_contacts() const override {
+    std::vector<std::pair<RowStart, const std::string*>> rows;  // (row, its company key)
+    static const std::string kNoCompany;
+    for (const auto& [company, group] : contacts_by_company_)
+      if (!group.claimed)
+        for (const RowStart& at : group.rows) rows.emplace_back(at, &company);
+    for (const RowStart& at : unkeyed_) rows.emplace_back(at, &kNoCompany);
+    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first.offset < b.first.offset; });
+    std::vector<core::IncomingContactRecord> out;
+    out.reserve(rows.size());
+    for (const auto& [at, company] : rows) out.push_back(contact_record(*company, at));
+    return out;
+  }
 
  private:
   // One CSV file: its text (the rows point into it), its name for messages and its columns.
@@ -880,7 +898,8 @@ class CsvMapper final : public DocumentMapper {
       if (!with_contacts) return rec;
       auto it = contacts_by_company_.find(rec.get(Field::remote_id));
       if (it == contacts_by_company_.end()) return rec;
-      for (const RowStart& at : it->second) {
+      it->second.claimed = true;
+      for (const RowStart& at : it->second.rows) {
         const CsvRow crow = read(contacts_, at);
         if (!rec.invalid) rec.invalid = row_problem(crow, contacts_.columns.count(), feed_.csv.header, contacts_.what);
         IncomingContact c;
@@ -895,6 +914,41 @@ class CsvMapper final : public DocumentMapper {
     return rec;
   }
 
+  // A contact row as a record of its own, for the "contacts" stream: `company` is its company
+  // key; a damaged row or one whose column count is not the file's is invalid, naming file and
+  // line, as is an `active` value that is not one.
+  core::IncomingContactRecord contact_record(const std::string& company, const RowStart& at) const {
+    const CsvRow crow = read(contacts_, at);
+    core::IncomingContactRecord c;
+    c.company_remote_id = company;
+    c.invalid = row_problem(crow, contacts_.columns.count(), feed_.csv.header, contacts_.what);
+    std::array<std::string, core::kContactFieldCount> v;
+    for (std::size_t i = 0; i < core::kContactFieldCount; ++i) {
+      if (!contact_fields_[i]) continue;
+      std::string raw = *contact_fields_[i] < crow.fields.size() ? core::trimmed(crow.fields[*contact_fields_[i]]) : std::string();
+      v[i] = translate(*feed_.contacts->fields[i], std::move(raw), false, c.invalid);
+    }
+    auto value = [&](ContactField f) -> std::string& { return v[static_cast<std::size_t>(f)]; };
+    c.remote_id = std::move(value(ContactField::remote_id));
+    c.first_name = std::move(value(ContactField::first_name));
+    c.last_name = std::move(value(ContactField::last_name));
+    c.email = std::move(value(ContactField::email));
+    c.phone = std::move(value(ContactField::phone));
+    if (std::optional<bool> active = core::parse_active(value(ContactField::active)))
+      c.active = *active;
+    else if (!c.invalid)
+      c.invalid = contacts_.what + " line " + std::to_string(crow.line) + ": active \"" + value(ContactField::active) +
+                  "\" is not one of true/false, 1/0, yes/no, y/n";
+    return c;
+  }
+
+  // The contact rows of one company key; `claimed` once map() has mapped a record of that
+  // remote id (its rows went with it), so unclaimed_contacts() leaves them out.
+  struct CompanyContacts {
+    std::vector<RowStart> rows;
+    mutable bool claimed = false;
+  };
+
   FeedConfig feed_;
   ParseLimits limits_;
   CsvDialect dialect_;
@@ -905,7 +959,8 @@ class CsvMapper final : public DocumentMapper {
   CsvFile contacts_;
   std::array<std::optional<std::size_t>, core::kContactFieldCount> contact_fields_;
   std::size_t company_key_ = 0;
-  std::unordered_map<std::string, std::vector<RowStart>> contacts_by_company_;
+  std::unordered_map<std::string, CompanyContacts> contacts_by_company_;
+  std::vector<RowStart> unkeyed_;  // contact rows too short to hold the company key
 };
 
 // ---- encodings --------------------------------------------------------------------------------
@@ -946,6 +1001,12 @@ class TranscodingMapper final : public DocumentMapper {
   }
   std::string cursor_value(std::size_t index) const override { return inner_->cursor_value(index); }
   std::string document_value(const std::string& path) const override { return inner_->document_value(path); }
+  std::vector<core::IncomingContactRecord> unclaimed_contacts() const override {
+    std::vector<core::IncomingContactRecord> out = inner_->unclaimed_contacts();
+    if (contacts_converted_)
+      for (core::IncomingContactRecord& c : out) mark_undefined(c);
+    return out;
+  }
 
  private:
   bool needs_conversion(std::string_view text) const {
@@ -976,6 +1037,18 @@ class TranscodingMapper final : public DocumentMapper {
           rec.invalid = why("contact " + std::string(core::contact_field_name(static_cast<ContactField>(i))));
           return;
         }
+  }
+
+  void mark_undefined(core::IncomingContactRecord& c) const {
+    if (c.invalid) return;
+    for (const auto& [name, value] : {std::pair<const char*, const std::string*>{"remote_id", &c.remote_id},
+                                      {"company", &c.company_remote_id}, {"first_name", &c.first_name},
+                                      {"last_name", &c.last_name}, {"email", &c.email}, {"phone", &c.phone}})
+      if (value->find(kUndefinedByteMark) != std::string::npos) {
+        c.invalid = std::string(name) + " holds a byte that " + encoding_ +
+                    " does not define (shown as U+FFFD): check the feed's encoding";
+        return;
+      }
   }
 
   bool xml_;

@@ -39,6 +39,7 @@
 #include "connectors/feed/feed_conf.hpp"
 #include "connectors/http/bounded_parse.hpp"
 #include "core/record.hpp"
+#include "core/rules/contacts.hpp"
 
 namespace erpsync::connectors::feed {
 
@@ -66,6 +67,13 @@ class DocumentMapper {
   // contact rows whose company_key equals the record's remote id. Call it before map(). Throws
   // like load(). Other formats have their contacts inside the records: no effect.
   virtual void load_contacts(std::string&& /*text*/, const std::string& /*what*/) {}
+
+  // format csv with a contacts file: its rows that no record map() has mapped since
+  // load_contacts took no company row of (their company key is no record's remote id, or the row
+  // is too short to hold one), in file order, as contact records of their own for the feed's
+  // "contacts" stream (SPEC §4.3 "CSV", §3 rule 10: they wait for their company). Call it once
+  // map() has mapped every record. Other formats: none.
+  virtual std::vector<core::IncomingContactRecord> unclaimed_contacts() const { return {}; }
 
   // The remote id record `index` of the loaded document maps to (as map() would give it,
   // defaulted by SPEC §3 rule 8), without mapping the rest of the record when the remote id or

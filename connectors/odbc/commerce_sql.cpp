@@ -342,14 +342,15 @@ void load_commerce_extras(Connection& c, const core::CommerceKeys& keys, core::C
                                 params))
       state.parked[r[0].value_or("")] = {r[1].value_or(""), r[2].value_or("")};
   }
-  // Odoo contacts: their companies' Accounts (and whether each has a default contact) ...
+  // Contacts (Odoo, a CSV feed's contacts file): their companies' Accounts (and whether each has
+  // a default contact) ...
   for (const auto& part : chunks(keys.company_remote_ids, chunk)) {
-    std::vector<Param> params = {Param::str(connector)};
+    std::vector<Param> params = {Param::str(connector), Param::str(keys.company_stream)};
     for (const auto& k : part) params.push_back(Param::str(k));
     for (const Row& r : c.query(
              "SELECT b.remote_id, a.id, CASE WHEN EXISTS (SELECT 1 FROM contacts d WHERE d.account_id = a.id AND "
              "d.is_default = 1) THEN 1 ELSE 0 END FROM bindings b JOIN accounts a ON a.id = b.entity_id "
-             "WHERE b.connector = ? AND b.stream = 'companies' AND b.entity = 'account' AND b.remote_id IN (" +
+             "WHERE b.connector = ? AND b.stream = ? AND b.entity = 'account' AND b.remote_id IN (" +
                  marks(part.size()) + ")",
              params))
       state.companies[r[0].value_or("")] = {to_i64(r[1]), to_i64(r[2]) != 0};

@@ -66,6 +66,13 @@ class ContactDecider : detail::ParkingDecider {
            "company " + quote_id(c.company_remote_id) + " of contact " + quote_id(p.remote_id) + " is not synced");
       return;
     }
+    if (in.arrival != Arrival::source && written_with_company(p.remote_id, company->second.account_id)) {
+      // Its company's record has written it since it was parked or rejected (a feed's contact
+      // row is joined to its company's record as soon as the companies file holds the company):
+      // what was waiting is settled, and writing the older payload again would be a second write.
+      synced(p);
+      return;
+    }
     write(p, c, company->second.account_id);
   }
 
@@ -77,6 +84,17 @@ class ContactDecider : detail::ParkingDecider {
                         {ContactField::email, &c.email}, {ContactField::phone, &c.phone}})
       if (auto e = crm_contact_problem(crm, f, *v)) return e;
     return std::nullopt;
+  }
+
+  // The contact is bound to a row on `account` by its company's record: a feed's nested
+  // contacts are bound with no payload hash (core/rules/companies.cpp), a contact record's
+  // binding always has one.
+  bool written_with_company(const std::string& remote_id, EntityId account) const {
+    const auto bound = view_.base.bindings.find(remote_id);
+    const auto row = view_.contact_rows.find(remote_id);
+    return bound != view_.base.bindings.end() && bound->second.entity == kContactEntity &&
+           bound->second.payload_hash.empty() && !bound->second.missing && row != view_.contact_rows.end() &&
+           row->second.account_id == account;
   }
 
   void write(const Item& p, const IncomingContactRecord& c, EntityId account) {
@@ -168,6 +186,7 @@ CommerceKeys contact_keys(const MatchPolicy& policy, std::span<const ContactInpu
   CommerceKeys k;
   k.base.connector = policy.connector;
   k.base.stream = policy.stream;
+  k.company_stream = policy.company_stream;
   // Values that cannot be stored are not looked up (their records are rejected); see batch_keys.
   for (const auto& r : records) {
     k.base.remote_ids.insert(rejection_key(r.record.remote_id));

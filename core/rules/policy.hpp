@@ -16,6 +16,10 @@ enum class OwnerAuthority { crm, source };
 struct MatchPolicy {
   std::string connector;  // also the `channel` of the Customers it creates
   std::string stream;     // e.g. "accounts" (feed), "companies" (odoo)
+  // The stream whose bindings name the companies this connector's contacts attach to (its
+  // stream of kind companies: "companies" for Odoo, "accounts" for a feed). Read by the
+  // contacts rules only.
+  std::string company_stream = "companies";
   std::string default_owner;
   // Source owner value → CRM login. nullopt: no table, the value is the login itself.
   std::optional<std::map<std::string, std::string>> owners;

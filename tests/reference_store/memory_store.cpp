@@ -504,7 +504,7 @@ CommerceState MemoryStore::load_commerce_state(const CommerceKeys& keys) {
   }
   // Odoo contacts: the company's account (and whether it has a default contact), the contact's row.
   for (const auto& rid : keys.company_remote_ids) {
-    auto b = t_.bindings.find({keys.base.connector, "companies", rid});
+    auto b = t_.bindings.find({keys.base.connector, keys.company_stream, rid});
     if (b == t_.bindings.end() || b->second.entity != kAccount || !t_.accounts.contains(b->second.entity_id)) continue;
     const EntityId account = b->second.entity_id;
     const bool has_default = std::any_of(t_.contacts.begin(), t_.contacts.end(), [&](const auto& kv) {

@@ -296,5 +296,70 @@ TEST(OdooContacts, APayloadRoundTripsExactly) {
   EXPECT_NE(contact_payload_hash(other), contact_payload_hash(c));
 }
 
+// A feed's contacts (a CSV feed's contacts file, SPEC §4.3) find their company through the
+// stream that binds the feed's companies, "accounts" (MatchPolicy::company_stream).
+TEST(FeedContacts, TheCompanyIsFoundThroughThePolicysCompanyStream) {
+  MemoryStore store;
+  AccountRow a;
+  a.external_code = "10001";
+  a.name = "Alpha";
+  a.owner = "sales";
+  const EntityId alpha = store.insert_account(a);
+  store.insert_binding({"erp", "accounts", "10001", "account", alpha, "h", std::nullopt});
+  MatchPolicy policy = erp_policy();
+  std::vector<ContactInput> in{{person("601", "10001"), Arrival::source, false}};
+  const WriteBatch odoo_like = decide_contacts(policy, in, store.load_commerce_state(contact_keys(policy, in)));
+  EXPECT_EQ(odoo_like.counters.parked, 1) << "not bound under \"companies\"";
+  policy.company_stream = "accounts";
+  const WriteBatch b = decide_contacts(policy, in, store.load_commerce_state(contact_keys(policy, in)));
+  store.apply(b);
+  EXPECT_EQ(b.counters.created, 1);
+  ASSERT_NE(contact_of(store, "601"), nullptr);
+  EXPECT_EQ(contact_of(store, "601")->account_id, alpha);
+}
+
+// A parked contact, then rejected after park_ttl, that its company's record wrote since (a feed
+// joins the row to its company once the companies file has it: bound with no payload hash) is
+// settled by its retry and its replay: parked row gone, rejection resolved, nothing written or
+// counted, so the contact is written once.
+TEST(FeedContacts, ARetriedContactThatItsCompanysRecordWroteIsSettledNotWrittenAgain) {
+  MemoryStore store;
+  run(store, {{person("64", "41"), person("65", "41", "Hans", "Meier")}});
+  const auto ttl = std::chrono::seconds(3600);
+  store.set_wall_clock(3600);
+  // 64 expires into account_not_found; 65 was parked again later (re-sent changed).
+  IncomingContactRecord hans = person("65", "41", "Hans", "Meier");
+  hans.phone = "+49 40 9999";
+  run(store, {{hans}}, options(ttl));
+  ASSERT_NE(store.rejection("erp", "contacts", "64", RejectReason::account_not_found), nullptr);
+  ASSERT_NE(store.parked_row("erp", "contacts", "65"), nullptr);
+
+  // The company's record arrives with both contacts nested and writes them.
+  const EntityId nordwind = company(store, "41", "C-1");
+  for (const char* rid : {"64", "65"}) {
+    ContactRow row;
+    row.account_id = nordwind;
+    row.last_name = std::string("nested ") + rid;
+    const EntityId id = store.insert_contact(row);
+    store.insert_binding({"erp", "contacts", rid, "contact", id, "", std::nullopt});
+  }
+  const std::size_t rows = store.contacts().size();
+  const SyncReport settled = run(store, {}, options(ttl));
+  ASSERT_EQ(settled.status, core::RunStatus::ok) << settled.message;
+  EXPECT_EQ(settled.counters.fetched, 0);
+  EXPECT_EQ(store.contacts().size(), rows);
+  EXPECT_EQ(contact_of(store, "64")->last_name, "nested 64") << "not overwritten by the stored payload";
+  EXPECT_EQ(contact_of(store, "65")->last_name, "nested 65");
+  EXPECT_EQ(store.binding("erp", "contacts", "65")->payload_hash, "");
+  EXPECT_EQ(store.parked_row("erp", "contacts", "65"), nullptr);
+  EXPECT_TRUE(store.rejection("erp", "contacts", "64", RejectReason::account_not_found)->resolved_at);
+
+  // From the source, the same contact is a contact record like any other: written.
+  const SyncReport sent = run(store, {{person("64", "41")}}, options(ttl));
+  EXPECT_EQ(sent.counters.updated, 1);
+  EXPECT_EQ(contact_of(store, "64")->last_name, "Muster");
+}
+
 }  // namespace
 }  // namespace erpsync::core::testing
+

@@ -197,6 +197,41 @@ TEST(CsvMapper, ContactsFromASecondFileKeyedByTheCompanysRemoteId) {
   EXPECT_TRUE(recs[2].contacts.empty());
 }
 
+// The rows no company record took go to the feed's "contacts" stream as contact records: their
+// company key, value maps, `active` read, a byte the encoding lacks or a short row invalid
+// (naming file and line), in file order.
+TEST(CsvMapper, ContactRowsNoCompanyTakesAreHandedOverAsContactRecords) {
+  auto feed = csv_feed({{Field::remote_id, {"Nr", {}}}});
+  connectors::feed::FeedContactsConfig contacts;
+  contacts.fields[static_cast<std::size_t>(ContactField::remote_id)] = connectors::feed::FieldPath{"Id", {}};
+  contacts.fields[static_cast<std::size_t>(ContactField::last_name)] = connectors::feed::FieldPath{"Name", {}};
+  contacts.fields[static_cast<std::size_t>(ContactField::active)] =
+      connectors::feed::FieldPath{"Aktiv", std::map<std::string, std::string>{{"J", "yes"}, {"N", "no"}}};
+  feed.contacts = contacts;
+  feed.csv.company_key = "Kunde";
+  feed.encoding = "windows-1252";
+  auto mapper = make_mapper(feed, {});
+  mapper->load_contacts("Id;Kunde;Name;Aktiv\n1;10;Alpha;J\n4;99;K\xF6hler;N\n5;98;Bad\x81;J\n6;97;Odd;vielleicht\n7\n",
+                        "c.csv");
+  ASSERT_EQ(mapper->load("Nr\n10\n", "k.csv"), 1u);
+  ASSERT_EQ(mapper->map(0, 1)[0].contacts.size(), 1u);
+  const std::vector<core::IncomingContactRecord> orphans = mapper->unclaimed_contacts();
+  ASSERT_EQ(orphans.size(), 4u);
+  EXPECT_EQ(orphans[0].remote_id, "4");
+  EXPECT_EQ(orphans[0].company_remote_id, "99");
+  EXPECT_EQ(orphans[0].last_name, "Köhler");
+  EXPECT_FALSE(orphans[0].active);
+  EXPECT_FALSE(orphans[0].invalid);
+  ASSERT_TRUE(orphans[1].invalid);
+  EXPECT_THAT(*orphans[1].invalid, HasSubstr("last_name holds a byte that windows-1252 does not define"));
+  ASSERT_TRUE(orphans[2].invalid);
+  EXPECT_THAT(*orphans[2].invalid, HasSubstr("c.csv line 5: active \"vielleicht\""));
+  EXPECT_EQ(orphans[3].remote_id, "7");
+  EXPECT_EQ(orphans[3].company_remote_id, "");
+  ASSERT_TRUE(orphans[3].invalid);
+  EXPECT_THAT(*orphans[3].invalid, HasSubstr("c.csv line 6: 1 columns where the header has 4"));
+}
+
 // ---- encodings --------------------------------------------------------------------------------
 
 TEST(Transcoder, Windows1252AndIso885915ToUtf8) {
@@ -360,6 +395,47 @@ TEST(CsvExample, TheShippedConnectorReadsTheShippedExport) {
   EXPECT_EQ(page->records[2].get(Field::name), "Bäckerei \"Zum Goldenen Korn\"");
   EXPECT_EQ(page->records[4].get(Field::active), "no");
   EXPECT_EQ(page->records[4].contacts.at(0).get(ContactField::first_name), "Françoise");
+}
+
+// The accounts run hands the contacts stream the rows no company took and the files' content
+// hash, which the contacts stream commits as its cursor; the files are unchanged only when both
+// streams' hashes are theirs, so that rows of a contacts run that failed are read again.
+TEST(CsvExample, TheContactsStreamTakesTheUnclaimedRowsAndTheFilesHashAsItsCursor) {
+  const std::string src = std::string(ERPSYNC_SOURCE_DIR) + "/examples/";
+  std::ifstream in(src + "etc/connectors.d/csv-export.json.example", std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const std::string name : {"kunden.csv", "ansprechpartner.csv"}) {
+    const std::string from = "file:///srv/erpsync/drop/" + name;
+    text.replace(text.find(from), from.size(), "file://" + src + "csv/" + name);
+  }
+  auto l = load(text);
+  ASSERT_TRUE(l.config) << l.errors;
+  DayAheadClock clock;
+  auto handoff = std::make_shared<ContactHandoff>();
+  auto first = FeedSource::create(l.config->connectors.at(0), clock);
+  first->hand_contacts_to(handoff, "");
+  const core::SourceStart start = first->begin(core::CursorState{});
+  while (first->next_page()) {
+  }
+  ASSERT_EQ(handoff->state, ContactHandoff::State::read);
+  EXPECT_EQ(handoff->content_hash, start.content_hash);
+  FeedContactsSource contacts(handoff);
+  EXPECT_FALSE(contacts.begin(core::CursorState{}).unchanged);
+  auto page = contacts.next_page();
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->cursor_after, start.content_hash);
+  EXPECT_FALSE(contacts.next_page());
+
+  core::CursorState accounts_cursor;
+  accounts_cursor.content_hash = start.content_hash;
+  auto again = FeedSource::create(l.config->connectors.at(0), clock);
+  again->hand_contacts_to(handoff, "the hash of an older export");
+  EXPECT_FALSE(again->begin(accounts_cursor).unchanged) << "the contacts run did not commit these files";
+  again->hand_contacts_to(handoff, start.content_hash);
+  EXPECT_TRUE(again->begin(accounts_cursor).unchanged);
+  EXPECT_EQ(handoff->state, ContactHandoff::State::unchanged);
+  EXPECT_TRUE(contacts.begin(core::CursorState{}).unchanged);
+  EXPECT_FALSE(contacts.next_page());
 }
 
 }  // namespace
