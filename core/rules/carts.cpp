@@ -104,11 +104,7 @@ class CartDecider : detail::ParkingDecider {
     p.payload = to_cart_payload(c);
     p.arrival = in.arrival;
     p.expired = in.expired;
-    if (superseded) {
-      finish(p, Outcome::superseded, std::nullopt,
-             "superseded: a later record of this batch has the same remote id " + quote_id(p.remote_id));
-      return;
-    }
+    if (finish_if_superseded(p, superseded)) return;
     if (auto e = validate(c)) {
       reject(p, RejectReason::invalid_field, "invalid field: " + *e);
       return;
@@ -119,25 +115,11 @@ class CartDecider : detail::ParkingDecider {
              "invalid field: the subtotal of cart " + quote_id(p.remote_id) + " (sum of qty x price) does not fit DECIMAL(20,4)");
       return;
     }
-    std::optional<Ref> customer, account;
-    if (c.customer_remote_id) {
-      auto cs = view_.customers.find(*c.customer_remote_id);
-      if (cs == view_.customers.end() || cs->second.id <= 0) {
-        park(p, "customer " + *c.customer_remote_id,
-             "customer " + quote_id(*c.customer_remote_id) + " of cart " + quote_id(p.remote_id) + " is not synced");
-        return;
-      }
-      customer = cs->second.id;
-      account = cs->second.account_id;
-    }
-    auto b = view_.base.bindings.find(p.remote_id);
-    const bool known = b != view_.base.bindings.end() && b->second.entity == kCartEntity;
-    if (known && !b->second.payload_hash.empty() && b->second.payload_hash == p.hash && !b->second.missing &&
-        !view_.parked.contains(p.remote_id)) {
-      synced(p);
-      finish(p, Outcome::unchanged, std::nullopt, "unchanged cart " + quote_id(p.remote_id));
-      return;
-    }
+    const std::optional<CustomerLink> link = customer_link(p, c.customer_remote_id, "cart");
+    if (!link) return;
+    const auto& [customer, account] = *link;
+    if (finish_if_unchanged(p, kCartEntity, "cart")) return;
+    const bool known = bound_to(p, kCartEntity);
     CartWrite w;
     w.stream = policy_.stream;
     w.remote_id = p.remote_id;

@@ -58,11 +58,7 @@ class CustomerDecider : detail::ParkingDecider {
     p.payload = to_customer_payload(c);
     p.arrival = in.arrival;
     p.expired = in.expired;
-    if (superseded) {
-      finish(p, Outcome::superseded, std::nullopt,
-             "superseded: a later record of this batch has the same remote id " + quote_id(p.remote_id));
-      return;
-    }
+    if (finish_if_superseded(p, superseded)) return;
     if (auto e = validate(c, p.code)) {
       reject(p, RejectReason::invalid_field, "invalid field: " + *e);
       return;
@@ -245,34 +241,16 @@ class OrderDecider : detail::ParkingDecider {
     p.payload = to_order_payload(o);
     p.arrival = in.arrival;
     p.expired = in.expired;
-    if (superseded) {
-      finish(p, Outcome::superseded, std::nullopt,
-             "superseded: a later record of this batch has the same remote id " + quote_id(p.remote_id));
-      return;
-    }
+    if (finish_if_superseded(p, superseded)) return;
     if (auto e = validate(o)) {
       reject(p, RejectReason::invalid_field, "invalid field: " + *e);
       return;
     }
-    std::optional<Ref> customer, account;
-    if (o.customer_remote_id) {
-      auto c = view_.customers.find(*o.customer_remote_id);
-      if (c == view_.customers.end() || c->second.id <= 0) {
-        park(p, "customer " + *o.customer_remote_id,
-             "customer " + quote_id(*o.customer_remote_id) + " of order " + quote_id(p.remote_id) + " is not synced");
-        return;
-      }
-      customer = c->second.id;
-      account = c->second.account_id;
-    }
-    auto b = view_.base.bindings.find(p.remote_id);
-    const bool known = b != view_.base.bindings.end() && b->second.entity == kOrderEntity;
-    if (known && !b->second.payload_hash.empty() && b->second.payload_hash == p.hash && !b->second.missing &&
-        !view_.parked.contains(p.remote_id)) {
-      synced(p);
-      finish(p, Outcome::unchanged, std::nullopt, "unchanged order " + quote_id(p.remote_id));
-      return;
-    }
+    const std::optional<CustomerLink> link = customer_link(p, o.customer_remote_id, "order");
+    if (!link) return;
+    const auto& [customer, account] = *link;
+    if (finish_if_unchanged(p, kOrderEntity, "order")) return;
+    const bool known = bound_to(p, kOrderEntity);
     OrderWrite w;
     w.stream = policy_.stream;
     w.remote_id = p.remote_id;

@@ -47,11 +47,7 @@ class ContactDecider : detail::ParkingDecider {
   void decide_one(const ContactInput& in, bool superseded) {
     const IncomingContactRecord& c = in.record;
     Item p{c.remote_id, "", contact_payload_hash(c), to_contact_payload(c), in.arrival, in.expired, ""};
-    if (superseded) {
-      finish(p, Outcome::superseded, std::nullopt,
-             "superseded: a later record of this batch has the same remote id " + quote_id(p.remote_id));
-      return;
-    }
+    if (finish_if_superseded(p, superseded)) return;
     if (auto e = validate(c)) {
       reject(p, RejectReason::invalid_field, "invalid field: " + *e);
       return;

@@ -133,6 +133,52 @@ class ParkingDecider {
     finish(p, Outcome::parked, std::nullopt, "parked: " + why + "; retried at every run");
   }
 
+  // Rule 7 within a batch: a record whose remote id comes again later in the batch is counted
+  // superseded and not decided further. True when it was.
+  bool finish_if_superseded(const Item& p, bool superseded) {
+    if (!superseded) return false;
+    finish(p, Outcome::superseded, std::nullopt,
+           "superseded: a later record of this batch has the same remote id " + quote_id(p.remote_id));
+    return true;
+  }
+
+  // What attaches to a Magento customer (orders, carts): its Customer's and Account's ids (none
+  // for a guest's), or nullopt once the record is parked waiting for a customer not synced yet
+  // (rule 10).
+  struct CustomerLink {
+    std::optional<Ref> customer, account;
+  };
+  std::optional<CustomerLink> customer_link(const Item& p, const std::optional<std::string>& customer_remote_id,
+                                            std::string_view kind) {
+    if (!customer_remote_id) return CustomerLink{};
+    const auto c = view_.customers.find(*customer_remote_id);
+    if (c == view_.customers.end() || c->second.id <= 0) {
+      park(p, "customer " + *customer_remote_id,
+           "customer " + quote_id(*customer_remote_id) + " of " + std::string(kind) + " " + quote_id(p.remote_id) +
+               " is not synced");
+      return std::nullopt;
+    }
+    return CustomerLink{c->second.id, c->second.account_id};
+  }
+
+  // The record is bound to a row of `entity`.
+  bool bound_to(const Item& p, std::string_view entity) const {
+    const auto b = view_.base.bindings.find(p.remote_id);
+    return b != view_.base.bindings.end() && b->second.entity == entity;
+  }
+
+  // The record is bound to a row of `entity` with this very payload, is not missing and waits for
+  // nothing: it is unchanged (what waited for it resolves; nothing is written). True when so.
+  bool finish_if_unchanged(const Item& p, std::string_view entity, std::string_view kind) {
+    const auto b = view_.base.bindings.find(p.remote_id);
+    if (!bound_to(p, entity) || b->second.payload_hash.empty() || b->second.payload_hash != p.hash ||
+        b->second.missing || view_.parked.contains(p.remote_id))
+      return false;
+    synced(p);
+    finish(p, Outcome::unchanged, std::nullopt, "unchanged " + std::string(kind) + " " + quote_id(p.remote_id));
+    return true;
+  }
+
   // The record synced: its parked row goes, its open rejections are resolved.
   void synced(const Item& p) {
     if (view_.parked.erase(p.remote_id)) out_.unparks.push_back({policy_.stream, p.remote_id});

@@ -96,12 +96,13 @@ TEST(MagentoCarts, ACustomersCartIsLinkedToItsCustomerAndAccountWithItsItems) {
   sync_customers(store, {customer("1001", "C-1")});
   const CustomerRow* cu = store.customer("shop", "1001");
   ASSERT_NE(cu, nullptr);
+  const EntityId customer_id = cu->id;  // the store's rows move when it applies a batch
   WriteBatch b = sync_carts(store, {cart("9140", "1001", {{"8840", "WB-100", "Workbench", "2", "850.5"},
                                                          {"8841", "ST-1", "Stool", "1", "0.1"}})});
   EXPECT_EQ(b.counters.created, 1);
   const CartRow* c = store.cart("shop", "9140");
   ASSERT_NE(c, nullptr);
-  EXPECT_EQ(c->customer_id, cu->id);
+  EXPECT_EQ(c->customer_id, customer_id);
   EXPECT_EQ(c->account_id, acct);
   EXPECT_EQ(c->subtotal, "1701.1");
   ASSERT_EQ(c->items.size(), 2U);
