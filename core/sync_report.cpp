@@ -30,18 +30,19 @@ void SyncReport::fail(const SyncError& e) {
   retry_after_s = e.retry_after_s();
 }
 
-std::string quote_if_needed(const std::string& v) {
-  bool plain = !v.empty();
+// A value a key=value line shows as it is: not empty, no space, quote, '=' or C0 control, and
+// no backslash where backslashes are escaped in quotes.
+static bool is_plain(const std::string& v, bool backslash_escaped) {
   for (char c : v)
-    if (c == ' ' || c == '"' || c == '=' || c == '\\' || static_cast<unsigned char>(c) < 0x20) plain = false;
-  return plain ? v : quote(v);
+    if (c == ' ' || c == '"' || c == '=' || (backslash_escaped && c == '\\') || static_cast<unsigned char>(c) < 0x20)
+      return false;
+  return !v.empty();
 }
 
+std::string quote_if_needed(const std::string& v) { return is_plain(v, true) ? v : quote(v); }
+
 std::string quote_shown_if_needed(const std::string& v) {
-  bool plain = !v.empty();
-  for (char c : v)
-    if (c == ' ' || c == '"' || c == '=' || static_cast<unsigned char>(c) < 0x20) plain = false;
-  if (plain) return v;
+  if (is_plain(v, false)) return v;
   std::string out = "\"";
   std::size_t from = 0;
   for (std::size_t q = v.find('"'); q != std::string::npos; from = q + 1, q = v.find('"', from)) {
