@@ -2,7 +2,7 @@
 // with contacts) as an XML feed file, syncs it with the real code (FeedSource + core::run_stream
 // + OdbcStore) into each engine, and loads the same rows that erpsync writes (accounts,
 // customers, bindings, contacts and their bindings) with the engine's own bulk path (psql
-// \copy, the sqlite3 CLI, mariadb LOAD DATA) into a scratch copy of the schema, in the same
+// \copy, the sqlite3 CLI's .import, mariadb LOAD DATA) into a scratch copy of the schema, in the same
 // run. Prints records/s, peak RSS, statements per record and the ratio to the native load.
 //
 // The Magento scenario (bench/magento_bench.hpp) syncs N customers, N orders and N carts served by the
@@ -90,6 +90,7 @@ struct Args {
   fs::path workdir;
   bool native = true;
   bool keep = false;
+  bool profile = false;
 };
 
 std::vector<std::string> split(const std::string& s, char sep) {
@@ -110,6 +111,7 @@ void usage(std::ostream& out) {
   out << "usage: erpsync_bench [--n N[,N...]] [--engines sqlite,postgresql,mariadb]\n"
          "                     [--scenarios initial,resync,incremental,magento] [--batch-size B]\n"
          "                     [--million] [--formats xml,csv] [--runs K] [--workdir DIR] [--no-native] [--keep]\n"
+         "                     [--profile]\n"
          "  --n          record counts (default 10000,100000); --million adds 1000000\n"
          "  --engines    postgresql needs ODBC_PG, mariadb ODBC_MARIADB (scripts/test-dbs-start.sh)\n"
          "  --scenarios  feed: the initial sync runs whenever resync or incremental does (they need\n"
@@ -121,7 +123,9 @@ void usage(std::ostream& out) {
          "               scenarios) K times, printing every run, then the medians (default 1: no\n"
          "               medians); magento runs once\n"
          "  --no-native  skip the native bulk load (psql \\copy, sqlite3 CLI, mariadb LOAD DATA)\n"
-         "  --keep       keep the generated files and databases\n";
+         "  --keep       keep the generated files and databases\n"
+         "  --profile    after each feed scenario, the statements that took the most time in the driver\n"
+         "               (execute and fetch, by statement shape; commits as COMMIT)\n";
 }
 
 std::optional<Args> parse_args(int argc, char** argv) {
@@ -177,6 +181,8 @@ std::optional<Args> parse_args(int argc, char** argv) {
       a.native = false;
     } else if (k == "--keep") {
       a.keep = true;
+    } else if (k == "--profile") {
+      a.profile = true;
     } else {
       return std::nullopt;
     }
@@ -441,42 +447,35 @@ const char* kCustomerCols = "id, account_id, contact_id, channel, kind, remote_i
 const char* kBindingCols = "connector, stream, remote_id, entity, entity_id, payload_hash, missing_since, updated_at";
 const char* kContactCols = "id, account_id, first_name, last_name, email, phone, is_default, active, created_at, updated_at";
 
-// `row` writes one row's values (std::nullopt = NULL) to a CSV (\N for NULL) or SQL INSERT file.
+// `row` writes one row's values (std::nullopt = NULL, written \N) as a line of CSV (the
+// generated values hold no comma, quote or line break).
 class RowWriter {
  public:
-  RowWriter(const fs::path& path, bool sql, std::string table, std::string cols)
-      : out_(path, std::ios::trunc), sql_(sql), table_(std::move(table)), cols_(std::move(cols)) {}
+  explicit RowWriter(const fs::path& path) : out_(path, std::ios::trunc) {}
   void row(const std::vector<std::optional<std::string>>& values) {
-    if (sql_) out_ << "INSERT INTO " << table_ << " (" << cols_ << ") VALUES (";
     for (std::size_t i = 0; i < values.size(); ++i) {
       if (i) out_ << ',';
-      if (!values[i]) out_ << (sql_ ? "NULL" : "\\N");
-      else if (sql_) out_ << '\'' << *values[i] << '\'';
-      else out_ << *values[i];
+      out_ << (values[i] ? *values[i] : "\\N");
     }
-    out_ << (sql_ ? ");\n" : "\n");
+    out_ << '\n';
     ++rows_;
   }
   std::size_t rows() const { return rows_; }
 
  private:
   std::ofstream out_;
-  bool sql_;
-  std::string table_, cols_;
   std::size_t rows_ = 0;
 };
 
-NativeFiles write_native_files(const fs::path& dir, std::size_t n, bool sql) {
+NativeFiles write_native_files(const fs::path& dir, std::size_t n) {
   NativeFiles f;
-  const std::string ext = sql ? ".sql" : ".csv";
+  const std::string ext = ".csv";
   f.accounts = dir / ("accounts" + ext);
   f.customers = dir / ("customers" + ext);
   f.bindings = dir / ("bindings" + ext);
   f.contacts = dir / ("contacts" + ext);
   f.contact_bindings = dir / ("contact_bindings" + ext);
-  RowWriter acc(f.accounts, sql, "accounts", kAccountCols), cus(f.customers, sql, "customers", kCustomerCols),
-      bin(f.bindings, sql, "bindings", kBindingCols), con(f.contacts, sql, "contacts", kContactCols),
-      cbin(f.contact_bindings, sql, "bindings", kBindingCols);
+  RowWriter acc(f.accounts), cus(f.customers), bin(f.bindings), con(f.contacts), cbin(f.contact_bindings);
   std::size_t contact_id = 0;
   const std::string ts = kTimestamp;
   for (std::size_t i = 1; i <= n; ++i) {
@@ -538,22 +537,40 @@ std::optional<NativeResult> native_load(const std::string& engine, const fs::pat
   NativeResult res;
   if (engine == "sqlite") {
     if (!have_program("sqlite3")) return std::nullopt;
-    NativeFiles f = write_native_files(dir, n, true);
-    fs::path script = dir / "native.sql";
+    // The CLI's .import reads CSV into a table; it has no NULL marker (an empty field is ''), so
+    // each file goes into a scratch table and one INSERT ... SELECT per table turns \N into NULL.
+    NativeFiles f = write_native_files(dir, n);
+    fs::path script = dir / "native.sqlite";
     {
       std::ofstream s(script, std::ios::trunc);
-      s << "BEGIN;\n.read " << f.accounts.string() << "\n.read " << f.customers.string() << "\n.read "
-        << f.bindings.string() << "\n.read " << f.contacts.string() << "\n.read " << f.contact_bindings.string()
-        << "\nCOMMIT;\n";
+      s << ".bail on\nBEGIN;\n";
+      int k = 0;
+      auto import = [&](const char* table, const char* cols, const fs::path& file) {
+        const std::string scratch = "import_" + std::to_string(++k);
+        std::string select;
+        for (const std::string& c : split(cols, ',')) {
+          const std::string col = c.substr(c.find_first_not_of(' '));
+          select += std::string(select.empty() ? "" : ", ") + "NULLIF(" + col + ", '\\N')";
+        }
+        s << "CREATE TEMP TABLE " << scratch << " (" << cols << ");\n"
+          << ".import --csv --schema temp " << file.string() << " " << scratch << "\n"
+          << "INSERT INTO " << table << " (" << cols << ") SELECT " << select << " FROM " << scratch << ";\n";
+      };
+      import("accounts", kAccountCols, f.accounts);
+      import("customers", kCustomerCols, f.customers);
+      import("bindings", kBindingCols, f.bindings);
+      import("contacts", kContactCols, f.contacts);
+      import("bindings", kBindingCols, f.contact_bindings);
+      s << "COMMIT;\n";
     }
-    res.method = "sqlite3 CLI: BEGIN; INSERT ...; COMMIT";
+    res.method = "sqlite3 CLI: BEGIN; .import --csv into scratch tables; INSERT ... SELECT; COMMIT";
     res.rows = f.rows;
     auto s = timed_system("sqlite3 " + db.file().string() + " < " + script.string());
     if (!s) return std::nullopt;
     res.seconds = *s;
   } else if (engine == "postgresql") {
     if (!have_program("psql")) return std::nullopt;
-    NativeFiles f = write_native_files(dir, n, false);
+    NativeFiles f = write_native_files(dir, n);
     fs::path script = dir / "native.psql";
     {
       std::ofstream s(script, std::ios::trunc);
@@ -575,7 +592,7 @@ std::optional<NativeResult> native_load(const std::string& engine, const fs::pat
     res.seconds = *s;
   } else {
     if (!have_program("mariadb")) return std::nullopt;
-    NativeFiles f = write_native_files(dir, n, false);
+    NativeFiles f = write_native_files(dir, n);
     std::string sql;
     auto load = [&](const char* table, const char* cols, const fs::path& file) {
       sql += "LOAD DATA LOCAL INFILE '" + file.string() + "' INTO TABLE " + table +
@@ -593,6 +610,17 @@ std::optional<NativeResult> native_load(const std::string& engine, const fs::pat
                           db.value("Uid") + " " + db.name() + " -e \"" + sql + "\"");
     if (!s) return std::nullopt;
     res.seconds = *s;
+  }
+  // The load is only a baseline if it loaded every row.
+  odbc::OdbcStoreOptions o;
+  o.connection = db.connection();
+  odbc::OdbcStore check(o);
+  std::size_t loaded = 0;
+  for (const char* table : {"accounts", "customers", "bindings", "contacts"})
+    loaded += std::stoul(raw_connection(check).scalar(std::string("SELECT COUNT(*) FROM ") + table).value_or("0"));
+  if (loaded != res.rows) {
+    std::cerr << "native load of " << engine << " loaded " << loaded << " of " << res.rows << " rows\n";
+    return std::nullopt;
   }
   return res;
 }
@@ -746,6 +774,14 @@ SyncResult run_sync(odbc::OdbcStore& store, const fs::path& config_file, std::si
   odbc::StatementStats after = store.statement_stats();
   r.stats.executed = after.executed - before.executed;
   r.stats.writes = after.writes - before.writes;
+  for (const auto& [shape, t] : after.by_shape) {
+    auto& d = r.stats.by_shape[shape];
+    d = t;
+    if (auto it = before.by_shape.find(shape); it != before.by_shape.end()) {
+      d.executed -= it->second.executed;
+      d.seconds -= it->second.seconds;
+    }
+  }
   return r;
 }
 
@@ -770,6 +806,24 @@ double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   const std::size_t m = v.size() / 2;
   return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+// The statements that took the most driver time (at most 15), then the rest summed.
+void print_profile(const odbc::StatementStats& stats) {
+  std::vector<std::pair<std::string, odbc::StatementStats::Time>> by_time(stats.by_shape.begin(),
+                                                                          stats.by_shape.end());
+  std::sort(by_time.begin(), by_time.end(),
+            [](const auto& a, const auto& b) { return a.second.seconds > b.second.seconds; });
+  double total = 0, rest = 0;
+  for (std::size_t i = 0; i < by_time.size(); ++i) {
+    total += by_time[i].second.seconds;
+    if (i >= 15) rest += by_time[i].second.seconds;
+  }
+  std::printf("#   profile: %.3f s in the driver (execute, fetch, commit)\n", total);
+  for (std::size_t i = 0; i < by_time.size() && i < 15; ++i)
+    std::printf("#   %8.3f s %7llu x  %s\n", by_time[i].second.seconds,
+                static_cast<unsigned long long>(by_time[i].second.executed), by_time[i].first.c_str());
+  if (rest > 0) std::printf("#   %8.3f s            (%zu other statements)\n", rest, by_time.size() - 15);
 }
 
 void print_header() {
@@ -866,6 +920,7 @@ int main(int argc, char** argv) {
         BenchDatabase db(engine, args->workdir, tag, args->keep);
         odbc::OdbcStoreOptions o;
         o.connection = db.connection();
+        o.profile_statements = args->profile;
         odbc::OdbcStore store(o);
 
         const fs::path feed = args->workdir / ("accounts-" + std::to_string(n) + (csv ? ".csv" : ".xml"));
@@ -929,6 +984,7 @@ int main(int argc, char** argv) {
                       "map: what the engine waited for) %.3f s (of which opening it %.3f s), rest (match, engine) %.3f s\n",
                       (prefix + sc.name).c_str(), r.load_s, r.prefetch_s, r.apply_s, r.other_db_s, r.source_s, r.begin_s,
                       r.seconds - r.load_s - r.apply_s - r.other_db_s - r.source_s);
+          if (args->profile) print_profile(r.stats);
           std::fflush(stdout);
         }
         if (!args->keep) {

@@ -92,9 +92,10 @@ class SqlDialect {
   // --- Transactions and statistics -----------------------------------------------------------
   // Whether the dry run releases its per-batch savepoint after a batch succeeded.
   virtual bool releases_batch_savepoint() const { return true; }
-  // The statement that refreshes the planner's statistics of the tables a first sync fills, ""
-  // when the engine needs none (see OdbcStore::analyze_grown_tables).
-  virtual std::string_view analyze_grown_tables_sql() const { return {}; }
+  // Whether the planner needs fresh statistics while a first sync fills the tables, and the
+  // refresh itself, outside a transaction (see OdbcStore::analyze_grown_tables). Throws OdbcError.
+  virtual bool analyzes_grown_tables() const { return false; }
+  virtual void analyze_grown_tables(Connection& /*conn*/) const {}
 
   // --- Planner hints of the erpsync schema's reads ----------------------------------------------
   // Put before `r.resolved_at IS NULL` in quiet_select()'s open-rejection probe.

@@ -368,7 +368,9 @@ void Connection::set_autocommit(bool on) {
 }
 
 void Connection::commit() {
+  const auto t0 = std::chrono::steady_clock::now();
   SQLRETURN rc = SQLEndTran(SQL_HANDLE_DBC, h_, SQL_COMMIT);
+  if (profiling_) add_time("COMMIT", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), true);
   if (!SQL_SUCCEEDED(rc)) raise(SQL_HANDLE_DBC, h_, "commit failed");
 }
 
@@ -387,7 +389,10 @@ void Connection::exec_direct(const std::string& text) {
   SQLHSTMT h = SQL_NULL_HSTMT;
   if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, h_, &h))) raise(SQL_HANDLE_DBC, h_, "SQLAllocHandle(STMT) failed");
   count_statement(is_write_statement(sql));
+  const auto t0 = std::chrono::steady_clock::now();
   SQLRETURN rc = SQLExecDirect(h, reinterpret_cast<SQLCHAR*>(const_cast<char*>(sql.c_str())), SQL_NTS);
+  if (profiling_)
+    add_time(statement_shape(text), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), true);
   if (!SQL_SUCCEEDED(rc) && rc != SQL_NO_DATA) {
     auto diags = diagnostics_of(SQL_HANDLE_STMT, h);
     SQLFreeHandle(SQL_HANDLE_STMT, h);
@@ -442,6 +447,7 @@ void Statement::execute(const std::string& sql, const std::vector<Param>& params
       raise("prepare failed");
     prepared_ = true;
     write_ = is_write_statement(sql);
+    shape_ = conn_.profiling() ? statement_shape(sql) : std::string();
   }
   indicators_.assign(params.size(), 0);
   for (std::size_t i = 0; i < params.size(); ++i) {
@@ -473,7 +479,10 @@ void Statement::execute(const std::string& sql, const std::vector<Param>& params
     if (!SQL_SUCCEEDED(rc)) raise("bind of parameter " + std::to_string(n) + " failed");
   }
   conn_.count_statement(write_);
+  const auto t0 = std::chrono::steady_clock::now();
   SQLRETURN rc = SQLExecute(h_);
+  if (!shape_.empty())
+    conn_.add_time(shape_, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), true);
   if (rc == SQL_NO_DATA) {  // an UPDATE/DELETE that matched no row
     columns_ = 0;
     return;
@@ -497,6 +506,16 @@ std::optional<Row> Statement::fetch() {
 
 bool Statement::fetch_into(Row& row) {
   if (columns_ <= 0) return false;
+  const auto t0 = std::chrono::steady_clock::now();
+  struct Timed {  // the fetch's time, however it returns
+    Statement& st;
+    std::chrono::steady_clock::time_point t0;
+    ~Timed() {
+      if (!st.shape_.empty())
+        st.conn_.add_time(st.shape_, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+                          false);
+    }
+  } timed{*this, t0};
   SQLRETURN rc = SQLFetch(h_);
   if (rc == SQL_NO_DATA) return false;
   if (!SQL_SUCCEEDED(rc)) raise("fetch failed");
@@ -528,5 +547,29 @@ bool Statement::fetch_into(Row& row) {
 }
 
 void Statement::close_cursor() noexcept { SQLFreeStmt(h_, SQL_CLOSE); }
+
+std::string statement_shape(std::string_view sql) {
+  std::string out;
+  for (std::size_t i = 0; i < sql.size() && out.size() < 100;) {
+    // A parenthesised list of markers, or several in a row separated by ", ".
+    if (sql[i] == '(' && i + 1 < sql.size() && sql[i + 1] == '?') {
+      std::size_t j = i;
+      while (j < sql.size() && sql[j] == '(') {
+        std::size_t close = sql.find(')', j);
+        if (close == std::string_view::npos) break;
+        if (sql.substr(j + 1, close - j - 1).find_first_not_of("?, ") != std::string_view::npos) break;
+        j = close + 1;
+        if (sql.substr(j, 3) == ", (") j += 2;
+      }
+      if (j > i) {
+        out += "(?...)";
+        i = j;
+        continue;
+      }
+    }
+    out += sql[i++];
+  }
+  return out;
+}
 
 }  // namespace erpsync::connectors::odbc

@@ -10,7 +10,9 @@
 #include <sql.h>
 #include <sqlext.h>
 
+#include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -136,12 +138,28 @@ class Statement;
 struct StatementStats {
   std::uint64_t executed = 0;
   std::uint64_t writes = 0;
+  // Only with Connection::set_profiling(true): executions and the time spent in the driver
+  // (execute and fetch; "COMMIT" for commits) by the shape of each statement's text
+  // (statement_shape), for the benchmark's --profile. Texts hold no data: values are bound.
+  struct Time {
+    std::uint64_t executed = 0;
+    double seconds = 0;
+  };
+  std::map<std::string, Time> by_shape;
   StatementStats& operator+=(const StatementStats& o) {
     executed += o.executed;
     writes += o.writes;
+    for (const auto& [shape, t] : o.by_shape) {
+      by_shape[shape].executed += t.executed;
+      by_shape[shape].seconds += t.seconds;
+    }
     return *this;
   }
 };
+
+// A statement text shortened for a profile: every list of parameter markers "(?, ?, ...)" or
+// "(?, ?), (?, ?), ..." collapsed to "(?...)", at most 100 characters.
+std::string statement_shape(std::string_view sql);
 
 // One ODBC connection. Autocommit is on after connect(); begin()/commit()/rollback() switch
 // it off for the span of a transaction.
@@ -187,6 +205,14 @@ class Connection {
     ++stats_.executed;
     if (write) ++stats_.writes;
   }
+  // Times every execution, fetch and commit by statement shape (StatementStats::by_shape).
+  void set_profiling(bool on) { profiling_ = on; }
+  bool profiling() const { return profiling_; }
+  void add_time(const std::string& shape, double seconds, bool execution) {
+    auto& t = stats_.by_shape[shape];
+    t.seconds += seconds;
+    if (execution) ++t.executed;
+  }
   // Builds an OdbcError from the diagnostics of `handle` and throws it.
   [[noreturn]] void raise(SQLSMALLINT type, SQLHANDLE handle, const std::string& context) const;
 
@@ -202,6 +228,7 @@ class Connection {
   std::string target_;  // the connection string, redacted: named in storage errors
   TableNames tables_;
   StatementStats stats_;
+  bool profiling_ = false;
 };
 
 // A statement handle; binds parameters from a caller-owned vector that must stay alive and
@@ -229,6 +256,7 @@ class Statement {
   SQLSMALLINT columns_ = 0;
   std::vector<SQLLEN> indicators_;
   std::string sql_;
+  std::string shape_;  // statement_shape(sql_) when the connection profiles
   bool prepared_ = false;
   bool write_ = false;  // sql_ is an INSERT, UPDATE or DELETE
 };

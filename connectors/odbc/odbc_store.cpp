@@ -47,6 +47,7 @@ Connection& OdbcStore::connection() {
 
 void OdbcStore::on_connect() {
   conn_->set_table_names(tables_);
+  conn_->set_profiling(options_.profile_statements);
   statements_ = std::make_unique<StatementCache>(*conn_);
   sql_dialect(conn_->dialect()).configure_session(*conn_);
 }
@@ -211,21 +212,21 @@ void OdbcStore::apply(const core::WriteBatch& batch) {
 }
 
 // Engines whose planner needs fresh statistics while a first sync fills the tables (the
-// dialect's analyze_grown_tables_sql) get them from the store itself, each time it has created as
+// dialect's analyze_grown_tables) get them from the store itself, each time it has created as
 // many records as it had at its previous ANALYZE (1,000 at least): about log2(N / 1,000)
 // ANALYZEs over a first sync of N records, none once it only updates. Statistics are an
 // optimisation: an ANALYZE that fails leaves planning to autovacuum.
 void OdbcStore::analyze_grown_tables(std::int64_t created) {
   constexpr std::int64_t kFirstAnalyze = 1000;
   if (options_.dry_run || created <= 0 || !conn_) return;
-  const std::string_view analyze = sql_dialect(conn_->dialect()).analyze_grown_tables_sql();
-  if (analyze.empty()) return;
+  const SqlDialect& dialect = sql_dialect(conn_->dialect());
+  if (!dialect.analyzes_grown_tables()) return;
   created_since_analyze_ += created;
   if (created_since_analyze_ < std::max(kFirstAnalyze, created_at_analyze_)) return;
   created_at_analyze_ += created_since_analyze_;
   created_since_analyze_ = 0;
   try {
-    guarded([&] { conn_->exec_direct(std::string(analyze)); });
+    guarded([&] { dialect.analyze_grown_tables(*conn_); });
   } catch (const OdbcError&) {
   }
 }

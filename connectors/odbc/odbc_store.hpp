@@ -71,6 +71,8 @@ struct OdbcStoreOptions {
   // Store::load_quiet_state: the shortcut for batches that change nothing. Off only to
   // compare both ways of deciding (tests).
   bool quiet_shortcut = true;
+  // Time every statement by its shape (StatementStats::by_shape): the benchmark's --profile.
+  bool profile_statements = false;
   // database.crm "suitecrm": the Accounts and Contacts are SuiteCRM's rows (crm_suitecrm.hpp);
   // nullopt: erpsync's own tables.
   std::optional<SuiteCrmOptions> suitecrm;

@@ -1,5 +1,5 @@
 // PostgreSQL: the store gives the tables a first sync fills statistics of their own (ANALYZE
-// after 1,000 created records, then at each doubling), so that lookups seek instead of
+// after 1,000 created records, then at each doubling, sampled small), so that lookups seek instead of
 // filtering whole streams while autovacuum has not analyzed them yet. Checked on a real server
 // with autovacuum switched off for the tables: the statistics can only come from the store.
 
@@ -66,6 +66,15 @@ TEST(PostgresStatistics, TheStoreAnalyzesTheTablesAFirstSyncFills) {
   store.apply(creating(2201, 300));
   EXPECT_EQ(odbc_scalar(db->connection_string(), "SELECT reltuples::bigint FROM pg_class WHERE relname = 'bindings'"),
             "2500");
+  // Sampled small (statistics target 10: at most 11 histogram bounds, not the default's 101),
+  // and the store's session is back to the server's default target afterwards.
+  EXPECT_EQ(odbc_scalar(db->connection_string(),
+                        "SELECT COUNT(*) FROM pg_stats WHERE tablename = 'accounts' AND array_length(histogram_bounds, 1) > 11"),
+            "0");
+  EXPECT_NE(odbc_scalar(db->connection_string(),
+                        "SELECT COUNT(*) FROM pg_stats WHERE tablename = 'accounts' AND histogram_bounds IS NOT NULL"),
+            "0");
+  EXPECT_EQ(raw_connection(store).scalar("SHOW default_statistics_target").value_or(""), "100");
 }
 
 }  // namespace
