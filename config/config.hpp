@@ -75,7 +75,7 @@ struct SuiteCrmConfig {
 
 struct DatabaseConfig {
   std::string connection;  // may hold a password (PWD=): redact before logging
-  int batch_size = 500;
+  int batch_size = 2000;
   std::string table_prefix;
   Migrate migrate = Migrate::auto_;
   CrmTarget crm = CrmTarget::erpsync;

@@ -16,7 +16,7 @@ const OptionSpec kOptions[] = {
   // ---- database (SPEC §5) --------------------------------------------------------------
   {"database", T::object, "", "The ODBC database erpsync writes to.", true},
   {"database.connection", T::string, "", "ODBC connection string (\"DSN=...\" or \"Driver=...;...\"). Use ${...} for a password.", true},
-  {"database.batch_size", T::integer, "500", "Records per write transaction.", false, false, {}, 1, 100000},
+  {"database.batch_size", T::integer, "2000", "Records per write transaction.", false, false, {}, 1, 100000},
   {"database.table_prefix", T::string, "\"\"", "Prefix of every table, index and constraint erpsync creates (letters, digits, underscore; a letter or underscore first; at most 32), e.g. \"erpsync_\" in a database a CRM application shares."},
   {"database.crm", T::string, "\"erpsync\"", "Where Accounts and Contacts live (SPEC §5 \"CRM targets\"): erpsync: erpsync's own tables; suitecrm: SuiteCRM 7's own tables in the same MariaDB/MySQL database (needs database.table_prefix; docs/crm-suitecrm.md).", false, false, "erpsync|suitecrm"},
   {"database.suitecrm", T::object, "{}", "SuiteCRM 7 as the CRM (database.crm \"suitecrm\")."},

@@ -29,7 +29,7 @@ struct SnapshotPolicy {
 };
 
 struct RunOptions {
-  std::size_t batch_size = 500;
+  std::size_t batch_size = 2000;
   SnapshotPolicy snapshot;
   std::string instance;   // sync_runs.instance
   int max_redecides = 3;  // constraint violations re-decided this often before going row by row

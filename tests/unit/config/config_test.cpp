@@ -128,7 +128,7 @@ TEST(ConfigSpecExample, FeedsOnlyVariantLoadsWithDefaults) {
   ASSERT_TRUE(r.ok()) << all_errors(r);
   const Config& c = *r.config;
   EXPECT_EQ(c.database.connection, "Driver=SQLite3;Database=/var/lib/erpsync/erpsync.db");
-  EXPECT_EQ(c.database.batch_size, 500);
+  EXPECT_EQ(c.database.batch_size, 2000);
   EXPECT_EQ(c.database.migrate, Migrate::auto_);
   EXPECT_EQ(c.log.level, "info");
   EXPECT_EQ(c.log.format, LogFormat::text);
@@ -748,7 +748,7 @@ TEST(OptionTable, EveryConnectorTypeOfThisBuildIsAType) {
 TEST(OptionTable, JsonSchemaIsGeneratedFromTheTable) {
   auto s = json_schema(connectors::connector_types());
   EXPECT_EQ(s["type"], "object");
-  EXPECT_EQ(s["properties"]["database"]["properties"]["batch_size"]["default"], 500);
+  EXPECT_EQ(s["properties"]["database"]["properties"]["batch_size"]["default"], 2000);
   EXPECT_EQ(s["properties"]["database"]["required"], nlohmann::ordered_json::array({"connection"}));
   EXPECT_EQ(s["properties"]["log"]["properties"]["format"]["enum"], nlohmann::ordered_json::array({"text", "json"}));
   const auto& variants = s["properties"]["connectors"]["items"]["oneOf"];
