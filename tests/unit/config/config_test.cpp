@@ -128,7 +128,7 @@ TEST(ConfigSpecExample, FeedsOnlyVariantLoadsWithDefaults) {
   ASSERT_TRUE(r.ok()) << all_errors(r);
   const Config& c = *r.config;
   EXPECT_EQ(c.database.connection, "Driver=SQLite3;Database=/var/lib/erpsync/erpsync.db");
-  EXPECT_EQ(c.database.batch_size, 2000);
+  EXPECT_EQ(c.database.batch_size, 500);  // as the example sets it
   EXPECT_EQ(c.database.migrate, Migrate::auto_);
   EXPECT_EQ(c.log.level, "info");
   EXPECT_EQ(c.log.format, LogFormat::text);
