@@ -1,6 +1,7 @@
 #include "core/engine.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <map>
 #include <set>
@@ -78,6 +79,9 @@ bool all_unchanged(const WriteBatch& batch, std::size_t records) {
 class QuietAttempts {
  public:
   static constexpr int kRetryEvery = 8;
+  // `likely_quiet` false: the first batch is decided over the full snapshot, as after a batch
+  // that was not quiet.
+  void expect(bool likely_quiet) { quiet_ = likely_quiet; }
   bool worth_trying() { return quiet_ || ++skipped_ >= kRetryEvery; }
   void tried(bool quiet) {
     quiet_ = quiet;
@@ -88,6 +92,25 @@ class QuietAttempts {
   bool quiet_ = true;
   int skipped_ = 0;
 };
+
+// Whether a run of the stream will most likely find batches whose records are all unchanged, so
+// that the quiet shortcut and its prefetch pay. Not when no run of the stream has decided a
+// record yet (the first sync: every record is new). After a run that created most of its
+// records (a first load), yes: what was just loaded
+// is most often exported again as it is. Otherwise as the last run went: with a share u of its
+// records unchanged and changes spread over the export, a batch of B records is quiet with
+// probability about u^B, so a run changing 1% of 2,000-record batches has no quiet batch at all.
+// Without the last run's figures, yes. A wrong guess costs speed only: the shortcut is still
+// tried every kRetryEvery-th batch, and the prefetch follows the first quiet batch.
+bool likely_quiet(const CursorState& cursor, std::size_t batch_size) {
+  if (!cursor.last_run) return true;
+  const auto& last = *cursor.last_run;
+  if (last.fetched <= 0) return false;
+  const double fetched = static_cast<double>(last.fetched);
+  if (2 * last.created >= last.fetched) return true;
+  const double unchanged = static_cast<double>(last.unchanged) / fetched;
+  return std::pow(unchanged, static_cast<double>(std::min<std::int64_t>(last.fetched, static_cast<std::int64_t>(batch_size)))) >= 0.5;
+}
 
 // Whether to ask the store to prefetch the stream for the quiet shortcut
 // (Store::prefetch_quiet_stream) after a quiet batch, with `handed` of the snapshot's records
@@ -156,6 +179,8 @@ class Batcher {
 
   // The last batch was decided over the quiet shortcut's snapshot (all unchanged).
   bool last_batch_quiet() const { return last_batch_quiet_; }
+  // Whether the run's first batch tries the quiet shortcut (likely_quiet).
+  void expect_quiet(bool likely) { quiet_.expect(likely); }
 
  private:
   WriteBatch decide(std::span<const Input> rs) {
@@ -343,7 +368,7 @@ SyncReport run_stream(const MatchPolicy& policy, Source<Record>& source, Store& 
     const std::size_t prefetch_budget =
         document_bytes ? 2 * *document_bytes : std::numeric_limits<std::size_t>::max();
     const SourceStart start = source.begin_while(cursor, [&](const std::function<bool()>& opening_gave_nothing) {
-      if (!quiet || !snapshot || cursor.snapshot_size.value_or(0) <= 0) return;
+      if (!quiet || !snapshot || cursor.snapshot_size.value_or(0) <= 0 || !likely_quiet(cursor, options.batch_size)) return;
       quiet->prefetch_quiet_stream(policy.connector, policy.stream, prefetch_budget,
                                   [&] { return opening_gave_nothing() || events.stop_requested(); });
       prefetched = true;
@@ -353,6 +378,7 @@ SyncReport run_stream(const MatchPolicy& policy, Source<Record>& source, Store& 
     } else {
       if (snapshot) check_snapshot_size(start, cursor, options.snapshot);
       Batcher<Traits> batcher(policy, store, options, events, /*incremental=*/!snapshot);
+      batcher.expect_quiet(likely_quiet(cursor, options.batch_size));
       KeySet seen;  // snapshot: every remote id the document holds
       std::string last_cursor = cursor.cursor;
       std::int64_t handed = 0;  // records decided so far

@@ -10,6 +10,7 @@
 #include "connectors/odbc/sql_text.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace erpsync::connectors::odbc {
 namespace {
@@ -143,6 +144,7 @@ void OdbcStore::in_transaction(const char* what, const std::function<void(Sessio
 core::StateSnapshot OdbcStore::load_state(const core::BatchKeys& keys) {
   ensure_connected();
   absent_.reset();
+  decided_unbound_ = false;
   try {
     return load_state_once(keys);
   } catch (...) {
@@ -154,7 +156,13 @@ core::StateSnapshot OdbcStore::load_state(const core::BatchKeys& keys) {
 core::StateSnapshot OdbcStore::load_state_once(const core::BatchKeys& keys) {
   return guarded([&] {
     Session s(*conn_, *statements_);
-    core::StateSnapshot st = read_snapshot(s, keys);
+    UnboundStreams unbound;
+    if (keys.connector == run_connector_) {
+      unbound.records = unbound_streams_.count(keys.stream) > 0;
+      unbound.contacts = unbound_streams_.count("contacts") > 0;
+    }
+    decided_unbound_ = unbound.records || unbound.contacts;
+    core::StateSnapshot st = read_snapshot(s, keys, unbound);
     if (crm_) {
       crm_->read_current_owners(s, st);
       st.crm = crm_->limits();
@@ -168,6 +176,7 @@ std::optional<core::StateSnapshot> OdbcStore::load_quiet_state(const core::Batch
   if (!options_.quiet_shortcut || keys.remote_ids.empty()) return std::nullopt;
   ensure_connected();
   absent_.reset();
+  decided_unbound_ = false;
   try {
     return guarded([&] {
       Session s(*conn_, *statements_);
@@ -194,6 +203,7 @@ void OdbcStore::apply(const core::WriteBatch& batch) {
   quiet_stream_.reset();  // what it read no longer holds once this store writes
   // What load_state saw holds for the batch decided from it, once.
   std::unique_ptr<KnownAbsent> absent = std::move(absent_);
+  const bool decided_unbound = std::exchange(decided_unbound_, false);
   bool skipped = false;
   try {
     in_transaction("apply", [&](Session& s) {
@@ -201,6 +211,14 @@ void OdbcStore::apply(const core::WriteBatch& batch) {
       if (crm_) crm_->project(s, batch);
     });
   } catch (const core::ConstraintViolation&) {
+    // Decided as if no binding existed, and one did (a remote id twice in a run that is not a
+    // snapshot): no more of that shortcut in this run, and the engine decides the batch again
+    // over what the database holds. Carrying the same decisions out with lookups would bind
+    // the remote id to a second new row.
+    if (decided_unbound) {
+      unbound_streams_.clear();
+      throw;
+    }
     if (!skipped) throw;
     // A row load_state had not seen exists: again, looking every row up (see KnownAbsent).
     in_transaction("apply", [&](Session& s) {

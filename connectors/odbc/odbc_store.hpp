@@ -43,6 +43,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "connectors/odbc/admin_queries.hpp"
@@ -174,6 +175,13 @@ class OdbcStore final : public core::Store, public core::QuietReads {
   std::unique_ptr<StatementCache> statements_;  // of conn_; declared after it, destroyed before it
   bool broken_ = false;
   std::unique_ptr<KnownAbsent> absent_;  // from the last load_state, for the next apply
+  // The first sync of a stream: begin_run found no binding of (connector, these streams), and
+  // while no insert has been refused since, load_state does not look their bindings up (see
+  // apply). In a first sync they can only be this run's own, and a snapshot names each remote
+  // id once (SPEC §3 rule 7).
+  std::string run_connector_;
+  std::set<std::string> unbound_streams_;
+  bool decided_unbound_ = false;  // the last load_state left bindings unread
   std::unique_ptr<QuietStream> quiet_stream_;  // prefetch_quiet_stream's read, while it holds
   StatementStats closed_stats_;  // of connections replaced after a loss
   std::optional<Lease> fence_;

@@ -21,6 +21,12 @@ core::CursorState OdbcStore::load_cursor(const std::string& connector, const std
         "SELECT " + std::string(sql_dialect(conn_->dialect()).cursor_column()) +
             ", snapshot_size, content_hash FROM sync_cursors WHERE connector = ? AND stream = ?",
         {Param::str(connector), Param::str(stream)});
+    cs.last_run = core::CursorState::LastRun{};
+    auto last = conn_->query(
+        "SELECT fetched, created, unchanged FROM sync_runs WHERE connector = ? AND stream = ? AND status = 'ok' "
+        "AND fetched > 0 ORDER BY started_at DESC LIMIT 1",
+        {Param::str(connector), Param::str(stream)});
+    if (!last.empty()) cs.last_run = core::CursorState::LastRun{to_i64(last[0][0]), to_i64(last[0][1]), to_i64(last[0][2])};
     if (rows.empty()) return cs;
     cs.exists = true;
     cs.cursor = str(rows[0][0]);
@@ -33,12 +39,19 @@ core::CursorState OdbcStore::load_cursor(const std::string& connector, const std
 std::int64_t OdbcStore::begin_run(const std::string& connector, const std::string& stream,
                                   const std::string& instance) {
   quiet_stream_.reset();  // a prefetch serves one run
+  unbound_streams_.clear();
   refresh_from_crm();     // the CRM's edits since the last run, before rejections are replayed
   if (options_.dry_run) return 0;
   ensure_connected();
   return guarded([&]() -> std::int64_t {
     StatementCache once(*conn_);
     Session s(*conn_, once);
+    run_connector_ = connector;
+    for (const std::string& st : {stream, std::string("contacts")})
+      if (s.query("SELECT 1 FROM bindings WHERE connector = ? AND stream = ? LIMIT 1",
+                  {Param::str(connector), Param::str(st)})
+              .empty())
+        unbound_streams_.insert(st);
     auto ids = s.insert("sync_runs", {"connector", "stream", "instance", "started_at", "status"},
                         {{Param::str(connector), Param::str(stream), Param::str_or_null(instance),
                           Param::ts(utc_timestamp_now()), Param::str("running")}},

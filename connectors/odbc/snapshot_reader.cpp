@@ -80,22 +80,24 @@ void SnapshotReader::load_ancestors() {
   }
 }
 
-core::StateSnapshot read_snapshot(Session& s, const core::BatchKeys& keys) {
+core::StateSnapshot read_snapshot(Session& s, const core::BatchKeys& keys, UnboundStreams unbound) {
   using core::EntityId;
   core::StateSnapshot st;
   SnapshotReader rd(s, st);
 
   // Bindings of the batch's remote ids, and of its contacts.
   std::set<std::string> bound_accounts;
-  rd.each_chunk(SnapshotReader::kBindings, {Param::str(keys.connector), Param::str(keys.stream)}, keys.remote_ids,
-                [&](const Row& r) {
-                  auto b = SnapshotReader::binding(r);
-                  if (b.entity == "account") bound_accounts.insert(std::to_string(b.entity_id));
-                  st.bindings[str(r[0])] = b;
-                });
-  rd.each_chunk(SnapshotReader::kBindings, {Param::str(keys.connector), Param::str("contacts")},
-                keys.contact_remote_ids,
-                [&](const Row& r) { st.contact_bindings[str(r[0])] = SnapshotReader::binding(r); });
+  if (!unbound.records)
+    rd.each_chunk(SnapshotReader::kBindings, {Param::str(keys.connector), Param::str(keys.stream)}, keys.remote_ids,
+                  [&](const Row& r) {
+                    auto b = SnapshotReader::binding(r);
+                    if (b.entity == "account") bound_accounts.insert(std::to_string(b.entity_id));
+                    st.bindings[str(r[0])] = b;
+                  });
+  if (!unbound.contacts)
+    rd.each_chunk(SnapshotReader::kBindings, {Param::str(keys.connector), Param::str("contacts")},
+                  keys.contact_remote_ids,
+                  [&](const Row& r) { st.contact_bindings[str(r[0])] = SnapshotReader::binding(r); });
 
   // Open rejections of the batch's remote ids.
   rd.each_chunk("SELECT remote_id, reason, payload_hash FROM sync_rejections WHERE connector = ? AND stream = ? "

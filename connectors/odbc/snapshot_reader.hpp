@@ -58,10 +58,17 @@ class SnapshotReader {
 void load_contact_emails(Connection& c, const std::set<std::string>& accounts, const std::set<std::string>& emails,
                          core::StateSnapshot& st);
 
+// Streams of the batch's connector that the store knows hold no binding (OdbcStore: none at the
+// run's start, in its first sync): read_snapshot leaves their bindings unread.
+struct UnboundStreams {
+  bool records = false;   // keys.stream
+  bool contacts = false;  // "contacts", of keys.contact_remote_ids
+};
+
 // load_state's snapshot of `keys`: bindings, open rejections, accounts by code and by bound id,
 // pending children, adoption candidates, ancestors, bound remote ids by account, default
 // contacts. Throws OdbcError.
-core::StateSnapshot read_snapshot(Session& s, const core::BatchKeys& keys);
+core::StateSnapshot read_snapshot(Session& s, const core::BatchKeys& keys, UnboundStreams unbound = {});
 
 template <class Keys, class OnRow>
 void SnapshotReader::each_chunk(const std::string& sql_head, const std::vector<Param>& fixed, const Keys& keys,

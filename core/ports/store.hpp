@@ -23,6 +23,13 @@ struct CursorState {
   std::string cursor;   // the source's own format ("" = from the start)
   std::optional<std::int64_t> snapshot_size;
   std::string content_hash;
+  // The counters of the stream's last successful run that decided records, all 0 when there
+  // was none (nullopt: a store that does not say). The engine predicts from them whether the
+  // quiet shortcut will pay (core/engine.cpp, likely_quiet).
+  struct LastRun {
+    std::int64_t fetched = 0, created = 0, unchanged = 0;
+  };
+  std::optional<LastRun> last_run;
 };
 
 // An open rejection read back for replay (SPEC §3 "Rejections come back").

@@ -1043,6 +1043,47 @@ TEST_P(OdbcStoreTest, BulkInsertedRowsReadBackExactlyWithTheirIdsInOrder) {
   }
 }
 
+// In the first sync of a stream the store reads no bindings: there are none but the run's own,
+// and a snapshot names each remote id once. A remote id that does come twice in such a run (a
+// record changed while a cursor stream was paged) is decided as new again; the bindings' key
+// refuses it, and from then on the store reads bindings again, so that the engine's second
+// decision sees the first: one account, one binding. A stream bound before is read as always.
+TEST_P(OdbcStoreTest, AFirstSyncReadsNoBindingsUntilTheKeyRefusesARemoteIdBoundInTheRun) {
+  auto store = open();
+  auto creating = [](const std::string& rid, const std::string& code) {
+    core::WriteBatch b;
+    b.connector = "erp";
+    core::AccountWrite a;
+    a.ref = -1;
+    a.external_code = code;
+    a.set = core::bit(core::Field::name);
+    a.values.name = "Company " + code;
+    b.accounts.push_back(a);
+    b.bindings.push_back(core::BindingWrite{"accounts", rid, "account", -1, "h-" + code});
+    return b;
+  };
+  core::BatchKeys keys;
+  keys.connector = "erp";
+  keys.stream = "accounts";
+  keys.remote_ids = {"1"};
+
+  store->begin_run("erp", "accounts", "test");
+  EXPECT_TRUE(store->load_state(keys).bindings.empty());
+  store->apply(creating("1", "A"));
+  // Bound now, but not read: the first sync does not look.
+  EXPECT_TRUE(store->load_state(keys).bindings.empty());
+  EXPECT_THROW(store->apply(creating("1", "A-AGAIN")), core::ConstraintViolation);
+  EXPECT_EQ(count("accounts"), 1);  // the refused batch left nothing behind
+  // Decided again: the binding is read.
+  auto st = store->load_state(keys);
+  ASSERT_EQ(st.bindings.count("1"), 1u);
+  EXPECT_EQ(st.bindings.at("1").payload_hash, "h-A");
+
+  // The next run of the stream finds it bound and reads bindings from its first batch on.
+  store->begin_run("erp", "accounts", "test");
+  EXPECT_EQ(store->load_state(keys).bindings.count("1"), 1u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, OdbcStoreTest,
                          ::testing::Values(Engine::sqlite, Engine::postgresql, Engine::mariadb),
                          [](const ::testing::TestParamInfo<Engine>& i) {

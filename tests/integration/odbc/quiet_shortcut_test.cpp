@@ -173,7 +173,7 @@ class QuietShortcutTest : public ::testing::TestWithParam<Engine> {
   struct RunResult {
     std::string report;
     std::vector<std::string> decisions;
-    int full_loads = 0, quiet_answers = 0, prefetches = 0;
+    int full_loads = 0, quiet_loads = 0, quiet_answers = 0, prefetches = 0;
   };
 
   static RunResult run(Side& side, const std::vector<core::IncomingAccount>& records, const Way& way = {}) {
@@ -197,6 +197,7 @@ class QuietShortcutTest : public ::testing::TestWithParam<Engine> {
     r.decisions = events.lines;
     r.full_loads = counting.full_loads;
     r.quiet_answers = counting.quiet_answers;
+    r.quiet_loads = counting.quiet_loads;
     r.prefetches = counting.prefetches;
     return r;
   }
@@ -252,6 +253,30 @@ TEST_P(QuietShortcutTest, AQuietReSyncDecidesAsTheFullSnapshotWithoutReadingIt) 
   // but of a code no bound account of the batch holds, so that batch is quiet too.
   EXPECT_EQ(again.quiet_answers, 3);
   EXPECT_EQ(again.full_loads, 0);
+}
+
+// The engine predicts from the last run's counters whether the quiet shortcut will pay: never in
+// the very first run (nothing is bound), after a first load yes, and after a run that changed a
+// record in every batch (a steady 1% export) no: the first batch goes straight to the full
+// snapshot, and the shortcut is only tried again every kRetryEvery-th batch.
+TEST_P(QuietShortcutTest, TheLastRunsCountersSayWhetherTheFirstBatchTriesTheQuietShortcut) {
+  RunResult first = both(companies());
+  EXPECT_EQ(first.quiet_loads, 0);  // the first sync: not even tried
+  RunResult again = both(companies());
+  EXPECT_EQ(again.quiet_loads, 3);  // after a first load: every batch tried, and quiet
+
+  auto renamed = [](int round) {
+    std::vector<core::IncomingAccount> rs = companies();
+    for (std::size_t i = 0; i < rs.size(); i += 2) rs[i].set(Field::name, "Renamed " + std::to_string(round));
+    return rs;
+  };
+  RunResult busy = both(renamed(1));  // after a quiet run: tried, and not quiet anywhere
+  EXPECT_NE(busy.report.find("updated=3"), std::string::npos) << busy.report;
+  EXPECT_EQ(busy.full_loads, 3);
+  RunResult busy_again = both(renamed(2));  // after that run: not tried (3 batches < kRetryEvery)
+  EXPECT_NE(busy_again.report.find("updated=3"), std::string::npos) << busy_again.report;
+  EXPECT_EQ(busy_again.quiet_loads, 0);
+  EXPECT_EQ(busy_again.full_loads, 3);
 }
 
 TEST_P(QuietShortcutTest, OpenRejectionsPendingChildrenAndNewRecordsTakeTheFullSnapshot) {
