@@ -63,6 +63,7 @@ std::int64_t OdbcStore::begin_run(const std::string& connector, const std::strin
 void OdbcStore::finish_run(std::int64_t run_id, const std::string& status, const core::Counters& c,
                            const std::string& message) {
   quiet_stream_.reset();
+  unbound_streams_.clear();  // a first sync's shortcut serves its run only
   if (options_.dry_run || run_id == 0) return;
   ensure_connected();
   const std::string sql =
