@@ -13,7 +13,11 @@
 // as its cursor with those rows; the files count as unchanged only when both streams' hashes
 // are theirs, so that rows a failed contacts run did not take are read again.
 //
-// file:// feeds: begin() reads the whole document (through its DocumentReader), hashes it and,
+// file:// CSV feeds read their files in pieces and never hold them (DocumentReader::open(),
+// mapper.hpp): memory does not grow with the number of rows (SPEC §4.3 "Streamed") beyond the
+// engine's set of remote ids; the content hash is computed as the files are read.
+//
+// Other file:// feeds: begin() reads the whole document (through its DocumentReader), hashes it and,
 // when the hash equals the one kept with the stream's cursor, reports the source unchanged and
 // yields no records. Otherwise it parses the document in place (the bytes read are the document
 // pugixml's nodes point into: it is in memory once) and selects the records; next_page() maps
@@ -138,6 +142,13 @@ class FeedSource final : public core::AccountSource {
  private:
   // A CSV feed's contacts file (SPEC §4.3 "CSV"), or nullopt when the feed has none.
   std::optional<FetchedDocument> read_contacts();
+  // The same to be read in pieces (a file), or null.
+  std::unique_ptr<DocumentBytes> open_contacts();
+  // begin() of a file:// CSV feed: its files read in pieces, never held (mapper.hpp).
+  core::SourceStart begin_csv_file(const core::CursorState& cursor);
+  // Keeps start.content_hash as this run's; true (and `start` says so) when the files are those
+  // of the last successful run (the contacts stream's too).
+  bool files_unchanged(const core::CursorState& cursor, core::SourceStart& start);
   std::optional<core::SourcePage> next_file_page();
   // The end of the records: the unclaimed contact rows go to the handoff (once per run).
   void hand_over_contacts();
