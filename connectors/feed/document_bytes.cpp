@@ -17,7 +17,13 @@ std::size_t MemoryBytes::read_at(std::uint64_t offset, char* into, std::size_t n
 std::string read_all(const DocumentBytes& doc) {
   if (const std::optional<std::string_view> whole = doc.in_memory()) return std::string(*whole);
   std::string out(static_cast<std::size_t>(doc.size()), '\0');
-  out.resize(doc.read_at(0, out.data(), out.size()));
+  std::size_t filled = 0;
+  while (filled < out.size()) {
+    const std::size_t got = doc.read_at(filled, out.data() + filled, out.size() - filled);
+    if (got == 0) break;
+    filled += got;
+  }
+  out.resize(filled);
   doc.check_unchanged();
   return out;
 }

@@ -6,6 +6,7 @@
 //
 // Thread-safety: one reader at a time (a file's reads move no shared position: pread).
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -23,8 +24,9 @@ class DocumentBytes {
 
   // The document's size, fixed when it was opened.
   virtual std::uint64_t size() const = 0;
-  // Copies min(n, size() - offset) bytes at `offset` into `into`; returns how many (0 at or past
-  // the end). Throws core::SyncError{transient} naming the document when they cannot be read —
+  // Copies up to n bytes at `offset` into `into`; returns how many: at least 1 unless `offset`
+  // is at or past the end (0), and fewer than n only as the source decides (files and memory
+  // give min(n, size() - offset)). Throws core::SyncError{transient} naming the document when they cannot be read —
   // for a file, also when it is shorter than when opened (rewritten in place meanwhile).
   virtual std::size_t read_at(std::uint64_t offset, char* into, std::size_t n) const = 0;
   // The whole document as one view when it is held in memory (readers then read it in place,
@@ -79,7 +81,7 @@ void for_each_piece(const DocumentBytes& doc, std::size_t piece, OnPiece&& on_pi
   }
   std::string buffer(piece, '\0');
   for (std::uint64_t at = 0; at < doc.size();) {
-    const std::size_t got = doc.read_at(at, buffer.data(), buffer.size());
+    const std::size_t got = doc.read_at(at, buffer.data(), static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), doc.size() - at)));
     if (got == 0) break;
     on_piece(std::string_view(buffer.data(), got));
     at += got;
