@@ -407,6 +407,9 @@ std::optional<std::size_t> FeedSource::document_bytes_hint() {
   std::optional<std::size_t> bytes = reader_->size_hint();
   if (bytes && contacts_reader_)
     if (const std::optional<std::size_t> contacts = contacts_reader_->size_hint()) *bytes += *contacts;
+  // A CSV feed's files are read in pieces, not held: what the engine lets stand beside "the
+  // document" (the quiet prefetch of a re-sync may take twice it) is capped like the source.
+  if (bytes && feed_.format == FeedFormat::csv) *bytes = std::min(*bytes, kCsvDocumentBytesHint);
   return bytes;
 }
 

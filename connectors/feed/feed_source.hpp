@@ -109,6 +109,12 @@ class FeedSource final : public core::AccountSource {
  public:
   // Records per page of a file's document when FeedConfig::page_size is 0: a few batches' worth.
   static constexpr std::size_t kFileSliceRecords = 2000;
+  // document_bytes_hint() of a file:// CSV feed at most: its files are never held, so the engine's
+  // allowance beside them (the quiet prefetch, twice the document) must not grow with them
+  // either (SPEC §4.3 "Streamed"). 32 MiB of prefetch takes the bindings of some 150,000 rows; a
+  // larger export's re-sync reads them batch by batch, which measured as fast as an XML feed's
+  // prefetched re-sync (docs/performance.md).
+  static constexpr std::size_t kCsvDocumentBytesHint = std::size_t{16} << 20;
 
   // `reader` supplies the documents: read() the configured URL, read(url) further pages.
   // `contacts_reader` reads a CSV feed's contacts file (csv.contacts_url) with read(); when null,
@@ -125,6 +131,7 @@ class FeedSource final : public core::AccountSource {
   bool is_snapshot() const override { return !cursor_configured_; }
   core::SourceStart begin(const core::CursorState& cursor) override;
   std::optional<core::SourcePage> next_page() override;
+  // The files' size (the contacts file's included); for a CSV feed at most kCsvDocumentBytesHint.
   std::optional<std::size_t> document_bytes_hint() override;
 
   // The URL of the first request begin() prepared (for tests and debug logs).
