@@ -2,8 +2,9 @@
 // FeedSource: a `feed` connector's one stream, "accounts" (SPEC §4.3), as the engine polls it.
 //
 // A CSV feed (SPEC §4.3 "CSV") is read like an XML document, file or URL, except that it has no
-// paging (an export is one file) and that its contacts come from a second file, read right after
-// the first in begin() and handed to the mapper (DocumentMapper::load_contacts); a file feed's
+// paging (an export is one file), that a file is streamed (below), and that its contacts come
+// from a second file, opened with the first in begin() and handed to the mapper
+// (DocumentMapper::load_contacts_from, load_contacts over HTTP); a file feed's
 // content hash then covers both files, so either one changing is a new snapshot. A contact row
 // goes with the company record whose remote id its company key is; the rows no record takes
 // (their company is not in this companies file) are handed, once the last page has been mapped,
