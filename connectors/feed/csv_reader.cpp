@@ -46,7 +46,7 @@ CsvReader::CsvReader(CsvReader&& other) noexcept
       doc_(other.doc_),
       piece_(other.piece_),
       buffer_(std::move(other.buffer_)),
-      text_(doc_ ? std::string_view(buffer_) : other.text_),
+      text_(doc_ ? std::string_view(buffer_.data(), other.text_.size()) : other.text_),
       base_(other.base_),
       at_end_(other.at_end_),
       pos_(other.pos_),
@@ -80,7 +80,7 @@ void CsvReader::open(const DocumentBytes& doc, std::uint64_t offset, std::size_t
   piece_ = std::max<std::size_t>(piece, 1);
   base_ = offset;
   at_end_ = base_ >= doc.size();
-  text_ = buffer_;
+  text_ = std::string_view(buffer_.data(), 0);
   if (!at_end_) refill(0, line);
 }
 
@@ -91,10 +91,9 @@ void CsvReader::refill(std::size_t keep, std::size_t keep_line) {
   pos_ -= std::min(pos_, keep);
   // A row longer than a piece doubles what is read next, so that a long row costs its length.
   const std::size_t want = std::max(piece_, kept);
-  buffer_.resize(kept + want);
+  if (buffer_.size() < kept + want) buffer_.resize(kept + want);  // grows only: no refill pays a clear
   const std::size_t got = doc_->read_at(base_ + kept, buffer_.data() + kept, want);
-  buffer_.resize(kept + got);
-  text_ = buffer_;
+  text_ = std::string_view(buffer_.data(), kept + got);
   at_end_ = got == 0 || base_ + text_.size() >= doc_->size();
   check_nul(kept, 0, keep_line);
 }

@@ -2,8 +2,10 @@
 // Rows of a CSV export (SPEC §4.3 "CSV"), read one at a time from a text held by the caller or
 // from a document read in pieces (DocumentBytes: a file), so that nothing grows with the number
 // of rows: the reader holds one piece and the row being read (a row longer than a piece grows
-// it). What it reads does not depend on where pieces end. Fields are separated by the delimiter; a field that
-// starts with the quote may hold the delimiter, line breaks and doubled quotes ("" is one ");
+// it). What it reads does not depend on where pieces end.
+//
+// Fields are separated by the delimiter; a field that starts with the quote may hold the
+// delimiter, line breaks and doubled quotes ("" is one ");
 // rows end at CRLF, LF or a lone CR; a UTF-8 byte order mark at the start is skipped; blank
 // lines are not rows. Line numbers are those an editor shows: the first line is 1, every line
 // break counts, including those inside quoted fields.
@@ -16,7 +18,8 @@
 //
 // A document's bytes are read as they are: delimiter, quote, CR and LF are the ASCII bytes, so
 // the document is UTF-8 or an encoding where those bytes mean only those characters (the mapper
-// decodes values; see mapper.hpp).
+// decodes values; see mapper.hpp). A UTF-8 byte order mark is skipped in any encoding (in a
+// single-byte code page its three bytes would be "ï»¿", never the start of a column name).
 //
 // No I/O of its own (a DocumentBytes reads the file). Thread-safety: one reader per thread.
 
@@ -101,7 +104,7 @@ class CsvReader {
   std::string what_;
   const DocumentBytes* doc_ = nullptr;  // null: text_ is the whole document
   std::size_t piece_ = kPiece;
-  std::string buffer_;       // the window's bytes, for a DocumentBytes
+  std::string buffer_;       // holds the window, for a DocumentBytes (its size is its capacity)
   std::string_view text_;    // the window: the document's bytes [base_, base_ + text_.size())
   std::uint64_t base_ = 0;
   bool at_end_ = true;       // the window reaches the end of the document
