@@ -132,13 +132,10 @@ core::SourceStart FeedSource::begin(const core::CursorState& cursor) {
   if (handoff_) *handoff_ = {};
   if (!http_ && feed_.format == FeedFormat::csv) return begin_csv_file(cursor);
   core::SourceStart start;
-  if (!http_) {
+  if (!http_) {  // XML or JSON, held whole; no contacts file (that is CSV's)
     FetchedDocument doc = reader_->read();
-    std::optional<FetchedDocument> contacts = read_contacts();
     start.content_hash = core::sha256_hex(doc.bytes);
-    if (contacts) start.content_hash = core::sha256_hex(start.content_hash + core::sha256_hex(contacts->bytes));
     if (files_unchanged(cursor, start)) return start;
-    if (contacts) mapper_->load_contacts(std::move(contacts->bytes), what(contacts->location));
     const std::string where = what(doc.location);
     try {
       count_ = mapper_->load_in_place(std::move(doc.bytes), where);
