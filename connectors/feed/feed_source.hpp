@@ -2,8 +2,9 @@
 // FeedSource: a `feed` connector's one stream, "accounts" (SPEC §4.3), as the engine polls it.
 //
 // A CSV feed (SPEC §4.3 "CSV") is read like an XML document, file or URL, except that it has no
-// paging (an export is one file) and that its contacts come from a second file, read right after
-// the first in begin() and handed to the mapper (DocumentMapper::load_contacts); a file feed's
+// paging (an export is one file), that a file is streamed (below), and that its contacts come
+// from a second file, opened with the first in begin() and handed to the mapper
+// (DocumentMapper::load_contacts_from, load_contacts over HTTP); a file feed's
 // content hash then covers both files, so either one changing is a new snapshot. A contact row
 // goes with the company record whose remote id its company key is; the rows no record takes
 // (their company is not in this companies file) are handed, once the last page has been mapped,
@@ -13,7 +14,11 @@
 // as its cursor with those rows; the files count as unchanged only when both streams' hashes
 // are theirs, so that rows a failed contacts run did not take are read again.
 //
-// file:// feeds: begin() reads the whole document (through its DocumentReader), hashes it and,
+// file:// CSV feeds read their files in pieces and never hold them (DocumentReader::open(),
+// mapper.hpp): memory does not grow with the number of rows (SPEC §4.3 "Streamed") beyond the
+// engine's set of remote ids; the content hash is computed as the files are read.
+//
+// Other file:// feeds: begin() reads the whole document (through its DocumentReader), hashes it and,
 // when the hash equals the one kept with the stream's cursor, reports the source unchanged and
 // yields no records. Otherwise it parses the document in place (the bytes read are the document
 // pugixml's nodes point into: it is in memory once) and selects the records; next_page() maps
@@ -105,6 +110,12 @@ class FeedSource final : public core::AccountSource {
  public:
   // Records per page of a file's document when FeedConfig::page_size is 0: a few batches' worth.
   static constexpr std::size_t kFileSliceRecords = 2000;
+  // document_bytes_hint() of a file:// CSV feed at most: its files are never held, so the engine's
+  // allowance beside them (the quiet prefetch, twice the document) must not grow with them
+  // either (SPEC §4.3 "Streamed"). 32 MiB of prefetch takes the bindings of some 150,000 rows; a
+  // larger export's re-sync reads them batch by batch, which measured as fast as an XML feed's
+  // prefetched re-sync (docs/performance.md).
+  static constexpr std::size_t kCsvDocumentBytesHint = std::size_t{16} << 20;
 
   // `reader` supplies the documents: read() the configured URL, read(url) further pages.
   // `contacts_reader` reads a CSV feed's contacts file (csv.contacts_url) with read(); when null,
@@ -121,6 +132,7 @@ class FeedSource final : public core::AccountSource {
   bool is_snapshot() const override { return !cursor_configured_; }
   core::SourceStart begin(const core::CursorState& cursor) override;
   std::optional<core::SourcePage> next_page() override;
+  // The files' size (the contacts file's included); for a CSV feed at most kCsvDocumentBytesHint.
   std::optional<std::size_t> document_bytes_hint() override;
 
   // The URL of the first request begin() prepared (for tests and debug logs).
@@ -138,6 +150,13 @@ class FeedSource final : public core::AccountSource {
  private:
   // A CSV feed's contacts file (SPEC §4.3 "CSV"), or nullopt when the feed has none.
   std::optional<FetchedDocument> read_contacts();
+  // The same to be read in pieces (a file), or null.
+  std::unique_ptr<DocumentBytes> open_contacts();
+  // begin() of a file:// CSV feed: its files read in pieces, never held (mapper.hpp).
+  core::SourceStart begin_csv_file(const core::CursorState& cursor);
+  // Keeps start.content_hash as this run's; true (and `start` says so) when the files are those
+  // of the last successful run (the contacts stream's too).
+  bool files_unchanged(const core::CursorState& cursor, core::SourceStart& start);
   std::optional<core::SourcePage> next_file_page();
   // The end of the records: the unclaimed contact rows go to the handoff (once per run).
   void hand_over_contacts();

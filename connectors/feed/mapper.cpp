@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <limits>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 
@@ -695,17 +697,33 @@ class JsonMapper final : public DocumentMapper {
 
 // ---- CSV ------------------------------------------------------------------------------------
 
-// A row's start in the document: where CsvReader::seek reads it again.
+// A row's start in its file: where a CsvReader reads it again.
 struct RowStart {
-  std::size_t offset = 0;
+  std::uint64_t offset = 0;
   std::size_t line = 0;
+};
+
+// Values of a CSV file as UTF-8 (mapper.hpp): converted one at a time when the file's encoding
+// splits at ASCII bytes, left alone when the file is UTF-8 or was converted whole.
+class ValueDecoder {
+ public:
+  explicit ValueDecoder(Transcoder* converts) : transcoder_(converts) {}
+  bool converts() const { return transcoder_ != nullptr; }
+  std::string operator()(std::string_view raw) const {
+    if (!transcoder_ || std::all_of(raw.begin(), raw.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; }))
+      return std::string(raw);
+    return transcoder_->to_utf8(raw);
+  }
+
+ private:
+  Transcoder* transcoder_;
 };
 
 // The columns of a CSV file: the header's names (or numbers) resolved to 0-based indices.
 class CsvColumns {
  public:
   // Reads the header row (when `header`) from `reader`; `what` names the file in errors.
-  void start(CsvReader& reader, bool header, const std::string& what) {
+  void start(CsvReader& reader, bool header, const ValueDecoder& decode, const std::string& what) {
     names_.clear();
     count_ = 0;
     header_ = header;
@@ -713,7 +731,7 @@ class CsvColumns {
     CsvRow row;
     if (!reader.next(row)) return;  // an empty file: no rows either
     if (row.error) permanent(what + ": the header row (line " + std::to_string(row.line) + "): " + *row.error);
-    for (std::size_t i = 0; i < row.fields.size(); ++i) names_.emplace(core::trimmed(row.fields[i]), i);  // first wins
+    for (std::size_t i = 0; i < row.fields.size(); ++i) names_.emplace(core::trimmed(decode(row.fields[i])), i);  // first wins
     count_ = row.fields.size();
   }
   // Without a header, the first row's column count is the file's.
@@ -748,107 +766,203 @@ class CsvColumns {
   bool header_ = true;
 };
 
+// Where a company's contact rows are in the contacts file: one entry a row, sorted by the hash
+// of its company key (then by offset). Hashes may collide: a row read for a company is checked
+// against the company's key.
+struct ContactRowEntry {
+  std::uint32_t key_hash = 0;
+  std::uint32_t line = 0;     // as CsvRow::line (a file of more than 4 billion lines is refused)
+  std::uint64_t offset = 0;
+};
+static_assert(sizeof(ContactRowEntry) == 16);
+
+std::uint32_t key_hash(std::string_view key) {
+  const std::uint64_t h = std::hash<std::string_view>{}(key);
+  return static_cast<std::uint32_t>(h ^ (h >> 32));
+}
+
 class CsvMapper final : public DocumentMapper {
  public:
+  // Every how many rows map() can start reading without reading the rows before.
+  static constexpr std::size_t kCheckpointRows = 1024;
+  // Bytes read at a time at a contact row's offset (more for a longer row).
+  static constexpr std::size_t kContactPiece = 512;
+
   CsvMapper(const FeedConfig& cfg, const ParseLimits& limits) : feed_(cfg), limits_(limits) {
     dialect_ = {cfg.csv.delimiter, cfg.csv.quote};
+    if (!is_utf8_encoding(cfg.encoding)) transcoder_.emplace(cfg.encoding);
   }
 
   std::size_t load(std::string_view text, const std::string& what) override {
-    return load_in_place(std::string(text), what);
+    return load_from(std::make_unique<MemoryBytes>(std::string(text), what), what);
   }
 
   std::size_t load_in_place(std::string&& text, const std::string& what) override {
-    rows_.clear();
-    scan(companies_, std::move(text), what, [&](const CsvRow& row) { rows_.push_back({row.offset, row.line}); });
+    return load_from(std::make_unique<MemoryBytes>(std::move(text), what), what);
+  }
+
+  std::size_t load_from(std::unique_ptr<DocumentBytes> doc, const std::string& what) override {
+    rows_ = 0;
+    checkpoints_.clear();
+    superseded_.clear();
+    cursor_.reset();
+    open(companies_, std::move(doc), what);
+    // Pass 1: count the rows, keep every kCheckpointRows-th start and hash each remote id (for
+    // rule 7; the columns are resolved as soon as the header is read — should that fail, the
+    // rest of the file is still read for the errors that come first, as before).
+    std::vector<std::uint64_t> id_hashes;
+    std::optional<bool> resolvable;
+    scan(companies_, [&](const CsvRow& row) {
+      if (!resolvable) resolvable = try_resolve_companies(what);
+      if (rows_ % kCheckpointRows == 0) checkpoints_.push_back({row.offset, row.line});
+      if (*resolvable) id_hashes.push_back(std::hash<std::string>{}(map_row(row, Mapping::remote_id).get(Field::remote_id)));
+      ++rows_;
+    });
     // An empty export (no header, no rows) is an empty snapshot, for allow_empty to judge.
-    if (rows_.empty() && !companies_.columns.read_header()) return 0;
-    resolve(fields_, feed_.fields, "fields.", companies_.columns, what);
-    if (feed_.cursor) cursor_column_ = companies_.columns.index(feed_.cursor->field, "cursor.field", what);
-    return rows_.size();
+    if (rows_ == 0 && !companies_.columns.read_header()) return 0;
+    resolve_companies(what);
+    if (rows_ > hash_remote_ids_above_) find_superseded(std::move(id_hashes));
+    return rows_;
   }
 
   void load_contacts(std::string&& text, const std::string& what) override {
+    load_contacts_from(std::make_unique<MemoryBytes>(std::move(text), what), what);
+  }
+
+  void load_contacts_from(std::unique_ptr<DocumentBytes> doc, const std::string& what) override {
     if (!feed_.contacts) return;
-    contacts_by_company_.clear();
+    contact_rows_.clear();
+    claimed_.clear();
+    unkeyed_.clear();
+    open(contacts_, std::move(doc), what);
     bool resolved = false;
     auto resolve_contacts = [&] {
       resolve(contact_fields_, feed_.contacts->fields, "contacts.fields.", contacts_.columns, what);
       company_key_ = contacts_.columns.index(feed_.csv.company_key, "contacts.company_key", what);
       resolved = true;
     };
-    unkeyed_.clear();
-    scan(contacts_, std::move(text), what, [&](const CsvRow& row) {
+    scan(contacts_, [&](const CsvRow& row) {
       if (!resolved) resolve_contacts();
+      if (row.line > std::numeric_limits<std::uint32_t>::max())
+        permanent(what + ": more than 4,294,967,295 lines; split the export");
       // A row too short to hold its company's id belongs to no company: no record takes it, and
       // it is handed over with the unclaimed ones (its column count makes it invalid).
       if (company_key_ < row.fields.size())
-        contacts_by_company_[core::trimmed(row.fields[company_key_])].rows.push_back({row.offset, row.line});
+        contact_rows_.push_back({key_hash(core::trimmed(decode(row.fields[company_key_]))),
+                                 static_cast<std::uint32_t>(row.line), row.offset});
       else
         unkeyed_.push_back({row.offset, row.line});
     });
     if (!resolved && contacts_.columns.read_header()) resolve_contacts();
+    std::sort(contact_rows_.begin(), contact_rows_.end(), [](const ContactRowEntry& a, const ContactRowEntry& b) {
+      return a.key_hash != b.key_hash ? a.key_hash < b.key_hash : a.offset < b.offset;
+    });
+    contact_rows_.shrink_to_fit();
+    claimed_.assign(contact_rows_.size(), false);
+  }
+
+  std::optional<std::vector<std::size_t>> superseded_records() const override {
+    if (rows_ <= hash_remote_ids_above_) return std::nullopt;
+    return superseded_;
   }
 
   std::string remote_id(std::size_t index) const override {
-    if (index >= rows_.size()) return {};
-    IncomingAccount rec = map_row(index, false);
-    return rec.get(Field::remote_id);
+    if (index >= rows_) return {};
+    return map_row(row_at(index), Mapping::remote_id).get(Field::remote_id);
   }
 
   std::vector<IncomingAccount> map(std::size_t first, std::size_t last) const override {
     std::vector<IncomingAccount> out;
-    last = std::min(last, rows_.size());
+    last = std::min(last, rows_);
     if (last > first) out.reserve(last - first);
-    for (std::size_t i = first; i < last; ++i) out.push_back(map_row(i, true));
+    for (std::size_t i = first; i < last; ++i) out.push_back(map_row(row_at(i), Mapping::with_contacts));
+    // The end of the file: nothing mapped came from a file written to meanwhile.
+    if (last == rows_ && last > first) {
+      companies_.bytes->check_unchanged();
+      if (contacts_.bytes) contacts_.bytes->check_unchanged();
+    }
     return out;
   }
 
   std::string cursor_value(std::size_t index) const override {
-    if (!cursor_column_ || index >= rows_.size()) return {};
-    CsvRow row = read(companies_, rows_[index]);
-    return *cursor_column_ < row.fields.size() ? core::trimmed(row.fields[*cursor_column_]) : std::string();
+    if (!cursor_column_ || index >= rows_) return {};
+    const CsvRow& row = row_at(index);
+    return *cursor_column_ < row.fields.size() ? core::trimmed(decode(row.fields[*cursor_column_])) : std::string();
   }
 
   std::string document_value(const std::string&) const override { return {}; }  // CSV has no next links
 
   std::vector<core::IncomingContactRecord> unclaimed_contacts() const override {
-    std::vector<std::pair<RowStart, const std::string*>> rows;  // (row, its company key)
-    static const std::string kNoCompany;
-    for (const auto& [company, group] : contacts_by_company_)
-      if (!group.claimed)
-        for (const RowStart& at : group.rows) rows.emplace_back(at, &company);
-    for (const RowStart& at : unkeyed_) rows.emplace_back(at, &kNoCompany);
-    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first.offset < b.first.offset; });
+    std::vector<RowStart> rows;
+    for (std::size_t i = 0; i < contact_rows_.size(); ++i)
+      if (!claimed_[i]) rows.push_back({contact_rows_[i].offset, contact_rows_[i].line});
+    rows.insert(rows.end(), unkeyed_.begin(), unkeyed_.end());
+    std::sort(rows.begin(), rows.end(), [](const RowStart& a, const RowStart& b) { return a.offset < b.offset; });
     std::vector<core::IncomingContactRecord> out;
     out.reserve(rows.size());
-    for (const auto& [at, company] : rows) out.push_back(contact_record(*company, at));
+    CsvRow crow;
+    for (const RowStart& at : rows) {
+      read_contact(at, crow);
+      const std::string company =
+          company_key_ < crow.fields.size() ? core::trimmed(decode(crow.fields[company_key_])) : std::string();
+      out.push_back(contact_record(company, crow));
+    }
     return out;
   }
 
  private:
-  // One CSV file: its text (the rows point into it), its name for messages and its columns.
+  // One CSV file: where its bytes are read from, its name for messages and its columns.
   struct CsvFile {
-    std::string text;
+    std::unique_ptr<DocumentBytes> bytes;
     std::string what;
     CsvColumns columns;
+    RowStart first_row;  // after the header
   };
+  enum class Mapping { remote_id, without_contacts, with_contacts };
 
-  // Takes `text` as `file`'s document, reads its header and calls on_row for every row after it.
-  template <class OnRow>
-  void scan(CsvFile& file, std::string&& text, const std::string& what, OnRow&& on_row) const {
-    file.text = std::move(text);
-    file.what = what;
-    if (file.text.size() > limits_.max_bytes)
-      permanent(what + ": " + std::to_string(file.text.size()) + " bytes, larger than max_size " +
+  // Takes `doc` as `file`'s document: converted whole first when its encoding does not split at
+  // ASCII bytes (mapper.hpp).
+  void open(CsvFile& file, std::unique_ptr<DocumentBytes> doc, const std::string& what) {
+    if (doc->size() > limits_.max_bytes)
+      permanent(what + ": " + std::to_string(doc->size()) + " bytes, larger than max_size " +
                 std::to_string(limits_.max_bytes));
-    CsvReader reader(file.text, dialect_, feed_.csv.skip_lines, what);
-    file.columns.start(reader, feed_.csv.header, what);
+    if (transcoder_ && !transcoder_->splits_at_ascii())
+      doc = std::make_unique<MemoryBytes>(transcoder_->to_utf8(read_all(*doc)), doc->location());
+    file.bytes = std::move(doc);
+    file.what = what;
+  }
+
+  ValueDecoder decode_values() const {
+    return ValueDecoder(transcoder_ && transcoder_->splits_at_ascii() ? &*transcoder_ : nullptr);
+  }
+  std::string decode(std::string_view raw) const { return decode_values()(raw); }
+
+  // Reads `file`'s header and calls on_row for every row after it, to the end of the file.
+  template <class OnRow>
+  void scan(CsvFile& file, OnRow&& on_row) const {
+    CsvReader reader(*file.bytes, dialect_, feed_.csv.skip_lines, file.what);
+    file.columns.start(reader, feed_.csv.header, decode_values(), file.what);
     CsvRow row;
+    bool first = true;
     while (reader.next(row)) {
+      if (first) file.first_row = {row.offset, row.line};
+      first = false;
       file.columns.first_row(row);
       on_row(row);
     }
+  }
+
+  bool try_resolve_companies(const std::string& what) {
+    try {
+      resolve_companies(what);
+      return true;
+    } catch (const core::SyncError&) {
+      return false;
+    }
+  }
+  void resolve_companies(const std::string& what) {
+    resolve(fields_, feed_.fields, "fields.", companies_.columns, what);
+    if (feed_.cursor) cursor_column_ = companies_.columns.index(feed_.cursor->field, "cursor.field", what);
   }
 
   template <std::size_t N>
@@ -864,103 +978,168 @@ class CsvMapper final : public DocumentMapper {
     }
   }
 
-  CsvRow read(const CsvFile& file, const RowStart& at) const {
-    CsvReader r = CsvReader::resume(file.text, dialect_, file.what, at.offset, at.line);
+  // SPEC §3 rule 7 from every row's remote id hash: the rows whose hash comes again are read
+  // once more (only when there are such) for their ids, compared as strings.
+  void find_superseded(std::vector<std::uint64_t> id_hashes) {
+    std::vector<std::uint64_t> sorted = std::move(id_hashes);
+    std::sort(sorted.begin(), sorted.end());
+    std::vector<std::uint64_t> repeated;
+    for (std::size_t i = 1; i < sorted.size(); ++i)
+      if (sorted[i] == sorted[i - 1] && (repeated.empty() || repeated.back() != sorted[i])) repeated.push_back(sorted[i]);
+    std::vector<std::uint64_t>().swap(sorted);
+    if (repeated.empty()) return;
+    std::unordered_map<std::string, std::size_t> last_seen;  // one entry per repeated id
+    CsvReader reader = CsvReader::resume(*companies_.bytes, dialect_, companies_.what, companies_.first_row.offset,
+                                         companies_.first_row.line, CsvReader::kPiece);
     CsvRow row;
-    r.next(row);
-    return row;
+    for (std::size_t i = 0; i < rows_ && reader.next(row); ++i) {
+      std::string id = map_row(row, Mapping::remote_id).get(Field::remote_id);
+      if (!std::binary_search(repeated.begin(), repeated.end(), std::hash<std::string>{}(id))) continue;
+      auto [it, fresh] = last_seen.try_emplace(std::move(id), i);
+      if (!fresh) {
+        superseded_.push_back(it->second);
+        it->second = i;
+      }
+    }
+    std::sort(superseded_.begin(), superseded_.end());
+  }
+
+  // Row `index` of the companies file: the next one of the reader map() left off with, else read
+  // from the checkpoint before it. Valid until the next call.
+  const CsvRow& row_at(std::size_t index) const {
+    if (!cursor_ || cursor_next_ != index) {
+      const std::size_t checkpoint = index / kCheckpointRows;
+      const RowStart at = checkpoints_.at(checkpoint);
+      cursor_.emplace(
+          CsvReader::resume(*companies_.bytes, dialect_, companies_.what, at.offset, at.line, CsvReader::kPiece));
+      for (cursor_next_ = checkpoint * kCheckpointRows; cursor_next_ < index; ++cursor_next_)
+        if (!cursor_->next(cursor_row_)) break;
+    }
+    if (!cursor_->next(cursor_row_))
+      permanent(companies_.what + ": row " + std::to_string(index + 1) + " is gone (the file changed while read)");
+    ++cursor_next_;
+    return cursor_row_;
+  }
+
+  void read_contact(const RowStart& at, CsvRow& row) const {
+    CsvReader r = CsvReader::resume(*contacts_.bytes, dialect_, contacts_.what, at.offset, at.line, kContactPiece);
+    if (!r.next(row))
+      permanent(contacts_.what + ": the row at line " + std::to_string(at.line) + " is gone (the file changed while read)");
   }
 
   // The invalid_field text of a row whose column count is not the file's, or that is damaged.
   static std::optional<std::string> row_problem(const CsvRow& row, std::size_t columns, bool header,
                                                 const std::string& what) {
+    if (!row.error && row.fields.size() == columns) return std::nullopt;
     std::string at = what + " line " + std::to_string(row.line) + ": ";
     if (row.error) return at + *row.error;
-    if (row.fields.size() != columns)
-      return at + std::to_string(row.fields.size()) + " columns where the " + (header ? "header has " : "first row has ") +
-             std::to_string(columns) + " (a delimiter in an unquoted value, or a missing one?)";
-    return std::nullopt;
+    return at + std::to_string(row.fields.size()) + " columns where the " + (header ? "header has " : "first row has ") +
+           std::to_string(columns) + " (a delimiter in an unquoted value, or a missing one?)";
   }
 
-  IncomingAccount map_row(std::size_t index, bool with_contacts) const {
+  std::string value(const CsvRow& row, std::size_t column) const {
+    return column < row.fields.size() ? core::trimmed(decode(row.fields[column])) : std::string();
+  }
+
+  // The record of `row`: only as far as its remote id needs (Mapping::remote_id), or whole, with
+  // its contact rows (Mapping::with_contacts) or without them.
+  IncomingAccount map_row(const CsvRow& row, Mapping mapping) const {
     IncomingAccount rec;
-    const CsvRow row = read(companies_, rows_[index]);
+    if (mapping == Mapping::remote_id) {
+      // The id fields alone, unless neither gives it (then rule 8 hashes the whole record).
+      for (Field f : {Field::remote_id, Field::external_code}) {
+        const auto i = static_cast<std::size_t>(f);
+        if (fields_[i]) rec.set(f, translate(*feed_.fields[i], value(row, *fields_[i]), false, rec.invalid));
+      }
+      if (!rec.get(Field::remote_id).empty() || !core::normalize_code(rec.get(Field::external_code)).empty()) {
+        core::default_remote_id(rec);
+        return rec;
+      }
+      rec = IncomingAccount{};
+    }
     rec.invalid = row_problem(row, companies_.columns.count(), feed_.csv.header, companies_.what);
     for (std::size_t i = 0; i < core::kFieldCount; ++i) {
       if (!fields_[i]) continue;
       const auto field = static_cast<Field>(i);
-      std::string raw = *fields_[i] < row.fields.size() ? core::trimmed(row.fields[*fields_[i]]) : std::string();
-      rec.set(field, translate(*feed_.fields[i], std::move(raw), field == Field::relationship, rec.invalid));
+      rec.set(field, translate(*feed_.fields[i], value(row, *fields_[i]), field == Field::relationship, rec.invalid));
     }
     core::default_remote_id(rec);
     if (feed_.contacts) {
       rec.has_contacts_block = true;
-      if (!with_contacts) return rec;
-      auto it = contacts_by_company_.find(rec.get(Field::remote_id));
-      if (it == contacts_by_company_.end()) return rec;
-      it->second.claimed = true;
-      for (const RowStart& at : it->second.rows) {
-        const CsvRow crow = read(contacts_, at);
-        if (!rec.invalid) rec.invalid = row_problem(crow, contacts_.columns.count(), feed_.csv.header, contacts_.what);
-        IncomingContact c;
-        for (std::size_t i = 0; i < core::kContactFieldCount; ++i) {
-          if (!contact_fields_[i]) continue;
-          std::string raw = *contact_fields_[i] < crow.fields.size() ? core::trimmed(crow.fields[*contact_fields_[i]]) : std::string();
-          c.values[i] = translate(*feed_.contacts->fields[i], std::move(raw), false, rec.invalid);
-        }
-        rec.contacts.push_back(std::move(c));
-      }
+      if (mapping == Mapping::with_contacts) attach_contacts(rec);
     }
     return rec;
+  }
+
+  // The contact rows whose company key is `rec`'s remote id, in file order, as its contacts;
+  // they are claimed (unclaimed_contacts() leaves them out).
+  void attach_contacts(IncomingAccount& rec) const {
+    if (contact_rows_.empty()) return;
+    const std::string& id = rec.get(Field::remote_id);
+    const std::uint32_t h = key_hash(id);
+    auto it = std::lower_bound(contact_rows_.begin(), contact_rows_.end(), h,
+                               [](const ContactRowEntry& e, std::uint32_t k) { return e.key_hash < k; });
+    CsvRow& crow = contact_row_;
+    for (; it != contact_rows_.end() && it->key_hash == h; ++it) {
+      read_contact({it->offset, it->line}, crow);
+      if (value(crow, company_key_) != id) continue;  // another key of the same hash
+      claimed_[static_cast<std::size_t>(it - contact_rows_.begin())] = true;
+      if (!rec.invalid) rec.invalid = row_problem(crow, contacts_.columns.count(), feed_.csv.header, contacts_.what);
+      IncomingContact c;
+      for (std::size_t i = 0; i < core::kContactFieldCount; ++i) {
+        if (!contact_fields_[i]) continue;
+        c.values[i] = translate(*feed_.contacts->fields[i], value(crow, *contact_fields_[i]), false, rec.invalid);
+      }
+      rec.contacts.push_back(std::move(c));
+    }
   }
 
   // A contact row as a record of its own, for the "contacts" stream: `company` is its company
   // key; a damaged row or one whose column count is not the file's is invalid, naming file and
   // line, as is an `active` value that is not one.
-  core::IncomingContactRecord contact_record(const std::string& company, const RowStart& at) const {
-    const CsvRow crow = read(contacts_, at);
+  core::IncomingContactRecord contact_record(const std::string& company, const CsvRow& crow) const {
     core::IncomingContactRecord c;
     c.company_remote_id = company;
     c.invalid = row_problem(crow, contacts_.columns.count(), feed_.csv.header, contacts_.what);
     std::array<std::string, core::kContactFieldCount> v;
     for (std::size_t i = 0; i < core::kContactFieldCount; ++i) {
       if (!contact_fields_[i]) continue;
-      std::string raw = *contact_fields_[i] < crow.fields.size() ? core::trimmed(crow.fields[*contact_fields_[i]]) : std::string();
-      v[i] = translate(*feed_.contacts->fields[i], std::move(raw), false, c.invalid);
+      v[i] = translate(*feed_.contacts->fields[i], value(crow, *contact_fields_[i]), false, c.invalid);
     }
-    auto value = [&](ContactField f) -> std::string& { return v[static_cast<std::size_t>(f)]; };
-    c.remote_id = std::move(value(ContactField::remote_id));
-    c.first_name = std::move(value(ContactField::first_name));
-    c.last_name = std::move(value(ContactField::last_name));
-    c.email = std::move(value(ContactField::email));
-    c.phone = std::move(value(ContactField::phone));
-    if (std::optional<bool> active = core::parse_active(value(ContactField::active)))
+    auto field = [&](ContactField f) -> std::string& { return v[static_cast<std::size_t>(f)]; };
+    c.remote_id = std::move(field(ContactField::remote_id));
+    c.first_name = std::move(field(ContactField::first_name));
+    c.last_name = std::move(field(ContactField::last_name));
+    c.email = std::move(field(ContactField::email));
+    c.phone = std::move(field(ContactField::phone));
+    if (std::optional<bool> active = core::parse_active(field(ContactField::active)))
       c.active = *active;
     else if (!c.invalid)
-      c.invalid = contacts_.what + " line " + std::to_string(crow.line) + ": active \"" + value(ContactField::active) +
+      c.invalid = contacts_.what + " line " + std::to_string(crow.line) + ": active \"" + field(ContactField::active) +
                   "\" is not one of true/false, 1/0, yes/no, y/n";
     return c;
   }
 
-  // The contact rows of one company key; `claimed` once map() has mapped a record of that
-  // remote id (its rows went with it), so unclaimed_contacts() leaves them out.
-  struct CompanyContacts {
-    std::vector<RowStart> rows;
-    mutable bool claimed = false;
-  };
-
   FeedConfig feed_;
   ParseLimits limits_;
   CsvDialect dialect_;
+  mutable std::optional<Transcoder> transcoder_;  // set: the files are not UTF-8 (iconv keeps state)
   CsvFile companies_;
-  std::vector<RowStart> rows_;  // into companies_
+  std::size_t rows_ = 0;
+  std::vector<RowStart> checkpoints_;     // the start of rows 0, kCheckpointRows, 2·kCheckpointRows, ...
+  std::vector<std::size_t> superseded_;   // rule 7, when rows_ > hash_remote_ids_above_
   std::array<std::optional<std::size_t>, core::kFieldCount> fields_;  // column of each mapped field
   std::optional<std::size_t> cursor_column_;
+  mutable std::optional<CsvReader> cursor_;  // row_at()'s reader, at row cursor_next_
+  mutable std::size_t cursor_next_ = 0;
+  mutable CsvRow cursor_row_;
   CsvFile contacts_;
   std::array<std::optional<std::size_t>, core::kContactFieldCount> contact_fields_;
   std::size_t company_key_ = 0;
-  std::unordered_map<std::string, CompanyContacts> contacts_by_company_;
-  std::vector<RowStart> unkeyed_;  // contact rows too short to hold the company key
+  std::vector<ContactRowEntry> contact_rows_;  // sorted by key hash, then offset
+  mutable std::vector<bool> claimed_;          // by contact_rows_ index: went with a mapped record
+  std::vector<RowStart> unkeyed_;              // contact rows too short to hold the company key
+  mutable CsvRow contact_row_;
 };
 
 // ---- encodings --------------------------------------------------------------------------------
@@ -970,9 +1149,28 @@ class CsvMapper final : public DocumentMapper {
 class TranscodingMapper final : public DocumentMapper {
  public:
   TranscodingMapper(const FeedConfig& feed, std::unique_ptr<DocumentMapper> inner)
-      : xml_(feed.format == FeedFormat::xml), encoding_(feed.encoding), inner_(std::move(inner)) {
+      : xml_(feed.format == FeedFormat::xml),
+        csv_(feed.format == FeedFormat::csv),
+        encoding_(feed.encoding),
+        inner_(std::move(inner)) {
     if (!xml_) transcoder_.emplace(feed.encoding);
   }
+
+  // CSV decodes its values itself (CsvMapper: a file is never converted whole when its encoding
+  // splits at ASCII bytes); this only marks what holds an undefined byte.
+  std::size_t load_from(std::unique_ptr<DocumentBytes> doc, const std::string& what) override {
+    if (!csv_) return DocumentMapper::load_from(std::move(doc), what);
+    inner_->hash_remote_ids_above(hash_remote_ids_above_);
+    converted_ = transcoder_->converts();
+    from_ = encoding_;
+    return inner_->load_from(std::move(doc), what);
+  }
+  void load_contacts_from(std::unique_ptr<DocumentBytes> doc, const std::string& what) override {
+    if (!csv_) return DocumentMapper::load_contacts_from(std::move(doc), what);
+    contacts_converted_ = transcoder_->converts();
+    inner_->load_contacts_from(std::move(doc), what);
+  }
+  std::optional<std::vector<std::size_t>> superseded_records() const override { return inner_->superseded_records(); }
 
   std::size_t load(std::string_view text, const std::string& what) override {
     if (!needs_conversion(text)) {
@@ -1016,6 +1214,7 @@ class TranscodingMapper final : public DocumentMapper {
   }
   std::string convert(std::string&& text, const std::string& what) {
     if (xml_) return xml_to_utf8(std::move(text), encoding_, what);
+    if (csv_) return std::move(text);  // CsvMapper decodes it
     if (!transcoder_->converts()) return std::move(text);
     std::string out = transcoder_->to_utf8(text);
     std::string().swap(text);
@@ -1052,6 +1251,7 @@ class TranscodingMapper final : public DocumentMapper {
   }
 
   bool xml_;
+  bool csv_;
   std::string encoding_;
   std::string from_;
   std::optional<Transcoder> transcoder_;  // not for XML: each document's declaration decides
@@ -1061,6 +1261,14 @@ class TranscodingMapper final : public DocumentMapper {
 };
 
 }  // namespace
+
+std::size_t DocumentMapper::load_from(std::unique_ptr<DocumentBytes> doc, const std::string& what) {
+  return load_in_place(read_all(*doc), what);
+}
+
+void DocumentMapper::load_contacts_from(std::unique_ptr<DocumentBytes> doc, const std::string& what) {
+  load_contacts(read_all(*doc), what);
+}
 
 std::unique_ptr<DocumentMapper> make_mapper(const FeedConfig& feed, const ParseLimits& limits) {
   std::unique_ptr<DocumentMapper> inner;

@@ -31,11 +31,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "config/config.hpp"
+#include "connectors/feed/document_bytes.hpp"
 #include "connectors/feed/feed_conf.hpp"
 #include "connectors/http/bounded_parse.hpp"
 #include "core/record.hpp"
@@ -67,6 +69,19 @@ class DocumentMapper {
   // contact rows whose company_key equals the record's remote id. Call it before map(). Throws
   // like load(). Other formats have their contacts inside the records: no effect.
   virtual void load_contacts(std::string&& /*text*/, const std::string& /*what*/) {}
+
+  // load_in_place of a document to be read in pieces from `doc`, which the mapper keeps until
+  // the next load. The default reads it whole; CSV reads its rows from `doc` again as map() maps
+  // them. Errors as load(), and what `doc`'s reads throw (a file changed while read).
+  virtual std::size_t load_from(std::unique_ptr<DocumentBytes> doc, const std::string& what);
+  // load_contacts of a contacts file to be read in pieces from `doc` (kept likewise).
+  virtual void load_contacts_from(std::unique_ptr<DocumentBytes> doc, const std::string& what);
+
+  // SPEC §3 rule 7 across the loaded document, where the mapper found it while loading (CSV,
+  // for a document of more than hash_remote_ids_above records): the ascending indices of the
+  // records whose remote id appears again later in it. nullopt where it did not (then
+  // remote_id_hashes() and remote_id() give the ids).
+  virtual std::optional<std::vector<std::size_t>> superseded_records() const { return std::nullopt; }
 
   // format csv with a contacts file: its rows that no record map() has mapped since
   // load_contacts took no company row of (their company key is no record's remote id, or the row

@@ -54,6 +54,7 @@ class UniqueFd {
   explicit UniqueFd(int fd) : fd_(fd) {}
   UniqueFd(const UniqueFd&) = delete;
   UniqueFd& operator=(const UniqueFd&) = delete;
+  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
   UniqueFd& operator=(UniqueFd&& other) noexcept {
     if (this != &other) {
       reset();
@@ -63,6 +64,7 @@ class UniqueFd {
   }
   ~UniqueFd() { reset(); }
   int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
 
  private:
   void reset() {
@@ -72,7 +74,63 @@ class UniqueFd {
   int fd_ = -1;
 };
 
+// A file opened by FileReader::open(): read at offsets with pread, up to the size it had then.
+class FileBytes final : public DocumentBytes {
+ public:
+  FileBytes(UniqueFd fd, const struct stat& st, std::string path, std::string what)
+      : fd_(std::move(fd)), opened_(st), path_(std::move(path)), what_(std::move(what)) {}
+
+  std::uint64_t size() const override { return static_cast<std::uint64_t>(opened_.st_size); }
+  const std::string& location() const override { return path_; }
+
+  std::size_t read_at(std::uint64_t offset, char* into, std::size_t n) const override {
+    if (offset >= size()) return 0;
+    n = static_cast<std::size_t>(std::min<std::uint64_t>(n, size() - offset));
+    std::size_t filled = 0;
+    while (filled < n) {
+      const ssize_t got = ::pread(fd_.get(), into + filled, n - filled, static_cast<off_t>(offset + filled));
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0)
+        throw core::SyncError(core::SyncError::Kind::transient,
+                              what_ + ": error reading " + path_ + ": " + std::strerror(errno));
+      if (got == 0) changed("it is now shorter than when it was opened");
+      filled += static_cast<std::size_t>(got);
+    }
+    return n;
+  }
+
+  void check_unchanged() const override {
+    struct stat now {};
+    if (::fstat(fd_.get(), &now) != 0)
+      throw core::SyncError(core::SyncError::Kind::transient,
+                            what_ + ": cannot read " + path_ + ": " + std::strerror(errno));
+    if (now.st_size != opened_.st_size)
+      changed(now.st_size < opened_.st_size ? "it is now shorter than when it was opened"
+                                            : "it is now longer than when it was opened");
+    if (now.st_mtim.tv_sec != opened_.st_mtim.tv_sec || now.st_mtim.tv_nsec != opened_.st_mtim.tv_nsec)
+      changed("its modification time moved since it was opened");
+  }
+
+ private:
+  [[noreturn]] void changed(const char* how) const {
+    throw core::SyncError(core::SyncError::Kind::transient,
+                          what_ + ": " + path_ + " changed while it was read (" + how +
+                              ": written to in place); it is read again at the next run. Drop exports atomically "
+                              "(write a temporary file, then rename it)");
+  }
+
+  UniqueFd fd_;
+  struct stat opened_;
+  std::string path_;
+  std::string what_;
+};
+
 }  // namespace
+
+std::unique_ptr<DocumentBytes> DocumentReader::open() {
+  FetchedDocument doc = read();
+  return std::make_unique<MemoryBytes>(std::move(doc.bytes), std::move(doc.location));
+}
 
 FetchedDocument DocumentReader::read(const std::string& url) {
   throw core::SyncError(core::SyncError::Kind::permanent,
@@ -106,13 +164,12 @@ FileReader::FileReader(std::string path, std::int64_t max_size, std::chrono::mil
                        std::string what)
     : path_(std::move(path)), max_size_(max_size), stable_for_(stable_for), clock_(clock), what_(std::move(what)) {}
 
-FetchedDocument FileReader::read() {
+int FileReader::open_checked(struct ::stat& st) {
   using core::SyncError;
   // Opened first, then judged on the descriptor (fstat): what is checked is what is read, with
   // no window for the path to be swapped in between. O_NOFOLLOW: a symbolic link as the file
   // itself is refused; O_NONBLOCK: a FIFO planted at the path cannot hang the open.
   UniqueFd fd;
-  struct stat st {};
   for (int waits = 0;; ++waits) {
     fd = UniqueFd(::open(path_.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
     if (fd.get() < 0 && errno == ELOOP)
@@ -144,6 +201,19 @@ FetchedDocument FileReader::read() {
   if (st.st_size > max_size_)
     throw SyncError(SyncError::Kind::permanent, what_ + ": " + path_ + " is " + std::to_string(st.st_size) +
                                                     " bytes, larger than max_size " + std::to_string(max_size_));
+  return fd.release();
+}
+
+std::unique_ptr<DocumentBytes> FileReader::open() {
+  struct stat st {};
+  UniqueFd fd(open_checked(st));
+  return std::make_unique<FileBytes>(std::move(fd), st, path_, what_);
+}
+
+FetchedDocument FileReader::read() {
+  using core::SyncError;
+  struct stat st {};
+  UniqueFd fd(open_checked(st));
   FetchedDocument doc;
   doc.location = path_;
   // Read at most max_size + 1 bytes: a file that grew past the cap since fstat() is refused.

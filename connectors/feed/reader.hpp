@@ -5,11 +5,15 @@
 //
 // Thread-safety: a reader is used by one run at a time.
 
+#include <sys/stat.h>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+
+#include "connectors/feed/document_bytes.hpp"
 
 namespace erpsync::connectors::feed {
 
@@ -40,6 +44,10 @@ class DocumentReader {
   // The document at `url` (HTTP feeds: further pages, next links). Same errors as read().
   // Readers without URLs (files) refuse with a permanent error.
   virtual FetchedDocument read(const std::string& url);
+  // The document to read in pieces (a CSV feed's files, SPEC §11). The default is read() held
+  // in memory; a file is opened with every check read() makes and read at offsets later. Same
+  // errors as read().
+  virtual std::unique_ptr<DocumentBytes> open();
   virtual const std::string& location() const = 0;
   // The document's size in bytes before it is read, where the reader can tell (a file).
   virtual std::optional<std::size_t> size_hint() const { return std::nullopt; }
@@ -55,16 +63,24 @@ class DocumentReader {
 // above it are followed (they are the admin's). Type, mtime and size are judged on the opened
 // descriptor (fstat), so the file checked is the file read; a FIFO or device is refused without
 // blocking.
+//
+// open() makes the same checks and keeps the descriptor: the file is read in pieces (pread), up
+// to the size fstat() gave then; a file written to in place while it is read (shorter than
+// that, or with another size or mtime at check_unchanged()) is a transient error ("changed
+// while read"), so that nothing read from it is taken for the file whose hash was computed.
 class FileReader final : public DocumentReader {
  public:
   FileReader(std::string path, std::int64_t max_size, std::chrono::milliseconds stable_for, Clock& clock,
              std::string what);
   FetchedDocument read() override;
   using DocumentReader::read;
+  std::unique_ptr<DocumentBytes> open() override;
   const std::string& location() const override { return path_; }
   std::optional<std::size_t> size_hint() const override;
 
  private:
+  // The file opened and judged (see above): its descriptor, whose stat lands in `st`.
+  int open_checked(struct ::stat& st);
   std::string path_;
   std::int64_t max_size_;
   std::chrono::milliseconds stable_for_;

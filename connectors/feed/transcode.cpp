@@ -22,6 +22,23 @@ Transcoder::Transcoder(std::string encoding) : encoding_(std::move(encoding)) {
   if (cd_ == reinterpret_cast<iconv_t>(-1))
     throw core::SyncError(core::SyncError::Kind::permanent,
                           "unknown encoding \"" + encoding_ + "\" (`iconv -l` lists the names this system knows)");
+  // Each byte alone: one below 0x80 must become itself, one above must become a character (or
+  // be undefined: EILSEQ), never wait for more bytes (EINVAL: a multi-byte or stateful start).
+  for (int b = 1; b < 256 && splits_at_ascii_; ++b) {
+    ::iconv(cd_, nullptr, nullptr, nullptr, nullptr);
+    char in = static_cast<char>(b);
+    char out[8];
+    char* src = &in;
+    char* dst = out;
+    std::size_t src_left = 1, dst_left = sizeof out;
+    const std::size_t r = ::iconv(cd_, &src, &src_left, &dst, &dst_left);
+    const std::size_t produced = sizeof out - dst_left;
+    if (r == static_cast<std::size_t>(-1))
+      splits_at_ascii_ = b >= 0x80 && errno == EILSEQ;
+    else if (b < 0x80)
+      splits_at_ascii_ = produced == 1 && out[0] == in;
+  }
+  ::iconv(cd_, nullptr, nullptr, nullptr, nullptr);
 }
 
 Transcoder::~Transcoder() {

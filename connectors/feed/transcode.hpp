@@ -31,6 +31,12 @@ class Transcoder {
   const std::string& encoding() const { return encoding_; }
   // False for UTF-8: to_utf8 would copy its input unchanged.
   bool converts() const { return cd_ != reinterpret_cast<iconv_t>(-1); }
+  // True for UTF-8 and for single-byte encodings whose bytes below 0x80 are ASCII (windows-125x,
+  // iso-8859-x, cp850, ...): a document in it can be split at its ASCII bytes (delimiters, quotes,
+  // line breaks) before it is converted, and each value converted on its own, an ASCII value
+  // needing no conversion at all. False for UTF-16/32, stateful (ISO-2022) and multi-byte
+  // (Shift_JIS, GB18030, ...) encodings. Found by asking iconv about each byte.
+  bool splits_at_ascii() const { return splits_at_ascii_; }
 
   // `in` as UTF-8; undefined bytes and a truncated sequence at the end become U+FFFD each. For
   // UTF-8 itself, `in` unchanged (invalid UTF-8 is left to the value checks).
@@ -39,6 +45,7 @@ class Transcoder {
  private:
   std::string encoding_;
   iconv_t cd_ = reinterpret_cast<iconv_t>(-1);
+  bool splits_at_ascii_ = true;
 };
 
 // The encoding an XML declaration names (`<?xml version="1.0" encoding="windows-1252"?>`), ""
