@@ -707,6 +707,8 @@ class TimedSource final : public core::AccountSource {
 
   const std::string& stream() const override { return s_.stream(); }
   bool is_snapshot() const override { return s_.is_snapshot(); }
+  // The engine bounds the quiet prefetch by it, as in the daemon.
+  std::optional<std::size_t> document_bytes_hint() override { return s_.document_bytes_hint(); }
   core::SourceStart begin(const core::CursorState& c) override {
     auto t0 = Clock::now();
     auto r = s_.begin(c);
