@@ -15,6 +15,30 @@
 namespace erpsync::connectors::odbc {
 namespace {
 
+// The time from its construction to its destruction, added to `conn`'s statement profile under
+// `shape` (StatementStats::by_shape); with no shape (the connection does not profile) it reads no
+// clock at all.
+class DriverTimer {
+ public:
+  DriverTimer(Connection& conn, const std::string* shape, bool execution)
+      : conn_(conn), shape_(shape), execution_(execution) {
+    if (shape_) t0_ = std::chrono::steady_clock::now();
+  }
+  ~DriverTimer() {
+    if (shape_)
+      conn_.add_time(*shape_, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count(),
+                     execution_);
+  }
+  DriverTimer(const DriverTimer&) = delete;
+  DriverTimer& operator=(const DriverTimer&) = delete;
+
+ private:
+  Connection& conn_;
+  const std::string* shape_;
+  bool execution_;
+  std::chrono::steady_clock::time_point t0_;
+};
+
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
@@ -368,9 +392,12 @@ void Connection::set_autocommit(bool on) {
 }
 
 void Connection::commit() {
-  const auto t0 = std::chrono::steady_clock::now();
-  SQLRETURN rc = SQLEndTran(SQL_HANDLE_DBC, h_, SQL_COMMIT);
-  if (profiling_) add_time("COMMIT", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), true);
+  static const std::string kCommit = "COMMIT";
+  SQLRETURN rc;
+  {
+    DriverTimer timer(*this, profiling_ ? &kCommit : nullptr, true);
+    rc = SQLEndTran(SQL_HANDLE_DBC, h_, SQL_COMMIT);
+  }
   if (!SQL_SUCCEEDED(rc)) raise(SQL_HANDLE_DBC, h_, "commit failed");
 }
 
@@ -389,10 +416,12 @@ void Connection::exec_direct(const std::string& text) {
   SQLHSTMT h = SQL_NULL_HSTMT;
   if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, h_, &h))) raise(SQL_HANDLE_DBC, h_, "SQLAllocHandle(STMT) failed");
   count_statement(is_write_statement(sql));
-  const auto t0 = std::chrono::steady_clock::now();
-  SQLRETURN rc = SQLExecDirect(h, reinterpret_cast<SQLCHAR*>(const_cast<char*>(sql.c_str())), SQL_NTS);
-  if (profiling_)
-    add_time(statement_shape(text), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), true);
+  const std::string shape = profiling_ ? statement_shape(text) : std::string();
+  SQLRETURN rc;
+  {
+    DriverTimer timer(*this, profiling_ ? &shape : nullptr, true);
+    rc = SQLExecDirect(h, reinterpret_cast<SQLCHAR*>(const_cast<char*>(sql.c_str())), SQL_NTS);
+  }
   if (!SQL_SUCCEEDED(rc) && rc != SQL_NO_DATA) {
     auto diags = diagnostics_of(SQL_HANDLE_STMT, h);
     SQLFreeHandle(SQL_HANDLE_STMT, h);
@@ -479,10 +508,11 @@ void Statement::execute(const std::string& sql, const std::vector<Param>& params
     if (!SQL_SUCCEEDED(rc)) raise("bind of parameter " + std::to_string(n) + " failed");
   }
   conn_.count_statement(write_);
-  const auto t0 = std::chrono::steady_clock::now();
-  SQLRETURN rc = SQLExecute(h_);
-  if (!shape_.empty())
-    conn_.add_time(shape_, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), true);
+  SQLRETURN rc;
+  {
+    DriverTimer timer(conn_, shape_.empty() ? nullptr : &shape_, true);
+    rc = SQLExecute(h_);
+  }
   if (rc == SQL_NO_DATA) {  // an UPDATE/DELETE that matched no row
     columns_ = 0;
     return;
@@ -506,16 +536,7 @@ std::optional<Row> Statement::fetch() {
 
 bool Statement::fetch_into(Row& row) {
   if (columns_ <= 0) return false;
-  const auto t0 = std::chrono::steady_clock::now();
-  struct Timed {  // the fetch's time, however it returns
-    Statement& st;
-    std::chrono::steady_clock::time_point t0;
-    ~Timed() {
-      if (!st.shape_.empty())
-        st.conn_.add_time(st.shape_, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
-                          false);
-    }
-  } timed{*this, t0};
+  DriverTimer timer(conn_, shape_.empty() ? nullptr : &shape_, false);  // the whole row, however it returns
   SQLRETURN rc = SQLFetch(h_);
   if (rc == SQL_NO_DATA) return false;
   if (!SQL_SUCCEEDED(rc)) raise("fetch failed");

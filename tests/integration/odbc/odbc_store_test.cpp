@@ -1084,6 +1084,52 @@ TEST_P(OdbcStoreTest, AFirstSyncReadsNoBindingsUntilTheKeyRefusesARemoteIdBoundI
   EXPECT_EQ(store->load_state(keys).bindings.count("1"), 1u);
 }
 
+// The benchmark's --profile: with profile_statements the store times each statement by its
+// shape (marker lists collapsed, no data in it) and each commit; without, it keeps no profile.
+TEST_P(OdbcStoreTest, AProfilingStoreTimesStatementsByShapeAndCommits) {
+  core::WriteBatch b;
+  b.connector = "erp";
+  for (int i = 1; i <= 3; ++i) {
+    core::AccountWrite a;
+    a.ref = -i;
+    a.external_code = "P-" + std::to_string(i);
+    b.accounts.push_back(a);
+  }
+  OdbcStoreOptions o;
+  o.connection = db_->connection_string();
+  o.profile_statements = true;
+  OdbcStore profiling(o);
+  profiling.apply(b);
+  const auto& shapes = profiling.statement_stats().by_shape;
+  ASSERT_EQ(shapes.count("COMMIT"), 1u);
+  EXPECT_GE(shapes.at("COMMIT").executed, 1u);
+  bool insert_seen = false;
+  for (const auto& [shape, t] : shapes) {
+    EXPECT_EQ(shape.find("P-1"), std::string::npos) << shape;  // values are bound, never shown
+    EXPECT_LE(shape.size(), 100u);
+    if (shape.rfind("INSERT INTO accounts", 0) == 0) insert_seen = t.executed >= 1 && t.seconds >= 0;
+  }
+  EXPECT_TRUE(insert_seen);
+
+  o.profile_statements = false;
+  OdbcStore plain(o);
+  b.accounts.clear();
+  core::AccountWrite a;
+  a.ref = -9;
+  a.external_code = "P-9";
+  b.accounts.push_back(a);
+  plain.apply(b);
+  EXPECT_TRUE(plain.statement_stats().by_shape.empty());
+  EXPECT_GT(plain.statement_stats().executed, 0u);
+}
+
+TEST(StatementShape, ListsOfMarkersCollapseAndTheTextIsCut) {
+  EXPECT_EQ(statement_shape("SELECT a FROM t WHERE k IN (?, ?, ?) AND c = ?"), "SELECT a FROM t WHERE k IN (?...) AND c = ?");
+  EXPECT_EQ(statement_shape("INSERT INTO t (a, b) VALUES (?, ?), (?, ?), (?, ?)"), "INSERT INTO t (a, b) VALUES (?...)");
+  EXPECT_EQ(statement_shape("SELECT f(x) FROM t"), "SELECT f(x) FROM t");
+  EXPECT_EQ(statement_shape(std::string(300, 'x')).size(), 100u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, OdbcStoreTest,
                          ::testing::Values(Engine::sqlite, Engine::postgresql, Engine::mariadb),
                          [](const ::testing::TestParamInfo<Engine>& i) {
