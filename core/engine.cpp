@@ -367,8 +367,9 @@ SyncReport run_stream(const MatchPolicy& policy, Source<Record>& source, Store& 
     const std::optional<std::size_t> document_bytes = source.document_bytes_hint();
     const std::size_t prefetch_budget =
         document_bytes ? 2 * *document_bytes : std::numeric_limits<std::size_t>::max();
+    const bool quiet_likely = likely_quiet(cursor, options.batch_size);
     const SourceStart start = source.begin_while(cursor, [&](const std::function<bool()>& opening_gave_nothing) {
-      if (!quiet || !snapshot || cursor.snapshot_size.value_or(0) <= 0 || !likely_quiet(cursor, options.batch_size)) return;
+      if (!quiet || !snapshot || cursor.snapshot_size.value_or(0) <= 0 || !quiet_likely) return;
       quiet->prefetch_quiet_stream(policy.connector, policy.stream, prefetch_budget,
                                   [&] { return opening_gave_nothing() || events.stop_requested(); });
       prefetched = true;
@@ -378,7 +379,7 @@ SyncReport run_stream(const MatchPolicy& policy, Source<Record>& source, Store& 
     } else {
       if (snapshot) check_snapshot_size(start, cursor, options.snapshot);
       Batcher<Traits> batcher(policy, store, options, events, /*incremental=*/!snapshot);
-      batcher.expect_quiet(likely_quiet(cursor, options.batch_size));
+      batcher.expect_quiet(quiet_likely);
       KeySet seen;  // snapshot: every remote id the document holds
       std::string last_cursor = cursor.cursor;
       std::int64_t handed = 0;  // records decided so far
