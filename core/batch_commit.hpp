@@ -40,6 +40,15 @@ template <class Input, class Decide>
 Counters decide_and_commit(std::span<const Input> records, const std::optional<CursorWrite>& cursor, Store& store,
                            SyncEvents& events, int max_redecides, Decide& decide);
 
+// What decide_and_commit does once its first apply of `records` has thrown `failure`, for a
+// batch decided and applied elsewhere (the pipelined loop, engine.cpp): decided again (a
+// ConstraintViolation), or one record at a time (a refusal of its data); anything else is
+// thrown again. Call it from the handler that caught `failure`.
+template <class Input, class Decide>
+Counters carry_on_after_failed_apply(std::span<const Input> records, const std::optional<CursorWrite>& cursor,
+                                     Store& store, SyncEvents& events, int max_redecides, Decide& decide,
+                                     const SyncError& failure);
+
 namespace detail {
 
 // The store refused a batch for what it holds, not for how the database is doing.
@@ -50,10 +59,12 @@ inline bool refused_for_its_data(const SyncError& e) {
 // Decides and commits `records` as one batch, deciding again on a ConstraintViolation up to
 // `max_redecides` times; throws what the store throws. `decided` (when set) receives the
 // decisions of the last batch decided, committed or not.
+// `first_attempt`: attempts already made elsewhere (carry_on_after_failed_apply).
 template <class Input, class Decide>
 Counters commit(std::span<const Input> records, const std::optional<CursorWrite>& cursor, Store& store,
-                SyncEvents& events, int max_redecides, Decide& decide, std::vector<Decision>* decided) {
-  for (int attempt = 0;; ++attempt) {
+                SyncEvents& events, int max_redecides, Decide& decide, std::vector<Decision>* decided,
+                int first_attempt = 0) {
+  for (int attempt = first_attempt;; ++attempt) {
     try {
       WriteBatch batch = decide(records);
       if (decided) *decided = batch.decisions;
@@ -118,6 +129,28 @@ Counters decide_and_commit(std::span<const Input> records, const std::optional<C
     const bool lost_race = dynamic_cast<const ConstraintViolation*>(&e) != nullptr;
     if (records.size() <= 1 || !(lost_race || detail::refused_for_its_data(e))) throw;
   }
+  return detail::one_at_a_time(records, cursor, store, events, max_redecides, decide);
+}
+
+template <class Input, class Decide>
+Counters carry_on_after_failed_apply(std::span<const Input> records, const std::optional<CursorWrite>& cursor,
+                                     Store& store, SyncEvents& events, int max_redecides, Decide& decide,
+                                     const SyncError& failure) {
+  const bool lost_race = dynamic_cast<const ConstraintViolation*>(&failure) != nullptr;
+  if (!lost_race && !detail::refused_for_its_data(failure)) throw;
+  if (lost_race) {
+    events.on_redecide(1, failure.what());
+    if (1 < max_redecides) {
+      try {
+        return detail::commit(records, cursor, store, events, max_redecides, decide, nullptr, 1);
+      } catch (const SyncError& e) {
+        const bool lost_again = dynamic_cast<const ConstraintViolation*>(&e) != nullptr;
+        if (records.size() <= 1 || !(lost_again || detail::refused_for_its_data(e))) throw;
+      }
+      return detail::one_at_a_time(records, cursor, store, events, max_redecides, decide);
+    }
+  }
+  if (records.size() <= 1) throw;
   return detail::one_at_a_time(records, cursor, store, events, max_redecides, decide);
 }
 

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <chrono>
+#include <future>
 #include <map>
+#include <memory>
 #include <set>
 #include <span>
 #include <unordered_map>
@@ -12,6 +14,7 @@
 
 #include "core/batch_commit.hpp"
 #include "core/errors.hpp"
+#include "core/pipeline.hpp"
 
 namespace erpsync::core {
 
@@ -83,6 +86,8 @@ class QuietAttempts {
   // that was not quiet.
   void expect(bool likely_quiet) { quiet_ = likely_quiet; }
   bool worth_trying() { return quiet_ || ++skipped_ >= kRetryEvery; }
+  // Whether worth_trying() would say yes now, without counting a batch.
+  bool due() const { return quiet_ || skipped_ + 1 >= kRetryEvery; }
   void tried(bool quiet) {
     quiet_ = quiet;
     skipped_ = 0;
@@ -140,16 +145,109 @@ class Batcher {
 
   // Decides and applies `records` with `cursor` (may be empty); returns the committed batch's
   // counters (see decide_and_commit). A replayed batch keeps only what Traits::keep_replayed keeps.
+  // Not while a batch is in flight (submit): settle() first.
   Counters run(std::span<const Input> records, const std::optional<CursorWrite>& cursor, bool replayed = false) {
-    auto decide_batch = [&](std::span<const Input> rs) {
-      WriteBatch batch = decide(rs);
-      batch.connector = policy_.connector;
-      if (replayed) Traits::keep_replayed(batch);
-      else if (incremental_) count_as_before_unchanged(batch);
-      return batch;
-    };
-    return decide_and_commit(records, cursor, store_, events_, options_.max_redecides, decide_batch);
+    auto decide_batch = [&](std::span<const Input> rs) { return finished(decide(rs), replayed); };
+    const Counters c = decide_and_commit(records, cursor, store_, events_, options_.max_redecides, decide_batch);
+    if (cursor) committed_cursor_ = cursor->cursor;
+    return c;
   }
+
+  // --- The pipelined loop: run_stream's batches ---
+  //
+  // submit() decides a batch while the store applies the one before it on another thread: it
+  // reads the batch's state ahead (Store's LookAhead) when the batch in flight cannot affect it
+  // (BatchFootprint), decides it, waits for the batch in flight, tells that batch's decisions
+  // and counters (to `progress` and on_progress) once it is committed, and starts applying the
+  // new one. A batch the batch in flight may affect, or any batch when the store offers no
+  // LookAhead, is read once the batch in flight is committed: the same batches, decisions and
+  // order of commits as one batch after the other. A batch the quiet shortcut is tried for, and
+  // every batch of a kind without Traits::kReadsAhead, goes through run() with nothing in flight.
+  // When the apply of a batch in flight fails, the batch is carried on as decide_and_commit
+  // would (decided again, or one record at a time), and the batch decided meanwhile is decided
+  // again. A stop request settles the batch in flight and throws StopRequested.
+  // `in_flight`: as in run_all; the records of the batch left in flight are unsettled().
+  void submit(std::shared_ptr<const std::vector<Input>> page, std::size_t at, std::size_t n,
+              const std::optional<CursorWrite>& cursor, Counters& progress, std::size_t& in_flight) {
+    if (events_.stop_requested()) {
+      settle(progress);
+      throw StopRequested{};
+    }
+    const std::span<const Input> rs(page->data() + at, n);
+    in_flight = n;
+    LookAhead* const ahead = Traits::kReadsAhead ? store_.look_ahead() : nullptr;
+    if (!ahead || (Traits::kQuietReads && quiet_reads_ && quiet_.due())) {
+      settle(progress);
+      tell_progress(progress, run(rs, cursor));
+      in_flight = 0;
+      return;
+    }
+    if constexpr (Traits::kReadsAhead) {
+      if (Traits::kQuietReads && quiet_reads_) quiet_.worth_trying();  // counts this batch as not tried
+      last_batch_quiet_ = false;
+      BatchKeys keys = Traits::keys(policy_, rs);
+      std::optional<WriteBatch> batch;
+      if (flight_ && !flight_->footprint.meets(keys)) {
+        try {
+          StateSnapshot state = ahead->load_state_ahead(keys);
+          if (!flight_->footprint.changes_any_of(state)) batch = finished(Traits::decide_over(policy_, rs, std::move(state)));
+        } catch (const SyncError&) {
+          // Read the ordinary way below, once the batch in flight is committed.
+        }
+      }
+      if (!settle(progress)) batch.reset();  // decided over what that batch was expected to write
+      if (!batch) batch = finished(Traits::decide_over(policy_, rs, store_.load_state(keys)));
+      batch->cursor = cursor;
+      launch(std::move(page), rs, cursor, std::move(keys), std::move(*batch));
+      in_flight = 0;
+    }
+  }
+
+  // Waits for the batch in flight and tells its decisions and counters (to `progress` and
+  // on_progress). Returns false when its apply failed and it was carried on another way (see
+  // submit); throws what that throws (its records are then unsettled()).
+  bool settle(Counters& progress) {
+    if (!flight_) return true;
+    std::unique_ptr<Flight> f = std::move(flight_);
+    bool as_decided = true;
+    Counters c;
+    try {
+      f->applied.get();
+      tell(f->batch);
+      c = f->batch.counters;
+    } catch (const SyncError& e) {
+      as_decided = false;
+      auto decide_batch = [&](std::span<const Input> rs) { return finished(decide(rs)); };
+      c = carry_on_after_failed_apply(f->records, f->cursor, store_, events_, options_.max_redecides, decide_batch,
+                                      e);
+    }
+    unsettled_ = 0;
+    if (f->cursor) committed_cursor_ = f->cursor->cursor;
+    tell_progress(progress, c);
+    return as_decided;
+  }
+
+  // On the way out of a failed run: waits for the batch in flight and, when it was committed,
+  // tells it as settle() does; when its apply failed, its records stay unsettled().
+  void settle_after_failure(Counters& progress) {
+    if (!flight_) return;
+    std::unique_ptr<Flight> f = std::move(flight_);
+    try {
+      f->applied.get();
+    } catch (...) {
+      return;
+    }
+    tell(f->batch);
+    unsettled_ = 0;
+    if (f->cursor) committed_cursor_ = f->cursor->cursor;
+    tell_progress(progress, f->batch.counters);
+  }
+
+  // The cursor of the last batch committed with one, if any.
+  const std::optional<std::string>& committed_cursor() const { return committed_cursor_; }
+
+  // Records of a batch that was in flight when the run failed and whose commit is not known.
+  std::size_t unsettled() const { return unsettled_; }
 
   // Batches of options.batch_size, the cursor with the last one; between batches a stop request
   // ends the run and every committed batch is reported to `progress` (when set). `in_flight`
@@ -183,6 +281,54 @@ class Batcher {
   void expect_quiet(bool likely) { quiet_.expect(likely); }
 
  private:
+  // A batch the store applies on another thread while the next one is decided (submit).
+  struct Flight {
+    std::shared_ptr<const std::vector<Input>> page;  // holds `records`
+    std::span<const Input> records;
+    std::optional<CursorWrite> cursor;
+    WriteBatch batch;
+    BatchFootprint footprint;
+    std::future<void> applied;
+  };
+
+  // The decided batch as the store gets it (see run).
+  WriteBatch finished(WriteBatch batch, bool replayed = false) const {
+    batch.connector = policy_.connector;
+    if (replayed) Traits::keep_replayed(batch);
+    else if (incremental_) count_as_before_unchanged(batch);
+    return batch;
+  }
+
+  // Starts applying `batch` on another thread (the store's LookAhead contract lets the next
+  // batch's state be read meanwhile).
+  void launch(std::shared_ptr<const std::vector<Input>> page, std::span<const Input> records,
+              const std::optional<CursorWrite>& cursor, BatchKeys keys, WriteBatch batch) {
+    auto f = std::make_unique<Flight>();
+    f->page = std::move(page);
+    f->records = records;
+    f->cursor = cursor;
+    f->batch = std::move(batch);
+    f->footprint = BatchFootprint::of(std::move(keys), f->batch);
+    if (f->batch.writes_nothing())
+      f->applied = std::async(std::launch::deferred, [] {});
+    else
+      f->applied = std::async(std::launch::async, [&store = store_, &b = f->batch] { store.apply(b); });
+    unsettled_ = records.size();
+    flight_ = std::move(f);
+  }
+
+  // Observers hear of a batch only once it is committed (as in decide_and_commit).
+  void tell(const WriteBatch& batch) {
+    for (const Decision& d : batch.decisions) events_.on_decision(d);
+    for (const RejectionWrite& r : batch.rejections)
+      if (r.is_new_or_changed) events_.on_rejection(r);
+  }
+
+  void tell_progress(Counters& progress, const Counters& committed) {
+    progress += committed;
+    events_.on_progress(progress);
+  }
+
   WriteBatch decide(std::span<const Input> rs) {
     if constexpr (Traits::kQuietReads) {
       if (quiet_reads_ && quiet_.worth_trying()) {
@@ -211,6 +357,9 @@ class Batcher {
   QuietAttempts quiet_;
   bool last_batch_quiet_ = false;
   std::size_t batches_ = 0;
+  std::optional<std::string> committed_cursor_;
+  std::size_t unsettled_ = 0;
+  std::unique_ptr<Flight> flight_;  // declared last: destroyed first, waiting for its apply
 };
 
 // Rule 7 across a whole fetched page: only the last record of each remote id is kept; the
@@ -383,36 +532,52 @@ SyncReport run_stream(const MatchPolicy& policy, Source<Record>& source, Store& 
       KeySet seen;  // snapshot: every remote id the document holds
       std::string last_cursor = cursor.cursor;
       std::int64_t handed = 0;  // records decided so far
-      while (auto page = source.next_page()) {
-        if (snapshot)
-          for (const Record& r : page->records) seen.insert(Traits::remote_id(r));
-        std::vector<typename Traits::Input> inputs =
-            drop_superseded<Traits>(std::move(page->records), page->superseded, counters, events);
-        std::optional<CursorWrite> cw;
-        if (!page->cursor_after.empty() && page->cursor_after != last_cursor)
-          cw = CursorWrite{policy.stream, page->cursor_after, std::nullopt, std::nullopt};
-        // A snapshot's batches go one at a time so that the prefetch can start between them.
-        const std::span<const typename Traits::Input> all(inputs);
-        if (all.empty()) {
-          if (cw) batcher.run(all, cw);
-        }
-        for (std::size_t at = 0; at < all.size(); at += options.batch_size) {
-          const std::size_t n = std::min(options.batch_size, all.size() - at);
-          const bool last_of_page = at + n == all.size();
-          batcher.run_all(all.subspan(at, n), last_of_page ? cw : std::nullopt, &counters, in_flight);
-          handed += static_cast<std::int64_t>(n);
-          if constexpr (Traits::kQuietReads) {
-            if (quiet && !prefetched && snapshot && batcher.last_batch_quiet() &&
-                quiet_prefetch_pays(start.snapshot_size, handed, options.batch_size)) {
-              quiet->prefetch_quiet_stream(policy.connector, policy.stream, prefetch_budget,
-                                          [&] { return events.stop_requested(); });
-              prefetched = true;
+      // The report names the cursor committed so far (also when a later page fails).
+      auto note_committed_cursor = [&] {
+        if (batcher.committed_cursor()) report.cursor = *batcher.committed_cursor();
+      };
+      try {
+        while (auto page = source.next_page()) {
+          if (snapshot)
+            for (const Record& r : page->records) seen.insert(Traits::remote_id(r));
+          // Shared with the batch in flight, which may outlive this page's turn of the loop.
+          auto inputs = std::make_shared<const std::vector<typename Traits::Input>>(
+              drop_superseded<Traits>(std::move(page->records), page->superseded, counters, events));
+          std::optional<CursorWrite> cw;
+          if (!page->cursor_after.empty() && page->cursor_after != last_cursor)
+            cw = CursorWrite{policy.stream, page->cursor_after, std::nullopt, std::nullopt};
+          // A snapshot's batches go one at a time so that the prefetch can start between them.
+          const std::span<const typename Traits::Input> all(*inputs);
+          if (all.empty() && cw) {
+            batcher.settle(counters);
+            batcher.run(all, cw);
+          }
+          for (std::size_t at = 0; at < all.size(); at += options.batch_size) {
+            const std::size_t n = std::min(options.batch_size, all.size() - at);
+            const bool last_of_page = at + n == all.size();
+            batcher.submit(inputs, at, n, last_of_page ? cw : std::nullopt, counters, in_flight);
+            handed += static_cast<std::int64_t>(n);
+            if constexpr (Traits::kQuietReads) {
+              if (quiet && !prefetched && snapshot && batcher.last_batch_quiet() &&
+                  quiet_prefetch_pays(start.snapshot_size, handed, options.batch_size)) {
+                batcher.settle(counters);
+                quiet->prefetch_quiet_stream(policy.connector, policy.stream, prefetch_budget,
+                                            [&] { return events.stop_requested(); });
+                prefetched = true;
+              }
             }
           }
+          if (!page->cursor_after.empty()) last_cursor = page->cursor_after;
+          note_committed_cursor();
         }
-        // Every batch of the page is committed: the report names the cursor committed so far
-        // (also when a later page fails).
-        if (!page->cursor_after.empty()) report.cursor = last_cursor = page->cursor_after;
+        batcher.settle(counters);
+        note_committed_cursor();
+      } catch (...) {
+        // A batch in flight when the run fails may have committed: it is told and counted.
+        batcher.settle_after_failure(counters);
+        note_committed_cursor();
+        in_flight += batcher.unsettled();
+        throw;
       }
       if (snapshot) finish_snapshot(policy, store, options, events, seen, last_cursor, start, counters);
     }

@@ -19,6 +19,8 @@
 
 namespace erpsync::core {
 
+struct StoreNote;  // write_batch.hpp
+
 using EntityId = std::int64_t;  // database id (> 0)
 
 struct AccountState {
@@ -87,6 +89,9 @@ struct StateSnapshot {
   // When the Accounts and Contacts are a CRM application's rows (database.crm): what it can
   // hold, its users. Null on erpsync's own schema.
   std::shared_ptr<const CrmLimits> crm;
+  // What the store noted while reading this, for the apply of the batch decided over it (see
+  // StoreNote, write_batch.hpp); null when it noted nothing.
+  std::shared_ptr<const StoreNote> store_note;
 };
 
 // --- Commerce streams (Magento customers and orders, SPEC §4.1, rule 10, rule 11) ---

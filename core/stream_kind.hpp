@@ -37,6 +37,8 @@ std::string_view to_string(StreamKind k);
 //   replayed/retried  a stored rejection's / parked row's payload as an Input (nullopt: unreadable);
 //   decide            the rules over the store's state for these records;
 //   kQuietReads       whether a batch is first tried over the store's quiet reads;
+//   kReadsAhead       whether its batches may be decided over state read ahead (Store's
+//                     LookAhead; decide_over then decides over such a state);
 //   keep_replayed     drops from a replayed batch what must not be written or counted again.
 template <class Record>
 struct StreamTraits;
@@ -56,7 +58,14 @@ struct StreamTraits<IncomingAccount> {
   // Company streams may be decided over the store's quiet reads first (Store::load_quiet_state).
   static constexpr bool kQuietReads = true;
   static WriteBatch decide(const MatchPolicy& p, std::span<const Input> rs, Store& store) {
-    return core::decide(p, rs, store.load_state(keys(p, rs)));
+    return decide_over(p, rs, store.load_state(keys(p, rs)));
+  }
+  static constexpr bool kReadsAhead = true;
+  static WriteBatch decide_over(const MatchPolicy& p, std::span<const Input> rs, StateSnapshot state) {
+    std::shared_ptr<const StoreNote> note = state.store_note;
+    WriteBatch batch = core::decide(p, rs, std::move(state));
+    batch.store_note = std::move(note);
+    return batch;
   }
   // A replayed record rejected again for a reason it already had, with the same payload,
   // writes nothing and counts nothing.
@@ -72,6 +81,7 @@ struct AttachedTraits {
   static constexpr StreamKind kKind = K;
   static constexpr bool kParks = true;
   static constexpr bool kQuietReads = false;
+  static constexpr bool kReadsAhead = false;
   static const std::string& remote_id(const Record& r) { return r.remote_id; }
   static Input from_source(Record&& r) { return Input{std::move(r), Arrival::source, false}; }
   static std::optional<Input> replayed(const std::string& payload) {
@@ -84,7 +94,11 @@ struct AttachedTraits {
   }
   static CommerceKeys keys(const MatchPolicy& p, std::span<const Input> rs) { return Keys(p, rs); }
   static WriteBatch decide(const MatchPolicy& p, std::span<const Input> rs, Store& store) {
-    return Decide(p, rs, store.load_commerce_state(keys(p, rs)));
+    CommerceState state = store.load_commerce_state(keys(p, rs));
+    std::shared_ptr<const StoreNote> note = state.base.store_note;
+    WriteBatch batch = Decide(p, rs, state);
+    batch.store_note = std::move(note);
+    return batch;
   }
   // The attached kinds' rules decide a replay themselves (Arrival::rejection_replay).
   static void keep_replayed(WriteBatch&) {}

@@ -7,6 +7,7 @@
 // store maps new refs to the ids the database assigns and resolves every Ref it meets.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -180,6 +181,14 @@ struct UnparkWrite {
   std::string stream, remote_id;
 };
 
+// What a store noted while reading the state a batch was decided from, for the apply of that
+// batch (OdbcStore: the bindings it found absent, inserted then without a lookup). Opaque to the
+// core, which only carries it from StateSnapshot::store_note to WriteBatch::store_note; a batch
+// without one is carried out as if nothing had been noted.
+struct StoreNote {
+  virtual ~StoreNote() = default;
+};
+
 struct WriteBatch {
   std::string connector;
   std::vector<CodeChange> code_changes;
@@ -200,6 +209,7 @@ struct WriteBatch {
 
   std::vector<Decision> decisions;  // not written; the report's material
   Counters counters;
+  std::shared_ptr<const StoreNote> store_note;  // from the snapshot it was decided over, if any
 
   bool writes_nothing() const {
     return code_changes.empty() && accounts.empty() && contacts.empty() && customers.empty() &&

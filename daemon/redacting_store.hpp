@@ -18,6 +18,8 @@ class RedactingStore final : public core::Store {
   core::StateSnapshot load_state(const core::BatchKeys& keys) override;
   // The inner store's own capability: quiet reads carry no message.
   core::QuietReads* quiet_reads() override { return inner_.quiet_reads(); }
+  // Likewise: reading ahead records no message.
+  core::LookAhead* look_ahead() override { return inner_.look_ahead(); }
   void apply(const core::WriteBatch& batch) override;
   std::int64_t begin_run(const std::string& connector, const std::string& stream, const std::string& instance) override;
   // The one call that changes anything: `message` reaches the inner store redacted.

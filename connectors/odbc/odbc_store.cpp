@@ -53,9 +53,20 @@ void OdbcStore::on_connect() {
   sql_dialect(conn_->dialect()).configure_session(*conn_);
 }
 
+std::unique_ptr<Connection> OdbcStore::open_connection() {
+  auto c = std::make_unique<Connection>(env_);
+  c->connect(options_.connection);
+  c->set_table_names(tables_);
+  c->set_profiling(options_.profile_statements);
+  sql_dialect(c->dialect()).configure_session(*c);
+  return c;
+}
+
 StatementStats OdbcStore::statement_stats() const {
   StatementStats s = closed_stats_;
   if (conn_) s += conn_->stats();
+  s += closed_ahead_stats_;
+  if (ahead_conn_) s += ahead_conn_->stats();
   return s;
 }
 
@@ -153,14 +164,20 @@ core::StateSnapshot OdbcStore::load_state(const core::BatchKeys& keys) {
   }
 }
 
+UnboundStreams OdbcStore::unbound_for(const core::BatchKeys& keys) const {
+  std::lock_guard<std::mutex> lock(unbound_mutex_);
+  UnboundStreams unbound;
+  if (keys.connector == run_connector_) {
+    unbound.records = unbound_streams_.count(keys.stream) > 0;
+    unbound.contacts = unbound_streams_.count("contacts") > 0;
+  }
+  return unbound;
+}
+
 core::StateSnapshot OdbcStore::load_state_once(const core::BatchKeys& keys) {
   return guarded([&] {
     Session s(*conn_, *statements_);
-    UnboundStreams unbound;
-    if (keys.connector == run_connector_) {
-      unbound.records = unbound_streams_.count(keys.stream) > 0;
-      unbound.contacts = unbound_streams_.count("contacts") > 0;
-    }
+    const UnboundStreams unbound = unbound_for(keys);
     decided_unbound_ = unbound.records || unbound.contacts;
     core::StateSnapshot st = read_snapshot(s, keys, unbound);
     if (crm_) {
@@ -172,8 +189,54 @@ core::StateSnapshot OdbcStore::load_state_once(const core::BatchKeys& keys) {
   });
 }
 
+namespace {
+// What load_state_ahead noted for the apply of the batch decided over its snapshot.
+struct AheadNote final : core::StoreNote {
+  KnownAbsent absent;
+  bool decided_unbound = false;  // bindings of the batch's streams were left unread
+};
+
+// Whether `conn` names an in-memory SQLite database, which a second connection would not share.
+bool in_memory_sqlite(std::string_view conn) {
+  const auto db = connection_string_value(conn, "Database");
+  return !db || db->empty() || *db == ":memory:" || db->rfind("file::memory:", 0) == 0;
+}
+}  // namespace
+
+core::LookAhead* OdbcStore::look_ahead() {
+  if (!options_.look_ahead || options_.dry_run || crm_ || !conn_) return nullptr;
+  if (conn_->dialect() == Dialect::sqlite && in_memory_sqlite(options_.connection)) return nullptr;
+  return this;
+}
+
+core::StateSnapshot OdbcStore::load_state_ahead(const core::BatchKeys& keys) {
+  try {
+    if (!ahead_conn_ || !ahead_conn_->connected()) {
+      if (ahead_conn_) closed_ahead_stats_ += ahead_conn_->stats();
+      ahead_statements_.reset();
+      ahead_conn_ = open_connection();
+      ahead_statements_ = std::make_unique<StatementCache>(*ahead_conn_);
+    }
+    Session s(*ahead_conn_, *ahead_statements_);
+    auto note = std::make_shared<AheadNote>();
+    const UnboundStreams unbound = unbound_for(keys);
+    note->decided_unbound = unbound.records || unbound.contacts;
+    core::StateSnapshot st = read_snapshot(s, keys, unbound);
+    note->absent = KnownAbsent::of(keys, st);
+    st.store_note = std::move(note);
+    return st;
+  } catch (...) {
+    ahead_statements_.reset();
+    if (ahead_conn_) closed_ahead_stats_ += ahead_conn_->stats();
+    ahead_conn_.reset();
+    throw;
+  }
+}
+
 std::optional<core::StateSnapshot> OdbcStore::load_quiet_state(const core::BatchKeys& keys) {
   if (!options_.quiet_shortcut || keys.remote_ids.empty()) return std::nullopt;
+  // A stream without a binding at its run's start has no record that could be unchanged.
+  if (unbound_for(keys).records) return std::nullopt;
   ensure_connected();
   absent_.reset();
   decided_unbound_ = false;
@@ -201,13 +264,19 @@ void OdbcStore::prefetch_quiet_stream(const std::string& connector, const std::s
 void OdbcStore::apply(const core::WriteBatch& batch) {
   if (batch.writes_nothing()) return;
   quiet_stream_.reset();  // what it read no longer holds once this store writes
-  // What load_state saw holds for the batch decided from it, once.
+  // What load_state saw holds for the batch decided from it, once (or what load_state_ahead
+  // noted, for a batch decided over its snapshot).
   std::unique_ptr<KnownAbsent> absent = std::move(absent_);
-  const bool decided_unbound = std::exchange(decided_unbound_, false);
+  bool decided_unbound = std::exchange(decided_unbound_, false);
+  const KnownAbsent* known_absent = absent.get();
+  if (const auto* note = dynamic_cast<const AheadNote*>(batch.store_note.get())) {
+    known_absent = &note->absent;
+    decided_unbound = note->decided_unbound;
+  }
   bool skipped = false;
   try {
     in_transaction("apply", [&](Session& s) {
-      write_batch(s, batch, absent.get(), &skipped);
+      write_batch(s, batch, known_absent, &skipped);
       if (crm_) crm_->project(s, batch);
     });
   } catch (const core::ConstraintViolation&) {
@@ -216,6 +285,7 @@ void OdbcStore::apply(const core::WriteBatch& batch) {
     // over what the database holds. Carrying the same decisions out with lookups would bind
     // the remote id to a second new row.
     if (decided_unbound) {
+      std::lock_guard<std::mutex> lock(unbound_mutex_);
       unbound_streams_.clear();
       throw;
     }

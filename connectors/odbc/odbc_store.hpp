@@ -37,11 +37,18 @@
 // at its next call; other database errors throw a permanent OdbcError. In every case the
 // transaction is rolled back first.
 //
-// Thread-safety: one thread at a time (one connection).
+// Look-ahead (core::LookAhead): load_state_ahead reads over a second connection of its own, so
+// that the engine decides the next batch while apply writes the current one; on SQLite the two
+// connections are two readers/writers of one file (the writer's COMMIT waits out a read under
+// the driver's busy timeout).
+//
+// Thread-safety: one thread at a time (one connection), except that load_state_ahead may run
+// on one thread while apply runs on another (core::LookAhead).
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -59,6 +66,7 @@ class QuietStream;     // a stream's bindings read at once for the quiet shortcu
 class Session;         // one transaction's or read's statements (session.hpp)
 class StatementCache;  // prepared statements kept across batches (session.hpp)
 struct KnownAbsent;    // bindings the last load_state found absent (batch_writer.hpp)
+struct UnboundStreams;  // streams whose bindings load_state leaves unread (snapshot_reader.hpp)
 
 struct OdbcStoreOptions {
   std::string connection;  // DSN=... or Driver=...; logged only redacted
@@ -74,12 +82,15 @@ struct OdbcStoreOptions {
   bool quiet_shortcut = true;
   // Time every statement by its shape (StatementStats::by_shape): the benchmark's --profile.
   bool profile_statements = false;
+  // Store::look_ahead: the next batch's state read over a second connection while a batch is
+  // applied (see load_state_ahead). Off only to compare both ways of running (tests, bench).
+  bool look_ahead = true;
   // database.crm "suitecrm": the Accounts and Contacts are SuiteCRM's rows (crm_suitecrm.hpp);
   // nullopt: erpsync's own tables.
   std::optional<SuiteCrmOptions> suitecrm;
 };
 
-class OdbcStore final : public core::Store, public core::QuietReads {
+class OdbcStore final : public core::Store, public core::QuietReads, public core::LookAhead {
  public:
   // Connects and migrates (per options.migrate). Throws OdbcError (connection), SchemaError
   // (schema refused).
@@ -98,6 +109,15 @@ class OdbcStore final : public core::Store, public core::QuietReads {
   // or a run begins or finishes.
   void prefetch_quiet_stream(const std::string& connector, const std::string& stream, std::size_t memory_budget,
                              const std::function<bool()>& give_up) override;
+  // Offered on erpsync's own tables outside a dry run (whose writes a second connection would
+  // not see) and not on an in-memory SQLite database (which a second connection does not share).
+  core::LookAhead* look_ahead() override;
+  // load_state over the store's second connection (opened at the first call, on the calling
+  // thread), which only this reads through; it may run while apply() runs on another thread.
+  // The snapshot's note gives apply what load_state would have kept for it (the bindings found
+  // absent, whether bindings were left unread). On a failure the second connection is dropped
+  // (a new one is opened next time) and the error thrown.
+  core::StateSnapshot load_state_ahead(const core::BatchKeys& keys) override;
   void apply(const core::WriteBatch& batch) override;
   std::int64_t begin_run(const std::string& connector, const std::string& stream,
                          const std::string& instance) override;
@@ -149,6 +169,10 @@ class OdbcStore final : public core::Store, public core::QuietReads {
 
   void ensure_connected();
   void on_connect();  // per connection: table names, statement cache, the dialect's session settings
+  // A connection as every one of the store's: table names, profiling, the dialect's settings.
+  std::unique_ptr<Connection> open_connection();
+  // Which of the batch's streams the store knows hold no binding (unbound_streams_).
+  UnboundStreams unbound_for(const core::BatchKeys& keys) const;
   // The live connection; reconnects if it was lost.
   Connection& connection();
   core::StateSnapshot load_state_once(const core::BatchKeys& keys);
@@ -181,6 +205,7 @@ class OdbcStore final : public core::Store, public core::QuietReads {
   // id once (SPEC §3 rule 7).
   std::string run_connector_;
   std::set<std::string> unbound_streams_;
+  mutable std::mutex unbound_mutex_;  // unbound_streams_: load_state_ahead reads it beside apply
   bool decided_unbound_ = false;  // the last load_state left bindings unread
   std::unique_ptr<QuietStream> quiet_stream_;  // prefetch_quiet_stream's read, while it holds
   StatementStats closed_stats_;  // of connections replaced after a loss
@@ -188,6 +213,10 @@ class OdbcStore final : public core::Store, public core::QuietReads {
   std::int64_t created_since_analyze_ = 0;  // records created since this store's last ANALYZE
   std::int64_t created_at_analyze_ = 0;     // records it had created by then
   std::unique_ptr<SuiteCrm> crm_;  // options_.suitecrm's target; null: erpsync's own tables
+  // load_state_ahead's connection and statements: used by that call only (and destroyed here).
+  std::unique_ptr<Connection> ahead_conn_;
+  std::unique_ptr<StatementCache> ahead_statements_;  // of ahead_conn_; destroyed before it
+  StatementStats closed_ahead_stats_;                 // of look-ahead connections dropped
 };
 
 }  // namespace erpsync::connectors::odbc

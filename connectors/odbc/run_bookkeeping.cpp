@@ -39,19 +39,27 @@ core::CursorState OdbcStore::load_cursor(const std::string& connector, const std
 std::int64_t OdbcStore::begin_run(const std::string& connector, const std::string& stream,
                                   const std::string& instance) {
   quiet_stream_.reset();  // a prefetch serves one run
-  unbound_streams_.clear();
+  {
+    std::lock_guard<std::mutex> lock(unbound_mutex_);
+    unbound_streams_.clear();
+  }
   refresh_from_crm();     // the CRM's edits since the last run, before rejections are replayed
   if (options_.dry_run) return 0;
   ensure_connected();
   return guarded([&]() -> std::int64_t {
     StatementCache once(*conn_);
     Session s(*conn_, once);
-    run_connector_ = connector;
+    std::set<std::string> unbound;
     for (const std::string& st : {stream, std::string("contacts")})
       if (s.query("SELECT 1 FROM bindings WHERE connector = ? AND stream = ? LIMIT 1",
                   {Param::str(connector), Param::str(st)})
               .empty())
-        unbound_streams_.insert(st);
+        unbound.insert(st);
+    {
+      std::lock_guard<std::mutex> lock(unbound_mutex_);
+      run_connector_ = connector;
+      unbound_streams_ = std::move(unbound);
+    }
     auto ids = s.insert("sync_runs", {"connector", "stream", "instance", "started_at", "status"},
                         {{Param::str(connector), Param::str(stream), Param::str_or_null(instance),
                           Param::ts(utc_timestamp_now()), Param::str("running")}},
@@ -63,7 +71,10 @@ std::int64_t OdbcStore::begin_run(const std::string& connector, const std::strin
 void OdbcStore::finish_run(std::int64_t run_id, const std::string& status, const core::Counters& c,
                            const std::string& message) {
   quiet_stream_.reset();
-  unbound_streams_.clear();  // a first sync's shortcut serves its run only
+  {
+    std::lock_guard<std::mutex> lock(unbound_mutex_);
+    unbound_streams_.clear();  // a first sync's shortcut serves its run only
+  }
   if (options_.dry_run || run_id == 0) return;
   ensure_connected();
   const std::string sql =

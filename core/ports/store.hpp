@@ -2,7 +2,8 @@
 // The persistence port (SPEC §5), owned by core/ and implemented by connectors/odbc/OdbcStore
 // (and by test decorators that inject faults). The core decides; the store carries out.
 //
-// Thread-safety: a Store instance is used by one thread at a time (one connection).
+// Thread-safety: a Store instance is used by one thread at a time (one connection), with one
+// exception: its LookAhead capability (below) may read while apply() runs on another thread.
 
 #include <chrono>
 #include <cstdint>
@@ -49,6 +50,7 @@ struct StoredParked {
 };
 
 class QuietReads;
+class LookAhead;
 
 // The core port: what every run needs.
 class Store {
@@ -67,6 +69,10 @@ class Store {
   // The optional QuietReads capability (below), or nullptr when the store offers none (the
   // engine then decides every batch over load_state).
   virtual QuietReads* quiet_reads() { return nullptr; }
+
+  // The optional LookAhead capability (below), or nullptr when the store offers none now (the
+  // engine then reads each batch's state once the batch before it is committed).
+  virtual LookAhead* look_ahead() { return nullptr; }
 
   // Carries out `batch` in ONE transaction, together with batch.cursor when set, in this
   // order: code changes phase 1 (from-codes → NULL), account inserts, code changes phase 2,
@@ -162,6 +168,21 @@ class QuietReads {
   virtual void prefetch_quiet_stream(const std::string& connector, const std::string& stream,
                                      std::size_t memory_budget, const std::function<bool()>& give_up) = 0;
 
+};
+
+// The LookAhead capability: the next batch's state read while the store applies the batch
+// before it on another thread, so that the engine decides one batch while the database writes
+// the other (engine.cpp, Batcher::submit). OdbcStore offers it over a second connection.
+class LookAhead {
+ public:
+  virtual ~LookAhead() = default;
+
+  // Store::load_state for `keys`, safe to call while Store::apply runs on another thread (and
+  // never beside any other call of the store). It reads what is committed, so it may not yet
+  // see the batch being applied: the caller reads ahead only a batch that batch cannot affect
+  // (core/pipeline.hpp, BatchFootprint). Throws SyncError as load_state does; the engine then
+  // waits for the apply and reads the state the ordinary way.
+  virtual StateSnapshot load_state_ahead(const BatchKeys& keys) = 0;
 };
 
 }  // namespace erpsync::core
