@@ -174,10 +174,10 @@ class Batcher {
       throw StopRequested{};
     }
     const std::span<const Input> rs(page->data() + at, n);
-    in_flight = n;
     LookAhead* const ahead = Traits::kReadsAhead ? store_.look_ahead() : nullptr;
     if (!ahead || (Traits::kQuietReads && quiet_reads_ && quiet_.due())) {
       settle(progress);
+      in_flight = n;
       tell_progress(progress, run(rs, cursor));
       in_flight = 0;
       return;
@@ -195,7 +195,9 @@ class Batcher {
           // Read the ordinary way below, once the batch in flight is committed.
         }
       }
+      // When the batch in flight fails, this one was not under way (as one batch after the other).
       if (!settle(progress)) batch.reset();  // decided over what that batch was expected to write
+      in_flight = n;
       if (!batch) batch = finished(Traits::decide_over(policy_, rs, store_.load_state(keys)));
       batch->cursor = cursor;
       launch(std::move(page), rs, cursor, std::move(keys), std::move(*batch));

@@ -20,6 +20,12 @@ TableNames table_names_of(const std::string& prefix) {
     throw SchemaError("database.table_prefix \"" + prefix + "\": " + problem);
   return TableNames(prefix);
 }
+
+// Whether `conn` names an in-memory SQLite database, which a second connection would not share.
+bool in_memory_sqlite(std::string_view conn) {
+  const auto db = connection_string_value(conn, "Database");
+  return !db || db->empty() || *db == ":memory:" || db->rfind("file::memory:", 0) == 0;
+}
 }  // namespace
 
 OdbcStore::OdbcStore(OdbcStoreOptions options)
@@ -35,6 +41,8 @@ OdbcStore::OdbcStore(OdbcStoreOptions options)
   migrate(*conn_, mode);
   if (crm_) crm_->create_index(*conn_, mode);
   if (options_.dry_run) conn_->set_autocommit(false);
+  reads_ahead_ = options_.look_ahead && !options_.dry_run && !crm_ &&
+                 !(conn_->dialect() == Dialect::sqlite && in_memory_sqlite(options_.connection));
 }
 
 OdbcStore::~OdbcStore() {
@@ -196,18 +204,9 @@ struct AheadNote final : core::StoreNote {
   bool decided_unbound = false;  // bindings of the batch's streams were left unread
 };
 
-// Whether `conn` names an in-memory SQLite database, which a second connection would not share.
-bool in_memory_sqlite(std::string_view conn) {
-  const auto db = connection_string_value(conn, "Database");
-  return !db || db->empty() || *db == ":memory:" || db->rfind("file::memory:", 0) == 0;
-}
 }  // namespace
 
-core::LookAhead* OdbcStore::look_ahead() {
-  if (!options_.look_ahead || options_.dry_run || crm_ || !conn_) return nullptr;
-  if (conn_->dialect() == Dialect::sqlite && in_memory_sqlite(options_.connection)) return nullptr;
-  return this;
-}
+core::LookAhead* OdbcStore::look_ahead() { return reads_ahead_ ? this : nullptr; }
 
 core::StateSnapshot OdbcStore::load_state_ahead(const core::BatchKeys& keys) {
   try {

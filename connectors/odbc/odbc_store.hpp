@@ -213,6 +213,7 @@ class OdbcStore final : public core::Store, public core::QuietReads, public core
   std::int64_t created_since_analyze_ = 0;  // records created since this store's last ANALYZE
   std::int64_t created_at_analyze_ = 0;     // records it had created by then
   std::unique_ptr<SuiteCrm> crm_;  // options_.suitecrm's target; null: erpsync's own tables
+  bool reads_ahead_ = false;  // look_ahead() offered (fixed at construction)
   // load_state_ahead's connection and statements: used by that call only (and destroyed here).
   std::unique_ptr<Connection> ahead_conn_;
   std::unique_ptr<StatementCache> ahead_statements_;  // of ahead_conn_; destroyed before it

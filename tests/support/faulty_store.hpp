@@ -16,7 +16,8 @@
 // A fault fires once; later calls pass through (a retry sees a healthy store). Apart from the
 // armed fault, `refuses` makes the store refuse chosen batches every time (a bad row).
 //
-// Thread-safety: like every Store, one thread at a time.
+// Thread-safety: like every Store, one thread at a time (apply may run on the engine's writer
+// thread beside the inner store's reads ahead, which do not pass through here).
 
 #include <functional>
 #include <map>
@@ -75,6 +76,10 @@ class FaultyStore final : public core::Store {
   std::vector<core::StoredParked> parked_records(const std::string& connector, const std::string& stream,
                                                  std::chrono::seconds park_ttl) override;
   void end_dry_run() override { inner_.end_dry_run(); }
+  // The inner store's own: its reads ahead are neither counted nor faulted (a read ahead that
+  // fails only makes the engine read the ordinary way), while the applies they overlap are.
+  // on_success and the faults of apply then run on the engine's writer thread.
+  core::LookAhead* look_ahead() override { return inner_.look_ahead(); }
 
  private:
   // Counts the call; runs `call` through the armed fault when it is this one.
