@@ -184,6 +184,7 @@ UnboundStreams OdbcStore::unbound_for(const core::BatchKeys& keys) const {
 
 core::StateSnapshot OdbcStore::load_state_once(const core::BatchKeys& keys) {
   return guarded([&] {
+    analyze_if_due(*conn_);
     Session s(*conn_, *statements_);
     const UnboundStreams unbound = unbound_for(keys);
     decided_unbound_ = unbound.records || unbound.contacts;
@@ -216,6 +217,7 @@ core::StateSnapshot OdbcStore::load_state_ahead(const core::BatchKeys& keys) {
       ahead_conn_ = open_connection();
       ahead_statements_ = std::make_unique<StatementCache>(*ahead_conn_);
     }
+    analyze_if_due(*ahead_conn_);
     Session s(*ahead_conn_, *ahead_statements_);
     auto note = std::make_shared<AheadNote>();
     const UnboundStreams unbound = unbound_for(keys);
@@ -302,7 +304,9 @@ void OdbcStore::apply(const core::WriteBatch& batch) {
 // dialect's analyze_grown_tables) get them from the store itself, each time it has created as
 // many records as it had at its previous ANALYZE (1,000 at least): about log2(N / 1,000)
 // ANALYZEs over a first sync of N records, none once it only updates. Statistics are an
-// optimisation: an ANALYZE that fails leaves planning to autovacuum.
+// optimisation: an ANALYZE that fails leaves planning to autovacuum. A store that reads ahead
+// leaves the ANALYZE to its next read of state (analyze_if_due), which runs beside the next
+// apply on the read-ahead connection instead of after this one on the writer's.
 void OdbcStore::analyze_grown_tables(std::int64_t created) {
   constexpr std::int64_t kFirstAnalyze = 1000;
   if (options_.dry_run || created <= 0 || !conn_) return;
@@ -312,8 +316,20 @@ void OdbcStore::analyze_grown_tables(std::int64_t created) {
   if (created_since_analyze_ < std::max(kFirstAnalyze, created_at_analyze_)) return;
   created_at_analyze_ += created_since_analyze_;
   created_since_analyze_ = 0;
+  if (reads_ahead_) {
+    analyze_due_ = true;
+    return;
+  }
   try {
     guarded([&] { dialect.analyze_grown_tables(*conn_); });
+  } catch (const OdbcError&) {
+  }
+}
+
+void OdbcStore::analyze_if_due(Connection& c) {
+  if (!analyze_due_.exchange(false)) return;
+  try {
+    sql_dialect(c.dialect()).analyze_grown_tables(c);
   } catch (const OdbcError&) {
   }
 }

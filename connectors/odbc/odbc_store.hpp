@@ -45,6 +45,7 @@
 // Thread-safety: one thread at a time (one connection), except that load_state_ahead may run
 // on one thread while apply runs on another (core::LookAhead).
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -191,6 +192,8 @@ class OdbcStore final : public core::Store, public core::QuietReads, public core
   }
   // After `created` more records: the dialect's ANALYZE of the tables a sync fills (see .cpp).
   void analyze_grown_tables(std::int64_t created);
+  // The ANALYZE analyze_grown_tables left to the next read of state, over `c`, if one is due.
+  void analyze_if_due(Connection& c);
 
   OdbcStoreOptions options_;
   TableNames tables_;  // options_.table_prefix, given to every connection
@@ -212,6 +215,7 @@ class OdbcStore final : public core::Store, public core::QuietReads, public core
   std::optional<Lease> fence_;
   std::int64_t created_since_analyze_ = 0;  // records created since this store's last ANALYZE
   std::int64_t created_at_analyze_ = 0;     // records it had created by then
+  std::atomic<bool> analyze_due_{false};    // set by apply, taken by the next read of state
   std::unique_ptr<SuiteCrm> crm_;  // options_.suitecrm's target; null: erpsync's own tables
   bool reads_ahead_ = false;  // look_ahead() offered (fixed at construction)
   // load_state_ahead's connection and statements: used by that call only (and destroyed here).
