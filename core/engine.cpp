@@ -76,18 +76,21 @@ bool all_unchanged(const WriteBatch& batch, std::size_t records) {
 }
 
 // When to ask for the quiet shortcut: always while batches are quiet; after a batch that was
-// not, only every kRetryEvery-th batch, so that an initial sync or a busy stream does not pay
-// for a quiet read in every batch. (Only speed depends on it: a batch not tried quiet is
-// decided over the full snapshot.)
+// not, only every kRetryEvery-th batch, so that a busy stream does not pay for a quiet read in
+// every batch, and never in a first sync (quiet_may_come). (Only speed depends on it: a batch
+// not tried quiet is decided over the full snapshot.)
 class QuietAttempts {
  public:
   static constexpr int kRetryEvery = 8;
   // `likely_quiet` false: the first batch is decided over the full snapshot, as after a batch
-  // that was not quiet.
-  void expect(bool likely_quiet) { quiet_ = likely_quiet; }
-  bool worth_trying() { return quiet_ || ++skipped_ >= kRetryEvery; }
+  // that was not quiet. `retry` false: nor is any later batch tried, while none is quiet.
+  void expect(bool likely_quiet, bool retry) {
+    quiet_ = likely_quiet;
+    retry_ = retry;
+  }
+  bool worth_trying() { return quiet_ || (retry_ && ++skipped_ >= kRetryEvery); }
   // Whether worth_trying() would say yes now, without counting a batch.
-  bool due() const { return quiet_ || skipped_ + 1 >= kRetryEvery; }
+  bool due() const { return quiet_ || (retry_ && skipped_ + 1 >= kRetryEvery); }
   void tried(bool quiet) {
     quiet_ = quiet;
     skipped_ = 0;
@@ -95,6 +98,7 @@ class QuietAttempts {
 
  private:
   bool quiet_ = true;
+  bool retry_ = true;
   int skipped_ = 0;
 };
 
@@ -116,6 +120,12 @@ bool likely_quiet(const CursorState& cursor, std::size_t batch_size) {
   const double unchanged = static_cast<double>(last.unchanged) / fetched;
   return std::pow(unchanged, static_cast<double>(std::min<std::int64_t>(last.fetched, static_cast<std::int64_t>(batch_size)))) >= 0.5;
 }
+
+// Whether a batch of this run can turn out quiet at all once one is not: not while no run of
+// the stream has decided a record (a first sync, where every record is new; its tries would
+// cost a read each, and with a store that reads ahead, stop the pipelined loop). After an
+// admin's resync, whose runs did decide records, it can.
+bool quiet_may_come(const CursorState& cursor) { return !cursor.last_run || cursor.last_run->fetched > 0; }
 
 // Whether to ask the store to prefetch the stream for the quiet shortcut
 // (Store::prefetch_quiet_stream) after a quiet batch, with `handed` of the snapshot's records
@@ -279,8 +289,9 @@ class Batcher {
 
   // The last batch was decided over the quiet shortcut's snapshot (all unchanged).
   bool last_batch_quiet() const { return last_batch_quiet_; }
-  // Whether the run's first batch tries the quiet shortcut (likely_quiet).
-  void expect_quiet(bool likely) { quiet_.expect(likely); }
+  // Whether the run's first batch tries the quiet shortcut (likely_quiet), and whether later
+  // ones are tried after one that was not (quiet_may_come).
+  void expect_quiet(bool likely, bool retry) { quiet_.expect(likely, retry); }
 
  private:
   // A batch the store applies on another thread while the next one is decided (submit).
@@ -530,7 +541,7 @@ SyncReport run_stream(const MatchPolicy& policy, Source<Record>& source, Store& 
     } else {
       if (snapshot) check_snapshot_size(start, cursor, options.snapshot);
       Batcher<Traits> batcher(policy, store, options, events, /*incremental=*/!snapshot);
-      batcher.expect_quiet(quiet_likely);
+      batcher.expect_quiet(quiet_likely, quiet_may_come(cursor));
       KeySet seen;  // snapshot: every remote id the document holds
       std::string last_cursor = cursor.cursor;
       std::int64_t handed = 0;  // records decided so far

@@ -385,6 +385,17 @@ TEST_P(QuietShortcutTest, AQuietSnapshotIsPrefetchedOnceAndDecidedAsTheFullSnaps
             "0");
 }
 
+// A first sync of many batches never tries the shortcut (nothing of the stream can be bound
+// and unchanged), not even every kRetryEvery-th batch; the next run, whose last run decided
+// records, tries it from its first batch.
+TEST_P(QuietShortcutTest, AFirstSyncOfManyBatchesNeverTriesTheQuietShortcut) {
+  const Way snapshot{true, false, false, ""};  // batches of one: 20 batches
+  RunResult first = both(snapshot_companies(), snapshot);
+  EXPECT_EQ(first.quiet_loads, 0);
+  RunResult again = both(snapshot_companies(), snapshot);
+  EXPECT_GT(again.quiet_loads, 0);
+}
+
 TEST_P(QuietShortcutTest, AfterAWriteTheRunReadsTheCrmAfresh) {
   const Way snapshot{true, false, false, ""};
   both(snapshot_companies(), snapshot);
