@@ -23,6 +23,18 @@ std::string_view array_type(Param::Kind k) {
   return "text[]";
 }
 
+// Whether rows [start, start + n) all hold the same value in column `c`.
+bool same_in_every_row(const std::vector<std::vector<Param>>& rows, std::size_t start, std::size_t n, std::size_t c) {
+  const Param& first = rows[start][c];
+  for (std::size_t r = start + 1; r < start + n; ++r) {
+    const Param& p = rows[r][c];
+    if (p.is_null != first.is_null || p.kind != first.kind) return false;
+    if (p.is_null) continue;
+    if (p.kind == Param::Kind::integer ? p.integer != first.integer : p.text != first.text) return false;
+  }
+  return true;
+}
+
 // A PostgreSQL array literal of `values`, bound as one parameter: every element is quoted
 // (backslash before '"' and '\\'), NULL is the bare word. The data stays a parameter value; no
 // SQL is built from it.
@@ -131,7 +143,10 @@ class PostgresqlDialect final : public SqlDialect {
 
   // One array parameter per column, INSERT ... SELECT FROM unnest(...). psqlODBC's cost per
   // parameter grows with their number, so a few long arrays beat thousands of scalars; rows
-  // come back from RETURNING in array order, as they do from VALUES.
+  // come back from RETURNING in array order, as they do from VALUES. A column holding the same
+  // value in every row (the batch's connector and stream, its timestamps, a flag) is bound once
+  // as a scalar: no array of copies to build, send and parse. The first column is always an
+  // array: it gives the rows their number.
   std::vector<core::EntityId> insert_rows(Session& s, const std::string& table, const std::vector<std::string>& cols,
                                           const std::vector<std::vector<Param>>& rows, bool with_ids) const override {
     std::string col_list;
@@ -139,16 +154,29 @@ class PostgresqlDialect final : public SqlDialect {
     std::vector<core::EntityId> ids;
     for (std::size_t start = 0; start < rows.size(); start += sql::kInChunk) {
       const std::size_t n = std::min(sql::kInChunk, rows.size() - start);
-      std::string sql = "INSERT INTO " + table + " (" + col_list + ") SELECT * FROM unnest(";
-      std::vector<Param> params;
+      std::string select, arrays, names;
+      std::vector<Param> params, scalars;
       for (std::size_t c = 0; c < cols.size(); ++c) {
+        const std::string_view type = array_type(rows[start][c].kind);
+        if (c > 0 && same_in_every_row(rows, start, n, c)) {
+          select += std::string(c ? ", " : "") + "?::" + std::string(type.substr(0, type.size() - 2));
+          scalars.push_back(rows[start][c]);
+          continue;
+        }
         std::vector<const Param*> column;
         column.reserve(n);
         for (std::size_t r = start; r < start + n; ++r) column.push_back(&rows[r][c]);
-        sql += std::string(c ? ", " : "") + "?::" + std::string(array_type(rows[start][c].kind));
+        const std::string name = "c" + std::to_string(c);
+        select += std::string(c ? ", " : "") + "u." + name;
+        arrays += std::string(arrays.empty() ? "" : ", ") + "?::" + std::string(type);
+        names += std::string(names.empty() ? "" : ", ") + name;
         params.push_back(Param::str(array_literal(column)));
       }
-      sql += ")";
+      std::string sql = "INSERT INTO " + table + " (" + col_list + ") SELECT " + select + " FROM unnest(" + arrays +
+                        ") AS u(" + names + ")";
+      // Markers bind in text order: the scalars' stand in the select list, before unnest's.
+      scalars.insert(scalars.end(), std::make_move_iterator(params.begin()), std::make_move_iterator(params.end()));
+      params = std::move(scalars);
       if (!with_ids) {
         s.exec(sql, params);
         continue;
