@@ -23,18 +23,6 @@ std::string_view array_type(Param::Kind k) {
   return "text[]";
 }
 
-// Whether rows [start, start + n) all hold the same value in column `c`.
-bool same_in_every_row(const std::vector<std::vector<Param>>& rows, std::size_t start, std::size_t n, std::size_t c) {
-  const Param& first = rows[start][c];
-  for (std::size_t r = start + 1; r < start + n; ++r) {
-    const Param& p = rows[r][c];
-    if (p.is_null != first.is_null || p.kind != first.kind) return false;
-    if (p.is_null) continue;
-    if (p.kind == Param::Kind::integer ? p.integer != first.integer : p.text != first.text) return false;
-  }
-  return true;
-}
-
 // A PostgreSQL array literal of `values`, bound as one parameter: every element is quoted
 // (backslash before '"' and '\\'), NULL is the bare word. The data stays a parameter value; no
 // SQL is built from it.
@@ -158,7 +146,7 @@ class PostgresqlDialect final : public SqlDialect {
       std::vector<Param> params, scalars;
       for (std::size_t c = 0; c < cols.size(); ++c) {
         const std::string_view type = array_type(rows[start][c].kind);
-        if (c > 0 && same_in_every_row(rows, start, n, c)) {
+        if (c > 0 && sql::same_in_every_row(rows, start, n, c)) {
           select += std::string(c ? ", " : "") + "?::" + std::string(type.substr(0, type.size() - 2));
           scalars.push_back(rows[start][c]);
           continue;

@@ -132,30 +132,49 @@ class SqliteDialect final : public SqlDialect {
   // thousands of parameters spent much of its time being parsed and bound (perf of a SQLite
   // initial sync: a fifth of it in sqlite3_prepare_v2). json_each yields the array in order; the
   // statement's rows get consecutive rowids ending at last_insert_rowid() (one writer inside
-  // this transaction), and sqliteodbc returns no rows from RETURNING.
+  // this transaction), and sqliteodbc returns no rows from RETURNING. A column holding the same
+  // value in every row (the batch's connector and stream, its timestamps, a flag) is bound once
+  // beside the array instead of in every row of it; the first column is always in the array.
   std::vector<core::EntityId> insert_rows(Session& s, const std::string& table, const std::vector<std::string>& cols,
                                           const std::vector<std::vector<Param>>& rows, bool with_ids) const override {
-    std::string sql = "INSERT INTO " + table + " (";
-    for (std::size_t c = 0; c < cols.size(); ++c) sql += (c ? ", " : "") + cols[c];
-    sql += ") SELECT ";
-    for (std::size_t c = 0; c < cols.size(); ++c) sql += (c ? ", " : "") + std::string("value ->> ") + std::to_string(c);
-    sql += " FROM json_each(?)";
+    std::string head = "INSERT INTO " + table + " (";
+    for (std::size_t c = 0; c < cols.size(); ++c) head += (c ? ", " : "") + cols[c];
+    head += ") SELECT ";
     std::vector<core::EntityId> ids;
     std::string json;
+    std::vector<bool> constant(cols.size());
     for (std::size_t start = 0; start < rows.size(); start += sql::kInChunk) {
       const std::size_t n = std::min(sql::kInChunk, rows.size() - start);
+      std::string sql = head;
+      std::vector<Param> params;  // the constant columns' values, then the array: markers in text order
+      std::size_t in_array = 0;
+      for (std::size_t c = 0; c < cols.size(); ++c) {
+        constant[c] = c > 0 && sql::same_in_every_row(rows, start, n, c);
+        if (c) sql += ", ";
+        if (constant[c]) {
+          sql += '?';
+          params.push_back(rows[start][c]);
+        } else {
+          sql += "value ->> " + std::to_string(in_array++);
+        }
+      }
+      sql += " FROM json_each(?)";
       json.clear();
       json += '[';
       for (std::size_t r = start; r < start + n; ++r) {
         json += r == start ? "[" : ",[";
+        bool first = true;
         for (std::size_t c = 0; c < rows[r].size(); ++c) {
-          if (c) json += ',';
+          if (constant[c]) continue;
+          if (!first) json += ',';
+          first = false;
           append_json_value(json, rows[r][c]);
         }
         json += ']';
       }
       json += ']';
-      s.exec(sql, {Param::str(json)});
+      params.push_back(Param::str(json));
+      s.exec(sql, params);
       if (!with_ids) continue;
       auto last = s.query("SELECT last_insert_rowid()", {});
       core::EntityId last_id = last.empty() ? 0 : to_i64(last[0][0]);

@@ -3,6 +3,17 @@
 #include <algorithm>
 
 namespace erpsync::connectors::odbc::sql {
+
+bool same_in_every_row(const std::vector<std::vector<Param>>& rows, std::size_t start, std::size_t n, std::size_t c) {
+  const Param& first = rows[start][c];
+  for (std::size_t r = start + 1; r < start + n; ++r) {
+    const Param& p = rows[r][c];
+    if (p.is_null != first.is_null || p.kind != first.kind) return false;
+    if (p.is_null) continue;
+    if (p.kind == Param::Kind::integer ? p.integer != first.integer : p.text != first.text) return false;
+  }
+  return true;
+}
 namespace {
 
 // The IN-list length a chunk of `n` keys is padded to (n ≤ kInChunk).

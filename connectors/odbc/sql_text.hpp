@@ -25,6 +25,10 @@ inline constexpr std::size_t kInChunk = 1000;
 // a multi-row INSERT unless a dialect says otherwise.
 inline constexpr std::size_t kMaxParamsPerStatement = 3000;
 
+// Whether rows [start, start + n) all hold the same value in column `c` (a batch's connector,
+// stream, timestamps, flags): bulk inserts bind such a column once instead of per row.
+bool same_in_every_row(const std::vector<std::vector<Param>>& rows, std::size_t start, std::size_t n, std::size_t c);
+
 // "?, ?, ..." (`n` times `each`, comma-separated).
 std::string marks(std::size_t n, std::string_view each = "?");
 
