@@ -51,4 +51,17 @@ void each_values_insert(const std::string& table, const std::vector<std::string>
                         const std::vector<std::vector<Param>>& rows, std::size_t max_params,
                         const std::function<void(const std::string&, const std::vector<Param>&, std::size_t)>& run);
 
+// "INSERT INTO table (cols) VALUES (?, ...)": one row of markers, for array executions.
+std::string single_row_insert(const std::string& table, const std::vector<std::string>& cols);
+
+// Bytes an array execution binds at most (widest value of each column times rows, summed): a
+// column is bound as one buffer of rows × its widest value, so one long text among short ones
+// would otherwise cost rows × its length.
+inline constexpr std::size_t kMaxArrayBytes = std::size_t{8} << 20;
+
+// The end of the array execution that starts at rows[begin]: at most `max_rows` rows, and
+// within `max_bytes` as kMaxArrayBytes counts them (always one row at least).
+std::size_t array_chunk_end(const std::vector<std::vector<Param>>& rows, std::size_t begin, std::size_t max_rows,
+                            std::size_t max_bytes);
+
 }  // namespace erpsync::connectors::odbc::sql
