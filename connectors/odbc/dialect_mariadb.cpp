@@ -70,7 +70,7 @@ class MariadbDialect final : public SqlDialect {
   // Looking up every value keeps each lookup on the index it names. A server without the first
   // setting (MySQL) keeps its default.
   void configure_session(Connection& conn) const override {
-    if (!runs_bulk_commands(conn)) conn.refuse_parameter_arrays();
+    conn.set_parameter_arrays(runs_bulk_commands(conn));
     conn.exec_direct("SET SESSION eq_range_index_dive_limit = 0");
     try {
       conn.exec_direct("SET SESSION in_predicate_conversion_threshold = 0");
@@ -143,22 +143,16 @@ class MariadbDialect final : public SqlDialect {
 
   // Inserts rows in array executions of up to sql::kInChunk rows (and sql::kMaxArrayBytes) and
   // returns how many it inserted: all of them, or, when the driver refuses an array (then the
-  // connection is told to stop trying), those before the refused one. Connector/ODBC sends
-  // each array to a MariaDB server as one bulk command (COM_STMT_BULK_EXECUTE): one statement
-  // of a few markers to bind and parse instead of one of up to 3,000 markers.
+  // connection stops trying), those before the refused one. Connector/ODBC sends each array to
+  // a MariaDB server as one bulk command (COM_STMT_BULK_EXECUTE): one statement of a few
+  // markers to bind and parse instead of one of up to 3,000 markers.
   static std::size_t insert_by_arrays(Session& s, const std::string& table, const std::vector<std::string>& cols,
                                       const std::vector<std::vector<Param>>& rows) {
     const std::string sql = sql::single_row_insert(table, cols);
-    const std::span<const std::vector<Param>> all(rows);
-    for (std::size_t begin = 0; begin < rows.size();) {
-      const std::size_t end = sql::array_chunk_end(rows, begin, sql::kInChunk, sql::kMaxArrayBytes);
-      if (!s.exec_array(sql, all.subspan(begin, end - begin))) {
-        s.connection().refuse_parameter_arrays();
-        return begin;
-      }
-      begin = end;
-    }
-    return rows.size();
+    const std::size_t done = sql::each_array(
+        rows, sql::kInChunk, [&](std::span<const std::vector<Param>> part) { return s.exec_array(sql, part); });
+    if (done < rows.size()) s.connection().set_parameter_arrays(false);
+    return done;
   }
 };
 

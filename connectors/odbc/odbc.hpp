@@ -181,11 +181,11 @@ class Connection {
   std::string dbms_name() const { return dbms_name_; }
   // The server's version as the driver reports it (SQL_DBMS_VER), e.g. "10.11.6-MariaDB-0+deb12u1".
   std::string dbms_version() const { return dbms_version_; }
-  // Whether inserts may go through Statement::execute_array on this connection. True until the
-  // dialect finds the server runs parameter arrays no faster than multi-row statements, or the
-  // driver refuses one; from then on, for the connection's life, false.
+  // Whether inserts go through Statement::execute_array on this connection: set by the dialect
+  // when the server runs a parameter array as one command (SqlDialect::configure_session; off
+  // everywhere else), and turned off for the connection's life when the driver refuses one.
   bool parameter_arrays() const { return parameter_arrays_; }
-  void refuse_parameter_arrays() { parameter_arrays_ = false; }
+  void set_parameter_arrays(bool on) { parameter_arrays_ = on; }
   // The names of erpsync's objects on this connection (database.table_prefix): every statement
   // text run here is rendered by them once, when it is prepared (table_names.hpp).
   void set_table_names(TableNames names) { tables_ = std::move(names); }
@@ -234,7 +234,7 @@ class Connection {
   bool dialect_known_ = false;
   std::string dbms_name_;
   std::string dbms_version_;
-  bool parameter_arrays_ = true;
+  bool parameter_arrays_ = false;
   std::string target_;  // the connection string, redacted: named in storage errors
   TableNames tables_;
   StatementStats stats_;

@@ -73,4 +73,15 @@ std::size_t array_chunk_end(const std::vector<std::vector<Param>>& rows, std::si
   return end;
 }
 
+std::size_t each_array(const std::vector<std::vector<Param>>& rows, std::size_t max_rows,
+                       const std::function<bool(std::span<const std::vector<Param>>)>& run) {
+  const std::span<const std::vector<Param>> all(rows);
+  for (std::size_t begin = 0; begin < rows.size();) {
+    const std::size_t end = array_chunk_end(rows, begin, max_rows, kMaxArrayBytes);
+    if (!run(all.subspan(begin, end - begin))) return begin;
+    begin = end;
+  }
+  return rows.size();
+}
+
 }  // namespace erpsync::connectors::odbc::sql

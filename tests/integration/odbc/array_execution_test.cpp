@@ -172,7 +172,7 @@ TEST_F(MariadbArrayExecution, AConnectionWithoutArraysInsertsWithMultiRowValues)
   o.connection = db_->connection_string();
   o.profile_statements = true;
   OdbcStore store(o);
-  raw_connection(store).refuse_parameter_arrays();
+  raw_connection(store).set_parameter_arrays(false);
   core::WriteBatch b;
   b.connector = "erp";
   b.accounts.push_back(erpsync::testing::new_account(-1, "V-1", "Values", "o"));
