@@ -4,6 +4,7 @@
 #include <ctime>
 #include <map>
 #include <set>
+#include <span>
 
 #include "connectors/odbc/snapshot_reader.hpp"
 #include "connectors/odbc/sql_text.hpp"
@@ -56,9 +57,25 @@ std::map<std::string, std::int64_t> ids_by_remote_id(Connection& c, const std::s
   return out;
 }
 
-// Multi-row INSERTs of `rows` (each `width` parameters) into `head` ("INSERT INTO t (...) VALUES ").
+// Parameter arrays of `rows` (each `width` parameters) for `head` ("INSERT INTO t (...) VALUES ")
+// and one row of markers, in parts of up to sql::kInChunk rows, on a connection that takes them
+// (see Connection::parameter_arrays). Returns the number of rows inserted: all, or those before
+// a part the driver refused (then the connection stops trying).
+std::size_t insert_by_arrays(Connection& c, const std::string& head, std::size_t width,
+                             const std::vector<std::vector<Param>>& rows) {
+  if (!c.parameter_arrays() || rows.empty()) return 0;
+  const std::string sql = head + "(" + marks(width) + ")";
+  Statement st(c);
+  const std::size_t done = sql::each_array(
+      rows, sql::kInChunk, [&](std::span<const std::vector<Param>> part) { return st.execute_array(sql, part); });
+  if (done < rows.size()) c.set_parameter_arrays(false);
+  return done;
+}
+
+// Inserts `rows` (each `width` parameters) with `head` ("INSERT INTO t (...) VALUES "): parameter
+// arrays where the connection takes them, multi-row INSERTs otherwise.
 void insert_rows(Connection& c, const std::string& head, std::size_t width, const std::vector<std::vector<Param>>& rows) {
-  for (std::size_t at = 0; at < rows.size(); at += kRowsPerInsert) {
+  for (std::size_t at = insert_by_arrays(c, head, width, rows); at < rows.size(); at += kRowsPerInsert) {
     const std::size_t n = std::min(kRowsPerInsert, rows.size() - at);
     std::string sql = head;
     std::vector<Param> params;

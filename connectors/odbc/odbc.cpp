@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <span>
 
 namespace erpsync::connectors::odbc {
 namespace {
@@ -350,6 +351,8 @@ void Connection::connect_raw(const std::string& conn) {
   char name[256] = {0};
   SQLSMALLINT len = 0;
   if (SQL_SUCCEEDED(SQLGetInfo(h_, SQL_DBMS_NAME, name, sizeof name, &len))) dbms_name_ = name;
+  char version[256] = {0};
+  if (SQL_SUCCEEDED(SQLGetInfo(h_, SQL_DBMS_VER, version, sizeof version, &len))) dbms_version_ = version;
   std::string n = dbms_name_;
   const Dialect* found = std::find_if(std::begin(kNameOrder), std::end(kNameOrder),
                                       [&](Dialect d) { return sql_dialect(d).names_dbms(n); });
@@ -465,19 +468,22 @@ void Statement::raise(const std::string& context) const {
   conn_.raise(SQL_HANDLE_STMT, h_, context + " (" + sql + ")");
 }
 
+void Statement::prepare(const std::string& sql) {
+  if (prepared_ && sql == sql_) return;  // the same text again: reuse the prepared statement
+  sql_ = sql;
+  prepared_ = false;
+  const std::string text = conn_.tables().render(sql);
+  if (!SQL_SUCCEEDED(SQLPrepare(h_, reinterpret_cast<SQLCHAR*>(const_cast<char*>(text.c_str())), SQL_NTS)))
+    raise("prepare failed");
+  prepared_ = true;
+  write_ = is_write_statement(sql);
+  shape_ = conn_.profiling() ? statement_shape(sql) : std::string();
+}
+
 void Statement::execute(const std::string& sql, const std::vector<Param>& params) {
   SQLFreeStmt(h_, SQL_CLOSE);
   SQLFreeStmt(h_, SQL_RESET_PARAMS);
-  if (!prepared_ || sql != sql_) {  // the same text again: reuse the prepared statement
-    sql_ = sql;
-    prepared_ = false;
-    const std::string text = conn_.tables().render(sql);
-    if (!SQL_SUCCEEDED(SQLPrepare(h_, reinterpret_cast<SQLCHAR*>(const_cast<char*>(text.c_str())), SQL_NTS)))
-      raise("prepare failed");
-    prepared_ = true;
-    write_ = is_write_statement(sql);
-    shape_ = conn_.profiling() ? statement_shape(sql) : std::string();
-  }
+  prepare(sql);
   indicators_.assign(params.size(), 0);
   for (std::size_t i = 0; i < params.size(); ++i) {
     const Param& p = params[i];
@@ -520,6 +526,166 @@ void Statement::execute(const std::string& sql, const std::vector<Param>& params
   if (!SQL_SUCCEEDED(rc)) raise("execute failed");
   columns_ = 0;
   SQLNumResultCols(h_, &columns_);
+}
+
+namespace {
+
+// One parameter of an array execution: every row's value, laid out as SQLBindParameter reads a
+// column-wise bound array (`width` bytes a row of `text`, or one integer a row), with one
+// length or SQL_NULL_DATA a row.
+struct ParamArray {
+  bool integer = false;
+  SQLSMALLINT sql_type = SQL_VARCHAR;
+  SQLULEN column_size = 1;
+  SQLSMALLINT digits = 0;
+  SQLLEN width = 1;  // bytes a row in `text`: the longest value and a terminating NUL
+  std::vector<char> text;
+  std::vector<std::int64_t> integers;
+  std::vector<SQLLEN> lengths;
+};
+
+// The kind every row holds at `col`, or text when they differ (integers are then bound as
+// their decimal text).
+Param::Kind common_kind(std::span<const std::vector<Param>> rows, std::size_t col) {
+  const Param::Kind kind = rows.front()[col].kind;
+  for (const auto& row : rows)
+    if (row[col].kind != kind) return Param::Kind::text;
+  return kind;
+}
+
+ParamArray integer_array(std::span<const std::vector<Param>> rows, std::size_t col) {
+  ParamArray a;
+  a.integer = true;
+  a.sql_type = SQL_BIGINT;
+  a.column_size = 0;
+  a.integers.reserve(rows.size());
+  a.lengths.reserve(rows.size());
+  for (const auto& row : rows) {
+    a.integers.push_back(row[col].integer);
+    a.lengths.push_back(row[col].is_null ? SQL_NULL_DATA : 0);
+  }
+  return a;
+}
+
+// Text values with explicit lengths (a value may hold any byte, NUL included). An integer in a
+// column of mixed kinds is bound as its decimal digits.
+ParamArray text_array(std::span<const std::vector<Param>> rows, std::size_t col, Param::Kind kind) {
+  std::vector<std::string> digits;
+  digits.reserve(rows.size());  // never reallocated: the views below stay valid
+  std::vector<std::optional<std::string_view>> values;
+  values.reserve(rows.size());
+  std::size_t longest = 0;
+  for (const auto& row : rows) {
+    const Param& p = row[col];
+    if (p.is_null) {
+      values.emplace_back();
+      continue;
+    }
+    const std::string_view v = p.kind == Param::Kind::integer ? digits.emplace_back(std::to_string(p.integer))
+                                                              : std::string_view(p.text);
+    values.emplace_back(v);
+    longest = std::max(longest, v.size());
+  }
+  ParamArray a;
+  a.width = static_cast<SQLLEN>(longest + 1);
+  a.column_size = std::max<SQLULEN>(longest, 1);
+  if (kind == Param::Kind::timestamp) {
+    a.sql_type = SQL_TYPE_TIMESTAMP;
+    a.column_size = 23;
+    a.digits = 3;
+  } else if (kind == Param::Kind::decimal) {
+    a.sql_type = SQL_DECIMAL;
+    a.column_size = 20;
+    a.digits = 4;
+  }
+  a.text.assign(rows.size() * static_cast<std::size_t>(a.width), '\0');
+  a.lengths.reserve(rows.size());
+  for (std::size_t r = 0; r < values.size(); ++r) {
+    if (!values[r]) {
+      a.lengths.push_back(SQL_NULL_DATA);
+      continue;
+    }
+    std::memcpy(a.text.data() + r * static_cast<std::size_t>(a.width), values[r]->data(), values[r]->size());
+    a.lengths.push_back(static_cast<SQLLEN>(values[r]->size()));
+  }
+  return a;
+}
+
+ParamArray param_array(std::span<const std::vector<Param>> rows, std::size_t col) {
+  const Param::Kind kind = common_kind(rows, col);
+  return kind == Param::Kind::integer ? integer_array(rows, col) : text_array(rows, col, kind);
+}
+
+// Puts a statement back to one parameter set with nothing bound when it goes out of scope (the
+// statement stays cached and is executed singly again).
+class SingleParamSetOnExit {
+ public:
+  explicit SingleParamSetOnExit(SQLHSTMT h) : h_(h) {}
+  ~SingleParamSetOnExit() {
+    SQLFreeStmt(h_, SQL_RESET_PARAMS);
+    SQLSetStmtAttr(h_, SQL_ATTR_PARAMSET_SIZE, reinterpret_cast<SQLPOINTER>(static_cast<SQLULEN>(1)), 0);
+    SQLSetStmtAttr(h_, SQL_ATTR_PARAM_STATUS_PTR, nullptr, 0);
+    SQLSetStmtAttr(h_, SQL_ATTR_PARAMS_PROCESSED_PTR, nullptr, 0);
+  }
+  SingleParamSetOnExit(const SingleParamSetOnExit&) = delete;
+  SingleParamSetOnExit& operator=(const SingleParamSetOnExit&) = delete;
+
+ private:
+  SQLHSTMT h_;
+};
+
+}  // namespace
+
+bool Statement::execute_array(const std::string& sql, std::span<const std::vector<Param>> rows) {
+  if (rows.empty()) return true;
+  const std::size_t width = rows.front().size();
+  for (const auto& row : rows)
+    if (row.size() != width)
+      throw OdbcError(ErrorClass::other, "array execution with rows of different widths: " + sql, {});
+  SQLFreeStmt(h_, SQL_CLOSE);
+  SQLFreeStmt(h_, SQL_RESET_PARAMS);
+  prepare(sql);
+  columns_ = 0;
+  SingleParamSetOnExit reset(h_);
+
+  const SQLULEN n = rows.size();
+  std::vector<SQLUSMALLINT> status(n, SQL_PARAM_UNUSED);
+  SQLULEN processed = 0;
+  SQLULEN granted = 0;
+  if (!SQL_SUCCEEDED(SQLSetStmtAttr(h_, SQL_ATTR_PARAM_BIND_TYPE,
+                                    reinterpret_cast<SQLPOINTER>(static_cast<SQLULEN>(SQL_PARAM_BIND_BY_COLUMN)), 0)) ||
+      !SQL_SUCCEEDED(SQLSetStmtAttr(h_, SQL_ATTR_PARAMSET_SIZE, reinterpret_cast<SQLPOINTER>(n), 0)) ||
+      !SQL_SUCCEEDED(SQLGetStmtAttr(h_, SQL_ATTR_PARAMSET_SIZE, &granted, 0, nullptr)) || granted != n ||
+      !SQL_SUCCEEDED(SQLSetStmtAttr(h_, SQL_ATTR_PARAM_STATUS_PTR, status.data(), 0)) ||
+      !SQL_SUCCEEDED(SQLSetStmtAttr(h_, SQL_ATTR_PARAMS_PROCESSED_PTR, &processed, 0)))
+    return false;  // the driver takes no arrays (or not this many rows): nothing ran
+
+  std::vector<ParamArray> arrays;
+  arrays.reserve(width);
+  for (std::size_t c = 0; c < width; ++c) {
+    ParamArray& a = arrays.emplace_back(param_array(rows, c));
+    const SQLUSMALLINT number = static_cast<SQLUSMALLINT>(c + 1);
+    const SQLRETURN rc =
+        a.integer ? SQLBindParameter(h_, number, SQL_PARAM_INPUT, SQL_C_SBIGINT, SQL_BIGINT, 0, 0,
+                                     a.integers.data(), 0, a.lengths.data())
+                  : SQLBindParameter(h_, number, SQL_PARAM_INPUT, SQL_C_CHAR, a.sql_type, a.column_size, a.digits,
+                                     a.text.data(), a.width, a.lengths.data());
+    if (!SQL_SUCCEEDED(rc)) raise("bind of parameter array " + std::to_string(number) + " failed");
+  }
+
+  conn_.count_statement(write_);
+  const std::string shape = shape_.empty() ? std::string() : shape_ + " [array]";
+  SQLRETURN rc;
+  {
+    DriverTimer timer(conn_, shape.empty() ? nullptr : &shape, true);
+    rc = SQLExecute(h_);
+  }
+  if (!SQL_SUCCEEDED(rc) && rc != SQL_NO_DATA) raise("array execute of " + std::to_string(n) + " rows failed");
+  if (processed != n) raise("array execute processed " + std::to_string(processed) + " of " + std::to_string(n) + " rows");
+  for (SQLULEN r = 0; r < n; ++r)
+    if (status[r] != SQL_PARAM_SUCCESS && status[r] != SQL_PARAM_SUCCESS_WITH_INFO)
+      raise("array execute failed at row " + std::to_string(r + 1) + " of " + std::to_string(n));
+  return true;
 }
 
 std::int64_t Statement::row_count() {

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -178,6 +179,13 @@ class Connection {
   bool connected() const { return connected_; }
   Dialect dialect() const { return dialect_; }
   std::string dbms_name() const { return dbms_name_; }
+  // The server's version as the driver reports it (SQL_DBMS_VER), e.g. "10.11.6-MariaDB-0+deb12u1".
+  std::string dbms_version() const { return dbms_version_; }
+  // Whether inserts go through Statement::execute_array on this connection: set by the dialect
+  // when the server runs a parameter array as one command (SqlDialect::configure_session; off
+  // everywhere else), and turned off for the connection's life when the driver refuses one.
+  bool parameter_arrays() const { return parameter_arrays_; }
+  void set_parameter_arrays(bool on) { parameter_arrays_ = on; }
   // The names of erpsync's objects on this connection (database.table_prefix): every statement
   // text run here is rendered by them once, when it is prepared (table_names.hpp).
   void set_table_names(TableNames names) { tables_ = std::move(names); }
@@ -225,6 +233,8 @@ class Connection {
   Dialect dialect_ = Dialect::sqlite;
   bool dialect_known_ = false;
   std::string dbms_name_;
+  std::string dbms_version_;
+  bool parameter_arrays_ = false;
   std::string target_;  // the connection string, redacted: named in storage errors
   TableNames tables_;
   StatementStats stats_;
@@ -242,6 +252,18 @@ class Statement {
 
   // Prepares `sql` (unless it is the text prepared last), binds `params` and executes.
   void execute(const std::string& sql, const std::vector<Param>& params);
+  // Executes `sql` (an INSERT, UPDATE or DELETE with one row of `?` markers) once for every row
+  // of `rows` (each holding one value per marker), in one call: each parameter is bound as an
+  // array of all rows' values (column-wise, SQL_ATTR_PARAMSET_SIZE = rows.size()), which
+  // MariaDB Connector/ODBC sends to a MariaDB server as one bulk command. A parameter is bound
+  // as integers when every row holds an integer there, else as text, typed as a timestamp or a
+  // decimal when every row's value is one (as execute() binds them).
+  // Counted as one (write) execution and timed as "<shape> [array]" when the connection profiles.
+  // Returns false, having executed nothing, when the driver refuses parameter arrays. Throws
+  // OdbcError with the driver's diagnostics when the execution or any row of it fails; rows
+  // before the failing one may then be written, so the caller rolls its transaction back.
+  // Afterwards the statement is back to one parameter set with nothing bound, whatever happened.
+  bool execute_array(const std::string& sql, std::span<const std::vector<Param>> rows);
   std::int64_t row_count();
   // Next row, or nullopt at the end of the result set.
   std::optional<Row> fetch();
@@ -251,6 +273,7 @@ class Statement {
 
  private:
   [[noreturn]] void raise(const std::string& context) const;
+  void prepare(const std::string& sql);  // unless `sql` is the text prepared last
   Connection& conn_;
   SQLHSTMT h_ = SQL_NULL_HSTMT;
   SQLSMALLINT columns_ = 0;

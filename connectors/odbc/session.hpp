@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -50,6 +51,11 @@ class Session {
   std::int64_t exec(const std::string& sql, const std::vector<Param>& params);
   // Every row.
   std::vector<Row> query(const std::string& sql, const std::vector<Param>& params);
+  // Statement::execute_array on `sql`'s cached statement: false when the driver refuses
+  // parameter arrays (nothing ran).
+  bool exec_array(const std::string& sql, std::span<const std::vector<Param>> rows) {
+    return cache_.get(sql).execute_array(sql, rows);
+  }
   // `sql` + " RETURNING id" for an INSERT of `n` rows into `table`: the ids in row order.
   // Throws OdbcError when it returns another number of ids.
   std::vector<core::EntityId> returning_ids(const std::string& table, const std::string& sql,

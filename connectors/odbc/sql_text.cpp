@@ -57,4 +57,42 @@ void each_values_insert(const std::string& table, const std::vector<std::string>
   }
 }
 
+std::string single_row_insert(const std::string& table, const std::vector<std::string>& cols) {
+  std::string col_list;
+  for (std::size_t i = 0; i < cols.size(); ++i) col_list += (i ? ", " : "") + cols[i];
+  return "INSERT INTO " + table + " (" + col_list + ") VALUES (" + marks(cols.size()) + ")";
+}
+
+std::size_t array_chunk_end(const std::vector<std::vector<Param>>& rows, std::size_t begin, std::size_t max_rows,
+                            std::size_t max_bytes) {
+  if (begin >= rows.size()) return rows.size();
+  std::vector<std::size_t> widest(rows[begin].size(), 0);
+  std::size_t row_bytes = 0;  // the sum of `widest` (a bound row: each column's widest value + 1)
+  std::size_t end = begin;
+  while (end < rows.size() && end - begin < max_rows) {
+    std::size_t grown = row_bytes;
+    for (std::size_t c = 0; c < widest.size() && c < rows[end].size(); ++c) {
+      const std::size_t w = rows[end][c].text.size() + 1;
+      if (w > widest[c]) grown += w - widest[c];
+    }
+    if (end > begin && grown * (end - begin + 1) > max_bytes) break;
+    for (std::size_t c = 0; c < widest.size() && c < rows[end].size(); ++c)
+      widest[c] = std::max(widest[c], rows[end][c].text.size() + 1);
+    row_bytes = grown;
+    ++end;
+  }
+  return end;
+}
+
+std::size_t each_array(const std::vector<std::vector<Param>>& rows, std::size_t max_rows,
+                       const std::function<bool(std::span<const std::vector<Param>>)>& run) {
+  const std::span<const std::vector<Param>> all(rows);
+  for (std::size_t begin = 0; begin < rows.size();) {
+    const std::size_t end = array_chunk_end(rows, begin, max_rows, kMaxArrayBytes);
+    if (!run(all.subspan(begin, end - begin))) return begin;
+    begin = end;
+  }
+  return rows.size();
+}
+
 }  // namespace erpsync::connectors::odbc::sql

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,5 +55,24 @@ std::string padded_in_list(std::string_view sql_head, std::vector<Param>& params
 void each_values_insert(const std::string& table, const std::vector<std::string>& cols,
                         const std::vector<std::vector<Param>>& rows, std::size_t max_params,
                         const std::function<void(const std::string&, const std::vector<Param>&, std::size_t)>& run);
+
+// "INSERT INTO table (cols) VALUES (?, ...)": one row of markers, for array executions.
+std::string single_row_insert(const std::string& table, const std::vector<std::string>& cols);
+
+// Bytes an array execution binds at most (widest value of each column times rows, summed): a
+// column is bound as one buffer of rows × its widest value, so one long text among short ones
+// would otherwise cost rows × its length.
+inline constexpr std::size_t kMaxArrayBytes = std::size_t{8} << 20;
+
+// Passes `rows` to `run` in parts of at most `max_rows` rows and kMaxArrayBytes (see
+// array_chunk_end), in order, until `run` returns false (the driver refused an array: that
+// part did not run). Returns the number of rows run: rows.size(), or where the refused part begins.
+std::size_t each_array(const std::vector<std::vector<Param>>& rows, std::size_t max_rows,
+                       const std::function<bool(std::span<const std::vector<Param>>)>& run);
+
+// The end of the array execution that starts at rows[begin]: at most `max_rows` rows, and
+// within `max_bytes` as kMaxArrayBytes counts them (always one row at least).
+std::size_t array_chunk_end(const std::vector<std::vector<Param>>& rows, std::size_t begin, std::size_t max_rows,
+                            std::size_t max_bytes);
 
 }  // namespace erpsync::connectors::odbc::sql

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <set>
 #include <span>
 #include <string>
 
@@ -129,6 +130,26 @@ TEST_P(CartStoreTest, CartsAreWrittenWithTheirItemsCustomerAccountAndExactSubtot
                    "WHERE b.connector = 'shop' AND b.stream = 'carts' AND b.entity = 'cart'"),
             "2");
   EXPECT_EQ(scalar("SELECT is_active FROM carts WHERE remote_id = '9140'"), "1");
+}
+
+// On MariaDB the new carts, their items and bindings go in parameter arrays (one bulk command
+// each, Connection::parameter_arrays); elsewhere in multi-row INSERTs. The rows are the same
+// (the test above).
+TEST_P(CartStoreTest, OnMariadbNewCartsItemsAndBindingsGoInParameterArrays) {
+  OdbcStoreOptions o;
+  o.connection = db_->connection_string();
+  o.profile_statements = true;
+  store_ = std::make_unique<OdbcStore>(o);
+  carts({cart("9140", std::nullopt, {{"8840", "WB-100", "Workbench", "2", "850.5"}, {"8841", "ST-1", "Stool", "3", "0.1"}}),
+         cart("9150", std::nullopt, {{"8850", "X", "Thing", "1", "12345678901.2345"}})});
+  std::set<std::string> arrays;
+  for (const auto& [shape, t] : store_->statement_stats().by_shape)
+    if (shape.size() > 8 && shape.substr(shape.size() - 8) == " [array]") arrays.insert(shape.substr(0, 22));
+  if (GetParam() == Engine::mariadb)
+    EXPECT_EQ(arrays, (std::set<std::string>{"INSERT INTO bindings (", "INSERT INTO cart_items", "INSERT INTO carts (cha"}));
+  else
+    EXPECT_TRUE(arrays.empty());
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM cart_items"), "3");
 }
 
 TEST_P(CartStoreTest, AChangedCartReplacesItsItemsAndTheSameCartWritesNothing) {
