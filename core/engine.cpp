@@ -76,22 +76,27 @@ bool all_unchanged(const WriteBatch& batch, std::size_t records) {
 }
 
 // When to ask for the quiet shortcut: always while batches are quiet; after a batch that was
-// not, only every kRetryEvery-th batch, so that a busy stream does not pay for a quiet read in
-// every batch, and never in a first sync (quiet_may_come). (Only speed depends on it: a batch
-// not tried quiet is decided over the full snapshot.)
+// not, only every kRetryEvery-th batch, doubling the wait after each try that fails (up to
+// every kMaxRetryEvery-th), so that a busy stream (an export changing 1% of its records, spread
+// over every batch) does not pay for a quiet read in every batch or every eighth; and never in a
+// first sync (quiet_may_come). (Only speed depends on it: a batch not tried quiet is decided
+// over the full snapshot.)
 class QuietAttempts {
  public:
   static constexpr int kRetryEvery = 8;
+  static constexpr int kMaxRetryEvery = 64;
   // `likely_quiet` false: the first batch is decided over the full snapshot, as after a batch
   // that was not quiet. `retry` false: nor is any later batch tried, while none is quiet.
   void expect(bool likely_quiet, bool retry) {
     quiet_ = likely_quiet;
     retry_ = retry;
   }
-  bool worth_trying() { return quiet_ || (retry_ && ++skipped_ >= kRetryEvery); }
+  bool worth_trying() { return quiet_ || (retry_ && ++skipped_ >= every_); }
   // Whether worth_trying() would say yes now, without counting a batch.
-  bool due() const { return quiet_ || (retry_ && skipped_ + 1 >= kRetryEvery); }
+  bool due() const { return quiet_ || (retry_ && skipped_ + 1 >= every_); }
   void tried(bool quiet) {
+    if (quiet) every_ = kRetryEvery;
+    else if (!quiet_) every_ = std::min(2 * every_, kMaxRetryEvery);  // a retry that failed
     quiet_ = quiet;
     skipped_ = 0;
   }
@@ -99,6 +104,7 @@ class QuietAttempts {
  private:
   bool quiet_ = true;
   bool retry_ = true;
+  int every_ = kRetryEvery;
   int skipped_ = 0;
 };
 

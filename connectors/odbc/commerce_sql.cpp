@@ -6,6 +6,7 @@
 #include <set>
 #include <span>
 
+#include "connectors/odbc/session.hpp"
 #include "connectors/odbc/snapshot_reader.hpp"
 #include "connectors/odbc/sql_text.hpp"
 #include "core/text.hpp"
@@ -377,7 +378,9 @@ void load_commerce_extras(Connection& c, const core::CommerceKeys& keys, core::C
     std::set<std::string> accounts;
     for (const auto& [rid, company] : state.companies)
       if (!state.base.accounts.count(company.account_id)) accounts.insert(std::to_string(company.account_id));
-    load_contact_emails(c, accounts, keys.base.contact_emails, state.base);
+    StatementCache once(c);
+    Session s(c, once);
+    load_contact_emails(s, accounts, keys.base.contact_emails, state.base);
   }
   // ... and the contact rows already bound.
   for (const auto& part : chunks(keys.contact_row_remote_ids, chunk)) {

@@ -33,20 +33,24 @@ core::BindingState SnapshotReader::binding(const Row& r) {
   return b;
 }
 
-void load_contact_emails(Connection& c, const std::set<std::string>& accounts, const std::set<std::string>& emails,
+void load_contact_emails(Session& s, const std::set<std::string>& accounts, const std::set<std::string>& emails,
                          core::StateSnapshot& st) {
   if (accounts.empty() || emails.empty()) return;
-  // Both lists bound: at most kEmailChunk + kInChunk parameters a statement.
+  // Both lists bound: at most 512 + kInChunk parameters a statement. The e-mails are padded (the
+  // last repeated) and the ids go the dialect's way (one array on PostgreSQL), so that every
+  // batch runs the same few prepared texts.
   constexpr std::size_t kEmailChunk = 500;
   for (const auto& mails : sql::chunks(emails, kEmailChunk)) {
+    const std::size_t padded = sql::padded_length(mails.size());
+    const std::string head = "SELECT account_id, id, email FROM contacts WHERE lower(trim(email)) IN (" +
+                             sql::marks(padded, "lower(?)") + ") AND account_id IN ";
     for (const auto& ids : sql::chunks(accounts, sql::kInChunk)) {
       std::vector<Param> p;
       for (const auto& m : mails) p.push_back(Param::str(m));
+      while (p.size() < padded) p.push_back(p.back());
       for (const auto& id : ids) p.push_back(Param::i64(std::stoll(id)));
-      for (const Row& r : c.query("SELECT account_id, id, email FROM contacts WHERE lower(trim(email)) IN (" +
-                                      sql::marks(mails.size(), "lower(?)") + ") AND account_id IN (" +
-                                      sql::marks(ids.size()) + ")",
-                                  p)) {
+      const std::string sql = s.dialect().key_list(head, p, padded, /*as_int=*/true);
+      for (const Row& r : s.query(sql, p)) {
         const std::string email = core::normalize_email(str(r[2]));
         if (emails.count(email)) core::note_person(st, to_i64(r[0]), email, to_i64(r[1]));
       }
@@ -177,7 +181,7 @@ core::StateSnapshot read_snapshot(Session& s, const core::BatchKeys& keys, Unbou
                 true);
   // Rule 12: the loaded accounts' Contacts with one of the batch's e-mails (compared normalised
   // here: a hand-typed e-mail may differ in case or carry blanks).
-  load_contact_emails(s.connection(), all_ids, keys.contact_emails, st);
+  load_contact_emails(s, all_ids, keys.contact_emails, st);
   for (auto& [id, rids] : st.remote_ids_by_account) std::sort(rids.begin(), rids.end());
   return st;
 }

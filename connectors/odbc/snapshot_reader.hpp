@@ -55,7 +55,7 @@ class SnapshotReader {
 // normalised (normalize_email), is one of `emails`. The database narrows the rows by
 // lower(trim(email)) within each account (contacts_account_id_ix), so an Account with thousands
 // of Contacts costs the matching rows only; normalize_email makes the exact test.
-void load_contact_emails(Connection& c, const std::set<std::string>& accounts, const std::set<std::string>& emails,
+void load_contact_emails(Session& s, const std::set<std::string>& accounts, const std::set<std::string>& emails,
                          core::StateSnapshot& st);
 
 // Streams of the batch's connector that the store knows hold no binding (OdbcStore: none at the

@@ -17,13 +17,13 @@ bool same_in_every_row(const std::vector<std::vector<Param>>& rows, std::size_t 
 namespace {
 
 // The IN-list length a chunk of `n` keys is padded to (n ≤ kInChunk).
+}  // namespace
+
 std::size_t padded_length(std::size_t n) {
   for (std::size_t len : {std::size_t{4}, std::size_t{16}, std::size_t{64}, std::size_t{256}, std::size_t{512}})
     if (n <= len) return len;
   return std::max(n, kInChunk);
 }
-
-}  // namespace
 
 std::string marks(std::size_t n, std::string_view each) {
   std::string s;

@@ -44,6 +44,9 @@ std::vector<std::vector<std::string>> chunks(const Container& keys, std::size_t 
   return out;
 }
 
+// The length a list of `n` keys is padded to (4, 16, 64, 256, 512, then n, at least kInChunk).
+std::size_t padded_length(std::size_t n);
+
 // `sql_head` (ending in "IN ") + "(?, ...)" for the keys in params[fixed..]: the list is padded
 // (its last key repeated) to one of a few lengths, so that chunks of any size reuse the same
 // prepared statements. Appends the padding to `params`; returns the statement.

@@ -396,6 +396,21 @@ TEST_P(QuietShortcutTest, AFirstSyncOfManyBatchesNeverTriesTheQuietShortcut) {
   EXPECT_GT(again.quiet_loads, 0);
 }
 
+// A run in which no batch is quiet (every record renamed) after a quiet one: its first batch
+// tries the shortcut, then the 9th (8 later), and the next try would wait 16 more: past the run's
+// 20 batches. Every 8th batch would have tried it twice more.
+TEST_P(QuietShortcutTest, ABusyRunWaitsLongerAfterEachTryOfTheShortcutThatFails) {
+  const Way snapshot{true, false, false, ""};  // batches of one: 20 batches
+  both(snapshot_companies(), snapshot);
+  both(snapshot_companies(), snapshot);
+  std::vector<core::IncomingAccount> renamed = snapshot_companies();
+  for (auto& r : renamed) r.set(Field::name, "Renamed");
+  RunResult busy = both(renamed, snapshot);
+  EXPECT_NE(busy.report.find("updated=20"), std::string::npos) << busy.report;
+  EXPECT_EQ(busy.quiet_loads, 2);
+  EXPECT_EQ(busy.full_loads, 20);  // every batch decided over the full snapshot
+}
+
 TEST_P(QuietShortcutTest, AfterAWriteTheRunReadsTheCrmAfresh) {
   const Way snapshot{true, false, false, ""};
   both(snapshot_companies(), snapshot);
