@@ -209,14 +209,24 @@ struct AheadNote final : core::StoreNote {
 
 core::LookAhead* OdbcStore::look_ahead() { return reads_ahead_ ? this : nullptr; }
 
+Connection& OdbcStore::ahead_connection() {
+  if (!ahead_conn_ || !ahead_conn_->connected()) {
+    drop_ahead_connection();
+    ahead_conn_ = open_connection();
+    ahead_statements_ = std::make_unique<StatementCache>(*ahead_conn_);
+  }
+  return *ahead_conn_;
+}
+
+void OdbcStore::drop_ahead_connection() noexcept {
+  ahead_statements_.reset();
+  if (ahead_conn_) closed_ahead_stats_ += ahead_conn_->stats();
+  ahead_conn_.reset();
+}
+
 core::StateSnapshot OdbcStore::load_state_ahead(const core::BatchKeys& keys) {
   try {
-    if (!ahead_conn_ || !ahead_conn_->connected()) {
-      if (ahead_conn_) closed_ahead_stats_ += ahead_conn_->stats();
-      ahead_statements_.reset();
-      ahead_conn_ = open_connection();
-      ahead_statements_ = std::make_unique<StatementCache>(*ahead_conn_);
-    }
+    ahead_connection();
     analyze_if_due(*ahead_conn_);
     Session s(*ahead_conn_, *ahead_statements_);
     auto note = std::make_shared<AheadNote>();
@@ -227,9 +237,7 @@ core::StateSnapshot OdbcStore::load_state_ahead(const core::BatchKeys& keys) {
     st.store_note = std::move(note);
     return st;
   } catch (...) {
-    ahead_statements_.reset();
-    if (ahead_conn_) closed_ahead_stats_ += ahead_conn_->stats();
-    ahead_conn_.reset();
+    drop_ahead_connection();
     throw;
   }
 }
@@ -259,7 +267,21 @@ void OdbcStore::prefetch_quiet_stream(const std::string& connector, const std::s
   if (!options_.quiet_shortcut) return;
   ensure_connected();
   quiet_stream_.reset();
-  quiet_stream_ = guarded([&] { return QuietStream::read(*conn_, connector, stream, memory_budget, give_up); });
+  // The accounts are read over the read-ahead connection meanwhile, when the store has one.
+  Connection* beside = nullptr;
+  if (reads_ahead_) {
+    try {
+      beside = &ahead_connection();
+    } catch (const OdbcError&) {
+      drop_ahead_connection();  // read both over the store's own connection
+    }
+  }
+  try {
+    quiet_stream_ = guarded([&] { return QuietStream::read(*conn_, beside, connector, stream, memory_budget, give_up); });
+  } catch (...) {
+    if (beside) drop_ahead_connection();  // whichever failed, the next read ahead opens a fresh one
+    throw;
+  }
 }
 
 void OdbcStore::apply(const core::WriteBatch& batch) {

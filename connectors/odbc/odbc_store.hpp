@@ -172,6 +172,9 @@ class OdbcStore final : public core::Store, public core::QuietReads, public core
   void on_connect();  // per connection: table names, statement cache, the dialect's session settings
   // A connection as every one of the store's: table names, profiling, the dialect's settings.
   std::unique_ptr<Connection> open_connection();
+  // The read-ahead connection, opened (again) when there is none or it was lost; and dropped.
+  Connection& ahead_connection();
+  void drop_ahead_connection() noexcept;
   // Which of the batch's streams the store knows hold no binding (unbound_streams_).
   UnboundStreams unbound_for(const core::BatchKeys& keys) const;
   // The live connection; reconnects if it was lost.

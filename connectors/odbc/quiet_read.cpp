@@ -4,6 +4,8 @@
 #include "connectors/odbc/snapshot_reader.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <future>
 #include <set>
 
 namespace erpsync::connectors::odbc {
@@ -68,7 +70,7 @@ void each_row(Statement& st, const std::string& sql, const std::vector<Param>& p
 
 }  // namespace
 
-std::unique_ptr<QuietStream> QuietStream::read(Connection& conn, const std::string& connector,
+std::unique_ptr<QuietStream> QuietStream::read(Connection& conn, Connection* beside, const std::string& connector,
                                                const std::string& stream, std::size_t memory_budget,
                                                const std::function<bool()>& give_up) {
   auto given_up = [&] { return give_up && give_up(); };
@@ -93,6 +95,39 @@ std::unique_ptr<QuietStream> QuietStream::read(Connection& conn, const std::stri
   qs->bindings_.reserve(static_cast<std::size_t>(bound));
   qs->accounts_.reserve(static_cast<std::size_t>(id_span));
   const std::string limit = " LIMIT " + std::to_string(kPageRows);  // a literal: some drivers quote a bound one
+
+  // 2. Every account's identity, by id (ascending: already sorted) — over `beside` on another
+  //    thread while 1. runs, when there is one. That thread does not call give_up (the caller's,
+  //    read on this thread): it stops at its next page once this one gives up.
+  std::atomic<bool> stop{false};
+  auto read_accounts = [&qs, &limit](Connection& c, const std::function<bool()>& halt) {
+    Statement accounts_page(c);
+    for (core::EntityId last = 0;;) {
+      if (halt()) return;
+      int rows = 0;
+      each_row(accounts_page, "SELECT id, external_code, owner, member_of_id FROM accounts WHERE id > ? ORDER BY id" + limit,
+               {Param::i64(last)}, [&](const Row& r) {
+                 ++rows;
+                 AccountIdentity a = *account_identity_at(r, 0);  // id is the primary key: never NULL
+                 last = a.id;
+                 qs->accounts_.emplace_back(
+                     last, Identity{std::move(a.external_code), std::move(a.owner), a.member_of_id, false});
+               });
+      if (rows < kPageRows) return;
+    }
+  };
+  std::future<void> accounts_read;
+  if (beside)
+    accounts_read = std::async(std::launch::async, [&] { read_accounts(*beside, [&stop] { return stop.load(); }); });
+  // Waits for 2. on every way out of this function (it writes into *qs).
+  struct Joined {
+    std::future<void>& f;
+    std::atomic<bool>& stop;
+    ~Joined() {
+      stop = true;
+      if (f.valid()) f.wait();
+    }
+  } joined{accounts_read, stop};
 
   // 1. The bindings, in the primary key's order: each page seeks past the last remote id of
   //    the one before (the first includes "", a real id for some ERPs).
@@ -125,20 +160,12 @@ std::unique_ptr<QuietStream> QuietStream::read(Connection& conn, const std::stri
   if (!std::is_sorted(qs->bindings_.begin(), qs->bindings_.end(), by_key))
     std::sort(qs->bindings_.begin(), qs->bindings_.end(), by_key);
 
-  // 2. Every account's identity, by id (ascending: already sorted).
-  for (core::EntityId last = 0;;) {
-    if (given_up()) return nullptr;
-    int rows = 0;
-    each_row(page, "SELECT id, external_code, owner, member_of_id FROM accounts WHERE id > ? ORDER BY id" + limit,
-             {Param::i64(last)}, [&](const Row& r) {
-               ++rows;
-               AccountIdentity a = *account_identity_at(r, 0);  // id is the primary key: never NULL
-               last = a.id;
-               qs->accounts_.emplace_back(
-                   last, Identity{std::move(a.external_code), std::move(a.owner), a.member_of_id, false});
-             });
-    if (rows < kPageRows) break;
+  if (beside) {
+    accounts_read.get();  // throws what reading the accounts threw
+  } else {
+    read_accounts(conn, given_up);
   }
+  if (given_up()) return nullptr;
 
   // 3. Records that need the full snapshot: an open rejection, or a child waiting for their
   //    account's code. Both joins compare in the database's collation, as load_state does.

@@ -78,9 +78,12 @@ class QuietStream {
   // with an open rejection and the accounts a child waits for (one statement each). nullptr
   // when the database holds more than kMaxAccountsPerBinding accounts per binding of the
   // stream (by the span of account ids), or none, when its entries would take more than
-  // `memory_budget` bytes, and when `give_up` (if set) returns true before a page. Throws
+  // `memory_budget` bytes, and when `give_up` (if set) returns true before a page. With
+  // `beside` (a second connection to the same database, the store's read-ahead one), the
+  // accounts are read over it on another thread while `conn` reads the bindings. Throws
   // OdbcError.
-  static std::unique_ptr<QuietStream> read(Connection& conn, const std::string& connector, const std::string& stream,
+  static std::unique_ptr<QuietStream> read(Connection& conn, Connection* beside, const std::string& connector,
+                                           const std::string& stream,
                                            std::size_t memory_budget, const std::function<bool()>& give_up);
 
   bool serves(const std::string& connector, const std::string& stream) const {
