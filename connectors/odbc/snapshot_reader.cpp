@@ -39,11 +39,19 @@ void load_contact_emails(Session& s, const std::set<std::string>& accounts, cons
   // Both lists bound: at most 512 + kInChunk parameters a statement. The e-mails are padded (the
   // last repeated) and the ids go the dialect's way (one array on PostgreSQL), so that every
   // batch runs the same few prepared texts.
+  // The e-mails are normalised (normalize_email: trimmed, ASCII lower-cased): one holding only
+  // ASCII is its own lower(), and a list of plain values is one the database compares a row's
+  // lower(trim(email)) with by a search, not value by value; a list with another e-mail
+  // lower()s every one in the database, as the row's side is.
+  auto ascii = [](const std::string& m) {
+    return std::all_of(m.begin(), m.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x80; });
+  };
   constexpr std::size_t kEmailChunk = 500;
   for (const auto& mails : sql::chunks(emails, kEmailChunk)) {
     const std::size_t padded = sql::padded_length(mails.size());
+    const bool plain = std::all_of(mails.begin(), mails.end(), ascii);
     const std::string head = "SELECT account_id, id, email FROM contacts WHERE lower(trim(email)) IN (" +
-                             sql::marks(padded, "lower(?)") + ") AND account_id IN ";
+                             sql::marks(padded, plain ? "?" : "lower(?)") + ") AND account_id IN ";
     for (const auto& ids : sql::chunks(accounts, sql::kInChunk)) {
       std::vector<Param> p;
       for (const auto& m : mails) p.push_back(Param::str(m));

@@ -981,7 +981,7 @@ TEST_P(OdbcStoreTest, ContactsByEmailOfTheLoadedAccountsAndOfTheCompaniesOfOdooC
     return c;
   };
   b.contacts = {person(-2, -1, " Ada@Example.COM "), person(-3, -1, "bob@x.example"), person(-4, -1, "BOB@x.example"),
-                person(-6, -5, "ada@example.com")};
+                person(-6, -5, "ada@example.com"), person(-7, -1, "\xc3\x89LISE@X.example")};
   b.bindings.push_back(binding("1", -1));
   b.bindings.push_back(core::BindingWrite{"companies", "41", "account", -1, "h"});
   store->apply(b);
@@ -997,6 +997,14 @@ TEST_P(OdbcStoreTest, ContactsByEmailOfTheLoadedAccountsAndOfTheCompaniesOfOdooC
   EXPECT_EQ(emails.at("ada@example.com"), std::vector<core::EntityId>{std::stoll(ada)});
   EXPECT_EQ(emails.at("bob@x.example").size(), 2u);
   EXPECT_EQ(emails.count("nobody@x.example"), 0u);
+  // An e-mail beyond ASCII (normalize_email lower-cases ASCII only) is compared lower()ed on
+  // both sides, as the list then is.
+  auto beyond = keys({"1"}, {"P-1"});
+  beyond.contact_emails = {"\xc3\x89lise@x.example", "ada@example.com"};
+  const core::StateSnapshot st2 = store->load_state(beyond);
+  ASSERT_EQ(st2.contacts_by_email.count(std::stoll(p1)), 1u);
+  EXPECT_EQ(st2.contacts_by_email.at(std::stoll(p1)).count("\xc3\x89lise@x.example"), 1u);
+  EXPECT_EQ(st2.contacts_by_email.at(std::stoll(p1)).count("ada@example.com"), 1u);
 
   core::CommerceKeys ck;
   ck.base.connector = kConn;
