@@ -15,6 +15,7 @@
 #include "connectors/odbc/odbc_store.hpp"
 #include "core/engine.hpp"
 #include "support/odbc_query.hpp"
+#include "support/side_by_side.hpp"
 #include "support/test_databases.hpp"
 
 namespace erpsync::connectors::odbc {
@@ -25,15 +26,10 @@ using erpsync::testing::Engine;
 using erpsync::testing::odbc_query;
 using erpsync::testing::TempDatabase;
 
-core::IncomingAccount company(std::string rid, std::string code, std::string parent = "", std::string name = "",
-                              std::string owner = "jsmith") {
-  core::IncomingAccount r;
-  r.set(Field::remote_id, std::move(rid));
-  r.set(Field::external_code, std::move(code));
-  r.set(Field::owner, std::move(owner));
-  r.set(Field::member_of, std::move(parent));
-  r.set(Field::name, name.empty() ? "Company" : std::move(name));
-  return r;
+using erpsync::testing::company_record;
+
+core::IncomingAccount company(std::string rid, std::string code, std::string parent = "", std::string name = "") {
+  return company_record(std::move(rid), std::move(code), std::move(parent), std::move(name));
 }
 
 // The records in pages of `page_size`, each page with its cursor ("page-1", "page-2", ...): an
@@ -117,19 +113,7 @@ class ObservedStore final : public core::Store, public core::QuietReads, public 
   OdbcStore& s_;
 };
 
-class Recorder final : public core::SyncEvents {
- public:
-  std::vector<std::string> lines;
-  int redecides = 0;
-  void on_decision(const core::Decision& d) override {
-    lines.push_back(d.remote_id + " " + std::string(core::to_string(d.outcome)) + " " +
-                    (d.reason ? std::string(core::to_string(*d.reason)) : "-") + " " + d.message);
-  }
-  void on_rejection(const core::RejectionWrite& r) override {
-    lines.push_back("rejection " + r.remote_id + " " + std::string(core::to_string(r.reason)));
-  }
-  void on_redecide(int, const std::string&) override { ++redecides; }
-};
+using Recorder = erpsync::testing::DecisionLog;
 
 struct Side {
   std::unique_ptr<TempDatabase> db;
@@ -184,23 +168,7 @@ class LookAheadTest : public ::testing::TestWithParam<Engine> {
   }
 
   // The rows that matter, ids replaced by codes.
-  std::string rows(Side& side) const {
-    const std::string cursor = GetParam() == Engine::mariadb ? "`cursor`" : "\"cursor\"";
-    std::string out;
-    auto add = [&](const std::string& sql) {
-      for (const auto& row : odbc_query(side.db->connection_string(), sql)) {
-        for (const auto& v : row) out += (v ? *v : "NULL") + "|";
-        out += "\n";
-      }
-    };
-    add("SELECT a.external_code, a.owner, a.member_of_code, p.external_code, a.name FROM accounts a "
-        "LEFT JOIN accounts p ON p.id = a.member_of_id ORDER BY a.external_code, a.name");
-    add("SELECT b.remote_id, a.external_code, b.payload_hash FROM bindings b "
-        "LEFT JOIN accounts a ON a.id = b.entity_id ORDER BY b.remote_id");
-    add("SELECT remote_id, reason, times_seen, resolved_at IS NULL FROM sync_rejections ORDER BY remote_id, reason");
-    add("SELECT connector, stream, " + cursor + " FROM sync_cursors ORDER BY stream");
-    return out;
-  }
+  std::string rows(Side& side) const { return erpsync::testing::company_rows(side.db->connection_string(), GetParam()); }
 
   RunResult both(const std::vector<core::IncomingAccount>& records,
                  const std::function<void(ObservedStore&, Side&)>& arrange = {}) {

@@ -14,6 +14,7 @@
 #include "connectors/odbc/odbc_store.hpp"
 #include "core/engine.hpp"
 #include "support/odbc_query.hpp"
+#include "support/side_by_side.hpp"
 #include "support/test_databases.hpp"
 
 namespace erpsync::connectors::odbc {
@@ -26,13 +27,8 @@ using erpsync::testing::TempDatabase;
 
 core::IncomingAccount rec(std::string rid, std::string code, std::string parent = "", std::string name = "",
                           std::string owner = "jsmith") {
-  core::IncomingAccount r;
-  r.set(Field::remote_id, std::move(rid));
-  r.set(Field::external_code, std::move(code));
-  r.set(Field::owner, std::move(owner));
-  r.set(Field::member_of, std::move(parent));
-  r.set(Field::name, name.empty() ? "Company" : std::move(name));
-  return r;
+  return erpsync::testing::company_record(std::move(rid), std::move(code), std::move(parent), std::move(name),
+                                          std::move(owner));
 }
 
 // One page of records, no cursor; a full snapshot (of known size) or not. `opens_ahead`:
@@ -117,24 +113,7 @@ class CountingStore final : public core::Store, public core::QuietReads {
   core::Store& s_;
 };
 
-class Recorder final : public core::SyncEvents {
- public:
-  std::vector<std::string> lines;
-  std::function<void()> after_second_batch;
-  void on_progress(const core::Counters&) override {
-    if (++batches_ == 2 && after_second_batch) after_second_batch();
-  }
-  void on_decision(const core::Decision& d) override {
-    lines.push_back(d.remote_id + " " + std::string(core::to_string(d.outcome)) + " " +
-                    (d.reason ? std::string(core::to_string(*d.reason)) : "-") + " " + d.message);
-  }
-  void on_rejection(const core::RejectionWrite& r) override {
-    lines.push_back("rejection " + r.remote_id + " " + std::string(core::to_string(r.reason)));
-  }
-
- private:
-  int batches_ = 0;
-};
+using Recorder = erpsync::testing::DecisionLog;
 
 // How a run reads its records: a list in batches of two (the engine never prefetches it), or
 // a full snapshot in batches of one (it prefetches once the first batch is quiet).
@@ -203,21 +182,7 @@ class QuietShortcutTest : public ::testing::TestWithParam<Engine> {
   }
 
   // Both databases' rows that matter, ids replaced by codes.
-  static std::string rows(Side& side) {
-    std::string out;
-    auto add = [&](const std::string& sql) {
-      for (const auto& row : odbc_query(side.db->connection_string(), sql)) {
-        for (const auto& v : row) out += (v ? *v : "NULL") + "|";
-        out += "\n";
-      }
-    };
-    add("SELECT a.external_code, a.owner, a.member_of_code, p.external_code, a.name FROM accounts a "
-        "LEFT JOIN accounts p ON p.id = a.member_of_id ORDER BY a.name, a.external_code");
-    add("SELECT b.remote_id, a.external_code, b.payload_hash, b.missing_since IS NULL FROM bindings b "
-        "LEFT JOIN accounts a ON a.id = b.entity_id ORDER BY b.remote_id");
-    add("SELECT remote_id, reason, times_seen, resolved_at IS NULL FROM sync_rejections ORDER BY remote_id, reason");
-    return out;
-  }
+  std::string rows(Side& side) const { return erpsync::testing::company_rows(side.db->connection_string(), GetParam()); }
 
   // Runs `records` through both sides and expects the same everything.
   RunResult both(const std::vector<core::IncomingAccount>& records, const Way& way = {}) {
