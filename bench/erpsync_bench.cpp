@@ -98,7 +98,8 @@ struct Args {
   bool keep = false;
   bool profile = false;
   bool smoke = false;  // a tiny N to see that it runs: targets printed, not judged
-  bool look_ahead = true;  // OdbcStoreOptions::look_ahead (--no-look-ahead: one batch after the other)
+  // OdbcStoreOptions::look_ahead: the engine's default, or forced (--look-ahead, --no-look-ahead).
+  std::optional<bool> look_ahead;
 };
 
 std::vector<std::string> split(const std::string& s, char sep) {
@@ -119,7 +120,7 @@ void usage(std::ostream& out) {
   out << "usage: erpsync_bench [--n N[,N...]] [--engines sqlite,postgresql,mariadb]\n"
          "                     [--scenarios initial,resync,incremental,magento] [--batch-size B]\n"
          "                     [--million] [--formats xml,csv] [--runs K] [--workdir DIR] [--no-native] [--keep]\n"
-         "                     [--profile] [--smoke] [--no-look-ahead]\n"
+         "                     [--profile] [--smoke] [--no-look-ahead | --look-ahead]\n"
          "  --n          record counts (default 10000,100000); --million adds 1000000\n"
          "  --engines    postgresql needs ODBC_PG, mariadb ODBC_MARIADB (scripts/test-dbs-start.sh)\n"
          "  --scenarios  feed: the initial sync runs whenever resync or incremental does (they need\n"
@@ -137,7 +138,8 @@ void usage(std::ostream& out) {
          "  --smoke      print the targets without judging them (CI's run at a tiny N: a speed\n"
          "               measured there means nothing)\n"
          "  --no-look-ahead  the store reads no batch's state ahead: each batch is read, decided and\n"
-         "               written after the one before it is committed (to compare)\n";
+         "               written after the one before it is committed (to compare); --look-ahead: it\n"
+         "               does, also on SQLite (where it is off by default)\n";
 }
 
 std::optional<Args> parse_args(int argc, char** argv) {
@@ -199,6 +201,8 @@ std::optional<Args> parse_args(int argc, char** argv) {
       a.smoke = true;
     } else if (k == "--no-look-ahead") {
       a.look_ahead = false;
+    } else if (k == "--look-ahead") {
+      a.look_ahead = true;
     } else {
       return std::nullopt;
     }

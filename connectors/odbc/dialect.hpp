@@ -96,6 +96,9 @@ class SqlDialect {
   // refresh itself, outside a transaction (see OdbcStore::analyze_grown_tables). Throws OdbcError.
   virtual bool analyzes_grown_tables() const { return false; }
   virtual void analyze_grown_tables(Connection& /*conn*/) const {}
+  // Whether reading the next batch's state over a second connection while a batch is written
+  // (OdbcStore::look_ahead) pays on this engine, unless the store's options say otherwise.
+  virtual bool reads_ahead_pays() const { return true; }
 
   // --- Planner hints of the erpsync schema's reads ----------------------------------------------
   // Put before `r.resolved_at IS NULL` in quiet_select()'s open-rejection probe.

@@ -183,6 +183,12 @@ class SqliteDialect final : public SqlDialect {
     return ids;
   }
 
+  // The reads ahead would be a second connection in this very process: its own page cache, read
+  // again from the file, on the core the writer needs (both are CPU here, not a server's).
+  // Measured (bench, 100k, one run each): initial 0.63 → 0.64 of native with it, an incremental
+  // run 44,054 → 36,214 records/s.
+  bool reads_ahead_pays() const override { return false; }
+
   // SQLite keeps no statistics. Without them it would look for the open rejection through
   // sync_rejections_open_ix (every open rejection of the stream, for each row); the unary plus
   // leaves it the unique key, which starts with (connector, stream, remote_id).

@@ -41,7 +41,8 @@ OdbcStore::OdbcStore(OdbcStoreOptions options)
   migrate(*conn_, mode);
   if (crm_) crm_->create_index(*conn_, mode);
   if (options_.dry_run) conn_->set_autocommit(false);
-  reads_ahead_ = options_.look_ahead && !options_.dry_run && !crm_ &&
+  reads_ahead_ = options_.look_ahead.value_or(sql_dialect(conn_->dialect()).reads_ahead_pays()) &&
+                 !options_.dry_run && !crm_ &&
                  !(conn_->dialect() == Dialect::sqlite && in_memory_sqlite(options_.connection));
 }
 

@@ -84,8 +84,9 @@ struct OdbcStoreOptions {
   // Time every statement by its shape (StatementStats::by_shape): the benchmark's --profile.
   bool profile_statements = false;
   // Store::look_ahead: the next batch's state read over a second connection while a batch is
-  // applied (see load_state_ahead). Off only to compare both ways of running (tests, bench).
-  bool look_ahead = true;
+  // applied (see load_state_ahead). nullopt: where the engine's dialect says it pays (not on
+  // SQLite, SqlDialect::reads_ahead_pays); set to compare both ways of running (tests, bench).
+  std::optional<bool> look_ahead;
   // database.crm "suitecrm": the Accounts and Contacts are SuiteCRM's rows (crm_suitecrm.hpp);
   // nullopt: erpsync's own tables.
   std::optional<SuiteCrmOptions> suitecrm;
@@ -111,7 +112,8 @@ class OdbcStore final : public core::Store, public core::QuietReads, public core
   void prefetch_quiet_stream(const std::string& connector, const std::string& stream, std::size_t memory_budget,
                              const std::function<bool()>& give_up) override;
   // Offered on erpsync's own tables outside a dry run (whose writes a second connection would
-  // not see) and not on an in-memory SQLite database (which a second connection does not share).
+  // not see), not on an in-memory SQLite database (which a second connection does not share),
+  // and where options.look_ahead (or else the dialect) says so.
   core::LookAhead* look_ahead() override;
   // load_state over the store's second connection (opened at the first call, on the calling
   // thread), which only this reads through; it may run while apply() runs on another thread.
