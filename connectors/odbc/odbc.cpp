@@ -40,6 +40,20 @@ class DriverTimer {
   std::chrono::steady_clock::time_point t0_;
 };
 
+// How a text-bound parameter of `kind` is described to the driver (SQL type, column size,
+// decimal digits), `longest` being its longest value: timestamps as 'YYYY-MM-DD HH:MM:SS.mmm',
+// decimals as DECIMAL(20,4), other text as VARCHAR. One place for single and array executions.
+struct TextBinding {
+  SQLSMALLINT sql_type = SQL_VARCHAR;
+  SQLULEN size = 1;
+  SQLSMALLINT digits = 0;
+};
+TextBinding text_binding(Param::Kind kind, std::size_t longest) {
+  if (kind == Param::Kind::timestamp) return {SQL_TYPE_TIMESTAMP, 23, 3};
+  if (kind == Param::Kind::decimal) return {SQL_DECIMAL, 20, 4};
+  return {SQL_VARCHAR, std::max<SQLULEN>(longest, 1), 0};
+}
+
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
@@ -494,20 +508,9 @@ void Statement::execute(const std::string& sql, const std::vector<Param>& params
       rc = SQLBindParameter(h_, n, SQL_PARAM_INPUT, SQL_C_SBIGINT, SQL_BIGINT, 0, 0,
                             const_cast<std::int64_t*>(&p.integer), 0, &indicators_[i]);
     } else {
-      SQLSMALLINT sql_type = SQL_VARCHAR;
-      SQLULEN size = std::max<SQLULEN>(p.text.size(), 1);
-      SQLSMALLINT digits = 0;
-      if (p.kind == Param::Kind::timestamp) {
-        sql_type = SQL_TYPE_TIMESTAMP;
-        size = 23;
-        digits = 3;
-      } else if (p.kind == Param::Kind::decimal) {
-        sql_type = SQL_DECIMAL;
-        size = 20;
-        digits = 4;
-      }
+      const TextBinding b = text_binding(p.kind, p.text.size());
       indicators_[i] = p.is_null ? SQL_NULL_DATA : static_cast<SQLLEN>(p.text.size());
-      rc = SQLBindParameter(h_, n, SQL_PARAM_INPUT, SQL_C_CHAR, sql_type, size, digits,
+      rc = SQLBindParameter(h_, n, SQL_PARAM_INPUT, SQL_C_CHAR, b.sql_type, b.size, b.digits,
                             const_cast<char*>(p.text.data()), static_cast<SQLLEN>(p.text.size()),
                             &indicators_[i]);
     }
@@ -588,16 +591,10 @@ ParamArray text_array(std::span<const std::vector<Param>> rows, std::size_t col,
   }
   ParamArray a;
   a.width = static_cast<SQLLEN>(longest + 1);
-  a.column_size = std::max<SQLULEN>(longest, 1);
-  if (kind == Param::Kind::timestamp) {
-    a.sql_type = SQL_TYPE_TIMESTAMP;
-    a.column_size = 23;
-    a.digits = 3;
-  } else if (kind == Param::Kind::decimal) {
-    a.sql_type = SQL_DECIMAL;
-    a.column_size = 20;
-    a.digits = 4;
-  }
+  const TextBinding b = text_binding(kind, longest);
+  a.sql_type = b.sql_type;
+  a.column_size = b.size;
+  a.digits = b.digits;
   a.text.assign(rows.size() * static_cast<std::size_t>(a.width), '\0');
   a.lengths.reserve(rows.size());
   for (std::size_t r = 0; r < values.size(); ++r) {
