@@ -51,6 +51,13 @@ Counters carry_on_after_failed_apply(std::span<const Input> records, const std::
 
 namespace detail {
 
+// Tells `events` of a committed batch: its decisions, then its new or changed rejections.
+inline void tell_committed(const WriteBatch& batch, SyncEvents& events) {
+  for (const Decision& d : batch.decisions) events.on_decision(d);
+  for (const RejectionWrite& r : batch.rejections)
+    if (r.is_new_or_changed) events.on_rejection(r);
+}
+
 // The store refused a batch for what it holds, not for how the database is doing.
 inline bool refused_for_its_data(const SyncError& e) {
   return e.kind() == SyncError::Kind::permanent && dynamic_cast<const ConstraintViolation*>(&e) == nullptr;
@@ -71,9 +78,7 @@ Counters commit(std::span<const Input> records, const std::optional<CursorWrite>
       batch.cursor = cursor;
       if (!batch.writes_nothing()) store.apply(batch);
       // Observers hear of a batch only once it is committed (or would be, in a dry run).
-      for (const Decision& d : batch.decisions) events.on_decision(d);
-      for (const RejectionWrite& r : batch.rejections)
-        if (r.is_new_or_changed) events.on_rejection(r);
+      tell_committed(batch, events);
       return batch.counters;
     } catch (const ConstraintViolation& e) {
       events.on_redecide(attempt + 1, e.what());

@@ -227,22 +227,18 @@ class Batcher {
   bool settle(Counters& progress) {
     if (!flight_) return true;
     std::unique_ptr<Flight> f = std::move(flight_);
-    bool as_decided = true;
-    Counters c;
     try {
       f->applied.get();
-      tell(f->batch);
-      c = f->batch.counters;
     } catch (const SyncError& e) {
-      as_decided = false;
       auto decide_batch = [&](std::span<const Input> rs) { return finished(decide(rs)); };
-      c = carry_on_after_failed_apply(f->records, f->cursor, store_, events_, options_.max_redecides, decide_batch,
-                                      e);
+      committed(*f, progress,
+                carry_on_after_failed_apply(f->records, f->cursor, store_, events_, options_.max_redecides,
+                                            decide_batch, e));
+      return false;
     }
-    unsettled_ = 0;
-    if (f->cursor) committed_cursor_ = f->cursor->cursor;
-    tell_progress(progress, c);
-    return as_decided;
+    detail::tell_committed(f->batch, events_);
+    committed(*f, progress, f->batch.counters);
+    return true;
   }
 
   // On the way out of a failed run: waits for the batch in flight and, when it was committed,
@@ -255,10 +251,8 @@ class Batcher {
     } catch (...) {
       return;
     }
-    tell(f->batch);
-    unsettled_ = 0;
-    if (f->cursor) committed_cursor_ = f->cursor->cursor;
-    tell_progress(progress, f->batch.counters);
+    detail::tell_committed(f->batch, events_);
+    committed(*f, progress, f->batch.counters);
   }
 
   // The cursor of the last batch committed with one, if any.
@@ -336,11 +330,12 @@ class Batcher {
     flight_ = std::move(f);
   }
 
-  // Observers hear of a batch only once it is committed (as in decide_and_commit).
-  void tell(const WriteBatch& batch) {
-    for (const Decision& d : batch.decisions) events_.on_decision(d);
-    for (const RejectionWrite& r : batch.rejections)
-      if (r.is_new_or_changed) events_.on_rejection(r);
+  // The batch of `f` is committed with counters `c` (its decisions told): no longer
+  // unsettled, its cursor the committed one, `c` counted in `progress`.
+  void committed(const Flight& f, Counters& progress, const Counters& c) {
+    unsettled_ = 0;
+    if (f.cursor) committed_cursor_ = f.cursor->cursor;
+    tell_progress(progress, c);
   }
 
   void tell_progress(Counters& progress, const Counters& committed) {
