@@ -30,9 +30,8 @@ bool in_memory_sqlite(std::string_view conn) {
 
 OdbcStore::OdbcStore(OdbcStoreOptions options)
     : options_(std::move(options)), tables_(table_names_of(options_.table_prefix)), env_(std::make_shared<Environment>()) {
-  conn_ = std::make_unique<Connection>(env_);
-  conn_->connect(options_.connection);
-  on_connect();
+  conn_ = open_connection();
+  statements_ = std::make_unique<StatementCache>(*conn_);
   const MigrateMode mode = options_.dry_run ? MigrateMode::check : options_.migrate;
   if (options_.suitecrm) {
     crm_ = std::make_unique<SuiteCrm>(*options_.suitecrm, tables_);
@@ -53,13 +52,6 @@ OdbcStore::~OdbcStore() {
 Connection& OdbcStore::connection() {
   ensure_connected();
   return *conn_;
-}
-
-void OdbcStore::on_connect() {
-  conn_->set_table_names(tables_);
-  conn_->set_profiling(options_.profile_statements);
-  statements_ = std::make_unique<StatementCache>(*conn_);
-  sql_dialect(conn_->dialect()).configure_session(*conn_);
 }
 
 std::unique_ptr<Connection> OdbcStore::open_connection() {
@@ -86,9 +78,8 @@ void OdbcStore::ensure_connected() {
                           "the dry run lost its database connection and with it its transaction");
   if (conn_) closed_stats_ += conn_->stats();
   statements_.reset();
-  conn_ = std::make_unique<Connection>(env_);
-  conn_->connect(options_.connection);
-  on_connect();
+  conn_ = open_connection();
+  statements_ = std::make_unique<StatementCache>(*conn_);
   broken_ = false;
 }
 

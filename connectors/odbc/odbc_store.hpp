@@ -38,9 +38,10 @@
 // transaction is rolled back first.
 //
 // Look-ahead (core::LookAhead): load_state_ahead reads over a second connection of its own, so
-// that the engine decides the next batch while apply writes the current one; on SQLite the two
-// connections are two readers/writers of one file (the writer's COMMIT waits out a read under
-// the driver's busy timeout).
+// that the engine decides the next batch while apply writes the current one (by default on
+// PostgreSQL and MariaDB; on SQLite, when options.look_ahead turns it on, the two are a reader
+// and a writer of one file: the writer's COMMIT waits out a read under the driver's busy
+// timeout).
 //
 // Thread-safety: one thread at a time (one connection), except that load_state_ahead may run
 // on one thread while apply runs on another (core::LookAhead).
@@ -171,8 +172,8 @@ class OdbcStore final : public core::Store, public core::QuietReads, public core
   friend Connection& raw_connection(OdbcStore& store);  // odbc_store_internal.hpp
 
   void ensure_connected();
-  void on_connect();  // per connection: table names, statement cache, the dialect's session settings
-  // A connection as every one of the store's: table names, profiling, the dialect's settings.
+  // A connection as every one of the store's: table names, profiling, the dialect's session
+  // settings (the caller gives it its statement cache).
   std::unique_ptr<Connection> open_connection();
   // The read-ahead connection, opened (again) when there is none or it was lost; and dropped.
   Connection& ahead_connection();
