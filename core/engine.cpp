@@ -75,48 +75,59 @@ bool all_unchanged(const WriteBatch& batch, std::size_t records) {
                      [](const Decision& d) { return d.outcome == Outcome::unchanged && !d.reason; });
 }
 
-// When to ask for the quiet shortcut: always while batches are quiet; after a batch that was
-// not, only every kRetryEvery-th batch, doubling the wait after each try that fails (up to
-// every kMaxRetryEvery-th), so that a busy stream (an export changing 1% of its records, spread
-// over every batch) does not pay for a quiet read in every batch or every eighth; and never in a
-// first sync (quiet_may_come). (Only speed depends on it: a batch not tried quiet is decided
-// over the full snapshot.)
+// What a batch tried over the quiet shortcut came to (Batcher::decide).
+enum class QuietTry {
+  quiet,             // every record unchanged, decided over the quiet snapshot
+  mostly_unchanged,  // a few records changed: decided apart, the rest over the quiet snapshot
+  split_refused,     // most records unchanged, but the split did not hold: decided over the full snapshot
+  busy,              // decided over the full snapshot
+};
+
+// When to ask for the quiet shortcut: always while batches are quiet or mostly unchanged (also
+// after one batch whose split did not hold, not after two in a row); after a batch that was
+// busy, only every kRetryEvery-th batch, doubling the wait after each try that fails (up to
+// every kMaxRetryEvery-th), so that a stream that changes most of its records does not pay for
+// a quiet read in every batch or every eighth; and never in a first sync (quiet_may_come).
+// (Only speed depends on it: a batch not tried quiet is decided over the full snapshot.)
 class QuietAttempts {
  public:
   static constexpr int kRetryEvery = 8;
   static constexpr int kMaxRetryEvery = 64;
-  // `likely_quiet` false: the first batch is decided over the full snapshot, as after a batch
-  // that was not quiet. `retry` false: nor is any later batch tried, while none is quiet.
-  void expect(bool likely_quiet, bool retry) {
-    quiet_ = likely_quiet;
+  // `likely` false: the first batch is decided over the full snapshot, as after a busy batch.
+  // `retry` false: nor is any later batch tried, while none is quiet or mostly unchanged.
+  void expect(bool likely, bool retry) {
+    trying_ = likely;
     retry_ = retry;
   }
-  bool worth_trying() { return quiet_ || (retry_ && ++skipped_ >= every_); }
+  bool worth_trying() { return trying_ || (retry_ && ++skipped_ >= every_); }
   // Whether worth_trying() would say yes now, without counting a batch.
-  bool due() const { return quiet_ || (retry_ && skipped_ + 1 >= every_); }
-  void tried(bool quiet) {
-    if (quiet) every_ = kRetryEvery;
-    else if (!quiet_) every_ = std::min(2 * every_, kMaxRetryEvery);  // a retry that failed
-    quiet_ = quiet;
+  bool due() const { return trying_ || (retry_ && skipped_ + 1 >= every_); }
+  void tried(QuietTry outcome) {
+    const bool refused_again = outcome == QuietTry::split_refused && last_ == QuietTry::split_refused;
+    const bool paid = outcome != QuietTry::busy && !refused_again;
+    if (paid) every_ = kRetryEvery;
+    else if (!trying_) every_ = std::min(2 * every_, kMaxRetryEvery);  // a retry that failed
+    trying_ = paid;
     skipped_ = 0;
+    last_ = outcome;
   }
 
  private:
-  bool quiet_ = true;
+  bool trying_ = true;  // every batch is tried
   bool retry_ = true;
+  QuietTry last_ = QuietTry::quiet;
   int every_ = kRetryEvery;
   int skipped_ = 0;
 };
 
 // Whether a run of the stream will most likely find batches whose records are all unchanged, so
-// that the quiet shortcut and its prefetch pay. Not when no run of the stream has decided a
-// record yet (the first sync: every record is new). After a run that created most of its
-// records (a first load), yes: what was just loaded
-// is most often exported again as it is. Otherwise as the last run went: with a share u of its
-// records unchanged and changes spread over the export, a batch of B records is quiet with
-// probability about u^B, so a run changing 1% of 2,000-record batches has no quiet batch at all.
-// Without the last run's figures, yes. A wrong guess costs speed only: the shortcut is still
-// tried every kRetryEvery-th batch, and the prefetch follows the first quiet batch.
+// that the quiet prefetch pays. Not when no run of the stream has decided a record yet (the
+// first sync: every record is new). After a run that created most of its records (a first
+// load), yes: what was just loaded is most often exported again as it is. Otherwise as the last
+// run went: with a share u of its records unchanged and changes spread over the export, a batch
+// of B records is quiet with probability about u^B, so a run changing 1% of 2,000-record batches
+// has no quiet batch at all. Without the last run's figures, yes. A wrong guess costs speed only:
+// the prefetch follows the first quiet batch.
 bool likely_quiet(const CursorState& cursor, std::size_t batch_size) {
   if (!cursor.last_run) return true;
   const auto& last = *cursor.last_run;
@@ -125,6 +136,15 @@ bool likely_quiet(const CursorState& cursor, std::size_t batch_size) {
   if (2 * last.created >= last.fetched) return true;
   const double unchanged = static_cast<double>(last.unchanged) / fetched;
   return std::pow(unchanged, static_cast<double>(std::min<std::int64_t>(last.fetched, static_cast<std::int64_t>(batch_size)))) >= 0.5;
+}
+
+// Whether the run's first batch is worth trying over the quiet shortcut: when it is likely
+// quiet, or when the last run left most records unchanged (a batch of them is then decided
+// mostly over the quiet snapshot, Batcher::split_unchanged).
+bool worth_trying_first(const CursorState& cursor, std::size_t batch_size) {
+  if (likely_quiet(cursor, batch_size)) return true;
+  const auto& last = *cursor.last_run;
+  return last.fetched > 0 && 4 * last.unchanged >= 3 * last.fetched;
 }
 
 // Whether a batch of this run can turn out quiet at all once one is not: not while no run of
@@ -289,7 +309,7 @@ class Batcher {
 
   // The last batch was decided over the quiet shortcut's snapshot (all unchanged).
   bool last_batch_quiet() const { return last_batch_quiet_; }
-  // Whether the run's first batch tries the quiet shortcut (likely_quiet), and whether later
+  // Whether the run's first batch tries the quiet shortcut (worth_trying_first), and whether later
   // ones are tried after one that was not (quiet_may_come).
   void expect_quiet(bool likely, bool retry) { quiet_.expect(likely, retry); }
 
@@ -346,20 +366,82 @@ class Batcher {
   WriteBatch decide(std::span<const Input> rs) {
     if constexpr (Traits::kQuietReads) {
       if (quiet_reads_ && quiet_.worth_trying()) {
-        bool decided = false;
-        WriteBatch batch;
-        if (std::optional<StateSnapshot> quiet = quiet_reads_->load_quiet_state(Traits::keys(policy_, rs))) {
-          batch = core::decide(policy_, rs, std::move(*quiet));
-          decided = all_unchanged(batch, rs.size());  // else the snapshot may have been short
-        }
-        quiet_.tried(decided);
-        last_batch_quiet_ = decided;
-        if (decided) return batch;
+        QuietTry outcome = QuietTry::busy;
+        std::optional<WriteBatch> batch = decide_quiet(rs, outcome);
+        quiet_.tried(outcome);
+        last_batch_quiet_ = outcome == QuietTry::quiet;
+        if (batch) return std::move(*batch);
       } else {
         last_batch_quiet_ = false;
       }
     }
     return Traits::decide(policy_, rs, store_);
+  }
+
+  // The batch decided over the store's quiet snapshot when every record of it is unchanged
+  // (`outcome` quiet), or, when most are, split_unchanged's batch (mostly_unchanged); else
+  // nullopt (busy): the caller decides it over load_state.
+  std::optional<WriteBatch> decide_quiet(std::span<const Input> rs, QuietTry& outcome) {
+    const BatchKeys keys = Traits::keys(policy_, rs);
+    std::optional<StateSnapshot> quiet = quiet_reads_->load_quiet_state(keys);
+    if (!quiet) return std::nullopt;
+    // After a quiet batch the next is most likely quiet too: its snapshot is taken over, not
+    // copied for a split that will most likely not come (and read again if it does).
+    const bool expect_quiet = last_batch_quiet_;
+    WriteBatch batch = expect_quiet ? core::decide(policy_, rs, std::move(*quiet)) : core::decide(policy_, rs, *quiet);
+    if (all_unchanged(batch, rs.size())) {
+      outcome = QuietTry::quiet;
+      return batch;
+    }
+    if (expect_quiet && !(quiet = quiet_reads_->load_quiet_state(keys))) return std::nullopt;
+    bool mostly_unchanged = false;
+    std::optional<WriteBatch> split = split_unchanged(rs, batch, *quiet, mostly_unchanged);
+    if (split) outcome = QuietTry::mostly_unchanged;
+    else if (mostly_unchanged) outcome = QuietTry::split_refused;
+    return split;
+  }
+
+  // A batch of which a few records changed and the rest are unchanged (an export changing a
+  // few records in every batch): the changed records are decided over load_state of their own
+  // keys, and the others over their part of the quiet snapshot `quiet` (quiet_subset) — the
+  // decisions of two batches, the changed records then the rest, which the engine would make had
+  // they come in that order. That holds when the changed records' batch cannot affect what the
+  // others read (BatchFootprint: as for a batch read ahead, core/pipeline.hpp) and the others,
+  // decided alone, are all unchanged and write nothing. `over_quiet`: the whole batch decided
+  // over `quiet`, which says which records are unchanged. Decisions are told in the records'
+  // order. nullopt when any of that fails, or when most records changed: the caller decides
+  // the whole batch over load_state. `mostly_unchanged`: set when most records are unchanged
+  // (whether the split then holds or not).
+  std::optional<WriteBatch> split_unchanged(std::span<const Input> rs, const WriteBatch& over_quiet,
+                                            const StateSnapshot& quiet, bool& mostly_unchanged) {
+    if (over_quiet.decisions.size() != rs.size()) return std::nullopt;  // one decision per record
+    std::vector<bool> is_unchanged(rs.size());
+    std::vector<Input> unchanged, changed;
+    for (std::size_t i = 0; i < rs.size(); ++i) {
+      const Decision& d = over_quiet.decisions[i];
+      is_unchanged[i] = d.outcome == Outcome::unchanged && !d.reason;
+      (is_unchanged[i] ? unchanged : changed).push_back(rs[i]);
+    }
+    if (2 * changed.size() > rs.size()) return std::nullopt;
+    mostly_unchanged = true;
+    const BatchKeys unchanged_keys = Traits::keys(policy_, unchanged);
+    BatchKeys changed_keys = Traits::keys(policy_, changed);
+    WriteBatch batch = Traits::decide_over(policy_, changed, store_.load_state(changed_keys));
+    if (batch.decisions.size() != changed.size()) return std::nullopt;
+    StateSnapshot unchanged_state = quiet_subset(quiet, unchanged_keys);
+    const BatchFootprint footprint = BatchFootprint::of(std::move(changed_keys), batch);
+    if (footprint.meets(unchanged_keys) || footprint.changes_any_of(unchanged_state)) return std::nullopt;
+    WriteBatch rest = core::decide(policy_, unchanged, std::move(unchanged_state));
+    if (!all_unchanged(rest, unchanged.size())) return std::nullopt;
+    std::vector<Decision> decisions;
+    decisions.reserve(rs.size());
+    auto next_changed = batch.decisions.begin();
+    auto next_unchanged = rest.decisions.begin();
+    for (std::size_t i = 0; i < rs.size(); ++i)
+      decisions.push_back(std::move(is_unchanged[i] ? *next_unchanged++ : *next_changed++));
+    batch.decisions = std::move(decisions);
+    batch.counters += rest.counters;
+    return batch;
   }
 
   const MatchPolicy& policy_;
@@ -542,7 +624,7 @@ SyncReport run_stream(const MatchPolicy& policy, Source<Record>& source, Store& 
     } else {
       if (snapshot) check_snapshot_size(start, cursor, options.snapshot);
       Batcher<Traits> batcher(policy, store, options, events, /*incremental=*/!snapshot);
-      batcher.expect_quiet(quiet_likely, quiet_may_come(cursor));
+      batcher.expect_quiet(worth_trying_first(cursor, options.batch_size), quiet_may_come(cursor));
       KeySet seen;  // snapshot: every remote id the document holds
       std::string last_cursor = cursor.cursor;
       std::int64_t handed = 0;  // records decided so far

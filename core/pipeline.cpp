@@ -1,7 +1,9 @@
 #include "core/pipeline.hpp"
 
+#include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace erpsync::core {
 namespace {
@@ -51,6 +53,32 @@ bool BatchFootprint::changes_any_of(const StateSnapshot& state) const {
   for (const auto& [id, _] : state.accounts)
     if (accounts.count(id)) return true;
   return false;
+}
+
+StateSnapshot quiet_subset(const StateSnapshot& quiet, const BatchKeys& keys) {
+  StateSnapshot part;
+  part.crm = quiet.crm;
+  std::vector<EntityId> added;  // whose ancestors are still to take
+  auto take = [&](EntityId id) {
+    auto it = quiet.accounts.find(id);
+    if (it != quiet.accounts.end() && part.accounts.emplace(id, it->second).second) added.push_back(id);
+  };
+  for (const std::string& rid : keys.remote_ids) {
+    auto b = quiet.bindings.find(rid);
+    if (b == quiet.bindings.end()) continue;
+    part.bindings.emplace(rid, b->second);
+    if (b->second.entity == "account") take(b->second.entity_id);
+  }
+  for (const std::string& code : keys.codes)
+    if (auto a = quiet.account_by_code.find(code); a != quiet.account_by_code.end()) take(a->second);
+  while (!added.empty()) {
+    const EntityId id = added.back();
+    added.pop_back();
+    if (const std::optional<EntityId> parent = part.accounts.at(id).member_of_id) take(*parent);
+  }
+  for (const auto& [id, account] : part.accounts)
+    if (!account.external_code.empty()) part.account_by_code.emplace(account.external_code, id);
+  return part;
 }
 
 }  // namespace erpsync::core

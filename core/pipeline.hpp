@@ -36,4 +36,11 @@ struct BatchFootprint {
   bool changes_any_of(const StateSnapshot& state) const;
 };
 
+// The part of a quiet snapshot (Store's QuietReads::load_quiet_state, read for a whole batch)
+// that the records of `keys`, some of that batch, read: the bindings of keys.remote_ids, the
+// accounts bound to them or holding one of keys.codes, and the ancestors of these that `quiet`
+// holds (what the QuietReads contract says such a snapshot holds for them). The engine decides
+// a batch's unchanged records over it apart from the changed ones (engine.cpp, split_unchanged).
+StateSnapshot quiet_subset(const StateSnapshot& quiet, const BatchKeys& keys);
+
 }  // namespace erpsync::core

@@ -278,7 +278,7 @@ void OdbcStore::prefetch_quiet_stream(const std::string& connector, const std::s
 
 void OdbcStore::apply(const core::WriteBatch& batch) {
   if (batch.writes_nothing()) return;
-  quiet_stream_.reset();  // what it read no longer holds once this store writes
+  if (quiet_stream_) quiet_stream_->forget(batch);  // what the batch writes is read afresh
   // What load_state saw holds for the batch decided from it, once (or what load_state_ahead
   // noted, for a batch decided over its snapshot).
   std::unique_ptr<KnownAbsent> absent = std::move(absent_);

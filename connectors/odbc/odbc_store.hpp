@@ -108,8 +108,9 @@ class OdbcStore final : public core::Store, public core::QuietReads, public core
   // accounts of codes not loaded that way and further ancestors.
   std::optional<core::StateSnapshot> load_quiet_state(const core::BatchKeys& keys) override;
   // Reads the stream with QuietStream (keyset pages of its bindings and of all accounts) and
-  // answers load_quiet_state and mark_missing from it until apply writes, mark_missing runs,
-  // or a run begins or finishes.
+  // answers load_quiet_state from it until mark_missing runs or a run begins or finishes
+  // (apply tells it what it wrote: QuietStream::forget), and mark_missing while nothing was
+  // written.
   void prefetch_quiet_stream(const std::string& connector, const std::string& stream, std::size_t memory_budget,
                              const std::function<bool()>& give_up) override;
   // Offered on erpsync's own tables outside a dry run (whose writes a second connection would

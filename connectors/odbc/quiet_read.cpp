@@ -210,7 +210,7 @@ QuietStream::Identity* QuietStream::account(core::EntityId id) {
 bool QuietStream::add_known(core::EntityId id, core::StateSnapshot& st) const {
   if (st.accounts.count(id)) return true;
   const Identity* a = account(id);
-  if (!a) return false;
+  if (!a || a->forgotten) return false;
   add_account_identity(st, AccountIdentity{id, a->external_code, a->owner, a->member_of_id});
   return true;
 }
@@ -220,7 +220,8 @@ bool QuietStream::fill(const core::BatchKeys& keys, core::StateSnapshot& st, int
     const Bound* b = find(rid);
     if (!b || b->missing || b->needs_full) return false;
     const Identity* a = account(b->account_id);
-    if (!a || a->waited_for) return false;  // the account was deleted, or a child waits for it
+    // The account was deleted or written since, or a child waits for it.
+    if (!a || a->forgotten || a->waited_for) return false;
     core::BindingState& binding = st.bindings[rid];
     binding.entity = "account";
     binding.entity_id = b->account_id;
@@ -237,6 +238,23 @@ bool QuietStream::fill(const core::BatchKeys& keys, core::StateSnapshot& st, int
     if (!added) break;
   }
   return true;
+}
+
+void QuietStream::forget(const core::WriteBatch& batch) {
+  written_ = true;
+  auto record = [&](const std::string& stream, const std::string& remote_id) {
+    if (batch.connector != connector_ || stream != stream_) return;
+    if (Bound* b = find(remote_id)) b->needs_full = true;
+  };
+  for (const core::BindingWrite& b : batch.bindings) record(b.stream, b.remote_id);
+  for (const core::RejectionWrite& r : batch.rejections) record(r.stream, r.remote_id);
+  for (const core::RejectionResolve& r : batch.resolves) record(r.stream, r.remote_id);
+  auto account_written = [&](core::Ref ref) {
+    if (ref <= 0) return;  // created by the batch: never held
+    if (Identity* a = account(ref)) a->forgotten = true;
+  };
+  for (const core::CodeChange& c : batch.code_changes) account_written(c.account);
+  for (const core::AccountWrite& a : batch.accounts) account_written(a.ref);
 }
 
 void QuietStream::Missing::count(const std::string& remote_id, bool was_missing,

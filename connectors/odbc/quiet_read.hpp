@@ -25,6 +25,7 @@
 #include "connectors/odbc/odbc.hpp"
 #include "core/key_set.hpp"
 #include "core/state.hpp"
+#include "core/write_batch.hpp"
 
 namespace erpsync::connectors::odbc {
 
@@ -90,6 +91,16 @@ class QuietStream {
     return connector == connector_ && stream == stream_;
   }
 
+  // What `batch`, applied by the store after this read, changed: its records of the stream
+  // (bound, rejected, rejections resolved) need the full snapshot from now on, and the existing
+  // accounts it writes (values, owner, code, parent link) are no longer held: an ancestor of
+  // them is read from the database as one this read never held, and a record bound to one
+  // needs the full snapshot. So the read keeps serving the rest of a run whose batches change
+  // a few records each. Once anything is forgotten, missing() is no longer what the stream holds.
+  void forget(const core::WriteBatch& batch);
+  // Whether missing() still says what the stream's bindings are: nothing was forgotten.
+  bool as_read() const { return !written_; }
+
   // Fills `st` as load_quiet_state does from its per-batch select: the bindings of
   // keys.remote_ids, their accounts and all their ancestors (up to max_ancestor_depth levels;
   // the caller reads accounts of codes not found from the database). False when a remote id
@@ -98,7 +109,7 @@ class QuietStream {
 
   // What mark_missing finds for a snapshot that held `seen`: the remote ids to mark missing
   // (bound, not seen, not missing yet), to clear (seen again while missing), and how many bound
-  // records the snapshot lacks.
+  // records the snapshot lacks. Only while as_read().
   struct Missing {
     std::vector<std::string> to_mark, to_clear;
     std::int64_t missing = 0;
@@ -121,6 +132,7 @@ class QuietStream {
     std::string owner;
     std::optional<core::EntityId> member_of_id;
     bool waited_for = false;  // a child waits for this account's code
+    bool forgotten = false;   // written since the read (forget)
   };
   using BoundEntry = std::pair<std::string, Bound>;
   using AccountEntry = std::pair<core::EntityId, Identity>;
@@ -138,6 +150,7 @@ class QuietStream {
   // without a node allocation per entry.
   std::vector<BoundEntry> bindings_;    // by remote id
   std::vector<AccountEntry> accounts_;  // by id
+  bool written_ = false;                // forget() was called
 };
 
 // load_quiet_state's snapshot of `keys`: from `prefetched` when it serves the keys' stream, else

@@ -144,8 +144,8 @@ std::int64_t OdbcStore::mark_missing(const std::string& connector, const std::st
                                      const core::KeySet& seen) {
   ensure_connected();
   QuietStream::Missing m;
-  if (quiet_stream_ && quiet_stream_->serves(connector, stream)) {
-    // The prefetched bindings, as they still are: nothing was written since (apply drops it).
+  if (quiet_stream_ && quiet_stream_->serves(connector, stream) && quiet_stream_->as_read()) {
+    // The prefetched bindings, as they still are: nothing was written since.
     m = quiet_stream_->missing(seen);
   } else {
     // In pages by the primary key: a driver may hold a whole result in memory (the SQLite

@@ -138,9 +138,12 @@ class QuietReads {
   // record has an open rejection or its account's code has a pending child (accounts with
   // that member_of_code and no member_of_id), 
   //
-  // Why that is enough: the engine keeps the decisions made over this snapshot only when all
-  // of them are `unchanged` and the batch writes nothing (see engine.cpp); otherwise it
-  // decides again over load_state. A record is decided `unchanged` only when it is bound to
+  // Why that is enough: the engine keeps the decisions made over this snapshot only for
+  // records decided `unchanged` that write nothing: the whole batch when all of them are (see
+  // engine.cpp), or, when a few records of the batch are not, those unchanged records alone,
+  // decided apart from the others (which are decided over load_state of their own keys) and
+  // only when the others' writes cannot touch what they read (Batcher::split_unchanged);
+  // otherwise it decides the batch again over load_state. A record is decided `unchanged` only when it is bound to
   // an existing account with its code, owner and payload hash, and then the decider consults
   // no more than the parts held here: the binding, its account's code, owner and parent, the
   // accounts by code (its parent's), the ancestors (cycle check), the open rejections and
@@ -152,19 +155,21 @@ class QuietReads {
   // be quiet and long (a snapshot synced before is opening, or most of it is still to come and
   // the last batch was unchanged). The store may then read every binding of the stream at
   // once, with what load_quiet_state would read for it, and answer the run's further
-  // load_quiet_state calls and its mark_missing from that read, until the store writes (an
-  // apply that writes anything, mark_missing) or a run begins. It gives the read up as soon as
+  // load_quiet_state calls from that read until mark_missing or the next run, reading afresh
+  // what the store has written since (the records an apply binds or rejects, the existing
+  // accounts it changes; such a record needs load_state, such an account is read as one the
+  // read never held), and its mark_missing while nothing was written. It gives the read up as soon as
   // `give_up` (if set) returns true, and does not read when the stream's bindings would take
   // more than about `memory_budget` bytes (a snapshot of millions of tiny records: SPEC §11
   // bounds a document's run at 32 MB + 3x its size). The default does nothing.
   //
-  // Why a read made earlier is as good: a batch decided over load_quiet_state's snapshot is
-  // kept only when it writes nothing, and the store has written nothing since the read. Such
-  // a batch sees exactly what it would have seen had it run at the moment of the read, which
-  // is one order in which it and a concurrent CRM edit can happen (it writes nothing, so no
-  // edit is lost; the next run sees the edit). The first batch that writes ends it: that
-  // batch and every later one read afresh. The bindings of a stream are written only by the
-  // holder of its connector's lease, i.e. this run, so mark_missing finds them as they were.
+  // Why a read made earlier is as good: a record decided over load_quiet_state's snapshot is
+  // kept only when it writes nothing, and nothing it reads was written by this store since the
+  // read. It is then decided exactly as it would have been at the moment of the read, which
+  // is one order in which it, the run's writes (which do not touch what it read) and a
+  // concurrent CRM edit can happen (it writes nothing, so no edit is lost; the next run sees
+  // the edit). The bindings of a stream are written only by the holder of its connector's
+  // lease, i.e. this run, so mark_missing finds them as they were while the run wrote none.
   virtual void prefetch_quiet_stream(const std::string& connector, const std::string& stream,
                                      std::size_t memory_budget, const std::function<bool()>& give_up) = 0;
 
