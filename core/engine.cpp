@@ -1,7 +1,6 @@
 #include "core/engine.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <chrono>
 #include <future>
 #include <map>
@@ -120,31 +119,20 @@ class QuietAttempts {
   int skipped_ = 0;
 };
 
-// Whether a run of the stream will most likely find batches whose records are all unchanged, so
-// that the quiet prefetch pays. Not when no run of the stream has decided a record yet (the
-// first sync: every record is new). After a run that created most of its records (a first
-// load), yes: what was just loaded is most often exported again as it is. Otherwise as the last
-// run went: with a share u of its records unchanged and changes spread over the export, a batch
-// of B records is quiet with probability about u^B, so a run changing 1% of 2,000-record batches
-// has no quiet batch at all. Without the last run's figures, yes. A wrong guess costs speed only:
-// the prefetch follows the first quiet batch.
-bool likely_quiet(const CursorState& cursor, std::size_t batch_size) {
+// Whether most records of a run of the stream will likely be unchanged, so that the quiet
+// shortcut (a batch all unchanged, or all but a few records read apart: split_unchanged) and its
+// prefetch pay. Not when no run of the stream has decided a record yet (the first sync: every
+// record is new). After a run that created most of its records (a first load), yes: what was
+// just loaded is most often exported again as it is. Otherwise as the last run went: yes when it
+// left at least three quarters of its records unchanged (the steady export changing a few
+// percent). Without the last run's figures, yes. A wrong guess costs speed only: the shortcut
+// is still tried every kRetryEvery-th batch, and the prefetch follows the first batch read
+// quietly.
+bool mostly_unchanged_likely(const CursorState& cursor) {
   if (!cursor.last_run) return true;
   const auto& last = *cursor.last_run;
   if (last.fetched <= 0) return false;
-  const double fetched = static_cast<double>(last.fetched);
-  if (2 * last.created >= last.fetched) return true;
-  const double unchanged = static_cast<double>(last.unchanged) / fetched;
-  return std::pow(unchanged, static_cast<double>(std::min<std::int64_t>(last.fetched, static_cast<std::int64_t>(batch_size)))) >= 0.5;
-}
-
-// Whether the run's first batch is worth trying over the quiet shortcut: when it is likely
-// quiet, or when the last run left most records unchanged (a batch of them is then decided
-// mostly over the quiet snapshot, Batcher::split_unchanged).
-bool worth_trying_first(const CursorState& cursor, std::size_t batch_size) {
-  if (likely_quiet(cursor, batch_size)) return true;
-  const auto& last = *cursor.last_run;
-  return last.fetched > 0 && 4 * last.unchanged >= 3 * last.fetched;
+  return 2 * last.created >= last.fetched || 4 * last.unchanged >= 3 * last.fetched;
 }
 
 // Whether a batch of this run can turn out quiet at all once one is not: not while no run of
@@ -220,7 +208,7 @@ class Batcher {
     }
     if constexpr (Traits::kReadsAhead) {
       if (Traits::kQuietReads && quiet_reads_) quiet_.worth_trying();  // counts this batch as not tried
-      last_batch_quiet_ = false;
+      last_try_ = QuietTry::busy;
       BatchKeys keys = Traits::keys(policy_, rs);
       std::optional<WriteBatch> batch;
       if (flight_ && !flight_->footprint.meets(keys)) {
@@ -307,9 +295,12 @@ class Batcher {
     return total;
   }
 
-  // The last batch was decided over the quiet shortcut's snapshot (all unchanged).
-  bool last_batch_quiet() const { return last_batch_quiet_; }
-  // Whether the run's first batch tries the quiet shortcut (worth_trying_first), and whether later
+  // The last batch was decided over the quiet shortcut's snapshot (all unchanged, or all but
+  // the few records split_unchanged read in full).
+  bool last_batch_read_quietly() const {
+    return last_try_ == QuietTry::quiet || last_try_ == QuietTry::mostly_unchanged;
+  }
+  // Whether the run's first batch tries the quiet shortcut (mostly_unchanged_likely), and whether later
   // ones are tried after one that was not (quiet_may_come).
   void expect_quiet(bool likely, bool retry) { quiet_.expect(likely, retry); }
 
@@ -369,10 +360,10 @@ class Batcher {
         QuietTry outcome = QuietTry::busy;
         std::optional<WriteBatch> batch = decide_quiet(rs, outcome);
         quiet_.tried(outcome);
-        last_batch_quiet_ = outcome == QuietTry::quiet;
+        last_try_ = outcome;
         if (batch) return std::move(*batch);
       } else {
-        last_batch_quiet_ = false;
+        last_try_ = QuietTry::busy;
       }
     }
     return Traits::decide(policy_, rs, store_);
@@ -387,7 +378,7 @@ class Batcher {
     if (!quiet) return std::nullopt;
     // After a quiet batch the next is most likely quiet too: its snapshot is taken over, not
     // copied for a split that will most likely not come (and read again if it does).
-    const bool expect_quiet = last_batch_quiet_;
+    const bool expect_quiet = last_try_ == QuietTry::quiet;
     WriteBatch batch = expect_quiet ? core::decide(policy_, rs, std::move(*quiet)) : core::decide(policy_, rs, *quiet);
     if (all_unchanged(batch, rs.size())) {
       outcome = QuietTry::quiet;
@@ -451,7 +442,7 @@ class Batcher {
   SyncEvents& events_;
   const bool incremental_;
   QuietAttempts quiet_;
-  bool last_batch_quiet_ = false;
+  QuietTry last_try_ = QuietTry::busy;  // what the last batch came to (busy: not tried)
   std::size_t batches_ = 0;
   std::optional<std::string> committed_cursor_;
   std::size_t unsettled_ = 0;
@@ -612,7 +603,7 @@ SyncReport run_stream(const MatchPolicy& policy, Source<Record>& source, Store& 
     const std::optional<std::size_t> document_bytes = source.document_bytes_hint();
     const std::size_t prefetch_budget =
         document_bytes ? 2 * *document_bytes : std::numeric_limits<std::size_t>::max();
-    const bool quiet_likely = likely_quiet(cursor, options.batch_size);
+    const bool quiet_likely = mostly_unchanged_likely(cursor);
     const SourceStart start = source.begin_while(cursor, [&](const std::function<bool()>& opening_gave_nothing) {
       if (!quiet || !snapshot || cursor.snapshot_size.value_or(0) <= 0 || !quiet_likely) return;
       quiet->prefetch_quiet_stream(policy.connector, policy.stream, prefetch_budget,
@@ -624,7 +615,7 @@ SyncReport run_stream(const MatchPolicy& policy, Source<Record>& source, Store& 
     } else {
       if (snapshot) check_snapshot_size(start, cursor, options.snapshot);
       Batcher<Traits> batcher(policy, store, options, events, /*incremental=*/!snapshot);
-      batcher.expect_quiet(worth_trying_first(cursor, options.batch_size), quiet_may_come(cursor));
+      batcher.expect_quiet(quiet_likely, quiet_may_come(cursor));
       KeySet seen;  // snapshot: every remote id the document holds
       std::string last_cursor = cursor.cursor;
       std::int64_t handed = 0;  // records decided so far
@@ -654,7 +645,7 @@ SyncReport run_stream(const MatchPolicy& policy, Source<Record>& source, Store& 
             batcher.submit(inputs, at, n, last_of_page ? cw : std::nullopt, counters, in_flight);
             handed += static_cast<std::int64_t>(n);
             if constexpr (Traits::kQuietReads) {
-              if (quiet && !prefetched && snapshot && batcher.last_batch_quiet() &&
+              if (quiet && !prefetched && snapshot && batcher.last_batch_read_quietly() &&
                   quiet_prefetch_pays(start.snapshot_size, handed, options.batch_size)) {
                 batcher.settle(counters);
                 quiet->prefetch_quiet_stream(policy.connector, policy.stream, prefetch_budget,

@@ -228,9 +228,9 @@ TEST_P(QuietShortcutTest, AQuietReSyncDecidesAsTheFullSnapshotWithoutReadingIt) 
 }
 
 // The engine predicts from the last run's counters whether the quiet shortcut will pay: never in
-// the very first run (nothing is bound), after a first load yes, and after a run that changed a
-// record in every batch (a steady 1% export) no: the first batch goes straight to the full
-// snapshot, and the shortcut is only tried again every kRetryEvery-th batch.
+// the very first run (nothing is bound), after a first load yes, and after a run that changed
+// half its records no (it takes three quarters unchanged): the first batch goes straight to
+// the full snapshot, and the shortcut is only tried again every kRetryEvery-th batch.
 TEST_P(QuietShortcutTest, TheLastRunsCountersSayWhetherTheFirstBatchTriesTheQuietShortcut) {
   RunResult first = both(companies());
   EXPECT_EQ(first.quiet_loads, 0);  // the first sync: not even tried
