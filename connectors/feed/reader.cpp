@@ -3,7 +3,6 @@
 #include <filesystem>
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,19 +31,6 @@ int hex(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-// Reserves `size` bytes in `s`. A large document's pages are asked to be transparent huge pages
-// (where the kernel has them on madvise): first touching 40 MB in 4 KiB pages costs ~10,000 page
-// faults, several times the read itself. Advice only: nothing changes if it is not taken.
-void reserve_large(std::string& s, std::size_t size) {
-  s.reserve(size);
-  constexpr std::size_t kHuge = std::size_t{2} << 20;
-  if (size < 4 * kHuge) return;
-  const auto begin = reinterpret_cast<std::uintptr_t>(s.data());
-  const std::uintptr_t from = (begin + kHuge - 1) & ~static_cast<std::uintptr_t>(kHuge - 1);
-  const std::uintptr_t to = (begin + size) & ~static_cast<std::uintptr_t>(kHuge - 1);
-  if (to > from) ::madvise(reinterpret_cast<void*>(from), to - from, MADV_HUGEPAGE);
 }
 
 // Closes its descriptor.
@@ -217,7 +203,9 @@ FetchedDocument FileReader::read() {
   FetchedDocument doc;
   doc.location = path_;
   // Read at most max_size + 1 bytes: a file that grew past the cap since fstat() is refused.
-  reserve_large(doc.bytes, static_cast<std::size_t>(st.st_size));
+  // In 4 KiB pages: asking a 40 MB buffer for transparent huge pages (MADV_HUGEPAGE) made the
+  // opening slower here, 0.17 -> 0.25 s (the kernel zeroes, and may compact for, each 2 MiB
+  // page at its first touch), and a long-running daemon's memory only gets more fragmented.
   doc.bytes.resize(static_cast<std::size_t>(st.st_size));
   // The size fstat() gave in large reads, then whatever the file grew by in small ones.
   auto read_some = [&](char* into, std::size_t n) {
