@@ -119,7 +119,9 @@ std::optional<std::string> validate(const IncomingAccount& rec) {
 // One record after rule 1 and owner resolution, before any matching.
 struct Prepared {
   const IncomingAccount* raw = nullptr;
-  IncomingAccount rec;  // code and member_of trimmed
+  // The record with code and member_of trimmed: a copy only where trimming changed either.
+  std::optional<IncomingAccount> trimmed_copy;
+  const IncomingAccount& rec() const { return trimmed_copy ? *trimmed_copy : *raw; }
   std::string remote_id, code, parent;
   std::optional<std::string> owner;  // resolved login; nullopt: unknown_owner
   std::string owner_for_report;      // the resolved owner, else the trimmed raw value
@@ -160,20 +162,22 @@ class Decider {
     for (std::size_t i = 0; i < records.size(); ++i) {
       Prepared p;
       p.raw = &records[i];
-      p.rec = records[i];
-      p.rec.at(Field::external_code) = normalize_code(p.rec.get(Field::external_code));
-      p.rec.at(Field::member_of) = normalize_code(p.rec.get(Field::member_of));
-      p.remote_id = p.rec.get(Field::remote_id);
-      p.code = p.rec.get(Field::external_code);
-      p.parent = p.rec.get(Field::member_of);
+      p.code = normalize_code(p.raw->get(Field::external_code));
+      p.parent = normalize_code(p.raw->get(Field::member_of));
+      if (p.code != p.raw->get(Field::external_code) || p.parent != p.raw->get(Field::member_of)) {
+        p.trimmed_copy = *p.raw;
+        p.trimmed_copy->at(Field::external_code) = p.code;
+        p.trimmed_copy->at(Field::member_of) = p.parent;
+      }
+      p.remote_id = p.rec().get(Field::remote_id);
       p.superseded = last_by_remote_id.at(p.remote_id) != i;
-      p.owner = resolve_owner(policy_, p.rec.get(Field::owner));
-      p.owner_for_report = p.owner ? *p.owner : normalize_code(p.rec.get(Field::owner));
-      p.invalid = validate(p.rec);
+      p.owner = resolve_owner(policy_, p.rec().get(Field::owner));
+      p.owner_for_report = p.owner ? *p.owner : normalize_code(p.rec().get(Field::owner));
+      p.invalid = validate(p.rec());
       if (!p.invalid && p.owner) {
         if (auto e = check_id("owner", *p.owner, kMaxOwner)) p.invalid = *e;
       }
-      p.hash = payload_hash(p.rec, p.owner_for_report);
+      p.hash = payload_hash(p.rec(), p.owner_for_report);
       prepared_.push_back(std::move(p));
     }
   }
@@ -266,7 +270,7 @@ class Decider {
       return;
     }
     if (!p.owner) {
-      const std::string raw = normalize_code(p.rec.get(Field::owner));
+      const std::string raw = normalize_code(p.rec().get(Field::owner));
       reject(p, RejectReason::unknown_owner,
              raw.empty() ? "the record has no owner and connector " + policy_.connector + " has no default_owner"
                          : "owner " + quoted(raw) + " is not listed in the owners table of connector " +
@@ -276,7 +280,7 @@ class Decider {
     }
     const std::string& owner = *p.owner;
     if (view_.crm) {  // the CRM application's own tables (SPEC §5 "CRM targets")
-      if (auto e = crm_record_problem(*view_.crm, p.rec)) {
+      if (auto e = crm_record_problem(*view_.crm, p.rec())) {
         reject(p, RejectReason::invalid_field, "invalid field: " + *e, "");
         return;
       }
@@ -369,10 +373,10 @@ class Decider {
       const std::unordered_map<std::string, std::vector<EntityId>>* index;
       std::string key;
       if (f == Field::name) {
-        key = normalize_name(p.rec.get(Field::name));
+        key = normalize_name(p.rec().get(Field::name));
         index = &view_.uncoded_by_name;
       } else if (f == Field::vat) {
-        key = normalize_code(p.rec.get(Field::vat));
+        key = normalize_code(p.rec().get(Field::vat));
         index = &view_.uncoded_by_vat;
       } else {
         return false;  // only name and vat are adoption keys; config refuses others
@@ -434,8 +438,8 @@ class Decider {
     st.id = ref;
     st.external_code = p.code;
     st.owner = *p.owner;
-    st.name = p.rec.get(Field::name);
-    st.vat = p.rec.get(Field::vat);
+    st.name = p.rec().get(Field::name);
+    st.vat = p.rec().get(Field::vat);
     view_.accounts[ref] = st;
     view_.account_by_code[p.code] = ref;
     AccountWrite& w = account_write(ref);
@@ -486,8 +490,8 @@ class Decider {
     AccountWrite& w = account_write(id);
     set_values(w, p);
     acc.owner = *p.owner;
-    if (p.rec.maps(Field::name)) acc.name = p.rec.get(Field::name);
-    if (p.rec.maps(Field::vat)) acc.vat = p.rec.get(Field::vat);
+    if (p.rec().maps(Field::name)) acc.name = p.rec().get(Field::name);
+    if (p.rec().maps(Field::vat)) acc.vat = p.rec().get(Field::vat);
     write_customer(p, id);
     write_binding(p, id, p.hash);
     link_pending_children(id);
@@ -515,16 +519,16 @@ class Decider {
 
   // The mapped value columns, and always the owner (resolved, SPEC §3 rule 4).
   void set_values(AccountWrite& w, const Prepared& p) {
-    const FieldMask set = (p.rec.mapped & kValueFields) | bit(Field::owner);
+    const FieldMask set = (p.rec().mapped & kValueFields) | bit(Field::owner);
     for (std::size_t i = 0; i < kFieldCount; ++i) {
       const auto f = static_cast<Field>(i);
       if ((set & bit(f)) == 0) continue;
       if (f == Field::active) {
-        w.values.active = parse_active(p.rec.get(f)).value_or(true);
+        w.values.active = parse_active(p.rec().get(f)).value_or(true);
       } else if (f == Field::owner) {
         w.values.owner = *p.owner;
       } else if (std::string* slot = value_slot(w.values, f)) {
-        *slot = p.rec.get(f);
+        *slot = p.rec().get(f);
       }
     }
     w.set |= set;
@@ -532,7 +536,7 @@ class Decider {
 
   Link evaluate_link(const Prepared& p, Ref self) const {
     Link l;
-    if (!p.rec.maps(Field::member_of)) return l;
+    if (!p.rec().maps(Field::member_of)) return l;
     l.touch = true;
     if (p.parent.empty()) return l;
     const std::string& own_code = view_.accounts.at(self).external_code;
@@ -625,8 +629,8 @@ class Decider {
     c.remote_id = p.remote_id;
     c.kind = "b2b";
     c.account = account;
-    c.name = p.rec.maps(Field::name) ? p.rec.get(Field::name) : view_.accounts.at(account).name;
-    c.email = p.rec.get(Field::email);
+    c.name = p.rec().maps(Field::name) ? p.rec().get(Field::name) : view_.accounts.at(account).name;
+    c.email = p.rec().get(Field::email);
     out_.customers.push_back(std::move(c));
   }
 
@@ -640,7 +644,7 @@ class Decider {
 
   void write_contacts(const Prepared& p, Ref account) {
     AccountState& acc = view_.accounts.at(account);
-    for (const auto& c : p.rec.contacts) {
+    for (const auto& c : p.rec().contacts) {
       const std::string& rid = c.get(ContactField::remote_id);
       const std::string& email = c.get(ContactField::email);
       Ref ref;
