@@ -101,6 +101,8 @@ class QuietAttempts {
   bool worth_trying() { return trying_ || (retry_ && ++skipped_ >= every_); }
   // Whether worth_trying() would say yes now, without counting a batch.
   bool due() const { return trying_ || (retry_ && skipped_ + 1 >= every_); }
+  // Counts a batch decided without a try (one pipelined while due() said no).
+  void skip() { ++skipped_; }
   void tried(QuietTry outcome) {
     const bool refused_again = outcome == QuietTry::split_refused && last_ == QuietTry::split_refused;
     const bool paid = outcome != QuietTry::busy && !refused_again;
@@ -207,7 +209,7 @@ class Batcher {
       return;
     }
     if constexpr (Traits::kReadsAhead) {
-      if (Traits::kQuietReads && quiet_reads_) quiet_.worth_trying();  // counts this batch as not tried
+      if (Traits::kQuietReads && quiet_reads_) quiet_.skip();
       last_try_ = QuietTry::busy;
       BatchKeys keys = Traits::keys(policy_, rs);
       std::optional<WriteBatch> batch;
