@@ -218,16 +218,17 @@ bool QuietStream::add_known(core::EntityId id, core::StateSnapshot& st) const {
 bool QuietStream::fill(const core::BatchKeys& keys, core::StateSnapshot& st, int max_ancestor_depth) const {
   for (const std::string& rid : keys.remote_ids) {
     const Bound* b = find(rid);
-    if (!b || b->missing || b->needs_full) return false;
+    if (!b || b->missing || b->needs_full) continue;
     const Identity* a = account(b->account_id);
     // The account was deleted or written since, or a child waits for it.
-    if (!a || a->forgotten || a->waited_for) return false;
+    if (!a || a->forgotten || a->waited_for) continue;
     core::BindingState& binding = st.bindings[rid];
     binding.entity = "account";
     binding.entity_id = b->account_id;
     binding.payload_hash.assign(b->hash.data(), b->hash_size);
     add_known(b->account_id, st);
   }
+  if (st.bindings.empty()) return false;
   // The ancestors (all accounts are held: only a dangling parent, deleted in the CRM, is not).
   for (int depth = 0; depth < max_ancestor_depth; ++depth) {
     std::vector<core::EntityId> parents;
@@ -283,12 +284,10 @@ std::optional<core::StateSnapshot> read_quiet_snapshot(Session& s, const core::B
     // One row per binding (QuietRow): the binding, its account and that account's parent
     // (usually the account holding the record's member_of code, so that no query by code
     // is needed for it).
-    bool needs_full = false;
     rd.each_chunk(quiet_select(s.connection().dialect()) + "b.remote_id IN ",
                   {Param::str(keys.connector), Param::str(keys.stream)}, keys.remote_ids, [&](const Row& r) {
                     QuietRow q = QuietRow::from(r);
-                    if (q.needs_full || q.missing) needs_full = true;
-                    if (needs_full) return;
+                    if (q.needs_full || q.missing) return;  // left out: see read_quiet_snapshot
                     core::BindingState& b = st.bindings[q.remote_id];
                     b.entity = "account";
                     b.entity_id = q.account->id;
@@ -296,8 +295,7 @@ std::optional<core::StateSnapshot> read_quiet_snapshot(Session& s, const core::B
                     add_account_identity(st, std::move(*q.account));
                     if (q.parent) add_account_identity(st, std::move(*q.parent));
                   });
-    // A record without a binding is never unchanged (and an initial sync stops here).
-    if (needs_full || st.bindings.size() < keys.remote_ids.size()) return std::nullopt;
+    if (st.bindings.empty()) return std::nullopt;  // an initial sync stops here
   }
   std::set<std::string> codes;  // held by accounts not loaded yet (when a parent link was edited)
   for (const auto& code : keys.codes)

@@ -103,8 +103,9 @@ class QuietStream {
 
   // Fills `st` as load_quiet_state does from its per-batch select: the bindings of
   // keys.remote_ids, their accounts and all their ancestors (up to max_ancestor_depth levels;
-  // the caller reads accounts of codes not found from the database). False when a remote id
-  // has no binding, its binding is missing, or the record needs the full snapshot.
+  // the caller reads accounts of codes not found from the database), leaving out a record
+  // without a binding, with a missing one, or needing the full snapshot. False when it leaves
+  // out every record.
   bool fill(const core::BatchKeys& keys, core::StateSnapshot& st, int max_ancestor_depth) const;
 
   // What mark_missing finds for a snapshot that held `seen`: the remote ids to mark missing
@@ -155,8 +156,10 @@ class QuietStream {
 
 // load_quiet_state's snapshot of `keys`: from `prefetched` when it serves the keys' stream, else
 // with quiet_select() per chunk of remote ids; then the accounts of codes not loaded that way
-// and further ancestors (SnapshotReader). nullopt when a record needs the full snapshot (no
-// binding, a missing one, an open rejection, a child waiting). Throws OdbcError.
+// and further ancestors (SnapshotReader). The binding of a record that needs the full snapshot
+// (none, a missing one, an open rejection, a child waiting for its account) is left out: without
+// it the record is never decided unchanged, so the engine reads it in full. nullopt when every
+// record is left out. Throws OdbcError.
 std::optional<core::StateSnapshot> read_quiet_snapshot(Session& s, const core::BatchKeys& keys,
                                                        const QuietStream* prefetched);
 

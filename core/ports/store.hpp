@@ -130,13 +130,14 @@ class QuietReads {
 
   // The quiet shortcut (a re-sync where nothing changed): a snapshot that is enough to decide
   // a batch whose every record is bound and unchanged, read with fewer and smaller queries
-  // than load_state. It holds the bindings of keys.remote_ids, every account bound to them or
+  // than load_state. It holds the bindings of keys.remote_ids (those it serves, below), every account bound to them or
   // holding one of keys.codes, and the ancestors of all of these (as load_state does, except
   // that an account's member_of_code, name and vat may be left empty); it leaves out open
   // rejections, pending children, contact bindings, adoption candidates, the remote ids by
-  // account and default contacts. It returns nullopt instead when a bound
-  // record has an open rejection or its account's code has a pending child (accounts with
-  // that member_of_code and no member_of_id), 
+  // account and default contacts. It leaves out the binding of a record it cannot serve so:
+  // one not bound, bound but missing, with an open rejection, or whose account's code has a
+  // pending child (accounts with that member_of_code and no member_of_id); without its binding
+  // such a record is never decided `unchanged`. nullopt when it would leave out every record.
   //
   // Why that is enough: the engine keeps the decisions made over this snapshot only for
   // records decided `unchanged` that write nothing: the whole batch when all of them are (see

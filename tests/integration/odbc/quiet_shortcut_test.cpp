@@ -473,6 +473,26 @@ TEST_P(QuietShortcutTest, ACodeTakenInABatchLinksItsUnchangedPendingChildAsTheFu
   both(recoded, way);
 }
 
+// A daily export brings records new to the stream beside a few changed ones: the quiet
+// snapshot leaves the new records out (no binding: never unchanged), so they are read in full
+// with the changed ones, and the rest of each batch quietly.
+TEST_P(QuietShortcutTest, RecordsNewToTheStreamAreReadInFullWithTheChangedOnes) {
+  const Way way{true, true, false, "", 5};
+  both(snapshot_companies(), way);
+  both(snapshot_companies(), way);
+  std::vector<core::IncomingAccount> grown = snapshot_companies();
+  grown[7].set(Field::name, "Renamed");
+  grown.insert(grown.begin() + 12, rec("21", "NEW21"));
+  grown.push_back(rec("22", "NEW22"));
+  RunResult r = both(grown, way);
+  EXPECT_NE(r.report.find("created=2"), std::string::npos) << r.report;
+  EXPECT_NE(r.report.find("updated=1"), std::string::npos) << r.report;
+  EXPECT_EQ(r.full_records, 3u);  // the renamed record and the two new ones
+  EXPECT_EQ(r.full_loads, 3);     // each with the rest of its batch decided quietly
+  RunResult again = both(grown, way);
+  EXPECT_NE(again.report.find("unchanged=22"), std::string::npos) << again.report;
+}
+
 // A changed record that meets an unchanged one of its batch (ROOT renamed; CHILD, of the same
 // batch, is its child: CHILD's decision reads ROOT) cannot be decided apart: the whole batch is
 // read in full, as before, and decided alike.
