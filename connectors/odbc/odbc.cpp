@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <mutex>
 #include <span>
 
 namespace erpsync::connectors::odbc {
@@ -343,13 +344,27 @@ void Connection::raise(SQLSMALLINT type, SQLHANDLE handle, const std::string& co
   throw OdbcError(cls, context, std::move(diags));
 }
 
-void Connection::connect_raw(const std::string& conn) {
+void Connection::connect_raw(const std::string& conn, bool may_be_postgresql) {
   target_ = redact_connection_string(conn);
   SQLSetConnectAttr(h_, SQL_ATTR_LOGIN_TIMEOUT, reinterpret_cast<SQLPOINTER>(static_cast<SQLULEN>(15)), 0);
   SQLCHAR out[1024];
   SQLSMALLINT out_len = 0;
-  SQLRETURN rc = SQLDriverConnect(h_, nullptr, reinterpret_cast<SQLCHAR*>(const_cast<char*>(conn.c_str())),
-                                  SQL_NTS, out, sizeof out, &out_len, SQL_DRIVER_NOPROMPT);
+  auto driver_connect = [&] {
+    return SQLDriverConnect(h_, nullptr, reinterpret_cast<SQLCHAR*>(const_cast<char*>(conn.c_str())), SQL_NTS, out,
+                            sizeof out, &out_len, SQL_DRIVER_NOPROMPT);
+  };
+  SQLRETURN rc;
+  if (may_be_postgresql) {
+    // One PostgreSQL connect at a time in the process: psqlODBC calls setlocale() while it
+    // connects, which is not thread-safe (glibc frees the locale name one thread is reading
+    // when another sets it: ASan caught two daemon workers connecting at once). SQLite and
+    // MariaDB connects, named by their driver, are not held up by it.
+    static std::mutex psqlodbc_connecting;
+    std::lock_guard<std::mutex> one_at_a_time(psqlodbc_connecting);
+    rc = driver_connect();
+  } else {
+    rc = driver_connect();
+  }
   if (!SQL_SUCCEEDED(rc)) {
     auto diags = diagnostics_of(SQL_HANDLE_DBC, h_);
     ErrorClass cls = classify(std::nullopt, diags);
@@ -382,12 +397,13 @@ void Connection::connect_raw(const std::string& conn) {
 void Connection::connect(const std::string& conn) {
   disconnect();
   std::string first = conn;
-  if (auto guess = dialect_from_driver(conn)) first = prepare_connection_string(conn, *guess);
-  connect_raw(first);
+  const std::optional<Dialect> guess = dialect_from_driver(conn);
+  if (guess) first = prepare_connection_string(conn, *guess);
+  connect_raw(first, !guess || *guess == Dialect::postgresql);
   std::string wanted = prepare_connection_string(first, dialect_);
   if (wanted != first) {  // a DSN, or a driver name that did not say what it is
     disconnect();
-    connect_raw(wanted);
+    connect_raw(wanted, dialect_ == Dialect::postgresql);
   }
 }
 

@@ -225,7 +225,8 @@ class Connection {
   [[noreturn]] void raise(SQLSMALLINT type, SQLHANDLE handle, const std::string& context) const;
 
  private:
-  void connect_raw(const std::string& conn);
+  // `may_be_postgresql`: the driver may be psqlODBC (named so, or not named: a DSN).
+  void connect_raw(const std::string& conn, bool may_be_postgresql);
   std::shared_ptr<Environment> env_;
   SQLHDBC h_ = SQL_NULL_HDBC;
   bool connected_ = false;
