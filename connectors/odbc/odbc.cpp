@@ -349,22 +349,16 @@ void Connection::connect_raw(const std::string& conn, bool may_be_postgresql) {
   SQLSetConnectAttr(h_, SQL_ATTR_LOGIN_TIMEOUT, reinterpret_cast<SQLPOINTER>(static_cast<SQLULEN>(15)), 0);
   SQLCHAR out[1024];
   SQLSMALLINT out_len = 0;
-  auto driver_connect = [&] {
-    return SQLDriverConnect(h_, nullptr, reinterpret_cast<SQLCHAR*>(const_cast<char*>(conn.c_str())), SQL_NTS, out,
-                            sizeof out, &out_len, SQL_DRIVER_NOPROMPT);
-  };
-  SQLRETURN rc;
-  if (may_be_postgresql) {
-    // One PostgreSQL connect at a time in the process: psqlODBC calls setlocale() while it
-    // connects, which is not thread-safe (glibc frees the locale name one thread is reading
-    // when another sets it: ASan caught two daemon workers connecting at once). SQLite and
-    // MariaDB connects, named by their driver, are not held up by it.
-    static std::mutex psqlodbc_connecting;
-    std::lock_guard<std::mutex> one_at_a_time(psqlodbc_connecting);
-    rc = driver_connect();
-  } else {
-    rc = driver_connect();
-  }
+  // One PostgreSQL connect at a time in the process: psqlODBC calls setlocale() while it
+  // connects, which is not thread-safe (glibc frees the locale name one thread is reading when
+  // another sets it: ASan caught two daemon workers connecting at once). SQLite and MariaDB
+  // connects, named by their driver, are not held up by it.
+  static std::mutex psqlodbc_connecting;
+  std::unique_lock<std::mutex> one_at_a_time(psqlodbc_connecting, std::defer_lock);
+  if (may_be_postgresql) one_at_a_time.lock();
+  SQLRETURN rc = SQLDriverConnect(h_, nullptr, reinterpret_cast<SQLCHAR*>(const_cast<char*>(conn.c_str())),
+                                  SQL_NTS, out, sizeof out, &out_len, SQL_DRIVER_NOPROMPT);
+  if (one_at_a_time.owns_lock()) one_at_a_time.unlock();
   if (!SQL_SUCCEEDED(rc)) {
     auto diags = diagnostics_of(SQL_HANDLE_DBC, h_);
     ErrorClass cls = classify(std::nullopt, diags);
